@@ -1,0 +1,76 @@
+# Shared preparation for `npm start` and `npm test`: dependencies, a Docker Engine, local images.
+# Sourced, not executed. Every function is safe to call again when its work is already done.
+
+BOATLOAD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="$BOATLOAD_ROOT/.run"
+mkdir -p "$RUN_DIR"
+STARTED_DOCKERD_PID=""
+
+log() { printf '[prepare] %s\n' "$*" >&2; }
+
+# npm dependencies: install from the lockfile when node_modules is missing or older than it.
+ensure_node_modules() {
+  if [ ! -d "$BOATLOAD_ROOT/node_modules" ] || [ "$BOATLOAD_ROOT/package-lock.json" -nt "$BOATLOAD_ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm dependencies (npm ci; better-sqlite3 builds from source, ~90 s)"
+    (cd "$BOATLOAD_ROOT" && npm ci --no-audit --no-fund) >&2
+  fi
+}
+
+engine_answers() { docker info >/dev/null 2>&1; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    log "missing Debian packages: $*; run as root: apt-get install -y $*"
+    return 1
+  fi
+  log "installing Debian packages: $*"
+  if [ -z "${BOATLOAD_APT_UPDATED:-}" ]; then apt-get update -qq >&2; BOATLOAD_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+# A Docker Engine: use the one that answers (DOCKER_HOST or the default socket); otherwise, as root,
+# install Debian's docker.io when dockerd is missing and start dockerd, remembering its pid so that
+# stop_started_engine stops exactly what we started.
+ensure_engine() {
+  if engine_answers; then return 0; fi
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    log "DOCKER_HOST=$DOCKER_HOST does not answer 'docker info'"; return 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    log "no Docker Engine answers. Start one, e.g.: sudo dockerd >/var/log/dockerd.log 2>&1 &"
+    return 1
+  fi
+  # docker.io brings dockerd, containerd, runc and the docker CLI (Engine 20.10 on Debian 12).
+  if ! command -v dockerd >/dev/null 2>&1; then apt_install docker.io || return 1; fi
+  log "starting dockerd (log: $RUN_DIR/dockerd.log)"
+  dockerd >"$RUN_DIR/dockerd.log" 2>&1 &
+  STARTED_DOCKERD_PID=$!
+  echo "$STARTED_DOCKERD_PID" >"$RUN_DIR/dockerd.pid"
+  for _ in $(seq 1 100); do
+    if engine_answers; then log "dockerd is ready (pid $STARTED_DOCKERD_PID)"; return 0; fi
+    if ! kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null; then
+      log "dockerd exited; last lines of its log:"; tail -20 "$RUN_DIR/dockerd.log" >&2; return 1
+    fi
+    sleep 0.2
+  done
+  log "dockerd did not answer within 20 s"; return 1
+}
+
+stop_started_engine() {
+  [ -n "$STARTED_DOCKERD_PID" ] || return 0
+  log "stopping the dockerd this script started (pid $STARTED_DOCKERD_PID)"
+  kill "$STARTED_DOCKERD_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || break; sleep 0.2; done
+  rm -f "$RUN_DIR/dockerd.pid"
+  STARTED_DOCKERD_PID=""
+}
+
+# boatload/base:latest, the default image: a busybox userland built locally (no registry here).
+ensure_base_image() {
+  if [ ! -x /bin/busybox ] || ! /bin/busybox --list 2>/dev/null | grep -qx sh || ! file_is_static /bin/busybox; then
+    apt_install busybox-static || return 1
+  fi
+  bash "$BOATLOAD_ROOT/docker/build-base.sh" boatload/base latest >&2
+}
+
+file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
