@@ -1,0 +1,83 @@
+/**
+ * Typed errors that map to HTTP statuses in one place (see api/http/error-handler.ts and
+ * satellite's app). Bodies follow Django REST framework's shape: {"detail": "..."} or
+ * {"field": ["message"]} for validation, so BoatLoad-era clients keep working.
+ */
+
+export type ErrorBody = { detail: string } | Record<string, string[]>;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super('detail' in body && typeof body.detail === 'string' ? body.detail : JSON.stringify(body));
+    this.name = new.target.name;
+  }
+}
+
+/** 400 with per-field messages: {"field": ["message", ...]}. */
+export class ValidationError extends HttpError {
+  constructor(readonly fields: Record<string, string[]>) {
+    super(400, fields);
+  }
+  static field(field: string, message: string): ValidationError {
+    return new ValidationError({ [field]: [message] });
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(detail: string) {
+    super(400, { detail });
+  }
+}
+
+export class NotAuthenticatedError extends HttpError {
+  constructor(detail = 'Authentication credentials were not provided.') {
+    super(401, { detail });
+  }
+}
+
+export class PermissionDeniedError extends HttpError {
+  constructor(detail = 'You do not have permission to perform this action.') {
+    super(403, { detail });
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(detail = 'Not found.') {
+    super(404, { detail });
+  }
+}
+
+export class ConflictError extends HttpError {
+  constructor(detail: string) {
+    super(409, { detail });
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(detail: string) {
+    super(413, { detail });
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(detail: string) {
+    super(415, { detail });
+  }
+}
+
+/** A dependency (satellite, engine, store) cannot serve the request right now. */
+export class ServiceUnavailableError extends HttpError {
+  constructor(detail: string) {
+    super(503, { detail });
+  }
+}
+
+/** A dependency answered, but not in a way we understand. */
+export class BadGatewayError extends HttpError {
+  constructor(detail: string) {
+    super(502, { detail });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The one place where errors become HTTP answers, for the API and the satellite alike:
+ * typed HttpErrors keep their status and body; body-parser and multer errors become 4xx;
+ * anything else is a logged 500. A failure after a stream has started cuts the connection, so
+ * the client sees a truncated response rather than a body that looks complete.
+ */
+import type { ErrorRequestHandler } from 'express';
+import { HttpError } from './errors';
+import type { Logger } from './logger';
+
+interface ParserError {
+  type?: string;
+  status?: number;
+  code?: string;
+  field?: string;
+  message?: string;
+}
+
+const MULTER_FIELD_LIMITS = new Set(['LIMIT_PART_COUNT', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_VALUE', 'LIMIT_FIELD_COUNT', 'LIMIT_FILE_COUNT', 'LIMIT_UNEXPECTED_FILE']);
+
+export function toHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  const e = err as ParserError;
+  if (e.type === 'entity.too.large' || e.code === 'LIMIT_FILE_SIZE') {
+    return new HttpError(413, { detail: 'Request body is too large.' });
+  }
+  if (e.type === 'entity.parse.failed') return new HttpError(400, { detail: `JSON parse error - ${e.message ?? 'invalid JSON'}` });
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new HttpError(415, { detail: e.message ?? 'Unsupported encoding.' });
+  if (e.code && MULTER_FIELD_LIMITS.has(e.code)) {
+    return new HttpError(400, { [e.field ?? 'non_field_errors']: [e.message ?? 'Invalid multipart field.'] });
+  }
+  if (e.message === 'Unexpected end of form' || e.message === 'Multipart: Boundary not found' || e.message === 'Malformed part header') {
+    return new HttpError(400, { detail: `Multipart parse error - ${e.message}` });
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new HttpError(e.status, { detail: e.message ?? 'Bad request.' });
+  }
+  return null;
+}
+
+export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const known = toHttpError(err);
+    if (res.headersSent) {
+      logger.warn(`${req.method} ${req.originalUrl} failed mid-response: ${(err as Error).message}`);
+      res.destroy();
+      return;
+    }
+    if (known) {
+      if (known.status >= 500) logger.warn(`${req.method} ${req.originalUrl} → ${known.status}: ${known.message}`);
+      res.status(known.status).json(known.body);
+      return;
+    }
+    logger.error(`${req.method} ${req.originalUrl} → 500: ${(err as Error).stack ?? String(err)}`);
+    res.status(500).json({ detail: 'Internal server error.' });
+  };
+}
