@@ -1,0 +1,192 @@
+/**
+ * The satellite's HTTP API. Only the BoatLoad API talks to it; every request must carry a valid
+ * signature (common/signing.ts). Routes are thin: they read the request and call HostEngine,
+ * ContainerFiles or MetricsReader.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { BadRequestError, NotAuthenticatedError, NotFoundError, ValidationError } from '../common/errors';
+import { httpErrorHandler } from '../common/http-error-handler';
+import type { Logger } from '../common/logger';
+import type { CreateContainerRequest, MachineInfo, SatelliteHealth } from '../common/satellite-protocol';
+import { SignatureVerifier } from '../common/signing';
+import type { ContainerFiles } from './container-files';
+import type { HostEngine } from './host-engine';
+import type { LogStreamName } from './log-demux';
+import type { MetricsReader } from './metrics';
+
+export interface SatelliteAppDeps {
+  engine: HostEngine;
+  files: ContainerFiles;
+  metrics: MetricsReader;
+  verifier: SignatureVerifier;
+  machine: () => Promise<MachineInfo>;
+  logger: Logger;
+  /** Largest request body (create requests carry the script). */
+  maxBodyBytes: number;
+}
+
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function containerName(req: Request): string {
+  const name = String(req.params.name);
+  if (!CONTAINER_NAME.test(name)) throw new BadRequestError('Invalid container name.');
+  return name;
+}
+
+function flag(value: unknown): boolean {
+  return value === '1' || value === 'true';
+}
+
+function optionalInt(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw ValidationError.field(field, 'A whole number is required.');
+  return Number(value);
+}
+
+/** Streams a readable into the response; a failure mid-way cuts the connection. */
+async function streamTo(res: Response, source: NodeJS.ReadableStream): Promise<void> {
+  try {
+    await pipeline(source, res);
+  } catch {
+    res.destroy();
+  }
+}
+
+export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
+  const { engine, files, metrics, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Every request is read raw first: the signature covers the exact body bytes.
+  app.use(express.raw({ type: () => true, limit: deps.maxBodyBytes }));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const refusal = deps.verifier.verify({ method: req.method, path: req.originalUrl, body }, req.headers);
+    if (refusal) {
+      logger.warn(`refused ${req.method} ${req.originalUrl}: ${refusal}`);
+      return next(new NotAuthenticatedError(`Satellite request refused: ${refusal}.`));
+    }
+    if (body.length && req.is('application/json')) {
+      try {
+        req.body = JSON.parse(body.toString('utf8'));
+      } catch {
+        return next(new BadRequestError('JSON parse error.'));
+      }
+    }
+    next();
+  });
+
+  app.get('/health', async (_req, res) => {
+    const health: SatelliteHealth = { status: 'ok', engine: 'ok' };
+    try {
+      await engine.ping();
+    } catch (err) {
+      health.status = 'unavailable';
+      health.engine = (err as Error).message;
+    }
+    res.status(health.status === 'ok' ? 200 : 503).json(health);
+  });
+
+  app.get('/machine', async (_req, res) => {
+    res.json(await deps.machine());
+  });
+
+  app.get('/containers', async (req, res) => {
+    const labels = ([] as unknown[]).concat(req.query.label ?? []).map(String);
+    res.json(await engine.list(labels));
+  });
+
+  app.post('/containers', async (req, res) => {
+    const request = req.body as CreateContainerRequest;
+    if (!request || typeof request !== 'object' || !request.spec || typeof request.spec.name !== 'string') {
+      throw new BadRequestError('A container spec is required.');
+    }
+    res.status(201).json({ engineId: await engine.create(request) });
+  });
+
+  app.get('/containers/:name', async (req, res) => {
+    res.json(await engine.inspect(containerName(req)));
+  });
+
+  app.post('/containers/:name/start', async (req, res) => {
+    await engine.start(containerName(req));
+    res.status(204).end();
+  });
+
+  app.post('/containers/:name/stop', async (req, res) => {
+    await engine.stop(containerName(req), optionalInt(req.query.timeout, 'timeout') ?? 10);
+    res.status(204).end();
+  });
+
+  app.delete('/containers/:name', async (req, res) => {
+    const name = containerName(req);
+    const inspected = await engine.inspect(name).catch(() => null);
+    await engine.remove(name);
+    if (inspected) metrics.forget(inspected.engineId);
+    res.status(204).end();
+  });
+
+  app.get('/containers/:name/logs', async (req, res) => {
+    const name = containerName(req);
+    const streams = new Set<LogStreamName>();
+    if (flag(req.query.stdout)) streams.add('stdout');
+    if (flag(req.query.stderr)) streams.add('stderr');
+    const output = await engine.logs(name, { streams, follow: flag(req.query.follow), tail: optionalInt(req.query.tail, 'tail') });
+    res.status(200).type('text/plain; charset=utf-8');
+    res.on('close', () => output.destroy());
+    await streamTo(res, output);
+  });
+
+  app.get('/containers/:name/metrics', async (req, res) => {
+    res.json(await metrics.read(engine.container(containerName(req))));
+  });
+
+  app.get('/containers/:name/changes', async (req, res) => {
+    const name = containerName(req);
+    await engine.inspect(name);
+    res.json(await files.changes(engine.container(name)));
+  });
+
+  app.get('/containers/:name/files', async (req, res) => {
+    const name = containerName(req);
+    await engine.inspect(name);
+    res.json(await files.files(engine.container(name)));
+  });
+
+  app.get('/containers/:name/file', async (req, res) => {
+    const name = containerName(req);
+    const path = req.query.path;
+    if (typeof path !== 'string' || !path.startsWith('/')) throw ValidationError.field('path', 'An absolute path is required.');
+    await engine.inspect(name);
+    const file = await files.openFile(engine.container(name), path);
+    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.size), 'X-Boatload-Path': encodeURI(file.path) });
+    res.on('close', () => file.stream.destroy());
+    await streamTo(res, file.stream);
+  });
+
+  app.get('/containers/:name/archive', async (req, res) => {
+    const name = containerName(req);
+    await engine.inspect(name);
+    const gzip = flag(req.query.gzip);
+    res.status(200).type(gzip ? 'application/gzip' : 'application/x-tar');
+    let out: NodeJS.WritableStream & import('node:stream').Writable = res;
+    if (gzip) {
+      const compressor = createGzip();
+      pipeline(compressor, res).catch(() => res.destroy());
+      out = compressor;
+    }
+    try {
+      await files.writeArchive(engine.container(name), out);
+    } catch (err) {
+      logger.warn(`archive of ${name} failed mid-stream: ${(err as Error).message}`);
+      res.destroy();
+    }
+  });
+
+  app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));
+  app.use(httpErrorHandler(logger));
+  return app;
+}

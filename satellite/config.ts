@@ -1,0 +1,63 @@
+/** The satellite's configuration, from environment variables, validated once at start-up. */
+import { join } from 'node:path';
+import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+import { projectRoot } from '../common/project-root';
+import { loadOrCreateSecretFile } from '../common/secret-file';
+
+export { ConfigError };
+
+export interface SatelliteConfig {
+  host: string;
+  port: number;
+  secret: string;
+  signatureWindowSeconds: number;
+  publicIp?: string;
+  metadata: Record<string, string>;
+  dataMaxBytes: number;
+  dataMaxEntries: number;
+  downloadTimeoutMs: number;
+  logMaxSize: string;
+  logMaxFiles: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** `k=v,k2=v2` → {k: v, k2: v2}. */
+export function parseMetadata(raw: string | undefined, name: string): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (!raw) return metadata;
+  for (const pair of raw.split(',')) {
+    const match = /^\s*([A-Za-z0-9_.-]+)=([^,]*)$/.exec(pair);
+    if (!match) throw new ConfigError(`${name}: "${pair}" is not key=value`);
+    metadata[match[1]] = match[2].trim();
+  }
+  return metadata;
+}
+
+export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
+  const host = env.SATELLITE_HOST ?? '127.0.0.1';
+  const dataDir = env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data');
+  let secret = env.SATELLITE_SECRET;
+  if (!secret) {
+    if (!isLoopback(host) && !env.SATELLITE_SECRET_FILE) {
+      throw new ConfigError(`SATELLITE_SECRET (or SATELLITE_SECRET_FILE) is required when SATELLITE_HOST is not loopback (${host})`);
+    }
+    secret = loadOrCreateSecretFile(env.SATELLITE_SECRET_FILE ?? join(dataDir, 'secrets', 'satellite.secret'));
+  }
+  if (secret.length < 16) throw new ConfigError('SATELLITE_SECRET must be at least 16 characters');
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error`);
+  return {
+    host,
+    port: intFromEnv(env, 'SATELLITE_PORT', 8001),
+    secret,
+    signatureWindowSeconds: intFromEnv(env, 'SATELLITE_SIGNATURE_WINDOW_SECONDS', 30, 1),
+    publicIp: env.SATELLITE_PUBLIC_IP || undefined,
+    metadata: parseMetadata(env.SATELLITE_METADATA, 'SATELLITE_METADATA'),
+    dataMaxBytes: intFromEnv(env, 'BOATLOAD_DATA_MAX_BYTES', 256 * 1024 * 1024, 1),
+    dataMaxEntries: intFromEnv(env, 'BOATLOAD_DATA_MAX_ENTRIES', 20000, 1),
+    downloadTimeoutMs: intFromEnv(env, 'BOATLOAD_DOWNLOAD_TIMEOUT_MS', 60000, 1),
+    logMaxSize: env.BOATLOAD_LOG_MAX_SIZE ?? '256m',
+    logMaxFiles: intFromEnv(env, 'BOATLOAD_LOG_MAX_FILES', 2, 1),
+    logLevel: logLevel as SatelliteConfig['logLevel'],
+  };
+}

@@ -1,0 +1,19 @@
+import { BadGatewayError, BadRequestError, ConflictError, HttpError, NotFoundError, ServiceUnavailableError } from '../common/errors';
+
+/** dockerode rejects with an Error carrying the engine's statusCode; turn it into our typed errors. */
+export function engineError(err: unknown, what: string): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
+  const message = e.json?.message ?? e.message ?? String(err);
+  if (e.statusCode === 404) return new NotFoundError(`${what} not found.`);
+  if (e.statusCode === 409) return new ConflictError(message);
+  if (e.statusCode === 400) return new BadRequestError(message);
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+    return new ServiceUnavailableError(`The Docker engine is unavailable: ${e.code}`);
+  }
+  return new BadGatewayError(`The Docker engine refused ${what}: ${message}`);
+}
+
+export function isEngineNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}

@@ -1,0 +1,249 @@
+/**
+ * All host-local work on this host's Docker Engine: create (with the script and data staged into
+ * the container before it starts), start, stop, remove, inspect, list, logs, metrics and files.
+ */
+import type Docker from 'dockerode';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { downloadToFile } from '../common/bounded-fetch';
+import { ValidationError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type {
+  ContainerInspection,
+  ContainerSummary,
+  CreateContainerRequest,
+  DataStaging,
+  DockerState,
+  ScriptStaging,
+} from '../common/satellite-protocol';
+import { packDataArchive } from './data-archive';
+import { engineCreateOptions, type LogLimits } from './engine-options';
+import { engineError, isEngineNotFound } from './engine-errors';
+import { LogDemuxer, type LogStreamName } from './log-demux';
+
+export interface HostEngineOptions {
+  docker: Docker;
+  logger: Logger;
+  logLimits: LogLimits;
+  data: { maxBytes: number; maxEntries: number; downloadTimeoutMs: number };
+}
+
+export interface LogRequest {
+  streams: ReadonlySet<LogStreamName>;
+  follow: boolean;
+  tail?: number;
+}
+
+function toDockerState(state: Docker.ContainerInspectInfo['State']): DockerState {
+  return {
+    Paused: state.Paused,
+    FinishedAt: state.FinishedAt,
+    StartedAt: state.StartedAt,
+    Restarting: state.Restarting,
+    Dead: state.Dead,
+    ExitCode: state.ExitCode,
+    Error: state.Error,
+    OOMKilled: state.OOMKilled,
+    Pid: state.Pid,
+    Running: state.Running,
+    Status: state.Status,
+  };
+}
+
+/** Docker quirk: the list call has no exit code, only a sentence like "Exited (137) 2 seconds ago". */
+function exitCodeFromStatus(status: string): number | undefined {
+  const match = /^Exited \((-?\d+)\)/.exec(status);
+  return match ? Number(match[1]) : undefined;
+}
+
+export class HostEngine {
+  constructor(private readonly options: HostEngineOptions) {}
+
+  get docker(): Docker {
+    return this.options.docker;
+  }
+
+  container(name: string): Docker.Container {
+    return this.options.docker.getContainer(name);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.options.docker.ping();
+    } catch (err) {
+      throw engineError(err, 'ping');
+    }
+  }
+
+  async create(request: CreateContainerRequest): Promise<string> {
+    const { spec } = request;
+    try {
+      await this.options.docker.getImage(spec.image).inspect();
+    } catch (err) {
+      if (isEngineNotFound(err)) {
+        throw ValidationError.field('image_name', `Image "${spec.image}" is not present on this host and cannot be pulled (no registry).`);
+      }
+      throw engineError(err, 'image');
+    }
+    let container: Docker.Container;
+    try {
+      container = await this.options.docker.createContainer(engineCreateOptions(spec, this.options.logLimits));
+    } catch (err) {
+      const e = engineError(err, 'container create');
+      // The engine says 400 for bad options (e.g. an invalid port); that is the caller's input.
+      if ((err as { statusCode?: number }).statusCode === 400) throw ValidationError.field('non_field_errors', e.message);
+      throw e;
+    }
+    try {
+      if (request.script) await this.stageScript(container, request.script);
+      if (request.data) await this.stageData(container, request.data);
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw err;
+    }
+    return container.id;
+  }
+
+  private async stageScript(container: Docker.Container, script: ScriptStaging): Promise<void> {
+    const pack = tar.pack();
+    const dir = posix.dirname(script.path).replace(/^\/+/, '');
+    pack.entry({ name: dir, type: 'directory', mode: 0o755 });
+    pack.entry({ name: script.path.replace(/^\/+/, ''), mode: 0o755 }, Buffer.from(script.contentBase64, 'base64'));
+    pack.finalize();
+    await this.putArchive(container, pack as unknown as Readable);
+  }
+
+  private async stageData(container: Docker.Container, data: DataStaging): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'boatload-data-'));
+    try {
+      const file = join(dir, 'download');
+      const limits = this.options.data;
+      await downloadToFile({ url: data.url, field: 'dataurl', file, maxBytes: limits.maxBytes, timeoutMs: limits.downloadTimeoutMs });
+      const pack = tar.pack();
+      // Validate and pack concurrently with the upload; a refused entry aborts both.
+      const packed = packDataArchive(
+        { file, url: data.url, datapath: data.path, limits: { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries } },
+        pack,
+      );
+      const uploaded = this.putArchive(container, pack as unknown as Readable);
+      try {
+        await packed;
+      } catch (err) {
+        pack.destroy();
+        await uploaded.catch(() => undefined);
+        throw err;
+      }
+      await uploaded;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async putArchive(container: Docker.Container, archive: Readable): Promise<void> {
+    try {
+      await container.putArchive(archive, { path: '/' });
+    } catch (err) {
+      throw engineError(err, 'staging files into the container');
+    }
+  }
+
+  async start(name: string): Promise<void> {
+    try {
+      await this.container(name).start();
+    } catch (err) {
+      // 304: already started.
+      if ((err as { statusCode?: number }).statusCode === 304) return;
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  async stop(name: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.container(name).stop({ t: timeoutSeconds });
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 304) return;
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  /** Removes the container; a container that is already gone is not an error. */
+  async remove(name: string): Promise<void> {
+    try {
+      await this.container(name).remove({ force: true, v: true });
+    } catch (err) {
+      if (isEngineNotFound(err)) return;
+      // 409: removal already in progress (AutoRemove raced us); the engine will finish it.
+      if ((err as { statusCode?: number }).statusCode === 409) return;
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  async inspect(name: string): Promise<ContainerInspection> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.container(name).inspect();
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+    return {
+      engineId: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      image: info.Config.Image,
+      created: info.Created,
+      labels: info.Config.Labels ?? {},
+      state: toDockerState(info.State),
+    };
+  }
+
+  async list(labelFilters: string[]): Promise<ContainerSummary[]> {
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this.options.docker.listContainers({ all: true, filters: { label: labelFilters } });
+    } catch (err) {
+      throw engineError(err, 'container list');
+    }
+    return containers.map((c) => ({
+      engineId: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      labels: c.Labels,
+      state: c.State,
+      exitCode: exitCodeFromStatus(c.Status),
+    }));
+  }
+
+  /** The container's output, demultiplexed, as a stream with back-pressure. */
+  async logs(name: string, request: LogRequest): Promise<Readable> {
+    const container = this.container(name);
+    let raw: Readable;
+    try {
+      // Docker quirk: dockerode's container.logs() buffers everything when follow is false, so dial
+      // the endpoint ourselves as a stream.
+      raw = await new Promise<Readable>((resolve, reject) =>
+        container.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(name)}/logs?`,
+            method: 'GET',
+            isStream: true,
+            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            options: {
+              stdout: request.streams.has('stdout'),
+              stderr: request.streams.has('stderr'),
+              follow: request.follow,
+              tail: request.tail === undefined ? 'all' : String(request.tail),
+            },
+          },
+          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
+        ),
+      );
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+    const demuxer = new LogDemuxer(request.streams);
+    raw.on('error', (err) => demuxer.destroy(err));
+    demuxer.on('close', () => raw.destroy());
+    return raw.pipe(demuxer);
+  }
+}

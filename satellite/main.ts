@@ -1,0 +1,52 @@
+/** Satellite entry point: one per Docker host. */
+import Docker from 'dockerode';
+import { createLogger } from '../common/logger';
+import { SignatureVerifier } from '../common/signing';
+import { createSatelliteApp } from './app';
+import { ConfigError, loadSatelliteConfig } from './config';
+import { ContainerFiles } from './container-files';
+import { HostEngine } from './host-engine';
+import { machineInfoReader } from './machine';
+import { MetricsReader } from './metrics';
+
+function main(): void {
+  let config;
+  try {
+    config = loadSatelliteConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`satellite: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger('satellite', config.logLevel);
+  const docker = new Docker();
+  const engine = new HostEngine({
+    docker,
+    logger,
+    logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
+    data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, downloadTimeoutMs: config.downloadTimeoutMs },
+  });
+  const app = createSatelliteApp({
+    engine,
+    files: new ContainerFiles(),
+    metrics: new MetricsReader(),
+    verifier: new SignatureVerifier({ secret: config.secret, windowSeconds: config.signatureWindowSeconds }),
+    machine: machineInfoReader({ docker, publicIp: config.publicIp, metadata: config.metadata }),
+    logger,
+    maxBodyBytes: 16 * 1024 * 1024,
+  });
+  const server = app.listen(config.port, config.host, () => {
+    logger.info(`listening on http://${config.host}:${config.port}`);
+  });
+  const stop = (): void => {
+    logger.info('shutting down');
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();
