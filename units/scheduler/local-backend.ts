@@ -1,0 +1,84 @@
+/**
+ * The embedded default backend: every unit runs on this host, through its satellite.
+ */
+import { ServiceUnavailableError } from '../../common/errors';
+import type { Machine } from '../placement';
+import type { ApplyResult, SchedulerBackend } from './backend';
+import type { HostAgent } from './host-agent';
+import type { EngineObservation, UnitRecord, UnitState, Workload } from './model';
+import { observationOf, toEngineStatus } from './observation';
+
+export interface LocalBackendOptions {
+  agent: HostAgent;
+  /** Label every container of this installation carries (`key=value`), to list only ours. */
+  instanceLabel: string;
+  stopTimeoutSeconds: number;
+}
+
+export class LocalBackend implements SchedulerBackend {
+  readonly kind = 'local' as const;
+  private machine: Machine | null = null;
+
+  constructor(private readonly options: LocalBackendOptions) {}
+
+  async machines(): Promise<Machine[]> {
+    if (!this.machine) {
+      const info = await this.options.agent.machine();
+      this.machine = { id: info.id, primaryIP: info.primaryIP, metadata: info.metadata };
+    }
+    return [this.machine];
+  }
+
+  async apply(unit: UnitRecord, workload: Workload, target: UnitState | 'created'): Promise<ApplyResult> {
+    const { agent } = this.options;
+    const name = workload.spec.name;
+    const [machine] = await this.machines();
+    let inspection = await agent.inspect(name);
+    let everStarted = unit.everStarted;
+
+    if (target === 'inactive') {
+      if (inspection) await agent.remove(name);
+      return { observed: observationOf(null), machineId: null, everStarted };
+    }
+    if (!inspection) {
+      // An ephemeral container that already ran and then vanished is lost, not re-run.
+      if (everStarted && workload.spec.restart === 'no') {
+        return { observed: observationOf(null, 'the container disappeared from the engine'), machineId: machine.id, everStarted };
+      }
+      await agent.create({ spec: workload.spec, script: workload.script, data: workload.data });
+      inspection = await agent.inspect(name);
+    }
+    if (target === 'loaded' && inspection?.state.Running) {
+      await agent.stop(name, this.options.stopTimeoutSeconds);
+      inspection = await agent.inspect(name);
+    }
+    let startError: string | null = null;
+    if (target === 'launched' && inspection && !inspection.state.Running && !inspection.state.Restarting) {
+      const restartable = workload.spec.restart !== 'no';
+      if (!everStarted || restartable) {
+        try {
+          await agent.start(name);
+        } catch (err) {
+          // The engine refuses to start some containers (a command that is not executable, a
+          // missing entrypoint): that is the container's error state. Only an unreachable
+          // satellite or engine is the scheduler's failure.
+          if (err instanceof ServiceUnavailableError || !(err instanceof Error)) throw err;
+          startError = err.message;
+        }
+        everStarted = true;
+        inspection = await agent.inspect(name);
+      }
+    }
+    return { observed: observationOf(inspection, startError), machineId: machine.id, everStarted };
+  }
+
+  async observeAll(): Promise<Map<string, EngineObservation>> {
+    const summaries = await this.options.agent.list([this.options.instanceLabel]);
+    const observedAt = new Date().toISOString();
+    const byName = new Map<string, EngineObservation>();
+    for (const summary of summaries) {
+      byName.set(summary.name, { status: toEngineStatus(summary.state), exitCode: summary.exitCode ?? null, error: null, observedAt });
+    }
+    return byName;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The scheduler's model of a unit: what it should be (desiredState), what it is (currentState
+ * and the systemd-style state observed on its machine), and where it runs. Both the operators'
+ * unit API and /v1/container/ records are units of this shape.
+ */
+import type { ContainerSpec } from '../../common/container-spec';
+import type { DataStaging, ScriptStaging } from '../../common/satellite-protocol';
+import type { UnitOption } from '../unit-file';
+
+export type UnitState = 'inactive' | 'loaded' | 'launched';
+
+export const UNIT_STATES: readonly UnitState[] = ['inactive', 'loaded', 'launched'];
+
+/** systemd's three-level state, as fleet reports it per machine. */
+export interface SystemdState {
+  loadState: string;
+  activeState: string;
+  subState: string;
+}
+
+/** The engine's one-word container state, or `missing` when it has no such container. */
+export type EngineStatus = 'missing' | 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface EngineObservation {
+  status: EngineStatus;
+  exitCode: number | null;
+  /** The engine's own error, e.g. why a start failed. */
+  error: string | null;
+  observedAt: string;
+}
+
+export interface UnitRecord {
+  name: string;
+  options: UnitOption[];
+  hash: string;
+  desiredState: UnitState;
+  currentState: UnitState;
+  machineId: string | null;
+  /** Why the unit is not as desired (placement refused, engine error, lost container). */
+  reason: string | null;
+  /** The engine's name for the unit's container. */
+  engineName: string;
+  /** What the engine last said about that container; null before anything was observed. */
+  observed: EngineObservation | null;
+  /** Whether its container has been started at least once (an ephemeral one is never restarted). */
+  everStarted: boolean;
+  /** Set when the unit backs a /v1/container/ record. */
+  containerId: string | null;
+  created: string;
+  updated: string;
+}
+
+/** What a unit runs: the container spec and, for /v1/container/ records, the files to stage. */
+export interface Workload {
+  spec: ContainerSpec;
+  script?: ScriptStaging;
+  data?: DataStaging;
+}
+
+export interface UnitStore {
+  get(name: string): UnitRecord | undefined;
+  list(): UnitRecord[];
+  insert(unit: UnitRecord): void;
+  update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void;
+  delete(name: string): boolean;
+}
