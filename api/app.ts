@@ -1,0 +1,71 @@
+/**
+ * The API's Express app, built from already-constructed services (see server.ts): middleware,
+ * auth, the routers, and the one error handler.
+ */
+import express, { type Express } from 'express';
+import session from 'express-session';
+import { NotFoundError } from '../common/errors';
+import { httpErrorHandler } from '../common/http-error-handler';
+import type { Logger } from '../common/logger';
+import { requireAuth, requireAdmin } from './auth/authenticate';
+import type { Authenticator } from './auth/passport';
+import { authRoutes } from './auth/routes';
+import type { TokenService } from './auth/tokens';
+import type { CreateRequestLimits } from './containers/create-request';
+import { containerRoutes } from './containers/routes';
+import type { ContainerService } from './containers/service';
+import type { HealthReport } from './health';
+import type { SqliteSessionStore } from './store/session-store';
+import { userRoutes } from './users/routes';
+import type { UserService } from './users/service';
+
+export interface AppDeps {
+  users: UserService;
+  tokens: TokenService;
+  passport: Authenticator;
+  sessionStore: SqliteSessionStore;
+  sessionSecret: string;
+  session: { maxAgeSeconds: number; secureCookie: boolean };
+  containers: ContainerService;
+  containerLimits: CreateRequestLimits;
+  jsonBodyMaxBytes: number;
+  health: () => Promise<HealthReport>;
+  logger: Logger;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/health', async (_req, res) => {
+    const report = await deps.health();
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  app.use(express.json({ limit: deps.jsonBodyMaxBytes, strict: false }));
+  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 64 }));
+  app.use(
+    session({
+      name: 'sessionid',
+      store: deps.sessionStore,
+      secret: deps.sessionSecret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: deps.session.secureCookie, maxAge: deps.session.maxAgeSeconds * 1000 },
+    }),
+  );
+  app.use(deps.passport.session());
+
+  app.use(authRoutes({ users: deps.users, tokens: deps.tokens, passport: deps.passport, secureCookie: deps.session.secureCookie }));
+
+  const auth = requireAuth(deps.passport);
+  app.use('/v1/users', auth, requireAdmin, userRoutes(deps.users));
+  app.use('/v1/container', auth, containerRoutes({ service: deps.containers, limits: deps.containerLimits }));
+  // Every other /v1 path needs auth too, then is a 404.
+  app.use('/v1', auth);
+
+  app.use((_req, _res, next) => next(new NotFoundError()));
+  app.use(httpErrorHandler(deps.logger));
+  return app;
+}

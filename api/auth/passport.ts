@@ -1,0 +1,43 @@
+/**
+ * passport strategies: `jwt` for `Authorization: JWT <token>` (or `Bearer <token>`), `local` for
+ * the session login, and the session's (de)serialisation by username.
+ */
+import passportModule from 'passport';
+
+export type Authenticator = InstanceType<typeof passportModule.Passport>;
+import { Strategy as JwtStrategy } from 'passport-jwt';
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { Request } from 'express';
+import type { User } from '../store/users';
+import type { UserService } from '../users/service';
+import type { TokenPayload, TokenService } from './tokens';
+
+/** Reads `JWT <token>` (djangorestframework-jwt's prefix) or `Bearer <token>`. */
+export function tokenFromHeader(req: Request): string | null {
+  const match = /^(JWT|Bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match ? match[2] : null;
+}
+
+export function createPassport(input: { users: UserService; tokens: TokenService }): Authenticator {
+  // A private instance, not passport's module-level singleton.
+  const passport = new passportModule.Passport();
+  passport.use(
+    'jwt',
+    new JwtStrategy(
+      { jwtFromRequest: tokenFromHeader, secretOrKey: input.tokens.secret, algorithms: ['HS256'] },
+      (payload: TokenPayload, done: (err: unknown, user?: User | false) => void) => {
+        // A token outlives nothing: the user must still exist.
+        done(null, input.users.find(payload.username) ?? false);
+      },
+    ),
+  );
+  passport.use(
+    'local',
+    new LocalStrategy((username, password, done) => {
+      input.users.authenticate(username, password).then((user) => done(null, user ?? false), done);
+    }),
+  );
+  passport.serializeUser((user, done) => done(null, (user as User).username));
+  passport.deserializeUser((username: string, done) => done(null, input.users.find(username) ?? false));
+  return passport;
+}

@@ -1,0 +1,53 @@
+/**
+ * JSON Web Tokens as djangorestframework-jwt issues them: HS256, payload {user_id, username,
+ * exp, orig_iat}; refresh keeps orig_iat and is refused once the refresh window has passed.
+ */
+import jwt from 'jsonwebtoken';
+import { ValidationError } from '../../common/errors';
+
+export interface TokenPayload {
+  user_id: string;
+  username: string;
+  exp: number;
+  orig_iat: number;
+}
+
+export interface TokenServiceOptions {
+  secret: string;
+  expirationSeconds: number;
+  refreshExpirationSeconds: number;
+}
+
+export class TokenService {
+  constructor(private readonly options: TokenServiceOptions) {}
+
+  get secret(): string {
+    return this.options.secret;
+  }
+
+  issue(username: string, origIat = Math.floor(Date.now() / 1000)): string {
+    const now = Math.floor(Date.now() / 1000);
+    const payload: TokenPayload = { user_id: username, username, exp: now + this.options.expirationSeconds, orig_iat: origIat };
+    return jwt.sign(payload, this.options.secret, { algorithm: 'HS256', noTimestamp: true });
+  }
+
+  /** The payload of a valid token; anything else is a 400 in DRF-jwt's shape. */
+  verify(token: unknown): TokenPayload {
+    if (typeof token !== 'string' || !token) throw ValidationError.field('token', 'This field is required.');
+    try {
+      return jwt.verify(token, this.options.secret, { algorithms: ['HS256'] }) as TokenPayload;
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) throw ValidationError.field('non_field_errors', 'Signature has expired.');
+      throw ValidationError.field('non_field_errors', 'Error decoding signature.');
+    }
+  }
+
+  refresh(token: unknown): string {
+    const payload = this.verify(token);
+    if (!payload.orig_iat) throw ValidationError.field('non_field_errors', 'orig_iat field is required.');
+    if (Math.floor(Date.now() / 1000) > payload.orig_iat + this.options.refreshExpirationSeconds) {
+      throw ValidationError.field('non_field_errors', 'Refresh has expired.');
+    }
+    return this.issue(payload.username, payload.orig_iat);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The API's configuration: every setting comes from an environment variable, is validated here
+ * once at start-up, and fails fast with a message naming the variable. README lists them all.
+ */
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../common/project-root';
+import { loadOrCreateSecretFile } from '../common/secret-file';
+import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+
+export { ConfigError };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  dbPath: string;
+  usersFixture: string;
+  /** ADMINHASH: replaces the admin's password hash at start-up. */
+  adminHash?: string;
+  passwordIterations: number;
+  jwt: { secret?: string; expirationSeconds: number; refreshExpirationSeconds: number };
+  session: { secret?: string; maxAgeSeconds: number; secureCookie: boolean };
+  satellite: { url: string; secret: string; timeoutMs: number };
+  limits: { scriptMaxBytes: number; downloadTimeoutMs: number; jsonBodyMaxBytes: number };
+  containers: {
+    defaultImage: string;
+    memoryBytes?: number;
+    nanoCpus?: number;
+    pidsLimit?: number;
+    stopTimeoutSeconds: number;
+  };
+  stateSyncIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+function optionalPositive(env: Env, name: string, fallback: number): number | undefined {
+  const value = intFromEnv(env, name, fallback);
+  return value === 0 ? undefined : value;
+}
+
+function cpusFromEnv(env: Env, name: string, fallback: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback ? Math.round(fallback * 1e9) : undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(`${name} must be a number of CPUs such as 1.5, got "${raw}"`);
+  return Number(raw) === 0 ? undefined : Math.round(Number(raw) * 1e9);
+}
+
+function boolFromEnv(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be debug, info, warn or error');
+  const satelliteUrl = env.SATELLITE_URL ?? 'http://127.0.0.1:8001';
+  try {
+    const url = new URL(satelliteUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new ConfigError(`SATELLITE_URL must be an http(s) URL, got "${satelliteUrl}"`);
+  }
+  let satelliteSecret = env.SATELLITE_SECRET;
+  if (!satelliteSecret) {
+    if (!isLoopback(new URL(satelliteUrl).hostname) && !env.SATELLITE_SECRET_FILE) {
+      throw new ConfigError('SATELLITE_SECRET (or SATELLITE_SECRET_FILE) is required when SATELLITE_URL is not on loopback');
+    }
+    satelliteSecret = loadOrCreateSecretFile(env.SATELLITE_SECRET_FILE ?? join(dataDir, 'secrets', 'satellite.secret'));
+  }
+  if (env.BOATLOAD_JWT_SECRET !== undefined && env.BOATLOAD_JWT_SECRET.length < 32) {
+    throw new ConfigError('BOATLOAD_JWT_SECRET must be at least 32 characters');
+  }
+  if (env.ADMINHASH !== undefined && !/^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+$/.test(env.ADMINHASH)) {
+    throw new ConfigError('ADMINHASH must be a pbkdf2_sha256$<iterations>$<salt>$<hash> string (npm run hash-password)');
+  }
+  const scriptMaxBytes = intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1);
+  return {
+    host: env.BOATLOAD_HOST ?? '127.0.0.1',
+    port: intFromEnv(env, 'BOATLOAD_PORT', 8000),
+    dataDir,
+    dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
+    usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
+    adminHash: env.ADMINHASH || undefined,
+    passwordIterations: intFromEnv(env, 'BOATLOAD_PASSWORD_ITERATIONS', 600000, 1000),
+    jwt: {
+      secret: env.BOATLOAD_JWT_SECRET || undefined,
+      expirationSeconds: intFromEnv(env, 'BOATLOAD_JWT_EXPIRATION_SECONDS', 3600, 1),
+      refreshExpirationSeconds: intFromEnv(env, 'BOATLOAD_JWT_REFRESH_EXPIRATION_SECONDS', 7 * 24 * 3600, 1),
+    },
+    session: {
+      secret: env.BOATLOAD_SESSION_SECRET || undefined,
+      maxAgeSeconds: intFromEnv(env, 'BOATLOAD_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600, 60),
+      secureCookie: boolFromEnv(env, 'BOATLOAD_COOKIE_SECURE', false),
+    },
+    satellite: { url: satelliteUrl.replace(/\/+$/, ''), secret: satelliteSecret, timeoutMs: intFromEnv(env, 'SATELLITE_TIMEOUT_MS', 30000, 100) },
+    limits: {
+      scriptMaxBytes,
+      downloadTimeoutMs: intFromEnv(env, 'BOATLOAD_DOWNLOAD_TIMEOUT_MS', 60000, 1),
+      // Base64 grows the script by 4/3; leave room for the other fields.
+      jsonBodyMaxBytes: Math.ceil((scriptMaxBytes * 4) / 3) + 256 * 1024,
+    },
+    containers: {
+      defaultImage: env.BOATLOAD_DEFAULT_IMAGE ?? 'boatload/base',
+      memoryBytes: optionalPositive(env, 'BOATLOAD_CONTAINER_MEMORY_BYTES', 1024 * 1024 * 1024),
+      nanoCpus: cpusFromEnv(env, 'BOATLOAD_CONTAINER_CPUS', 1),
+      pidsLimit: optionalPositive(env, 'BOATLOAD_CONTAINER_PIDS_LIMIT', 512),
+      stopTimeoutSeconds: intFromEnv(env, 'BOATLOAD_STOP_TIMEOUT_SECONDS', 5),
+    },
+    stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
+    logLevel: logLevel as LogLevel,
+  };
+}

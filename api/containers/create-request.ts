@@ -1,0 +1,176 @@
+/**
+ * Reads a create request (JSON with a base64 script, or multipart with the script as file field
+ * `script`) into a typed, validated CreateContainerInput. Every problem is a 400 naming its field;
+ * an oversized script is a 413.
+ */
+import { parse as shellParse } from 'shell-quote';
+import { z } from 'zod';
+import { PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { SCRIPT_DIR } from '../../common/satellite-protocol';
+
+export interface CreateContainerInput {
+  image: string;
+  imageName: string;
+  imageTag: string;
+  script: Buffer | null;
+  scriptname: string;
+  scripturl: string | null;
+  dataurl: string | null;
+  datapath: string | null;
+  args: string[];
+  env: Record<string, string>;
+  permanent: boolean;
+}
+
+export interface CreateRequestLimits {
+  scriptMaxBytes: number;
+  defaultImage: string;
+}
+
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+const NO_NUL = /^[^\u0000]*$/;
+// Docker's reference grammar: optional registry host[:port], lowercase path components.
+const IMAGE_NAME = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const SCRIPT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const FORBIDDEN_DATA_ROOTS = ['/proc', '/sys', '/dev', SCRIPT_DIR];
+
+const url = z.string().max(2048).regex(NO_CONTROL_CHARS, 'Control characters are not allowed.').url('Enter a valid URL.');
+
+const schema = z
+  .object({
+    image_name: z.string().max(255).regex(IMAGE_NAME, 'Enter a valid image name, such as boatload/base.').optional(),
+    image_tag: z.string().regex(IMAGE_TAG, 'Enter a valid image tag, such as latest.').optional(),
+    script: z.string().optional(),
+    scriptname: z.string().regex(SCRIPT_NAME, 'Use 1-128 letters, digits, dots, dashes or underscores.').optional(),
+    scripturl: url.optional(),
+    dataurl: url.optional(),
+    datapath: z
+      .string()
+      .max(1024)
+      .regex(NO_CONTROL_CHARS, 'Control characters are not allowed.')
+      .refine((p) => p.startsWith('/'), 'Must be an absolute path.')
+      .refine((p) => !p.split('/').includes('..'), 'Must not contain "..".')
+      .optional(),
+    container_args: z.union([z.string().max(65536), z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024)]).optional(),
+    env: z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).optional(),
+    permanent: z.boolean().optional(),
+  })
+  .strict();
+
+type RawCreateRequest = z.infer<typeof schema>;
+
+/** zod's issues → DRF's {"field": ["message"]}. */
+export function validationErrorFrom(error: z.ZodError): ValidationError {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) (fields[key] ??= []).push('Unknown field.');
+      continue;
+    }
+    const field = String(issue.path[0] ?? 'non_field_errors');
+    const message = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'This field is required.' : issue.message;
+    (fields[field] ??= []).push(message);
+  }
+  return new ValidationError(fields);
+}
+
+function splitArgs(args: string | string[] | undefined): string[] {
+  if (args === undefined) return [];
+  if (Array.isArray(args)) return args;
+  if (args.includes('\0')) throw ValidationError.field('container_args', 'NUL characters are not allowed.');
+  // Split like a shell would, but never run a shell: $VARS stay literal, operators are refused.
+  const parsed = shellParse(args, (key) => `$${key}`);
+  return parsed.map((part) => {
+    if (typeof part === 'string') return part;
+    if ('op' in part && part.op === 'glob') return part.pattern;
+    throw ValidationError.field('container_args', 'Shell operators (; | & > < and the like) are not allowed: arguments are not run through a shell.');
+  });
+}
+
+function decodeScript(script: string, limits: CreateRequestLimits): Buffer {
+  const compact = script.replace(/[\r\n]/g, '');
+  if (!BASE64.test(compact)) throw ValidationError.field('script', 'The script must be valid base64.');
+  const decoded = Buffer.from(compact, 'base64');
+  checkScript(decoded, limits, 'script');
+  return decoded;
+}
+
+/** A script runs as the container's command, so the kernel must be able to execute it. */
+export function checkScript(script: Buffer, limits: CreateRequestLimits, field: string): void {
+  if (script.length > limits.scriptMaxBytes) {
+    throw new PayloadTooLargeError(`${field}: the script is ${script.length} bytes; the limit is ${limits.scriptMaxBytes}.`);
+  }
+  if (script.length === 0) throw ValidationError.field(field, 'The script is empty.');
+  const isShebang = script[0] === 0x23 && script[1] === 0x21;
+  const isElf = script.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  if (!isShebang && !isElf) {
+    throw ValidationError.field(field, 'The script must start with a #! line (for example #!/bin/sh) or be an executable.');
+  }
+}
+
+function checkDatapath(datapath: string | undefined, dataurl: string | undefined): void {
+  if (dataurl && !datapath) throw ValidationError.field('datapath', 'Required when dataurl is given.');
+  if (datapath && !dataurl) throw ValidationError.field('dataurl', 'Required when datapath is given.');
+  if (!datapath) return;
+  const clean = datapath.replace(/\/+$/, '') || '/';
+  if (clean === '/' || FORBIDDEN_DATA_ROOTS.some((root) => clean === root || clean.startsWith(root + '/'))) {
+    throw ValidationError.field('datapath', `Data cannot be placed at ${clean}.`);
+  }
+}
+
+/** Multipart fields arrive as strings: turn the typed ones back into JSON values first. */
+export function fromMultipartFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...fields };
+  if (typeof body.permanent === 'string') {
+    if (!/^(true|false|1|0)$/i.test(body.permanent)) throw ValidationError.field('permanent', 'Must be true or false.');
+    body.permanent = /^(true|1)$/i.test(body.permanent);
+  }
+  if (typeof body.env === 'string') {
+    try {
+      body.env = JSON.parse(body.env);
+    } catch {
+      throw ValidationError.field('env', 'Must be a JSON object of strings.');
+    }
+  }
+  return body;
+}
+
+/**
+ * Validates a request body. `uploadedScript` is the multipart file, when there is one.
+ */
+export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null, limits: CreateRequestLimits): CreateContainerInput {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw ValidationError.field('non_field_errors', 'Invalid data. Expected a dictionary.');
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationErrorFrom(result.error);
+  const raw: RawCreateRequest = result.data;
+  if (uploadedScript && raw.script !== undefined) throw ValidationError.field('script', 'Send the script as a file or as base64, not both.');
+  let script: Buffer | null = null;
+  if (uploadedScript) {
+    checkScript(uploadedScript, limits, 'script');
+    script = uploadedScript;
+  } else if (raw.script !== undefined) {
+    script = decodeScript(raw.script, limits);
+  }
+  if (script && raw.scripturl) throw ValidationError.field('scripturl', 'Give either script or scripturl, not both.');
+  checkDatapath(raw.datapath, raw.dataurl);
+  const imageName = raw.image_name ?? limits.defaultImage;
+  const imageTag = raw.image_tag ?? 'latest';
+  return {
+    image: `${imageName}:${imageTag}`,
+    imageName,
+    imageTag,
+    script,
+    scriptname: raw.scriptname ?? 'script',
+    scripturl: raw.scripturl ?? null,
+    dataurl: raw.dataurl ?? null,
+    datapath: raw.datapath ? raw.datapath.replace(/\/+$/, '') : null,
+    args: splitArgs(raw.container_args),
+    env: raw.env ?? {},
+    permanent: raw.permanent ?? false,
+  };
+}

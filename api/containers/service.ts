@@ -1,0 +1,210 @@
+/**
+ * The container service: BoatLoad's /v1/container/ contract on top of the scheduler (which runs
+ * the container's unit) and the satellites (which serve the host-local reads, streamed).
+ */
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { downloadToBuffer } from '../../common/bounded-fetch';
+import { emptySpec, type ContainerSpec } from '../../common/container-spec';
+import { NotFoundError, ValidationError } from '../../common/errors';
+import { SCRIPT_DIR, type ChangeEntry, type ContainerMetrics, type DockerState, type FileEntry } from '../../common/satellite-protocol';
+import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
+import type { UnitRecord } from '../../units/scheduler/model';
+import type { Scheduler } from '../../units/scheduler/scheduler';
+import { systemdStateOf } from '../../units/scheduler/unit-status';
+import { unitHash } from '../../units/unit-file';
+import type { LogQuery, SatelliteClient, StreamedResponse } from '../satellite/client';
+import type { SatelliteDirectory } from '../satellite/directory';
+import type { ContainerRecord, ContainerRepository } from '../store/containers';
+import type { User } from '../store/users';
+import { checkScript, type CreateContainerInput } from './create-request';
+import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
+
+export const CONTAINER_LABELS = { id: 'boatload.id', owner: 'boatload.owner', instance: 'boatload.instance' } as const;
+
+export interface ContainerServiceOptions {
+  containers: ContainerRepository;
+  scheduler: Scheduler;
+  satellites: SatelliteDirectory;
+  /** This installation's id, carried as a label by every container it creates. */
+  instanceId: string;
+  scriptMaxBytes: number;
+  downloadTimeoutMs: number;
+  defaultImage: string;
+  resources: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+}
+
+export interface ContainerState {
+  fleet_state: { name: string; loadState: string; activeState: string; subState: string };
+  docker_state: DockerState | Record<string, never>;
+  status: ContainerView['status'];
+  reason: string | null;
+}
+
+/** Engine container name for a BoatLoad container id. */
+export const engineNameOf = (id: string): string => `boatload-${id}`;
+/** Unit name for a BoatLoad container id. */
+export const unitNameOf = (id: string): string => `${id}.service`;
+
+export class ContainerService {
+  constructor(private readonly options: ContainerServiceOptions) {}
+
+  list(user: User): ContainerSummaryView[] {
+    return this.options.containers.listWithUnits(user.isAdmin ? undefined : user.username).map(containerSummaryView);
+  }
+
+  /** The record, if the user may see it: someone else's container is a 404, not a 403. */
+  private owned(user: User, id: string): { record: ContainerRecord; unit: UnitRecord } {
+    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.containers.find(id) : undefined;
+    if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
+    const unit = this.options.scheduler.get(record.unitName);
+    if (!unit) throw new NotFoundError();
+    return { record, unit };
+  }
+
+  get(user: User, id: string): ContainerView {
+    const { record, unit } = this.owned(user, id);
+    return containerView(record, unit);
+  }
+
+  async create(owner: User, input: CreateContainerInput): Promise<ContainerView> {
+    let script = input.script;
+    if (input.scripturl) {
+      script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs });
+      checkScript(script, { scriptMaxBytes: this.options.scriptMaxBytes, defaultImage: this.options.defaultImage }, 'scripturl');
+    }
+    const id = randomBytes(16).toString('hex');
+    const spec = this.specFor(id, owner.username, input, script !== null);
+    let options;
+    try {
+      options = renderContainerUnit({ spec, description: `BoatLoad container ${id} of ${owner.username}` });
+    } catch (err) {
+      if (err instanceof UnitSpecError) throw ValidationError.field('non_field_errors', `The container cannot be expressed as a unit: ${err.message}`);
+      throw err;
+    }
+    const unitName = unitNameOf(id);
+    const record = this.options.containers.insert(
+      {
+        id,
+        owner: owner.username,
+        image: input.image,
+        unitName,
+        request: {
+          image_name: input.imageName,
+          image_tag: input.imageTag,
+          scriptname: script ? input.scriptname : null,
+          scripturl: input.scripturl,
+          dataurl: input.dataurl,
+          datapath: input.datapath,
+          container_args: input.args,
+          env: input.env,
+          permanent: input.permanent,
+        },
+      },
+      script,
+    );
+    const scheduler = this.options.scheduler;
+    scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
+    try {
+      // Creation errors (unknown image, a bad data archive) answer this request; the start
+      // happens in the background: created is not ready.
+      await scheduler.converge(unitName, 'created');
+    } catch (err) {
+      await scheduler.destroy(unitName).catch(() => undefined);
+      this.options.containers.delete(id);
+      throw err;
+    }
+    scheduler.convergeLater(unitName);
+    return containerView(record, scheduler.get(unitName) as UnitRecord);
+  }
+
+  private specFor(id: string, owner: string, input: CreateContainerInput, hasScript: boolean): ContainerSpec {
+    const spec = emptySpec(engineNameOf(id), input.image);
+    const scriptPath = posix.join(SCRIPT_DIR, input.scriptname);
+    spec.cmd = hasScript ? [scriptPath, ...input.args] : input.args.length ? input.args : undefined;
+    spec.env = { ...input.env };
+    spec.labels = { [CONTAINER_LABELS.id]: id, [CONTAINER_LABELS.owner]: owner, [CONTAINER_LABELS.instance]: this.options.instanceId };
+    spec.restart = input.permanent ? 'always' : 'no';
+    spec.memoryBytes = this.options.resources.memoryBytes;
+    spec.nanoCpus = this.options.resources.nanoCpus;
+    spec.pidsLimit = this.options.resources.pidsLimit;
+    return spec;
+  }
+
+  async delete(user: User, id: string): Promise<void> {
+    const { record } = this.owned(user, id);
+    await this.options.scheduler.destroy(record.unitName);
+    this.options.containers.delete(record.id);
+  }
+
+  async deleteOwnedBy(username: string): Promise<void> {
+    for (const record of this.options.containers.list(username)) {
+      await this.options.scheduler.destroy(record.unitName);
+      this.options.containers.delete(record.id);
+    }
+  }
+
+  script(user: User, id: string): Buffer {
+    const { record } = this.owned(user, id);
+    const script = this.options.containers.script(record.id);
+    if (!script) throw new NotFoundError('This container has no script.');
+    return script;
+  }
+
+  private satelliteOf(unit: UnitRecord): SatelliteClient {
+    return this.options.satellites.forMachine(unit.machineId);
+  }
+
+  async state(user: User, id: string): Promise<ContainerState> {
+    const { unit } = this.owned(user, id);
+    const inspection = await this.satelliteOf(unit).inspect(unit.engineName);
+    const fresh = this.options.scheduler.recordInspection(unit.name, inspection);
+    const systemd = systemdStateOf(fresh) ?? { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
+    const view = containerView(this.owned(user, id).record, fresh);
+    return {
+      fleet_state: { name: unit.name, ...systemd },
+      // Before the engine has the container this is {}, never an error.
+      docker_state: inspection?.state ?? {},
+      status: view.status,
+      reason: view.reason,
+    };
+  }
+
+  async logs(user: User, id: string, query: LogQuery): Promise<StreamedResponse> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).logs(unit.engineName, query);
+  }
+
+  async metrics(user: User, id: string): Promise<ContainerMetrics> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).metrics(unit.engineName);
+  }
+
+  async changes(user: User, id: string): Promise<ChangeEntry[]> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).changes(unit.engineName);
+  }
+
+  async files(user: User, id: string): Promise<FileEntry[]> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).files(unit.engineName);
+  }
+
+  async file(user: User, id: string, path: string): Promise<StreamedResponse> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).file(unit.engineName, path);
+  }
+
+  async fileByNumber(user: User, id: string, num: number): Promise<StreamedResponse> {
+    const { unit } = this.owned(user, id);
+    const satellite = this.satelliteOf(unit);
+    const entry = (await satellite.files(unit.engineName))[num];
+    if (!entry) throw new NotFoundError(`There is no changed file number ${num}.`);
+    return satellite.file(unit.engineName, entry.path);
+  }
+
+  async archive(user: User, id: string, gzip: boolean): Promise<StreamedResponse> {
+    const { unit } = this.owned(user, id);
+    return this.satelliteOf(unit).archive(unit.engineName, gzip);
+  }
+}

@@ -1,0 +1,73 @@
+/** The JSON shapes of /v1/container/ answers. */
+import type { EngineObservation, UnitRecord } from '../../units/scheduler/model';
+import { containerStatusOf, type ContainerStatus } from '../../units/scheduler/unit-status';
+import type { ContainerListing, ContainerRecord } from '../store/containers';
+
+export interface ContainerSummaryView {
+  id: string;
+  image: string;
+  owner: string;
+  node: string | null;
+  unit: string;
+  created: string;
+  status: ContainerStatus;
+  exit_code: number | null;
+  reason: string | null;
+}
+
+export interface ContainerView extends ContainerSummaryView {
+  permanent: boolean;
+  scriptname: string | null;
+  scripturl: string | null;
+  dataurl: string | null;
+  datapath: string | null;
+  container_args: string[];
+  env: Record<string, string>;
+}
+
+interface UnitFacts {
+  desiredState: UnitRecord['desiredState'];
+  observed: EngineObservation | null;
+  reason: string | null;
+  everStarted: boolean;
+  machineId: string | null;
+}
+
+function summary(record: ContainerRecord, unit: UnitFacts): ContainerSummaryView {
+  const status = containerStatusOf(unit);
+  return {
+    id: record.id,
+    image: record.image,
+    owner: record.owner,
+    node: unit.machineId,
+    unit: record.unitName,
+    created: record.created,
+    status,
+    exit_code: unit.observed?.exitCode ?? null,
+    reason: status === 'error' || status === 'lost' ? (unit.reason ?? unit.observed?.error ?? null) : null,
+  };
+}
+
+export function containerSummaryView(listing: ContainerListing): ContainerSummaryView {
+  return summary(listing, {
+    desiredState: listing.unit.desiredState as UnitRecord['desiredState'],
+    observed: listing.unit.observed === null ? null : (JSON.parse(listing.unit.observed) as EngineObservation),
+    reason: listing.unit.reason,
+    everStarted: listing.unit.everStarted,
+    machineId: listing.unit.machineId,
+  });
+}
+
+export function containerView(record: ContainerRecord, unit: UnitRecord): ContainerView {
+  const request = record.request;
+  return {
+    ...summary(record, unit),
+    permanent: request.permanent,
+    scriptname: request.scriptname,
+    scripturl: request.scripturl,
+    dataurl: request.dataurl,
+    datapath: request.datapath,
+    container_args: request.container_args,
+    env: request.env,
+  };
+}

@@ -1,0 +1,24 @@
+import { posix } from 'node:path';
+import { SCRIPT_DIR } from '../../common/satellite-protocol';
+import { containerSpecFromUnit } from '../../units/container-unit';
+import type { UnitRecord, Workload } from '../../units/scheduler/model';
+import type { ContainerRepository } from '../store/containers';
+
+/**
+ * What the scheduler runs for a unit: the spec its options describe (the stored unit is the
+ * truth), plus, for /v1/container/ records, the script and data to stage before it starts.
+ */
+export function workloadResolver(containers: ContainerRepository): (unit: UnitRecord) => Workload {
+  return (unit) => {
+    const spec = containerSpecFromUnit(unit.options, unit.name);
+    const record = unit.containerId ? containers.find(unit.containerId) : undefined;
+    if (!record) return { spec };
+    const workload: Workload = { spec };
+    const script = containers.script(record.id);
+    if (script && record.request.scriptname) {
+      workload.script = { path: posix.join(SCRIPT_DIR, record.request.scriptname), contentBase64: script.toString('base64') };
+    }
+    if (record.request.dataurl && record.request.datapath) workload.data = { url: record.request.dataurl, path: record.request.datapath };
+    return workload;
+  };
+}

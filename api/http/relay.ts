@@ -1,0 +1,18 @@
+import type { Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { StreamedResponse } from '../satellite/client';
+
+/**
+ * Streams a satellite's answer to the client with back-pressure. If either side goes away the
+ * other is torn down: a client that disconnects stops the satellite's read, and a satellite that
+ * dies mid-stream cuts the client's connection (a truncated response, never a hang).
+ */
+export async function relay(res: Response, upstream: StreamedResponse, headers: Record<string, string>): Promise<void> {
+  res.status(200).set(headers);
+  try {
+    await pipeline(upstream.body, res);
+  } catch {
+    upstream.body.destroy();
+    res.destroy();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The API's client for one satellite: signed JSON calls and streamed reads. Errors come back as
+ * typed HttpErrors: the satellite's own 4xx pass through; an unreachable satellite is a 503 that
+ * names it; a refused signature is a 502 (our fault, not the user's).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import fetch, { type Response } from 'node-fetch';
+import { BadGatewayError, HttpError, NotFoundError, ServiceUnavailableError, type ErrorBody } from '../../common/errors';
+import type {
+  ContainerInspection,
+  ContainerMetrics,
+  ContainerSummary,
+  ChangeEntry,
+  CreateContainerRequest,
+  FileEntry,
+  MachineInfo,
+  SatelliteHealth,
+} from '../../common/satellite-protocol';
+import { signRequest } from '../../common/signing';
+import type { HostAgent } from '../../units/scheduler/host-agent';
+
+export interface SatelliteClientOptions {
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  /** Names the satellite's host in error messages. */
+  label: string;
+}
+
+export interface StreamedResponse {
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+export interface LogQuery {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  tail?: number;
+}
+
+export class SatelliteClient implements HostAgent {
+  private readonly agent: HttpAgent;
+
+  constructor(private readonly options: SatelliteClientOptions) {
+    this.agent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  get label(): string {
+    return this.options.label;
+  }
+
+  private async send(method: string, path: string, json?: unknown, streaming = false): Promise<Response> {
+    const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
+    const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: this.agent, signal: controller.signal });
+    } catch (err) {
+      clearTimeout(timer);
+      const reason = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+      throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
+    }
+    // Streams may run as long as they need; only the wait for the headers is bounded.
+    if (streaming) clearTimeout(timer);
+    else response.body.once('end', () => clearTimeout(timer)).once('error', () => clearTimeout(timer));
+    if (!response.ok) {
+      clearTimeout(timer);
+      throw await this.errorFrom(response);
+    }
+    return response;
+  }
+
+  private async errorFrom(response: Response): Promise<HttpError> {
+    let body: ErrorBody;
+    try {
+      body = (await response.json()) as ErrorBody;
+    } catch {
+      body = { detail: `HTTP ${response.status}` };
+    }
+    if (response.status === 401) return new BadGatewayError(`The satellite for ${this.options.label} refused the API's signature; check SATELLITE_SECRET.`);
+    if (response.status === 503) return new ServiceUnavailableError(`${this.options.label}: ${'detail' in body ? body.detail : 'unavailable'}`);
+    if (response.status >= 500) return new BadGatewayError(`${this.options.label}: ${'detail' in body ? body.detail : `HTTP ${response.status}`}`);
+    return new HttpError(response.status, body);
+  }
+
+  private async json<T>(method: string, path: string, json?: unknown): Promise<T> {
+    const response = await this.send(method, path, json);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  private async stream(path: string): Promise<StreamedResponse> {
+    const response = await this.send('GET', path, undefined, true);
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => (headers[key] = value));
+    return { headers, body: response.body as unknown as Readable };
+  }
+
+  private containerPath(name: string, rest = ''): string {
+    return `/containers/${encodeURIComponent(name)}${rest}`;
+  }
+
+  health(): Promise<SatelliteHealth> {
+    return this.json('GET', '/health');
+  }
+
+  machine(): Promise<MachineInfo> {
+    return this.json('GET', '/machine');
+  }
+
+  async create(request: CreateContainerRequest): Promise<string> {
+    return (await this.json<{ engineId: string }>('POST', '/containers', request)).engineId;
+  }
+
+  start(name: string): Promise<void> {
+    return this.json('POST', this.containerPath(name, '/start'));
+  }
+
+  stop(name: string, timeoutSeconds: number): Promise<void> {
+    return this.json('POST', this.containerPath(name, `/stop?timeout=${timeoutSeconds}`));
+  }
+
+  remove(name: string): Promise<void> {
+    return this.json('DELETE', this.containerPath(name));
+  }
+
+  async inspect(name: string): Promise<ContainerInspection | null> {
+    try {
+      return await this.json<ContainerInspection>('GET', this.containerPath(name));
+    } catch (err) {
+      if (err instanceof NotFoundError || (err instanceof HttpError && err.status === 404)) return null;
+      throw err;
+    }
+  }
+
+  list(labelFilters: string[]): Promise<ContainerSummary[]> {
+    const query = labelFilters.map((l) => `label=${encodeURIComponent(l)}`).join('&');
+    return this.json('GET', `/containers${query ? `?${query}` : ''}`);
+  }
+
+  metrics(name: string): Promise<ContainerMetrics> {
+    return this.json('GET', this.containerPath(name, '/metrics'));
+  }
+
+  changes(name: string): Promise<ChangeEntry[]> {
+    return this.json('GET', this.containerPath(name, '/changes'));
+  }
+
+  files(name: string): Promise<FileEntry[]> {
+    return this.json('GET', this.containerPath(name, '/files'));
+  }
+
+  logs(name: string, query: LogQuery): Promise<StreamedResponse> {
+    const params = new URLSearchParams({ stdout: String(query.stdout), stderr: String(query.stderr), follow: String(query.follow) });
+    if (query.tail !== undefined) params.set('tail', String(query.tail));
+    return this.stream(this.containerPath(name, `/logs?${params}`));
+  }
+
+  file(name: string, path: string): Promise<StreamedResponse> {
+    return this.stream(this.containerPath(name, `/file?path=${encodeURIComponent(path)}`));
+  }
+
+  archive(name: string, gzip: boolean): Promise<StreamedResponse> {
+    return this.stream(this.containerPath(name, `/archive?gzip=${gzip}`));
+  }
+}

@@ -1,0 +1,116 @@
+import type { Db } from './database';
+import { nowIso } from './database';
+
+/** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
+export interface ContainerRequestRecord {
+  image_name: string;
+  image_tag: string;
+  scriptname: string | null;
+  scripturl: string | null;
+  dataurl: string | null;
+  datapath: string | null;
+  container_args: string[];
+  env: Record<string, string>;
+  permanent: boolean;
+}
+
+export interface ContainerRecord {
+  id: string;
+  owner: string;
+  image: string;
+  unitName: string;
+  request: ContainerRequestRecord;
+  created: string;
+  updated: string;
+}
+
+interface ContainerRow {
+  id: string;
+  owner: string;
+  image: string;
+  unit_name: string;
+  request: string;
+  created: string;
+  updated: string;
+}
+
+const SUMMARY_COLUMNS = 'id, owner, image, unit_name, request, created, updated';
+
+const fromRow = (row: ContainerRow): ContainerRecord => ({
+  id: row.id,
+  owner: row.owner,
+  image: row.image,
+  unitName: row.unit_name,
+  request: JSON.parse(row.request) as ContainerRequestRecord,
+  created: row.created,
+  updated: row.updated,
+});
+
+/** A container with its unit's scheduling fields, for listings (one JOIN, no per-row lookups). */
+export interface ContainerListing extends ContainerRecord {
+  unit: { desiredState: string; observed: string | null; reason: string | null; everStarted: boolean; machineId: string | null };
+}
+
+interface ListingRow extends ContainerRow {
+  desired_state: string;
+  observed: string | null;
+  reason: string | null;
+  ever_started: number;
+  machine_id: string | null;
+}
+
+export class ContainerRepository {
+  constructor(private readonly db: Db) {}
+
+  insert(record: Omit<ContainerRecord, 'created' | 'updated'>, script: Buffer | null): ContainerRecord {
+    const now = nowIso();
+    this.db
+      .prepare(
+        `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now);
+    return { ...record, created: now, updated: now };
+  }
+
+  find(id: string): ContainerRecord | undefined {
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE id = ?`).get(id) as ContainerRow | undefined;
+    return row && fromRow(row);
+  }
+
+  findByUnit(unitName: string): ContainerRecord | undefined {
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE unit_name = ?`).get(unitName) as ContainerRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** Every container, or one owner's, oldest first. */
+  list(owner?: string): ContainerRecord[] {
+    const rows = owner === undefined
+      ? this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers ORDER BY created, id`).all()
+      : this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE owner = ? ORDER BY created, id`).all(owner);
+    return (rows as ContainerRow[]).map(fromRow);
+  }
+
+  /** Every container, or one owner's, oldest first, with its unit's state. */
+  listWithUnits(owner?: string): ContainerListing[] {
+    const select = `SELECT c.id, c.owner, c.image, c.unit_name, c.request, c.created, c.updated,
+                           u.desired_state, u.observed, u.reason, u.ever_started, u.machine_id
+                    FROM containers c JOIN units u ON u.name = c.unit_name`;
+    const rows = owner === undefined
+      ? this.db.prepare(`${select} ORDER BY c.created, c.id`).all()
+      : this.db.prepare(`${select} WHERE c.owner = ? ORDER BY c.created, c.id`).all(owner);
+    return (rows as ListingRow[]).map((row) => ({
+      ...fromRow(row),
+      unit: { desiredState: row.desired_state, observed: row.observed, reason: row.reason, everStarted: row.ever_started === 1, machineId: row.machine_id },
+    }));
+  }
+
+  script(id: string): Buffer | null {
+    const row = this.db.prepare('SELECT script FROM containers WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
+    return row?.script ?? null;
+  }
+
+  delete(id: string): boolean {
+    return this.db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The embedded store: one SQLite file (WAL mode) holding users, sessions, settings, containers
+ * and units. Migrations run at start-up, in order, tracked by SQLite's user_version.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE users (
+     username   TEXT PRIMARY KEY,
+     password   TEXT NOT NULL,
+     is_admin   INTEGER NOT NULL DEFAULT 0,
+     created    TEXT NOT NULL
+   );
+   CREATE TABLE sessions (
+     sid        TEXT PRIMARY KEY,
+     data       TEXT NOT NULL,
+     expires_ms INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_expires ON sessions (expires_ms);
+   CREATE TABLE settings (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE units (
+     name          TEXT PRIMARY KEY,
+     options       TEXT NOT NULL,
+     hash          TEXT NOT NULL,
+     desired_state TEXT NOT NULL,
+     current_state TEXT NOT NULL,
+     machine_id    TEXT,
+     reason        TEXT,
+     engine_name   TEXT,
+     observed      TEXT,
+     ever_started  INTEGER NOT NULL DEFAULT 0,
+     container_id  TEXT,
+     created       TEXT NOT NULL,
+     updated       TEXT NOT NULL
+   );
+   CREATE TABLE containers (
+     id         TEXT PRIMARY KEY,
+     owner      TEXT NOT NULL,
+     image      TEXT NOT NULL,
+     unit_name  TEXT NOT NULL UNIQUE,
+     request    TEXT NOT NULL,
+     script     BLOB,
+     created    TEXT NOT NULL,
+     updated    TEXT NOT NULL
+   );
+   CREATE INDEX containers_owner ON containers (owner, created);`,
+];
+
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

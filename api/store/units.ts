@@ -1,0 +1,103 @@
+import type { UnitOption } from '../../units/unit-file';
+import type { EngineObservation, UnitRecord, UnitState, UnitStore } from '../../units/scheduler/model';
+import type { Db } from './database';
+import { nowIso } from './database';
+
+interface UnitRow {
+  name: string;
+  options: string;
+  hash: string;
+  desired_state: string;
+  current_state: string;
+  machine_id: string | null;
+  reason: string | null;
+  engine_name: string;
+  observed: string | null;
+  ever_started: number;
+  container_id: string | null;
+  created: string;
+  updated: string;
+}
+
+const fromRow = (row: UnitRow): UnitRecord => ({
+  name: row.name,
+  options: JSON.parse(row.options) as UnitOption[],
+  hash: row.hash,
+  desiredState: row.desired_state as UnitState,
+  currentState: row.current_state as UnitState,
+  machineId: row.machine_id,
+  reason: row.reason,
+  engineName: row.engine_name,
+  observed: row.observed === null ? null : (JSON.parse(row.observed) as EngineObservation),
+  everStarted: row.ever_started === 1,
+  containerId: row.container_id,
+  created: row.created,
+  updated: row.updated,
+});
+
+const COLUMNS: Record<string, string> = {
+  options: 'options',
+  hash: 'hash',
+  desiredState: 'desired_state',
+  currentState: 'current_state',
+  machineId: 'machine_id',
+  reason: 'reason',
+  engineName: 'engine_name',
+  observed: 'observed',
+  everStarted: 'ever_started',
+  containerId: 'container_id',
+  updated: 'updated',
+};
+
+function toColumnValue(key: string, value: unknown): unknown {
+  if (key === 'options' || key === 'observed') return value === null ? null : JSON.stringify(value);
+  if (key === 'everStarted') return value ? 1 : 0;
+  return value;
+}
+
+/** Units in the SQLite store (the scheduler's UnitStore). */
+export class SqliteUnitStore implements UnitStore {
+  constructor(private readonly db: Db) {}
+
+  get(name: string): UnitRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM units WHERE name = ?').get(name) as UnitRow | undefined;
+    return row && fromRow(row);
+  }
+
+  list(): UnitRecord[] {
+    return (this.db.prepare('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
+  }
+
+  insert(unit: UnitRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        unit.name,
+        JSON.stringify(unit.options),
+        unit.hash,
+        unit.desiredState,
+        unit.currentState,
+        unit.machineId,
+        unit.reason,
+        unit.engineName,
+        unit.observed === null ? null : JSON.stringify(unit.observed),
+        unit.everStarted ? 1 : 0,
+        unit.containerId,
+        unit.created,
+        unit.updated,
+      );
+  }
+
+  update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void {
+    const entries = Object.entries({ ...patch, updated: nowIso() }).filter(([key]) => key in COLUMNS);
+    const sql = `UPDATE units SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`;
+    this.db.prepare(sql).run(...entries.map(([key, value]) => toColumnValue(key, value)), name);
+  }
+
+  delete(name: string): boolean {
+    return this.db.prepare('DELETE FROM units WHERE name = ?').run(name).changes === 1;
+  }
+}
