@@ -49,7 +49,6 @@ const RESTART_POLICIES: Record<string, RestartPolicy> = {
 };
 
 // C0, DEL, C1, line/paragraph separators and lone surrogates.
-// eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const DESCRIPTION_BUDGET = MAX_OPTION_LINE_BYTES - 'Description='.length;
 

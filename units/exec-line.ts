@@ -24,7 +24,6 @@ export type SpecifierExpander = (word: string) => string;
 const WHITESPACE = ' \t\n\r';
 const PREFIX_CHARS = '-@:+!';
 const UNQUOTED_SAFE = /^[A-Za-z0-9_@%+=:,./$-]+$/;
-// eslint-disable-next-line no-control-regex
 const UNSAFE_IN_EXECUTABLE = /[\u0000-\u001f\u007f"'\\$]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

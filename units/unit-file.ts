@@ -24,7 +24,6 @@ export const MAX_OPTION_LINE_BYTES = 2048;
 
 const OPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 // C0 controls, DEL and C1 controls.
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** systemd's WHITESPACE set: only these are trimmed, never other Unicode spaces. */
