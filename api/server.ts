@@ -129,6 +129,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
         await closed;
       }
       await scheduler.idle();
+      satellite.close();
       db.close();
     },
   };

@@ -116,9 +116,11 @@ async function packTar(source: Readable, input: DataArchiveInput, pack: tar.Pack
       };
       handle().then(() => next(), fail);
     });
+    const corrupt = (err: Error): void => fail(err instanceof ValidationError || err instanceof PayloadTooLargeError ? err : refuse(`not a valid tar archive: ${err.message}`));
     extract.on('finish', resolve);
-    extract.on('error', (err: Error) => fail(refuse(`not a valid tar archive: ${err.message}`)));
-    source.on('error', fail);
+    extract.on('error', corrupt);
+    // A gunzip failure (corrupt .tar.gz) surfaces on the source.
+    source.on('error', corrupt);
     source.pipe(extract);
   });
 }

@@ -48,6 +48,11 @@ export class SatelliteClient implements HostAgent {
     this.agent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
   }
 
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
   get label(): string {
     return this.options.label;
   }

@@ -1,0 +1,93 @@
+/** scripturl and dataurl: downloads into the container, and archives that try to escape datapath. */
+import Docker from 'dockerode';
+import { makeTar, makeTarGz, makeZip, makeZipWithRawName } from '../support/archives';
+import { serveFiles, type FileServer } from '../support/file-server';
+import { eventually, startSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+let token: string;
+let files: FileServer;
+
+beforeAll(async () => {
+  system = await startSystem();
+  token = await system.token('carol');
+  files = await serveFiles({
+    '/job.sh': '#!/bin/sh\necho "from url"; ls -R /data | sort\n',
+    '/not-a-script': 'echo no shebang\n',
+    '/good.tar.gz': await makeTarGz([{ name: 'dir/', type: 'directory' }, { name: 'dir/a.txt', body: 'A' }, { name: './b.txt', body: 'B' }]),
+    '/good.tar': await makeTar([{ name: 'plain.txt', body: 'P' }]),
+    '/good.zip': await makeZip([{ name: 'z/one.txt', body: '1' }, { name: 'two.txt', body: '2' }]),
+    '/notes.txt': 'just a file',
+    '/slip.tar.gz': await makeTarGz([{ name: '../../etc/evil', body: 'x' }]),
+    '/abs.tar': await makeTar([{ name: '/etc/evil', body: 'x' }]),
+    '/symlink.tar': await makeTar([{ name: 'escape', type: 'symlink', linkname: '../../../etc/passwd' }]),
+    '/abs-symlink.tar': await makeTar([{ name: 'escape', type: 'symlink', linkname: '/etc/passwd' }]),
+    '/hardlink.tar': await makeTar([{ name: 'hard', type: 'link', linkname: '../../etc/passwd' }]),
+    '/slip.zip': await makeZipWithRawName('aa/evil.txt', '../evil.txt', 'x'),
+    '/garbage.tar.gz': Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]),
+  });
+});
+
+afterAll(async () => {
+  await files.close();
+  await system.close();
+});
+
+async function run(body: Record<string, unknown>): Promise<string> {
+  const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send(body);
+  expect(res.status).toBe(201);
+  const id = res.body.id as string;
+  await eventually(async () => {
+    const state = await system.http().get(`/v1/container/${id}/state`).set('Authorization', `JWT ${token}`);
+    return state.body.status === 'exited' ? true : undefined;
+  });
+  return (await system.http().get(`/v1/container/${id}/stdout`).set('Authorization', `JWT ${token}`).expect(200)).text;
+}
+
+test('scripturl is fetched and run; the data of a tar.gz lands under datapath', async () => {
+  const output = await run({ scripturl: files.url('/job.sh'), dataurl: files.url('/good.tar.gz'), datapath: '/data' });
+  expect(output).toContain('from url');
+  expect(output).toContain('a.txt');
+  expect(output).toContain('b.txt');
+});
+
+test.each([
+  ['a tar', '/good.tar', 'plain.txt'],
+  ['a zip', '/good.zip', 'one.txt'],
+  ['a plain file, named after the URL', '/notes.txt', 'notes.txt'],
+])('%s is placed under datapath', async (_name, path, expected) => {
+  const output = await run({ scripturl: files.url('/job.sh'), dataurl: files.url(path), datapath: '/data' });
+  expect(output).toContain(expected);
+});
+
+test.each([
+  ['a tar.gz with ../ entries', '/slip.tar.gz', /escapes datapath/],
+  ['a tar with an absolute entry', '/abs.tar', /absolute path/],
+  ['a symlink pointing out', '/symlink.tar', /outside datapath/],
+  ['an absolute symlink', '/abs-symlink.tar', /absolute path/],
+  ['a hard link pointing out', '/hardlink.tar', /outside datapath/],
+  ['a zip with ../ entries (zip-slip)', '/slip.zip', /escapes datapath|invalid relative path|not a valid zip/],
+  ['a corrupt archive', '/garbage.tar.gz', /not a valid tar archive/],
+  ['a URL that answers 404', '/missing', /HTTP 404/],
+])('%s is refused with a 400 and nothing is left in the engine', async (_name, path, message) => {
+  const docker = new Docker();
+  const before = (await docker.listContainers({ all: true })).length;
+  const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ script: Buffer.from('#!/bin/sh\n').toString('base64'), dataurl: files.url(path), datapath: '/data' });
+  expect(res.status).toBe(400);
+  expect(res.body.dataurl[0]).toMatch(message);
+  expect((await docker.listContainers({ all: true })).length).toBe(before);
+  const list = await system.http().get('/v1/container/').set('Authorization', `JWT ${token}`).expect(200);
+  expect(list.body.every((c: { status: string }) => c.status !== 'creating')).toBe(true);
+});
+
+test('a scripturl whose content is not executable is a 400', async () => {
+  const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ scripturl: files.url('/not-a-script') });
+  expect(res.status).toBe(400);
+  expect(res.body.scripturl[0]).toMatch(/#!/);
+});
+
+test('a scripturl nobody answers is a 400 naming the field', async () => {
+  const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ scripturl: 'http://127.0.0.1:1/nothing' });
+  expect(res.status).toBe(400);
+  expect(res.body.scripturl[0]).toMatch(/Could not download/);
+});

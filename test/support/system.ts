@@ -1,0 +1,174 @@
+/**
+ * Boots a real BoatLoad for a test: a satellite on the real engine and an API with its own temp
+ * store, both on ephemeral loopback ports. `restartApi` builds a fresh API on the same store, as
+ * a process restart would. `close` removes every engine container this instance created.
+ */
+import Docker from 'dockerode';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { silentLogger } from '../../common/logger';
+import { SignatureVerifier } from '../../common/signing';
+import { hashPassword } from '../../api/auth/passwords';
+import { loadApiConfig, type ApiConfig } from '../../api/config';
+import { buildApiServer, type ApiServer } from '../../api/server';
+import { createSatelliteApp } from '../../satellite/app';
+import { ContainerFiles } from '../../satellite/container-files';
+import { HostEngine } from '../../satellite/host-engine';
+import { machineInfoReader } from '../../satellite/machine';
+import { MetricsReader } from '../../satellite/metrics';
+import { projectRoot } from '../../common/project-root';
+
+export const TEST_PASSWORD_ITERATIONS = 1000;
+export const SATELLITE_SECRET = 'test-satellite-secret-0123456789abcdef';
+
+export interface SatelliteHandle {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startSatellite(options: { secret?: string; port?: number } = {}): Promise<SatelliteHandle> {
+  const docker = new Docker();
+  const app = createSatelliteApp({
+    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, downloadTimeoutMs: 5000 } }),
+    files: new ContainerFiles(),
+    metrics: new MetricsReader(),
+    verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
+    machine: machineInfoReader({ docker, metadata: { role: 'test' } }),
+    logger: silentLogger,
+    maxBodyBytes: 16 * 1024 * 1024,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port ?? 0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface TestSystem {
+  api: ApiServer;
+  config: ApiConfig;
+  satellite: SatelliteHandle;
+  dataDir: string;
+  /** supertest against the current API. */
+  http(): ReturnType<typeof request>;
+  /** A JWT for the user (created on first use unless it is admin). */
+  token(username?: string, options?: { admin?: boolean }): Promise<string>;
+  restartApi(): Promise<void>;
+  restartSatellite(): Promise<void>;
+  stopSatellite(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const PASSWORD = 'correct-horse-battery';
+
+export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
+  let satellite = await startSatellite();
+  const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
+  const configFor = (): ApiConfig =>
+    loadApiConfig({
+      BOATLOAD_HOST: '127.0.0.1',
+      BOATLOAD_PORT: '0',
+      BOATLOAD_DATA_DIR: dataDir,
+      BOATLOAD_USERS_FIXTURE: join(projectRoot(), 'data', 'data.json'),
+      ADMINHASH: adminHash,
+      BOATLOAD_PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
+      SATELLITE_URL: satellite.url,
+      SATELLITE_SECRET,
+      SATELLITE_TIMEOUT_MS: '10000',
+      BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
+      LOG_LEVEL: 'error',
+      ...env,
+    });
+  let config = configFor();
+  let api = buildApiServer(config, silentLogger);
+  await api.listen();
+  const tokens = new Map<string, string>();
+
+  const system: TestSystem = {
+    get api() {
+      return api;
+    },
+    get config() {
+      return config;
+    },
+    get satellite() {
+      return satellite;
+    },
+    dataDir,
+    http: () => request(api.app),
+    async token(username = 'admin', options = {}) {
+      const cached = tokens.get(username);
+      if (cached) return cached;
+      if (username !== 'admin') {
+        const admin = await system.token('admin');
+        await request(api.app).post('/v1/users/').set('Authorization', `JWT ${admin}`).send({ username, password: PASSWORD, is_admin: options.admin ?? false }).expect(201);
+      }
+      const res = await request(api.app).post('/api-token-auth/').send({ username, password: username === 'admin' ? 'admin' : PASSWORD }).expect(200);
+      tokens.set(username, res.body.token as string);
+      return res.body.token as string;
+    },
+    async restartApi() {
+      await api.close();
+      config = configFor();
+      api = buildApiServer(config, silentLogger);
+      await api.listen();
+    },
+    async stopSatellite() {
+      await satellite.close();
+    },
+    async restartSatellite() {
+      const port = Number(new URL(satellite.url).port);
+      await satellite.close().catch(() => undefined);
+      satellite = await startSatellite({ port });
+    },
+    async close() {
+      const instanceId = api.instanceId;
+      await api.close().catch(() => undefined);
+      await satellite.close().catch(() => undefined);
+      await removeInstanceContainers(instanceId);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return system;
+}
+
+/** Removes every engine container labelled with this API instance's id. */
+export async function removeInstanceContainers(instanceId: string): Promise<void> {
+  const docker = new Docker();
+  const containers = await docker.listContainers({ all: true, filters: { label: [`boatload.instance=${instanceId}`] } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function b64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
