@@ -89,9 +89,11 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   });
 
   let server: Server | null = null;
+  let closing = false;
+  let backgroundWork: Promise<void> = Promise.resolve();
   const background = async (): Promise<void> => {
     // The satellite may be starting alongside us: wait for it before reconciling.
-    for (let attempt = 0; attempt < 50; attempt++) {
+    for (let attempt = 0; attempt < 50 && !closing; attempt++) {
       try {
         await satellite.health();
         break;
@@ -99,8 +101,9 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+    if (closing) return;
     await scheduler.reconcileAll();
-    scheduler.startSync(config.stateSyncIntervalMs);
+    if (!closing) scheduler.startSync(config.stateSyncIntervalMs);
   };
 
   return {
@@ -118,10 +121,12 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
       const address = server.address() as AddressInfo;
       logger.info(`BoatLoad API listening on http://${address.address}:${address.port}`);
       if (await users.usesDefaultAdminPassword()) logger.warn(DEFAULT_PASSWORD_WARNING);
-      background().catch((err: Error) => logger.error(`start-up reconcile failed: ${err.message}`));
+      backgroundWork = background().catch((err: Error) => logger.error(`start-up reconcile failed: ${err.message}`));
       return server;
     },
     async close() {
+      closing = true;
+      await backgroundWork;
       scheduler.stopSync();
       if (server) {
         const closed = new Promise<void>((resolve) => server?.close(() => resolve()));

@@ -4,7 +4,7 @@
  * a process restart would. `close` removes every engine container this instance created.
  */
 import Docker from 'dockerode';
-import type { Server } from 'node:http';
+import { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,9 @@ export interface SatelliteHandle {
 }
 
 export async function startSatellite(options: { secret?: string; port?: number } = {}): Promise<SatelliteHandle> {
-  const docker = new Docker();
+  // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
+  const engineAgent = new Agent({ keepAlive: true });
+  const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
   const app = createSatelliteApp({
     engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, downloadTimeoutMs: 5000 } }),
     files: new ContainerFiles(),
@@ -53,6 +55,7 @@ export async function startSatellite(options: { secret?: string; port?: number }
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        engineAgent.destroy();
       }),
   };
 }
