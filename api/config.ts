@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
+import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
 
 export { ConfigError };
@@ -24,6 +25,8 @@ export interface ApiConfig {
   session: { secret?: string; maxAgeSeconds: number; secureCookie: boolean };
   satellite: { url: string; secret: string; timeoutMs: number };
   limits: { scriptMaxBytes: number; downloadTimeoutMs: number; jsonBodyMaxBytes: number };
+  /** Addresses that scripturl downloads may reach (public unicast, plus BOATLOAD_DOWNLOAD_ALLOW). */
+  downloadAddresses: AddressPolicy;
   containers: {
     defaultImage: string;
     memoryBytes?: number;
@@ -105,6 +108,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       // Base64 grows the script by 4/3; leave room for the other fields.
       jsonBodyMaxBytes: Math.ceil((scriptMaxBytes * 4) / 3) + 256 * 1024,
     },
+    downloadAddresses: downloadPolicyFromEnv(env),
     containers: {
       defaultImage: env.BOATLOAD_DEFAULT_IMAGE ?? 'boatload/base',
       memoryBytes: optionalPositive(env, 'BOATLOAD_CONTAINER_MEMORY_BYTES', 1024 * 1024 * 1024),

@@ -62,6 +62,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     instanceId,
     scriptMaxBytes: config.limits.scriptMaxBytes,
     downloadTimeoutMs: config.limits.downloadTimeoutMs,
+    downloadAddresses: config.downloadAddresses,
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
   });

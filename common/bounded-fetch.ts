@@ -3,15 +3,20 @@
  * time limit and a bounded number of redirects. Failures are ValidationErrors on the named field.
  */
 import fetch, { type Response } from 'node-fetch';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import type { AddressPolicy } from './address-policy';
 import { PayloadTooLargeError, ValidationError } from './errors';
 
 export interface DownloadLimits {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects?: number;
+  /** Which addresses may be reached (SSRF guard); checked at connect time and on every redirect. */
+  addresses: AddressPolicy;
 }
 
 export interface DownloadRequest extends DownloadLimits {
@@ -34,13 +39,27 @@ function checkUrl(field: string, raw: string): URL {
 }
 
 async function open(req: DownloadRequest, signal: AbortSignal): Promise<Response> {
-  const url = checkUrl(req.field, req.url);
+  let url = checkUrl(req.field, req.url);
+  // Connections resolve through the policy's lookup, so a name that points inside is refused even
+  // if it changes between checks (DNS rebinding).
+  const lookup = req.addresses.lookup();
+  const agents = { http: new HttpAgent({ lookup }), https: new HttpsAgent({ lookup }) };
   let response: Response;
-  try {
-    response = await fetch(url.href, { signal, follow: req.maxRedirects ?? 5, compress: false, size: 0 });
-  } catch (err) {
-    const reason = signal.aborted ? `timed out after ${req.timeoutMs} ms` : (err as Error).message;
-    throw ValidationError.field(req.field, `Could not download ${url.href}: ${reason}`);
+  for (let hop = 0; ; hop++) {
+    const literal = req.addresses.literalHostProblem(url.hostname);
+    if (literal) throw ValidationError.field(req.field, `Refusing to download from ${url.host}: ${literal}; allow it with BOATLOAD_DOWNLOAD_ALLOW.`);
+    try {
+      response = await fetch(url.href, { signal, redirect: 'manual', compress: false, size: 0, agent: url.protocol === 'https:' ? agents.https : agents.http });
+    } catch (err) {
+      const reason = signal.aborted ? `timed out after ${req.timeoutMs} ms` : (err as Error).message;
+      throw ValidationError.field(req.field, `Could not download ${url.href}: ${reason}`);
+    }
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) break;
+    response.body.resume();
+    // Redirects are followed by hand so that every hop is checked like the first.
+    if (hop >= (req.maxRedirects ?? 5)) throw ValidationError.field(req.field, `Could not download ${req.url}: too many redirects`);
+    url = checkUrl(req.field, new URL(location, url).href);
   }
   if (!response.ok) {
     throw ValidationError.field(req.field, `Could not download ${url.href}: HTTP ${response.status}`);

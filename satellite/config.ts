@@ -1,5 +1,6 @@
 /** The satellite's configuration, from environment variables, validated once at start-up. */
 import { join } from 'node:path';
+import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
@@ -16,6 +17,7 @@ export interface SatelliteConfig {
   dataMaxBytes: number;
   dataMaxEntries: number;
   downloadTimeoutMs: number;
+  downloadAddresses: AddressPolicy;
   logMaxSize: string;
   logMaxFiles: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -56,6 +58,7 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     dataMaxBytes: intFromEnv(env, 'BOATLOAD_DATA_MAX_BYTES', 256 * 1024 * 1024, 1),
     dataMaxEntries: intFromEnv(env, 'BOATLOAD_DATA_MAX_ENTRIES', 20000, 1),
     downloadTimeoutMs: intFromEnv(env, 'BOATLOAD_DOWNLOAD_TIMEOUT_MS', 60000, 1),
+    downloadAddresses: downloadPolicyFromEnv(env),
     logMaxSize: env.BOATLOAD_LOG_MAX_SIZE ?? '256m',
     logMaxFiles: intFromEnv(env, 'BOATLOAD_LOG_MAX_FILES', 2, 1),
     logLevel: logLevel as SatelliteConfig['logLevel'],

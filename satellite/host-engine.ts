@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
+import type { AddressPolicy } from '../common/address-policy';
 import { downloadToFile } from '../common/bounded-fetch';
 import { ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -28,7 +29,7 @@ export interface HostEngineOptions {
   docker: Docker;
   logger: Logger;
   logLimits: LogLimits;
-  data: { maxBytes: number; maxEntries: number; downloadTimeoutMs: number };
+  data: { maxBytes: number; maxEntries: number; downloadTimeoutMs: number; addresses: AddressPolicy };
 }
 
 export interface LogRequest {
@@ -121,7 +122,7 @@ export class HostEngine {
     try {
       const file = join(dir, 'download');
       const limits = this.options.data;
-      await downloadToFile({ url: data.url, field: 'dataurl', file, maxBytes: limits.maxBytes, timeoutMs: limits.downloadTimeoutMs });
+      await downloadToFile({ url: data.url, field: 'dataurl', file, maxBytes: limits.maxBytes, timeoutMs: limits.downloadTimeoutMs, addresses: limits.addresses });
       const pack = tar.pack();
       // Validate and pack concurrently with the upload; a refused entry aborts both.
       const packed = packDataArchive(

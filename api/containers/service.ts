@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import type { AddressPolicy } from '../../common/address-policy';
 import { downloadToBuffer } from '../../common/bounded-fetch';
 import { emptySpec, type ContainerSpec } from '../../common/container-spec';
 import { NotFoundError, ValidationError } from '../../common/errors';
@@ -30,6 +31,7 @@ export interface ContainerServiceOptions {
   instanceId: string;
   scriptMaxBytes: number;
   downloadTimeoutMs: number;
+  downloadAddresses: AddressPolicy;
   defaultImage: string;
   resources: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
 }
@@ -70,7 +72,7 @@ export class ContainerService {
   async create(owner: User, input: CreateContainerInput): Promise<ContainerView> {
     let script = input.script;
     if (input.scripturl) {
-      script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs });
+      script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
       checkScript(script, { scriptMaxBytes: this.options.scriptMaxBytes, defaultImage: this.options.defaultImage }, 'scripturl');
     }
     const id = randomBytes(16).toString('hex');

@@ -9,7 +9,8 @@ let token: string;
 let files: FileServer;
 
 beforeAll(async () => {
-  system = await startSystem();
+  // The test file server is on loopback, which downloads refuse unless allowed.
+  system = await startSystem({ BOATLOAD_DOWNLOAD_ALLOW: '127.0.0.0/8' });
   token = await system.token('carol');
   files = await serveFiles({
     '/job.sh': '#!/bin/sh\necho "from url"; ls -R /data | sort\n',
@@ -25,6 +26,7 @@ beforeAll(async () => {
     '/hardlink.tar': await makeTar([{ name: 'hard', type: 'link', linkname: '../../etc/passwd' }]),
     '/slip.zip': await makeZipWithRawName('aa/evil.txt', '../evil.txt', 'x'),
     '/garbage.tar.gz': Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]),
+    '/redirect-to-metadata': '',
   });
 });
 
@@ -71,11 +73,12 @@ test.each([
   ['a URL that answers 404', '/missing', /HTTP 404/],
 ])('%s is refused with a 400 and nothing is left in the engine', async (_name, path, message) => {
   const docker = new Docker();
-  const before = (await docker.listContainers({ all: true })).length;
+  const ours = { all: true, filters: { label: [`boatload.instance=${system.api.instanceId}`] } };
+  const before = (await docker.listContainers(ours)).length;
   const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ script: Buffer.from('#!/bin/sh\n').toString('base64'), dataurl: files.url(path), datapath: '/data' });
   expect(res.status).toBe(400);
   expect(res.body.dataurl[0]).toMatch(message);
-  expect((await docker.listContainers({ all: true })).length).toBe(before);
+  expect((await docker.listContainers(ours)).length).toBe(before);
   const list = await system.http().get('/v1/container/').set('Authorization', `JWT ${token}`).expect(200);
   expect(list.body.every((c: { status: string }) => c.status !== 'creating')).toBe(true);
 });
@@ -90,4 +93,49 @@ test('a scripturl nobody answers is a 400 naming the field', async () => {
   const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ scripturl: 'http://127.0.0.1:1/nothing' });
   expect(res.status).toBe(400);
   expect(res.body.scripturl[0]).toMatch(/Could not download/);
+});
+
+describe('server-side downloads refuse internal addresses by default (SSRF)', () => {
+  let strict: TestSystem;
+  let strictToken: string;
+  let redirector: import('node:http').Server;
+  let redirectUrl: string;
+
+  beforeAll(async () => {
+    strict = await startSystem();
+    strictToken = await strict.token('mallory');
+    const http = await import('node:http');
+    redirector = http.createServer((_req, res) => res.writeHead(302, { Location: 'http://169.254.169.254/latest/meta-data/' }).end());
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    redirectUrl = `http://127.0.0.1:${(redirector.address() as import('node:net').AddressInfo).port}/`;
+  });
+
+  afterAll(async () => {
+    redirector.close();
+    await strict.close();
+  });
+
+  test.each([
+    ['scripturl to loopback', () => ({ scripturl: files.url('/job.sh') }), 'scripturl', /loopback/],
+    ['scripturl by a name that resolves to loopback', () => ({ scripturl: files.url('/job.sh').replace('127.0.0.1', 'localhost') }), 'scripturl', /non-public address/],
+    ['scripturl to cloud metadata', () => ({ scripturl: 'http://169.254.169.254/latest/user-data' }), 'scripturl', /linkLocal/],
+    ['scripturl to a private range', () => ({ scripturl: 'http://10.0.0.1/x' }), 'scripturl', /private/],
+    ['dataurl to loopback', () => ({ script: Buffer.from('#!/bin/sh\n').toString('base64'), dataurl: files.url('/good.tar'), datapath: '/data' }), 'dataurl', /loopback/],
+  ])('%s is a 400', async (_name, body, field, reason) => {
+    const res = await strict.http().post('/v1/container/').set('Authorization', `JWT ${strictToken}`).send(body());
+    expect(res.status).toBe(400);
+    expect(res.body[field][0]).toMatch(reason);
+  });
+
+  test('a redirect into the metadata range is refused at the hop', async () => {
+    const allowed = await startSystem({ BOATLOAD_DOWNLOAD_ALLOW: '127.0.0.0/8' });
+    try {
+      const t = await allowed.token('admin');
+      const res = await allowed.http().post('/v1/container/').set('Authorization', `JWT ${t}`).send({ scripturl: redirectUrl });
+      expect(res.status).toBe(400);
+      expect(res.body.scripturl[0]).toMatch(/169\.254\.169\.254 is a linkLocal address/);
+    } finally {
+      await allowed.close();
+    }
+  });
 });

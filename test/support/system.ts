@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { silentLogger } from '../../common/logger';
 import { SignatureVerifier } from '../../common/signing';
+import { AddressPolicy } from '../../common/address-policy';
 import { hashPassword } from '../../api/auth/passwords';
 import { loadApiConfig, type ApiConfig } from '../../api/config';
 import { buildApiServer, type ApiServer } from '../../api/server';
@@ -31,12 +32,12 @@ export interface SatelliteHandle {
   close(): Promise<void>;
 }
 
-export async function startSatellite(options: { secret?: string; port?: number } = {}): Promise<SatelliteHandle> {
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[] } = {}): Promise<SatelliteHandle> {
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
   const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
   const app = createSatelliteApp({
-    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, downloadTimeoutMs: 5000 } }),
+    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) } }),
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
@@ -79,7 +80,8 @@ export const PASSWORD = 'correct-horse-battery';
 
 export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
-  let satellite = await startSatellite();
+  const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
+  let satellite = await startSatellite({ downloadAllow });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
   const configFor = (): ApiConfig =>
     loadApiConfig({
@@ -136,7 +138,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     async restartSatellite() {
       const port = Number(new URL(satellite.url).port);
       await satellite.close().catch(() => undefined);
-      satellite = await startSatellite({ port });
+      satellite = await startSatellite({ port, downloadAllow });
     },
     async close() {
       const instanceId = api.instanceId;
