@@ -8,6 +8,7 @@ import { NotFoundError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
 import { requireAuth, requireAdmin } from './auth/authenticate';
+import type { LoginThrottle } from './auth/login-throttle';
 import type { Authenticator } from './auth/passport';
 import { authRoutes } from './auth/routes';
 import type { TokenService } from './auth/tokens';
@@ -23,6 +24,7 @@ export interface AppDeps {
   users: UserService;
   tokens: TokenService;
   passport: Authenticator;
+  loginThrottle: LoginThrottle;
   sessionStore: SqliteSessionStore;
   sessionSecret: string;
   session: { maxAgeSeconds: number; secureCookie: boolean };
@@ -57,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(deps.passport.session());
 
-  app.use(authRoutes({ users: deps.users, tokens: deps.tokens, passport: deps.passport, secureCookie: deps.session.secureCookie }));
+  app.use(authRoutes({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie }));
 
   const auth = requireAuth(deps.passport);
   app.use('/v1/users', auth, requireAdmin, userRoutes(deps.users));

@@ -23,6 +23,7 @@ export interface ApiConfig {
   passwordIterations: number;
   jwt: { secret?: string; expirationSeconds: number; refreshExpirationSeconds: number };
   session: { secret?: string; maxAgeSeconds: number; secureCookie: boolean };
+  loginThrottle: { maxFailuresPerUser: number; maxFailuresPerAddress: number; windowSeconds: number };
   satellite: { url: string; secret: string; timeoutMs: number };
   limits: { scriptMaxBytes: number; downloadTimeoutMs: number; jsonBodyMaxBytes: number };
   /** Addresses that scripturl downloads may reach (public unicast, plus BOATLOAD_DOWNLOAD_ALLOW). */
@@ -100,6 +101,11 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       secret: env.BOATLOAD_SESSION_SECRET || undefined,
       maxAgeSeconds: intFromEnv(env, 'BOATLOAD_SESSION_MAX_AGE_SECONDS', 14 * 24 * 3600, 60),
       secureCookie: boolFromEnv(env, 'BOATLOAD_COOKIE_SECURE', false),
+    },
+    loginThrottle: {
+      maxFailuresPerUser: intFromEnv(env, 'BOATLOAD_LOGIN_MAX_FAILURES_PER_USER', 10, 1),
+      maxFailuresPerAddress: intFromEnv(env, 'BOATLOAD_LOGIN_MAX_FAILURES_PER_ADDRESS', 50, 1),
+      windowSeconds: intFromEnv(env, 'BOATLOAD_LOGIN_WINDOW_SECONDS', 900, 1),
     },
     satellite: { url: satelliteUrl.replace(/\/+$/, ''), secret: satelliteSecret, timeoutMs: intFromEnv(env, 'SATELLITE_TIMEOUT_MS', 30000, 100) },
     limits: {

@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger';
 import { LocalBackend } from '../units/scheduler/local-backend';
 import { Scheduler } from '../units/scheduler/scheduler';
 import { createApp } from './app';
+import { LoginThrottle } from './auth/login-throttle';
 import { createPassport } from './auth/passport';
 import { TokenService } from './auth/tokens';
 import type { ApiConfig } from './config';
@@ -79,6 +80,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     users,
     tokens,
     passport: createPassport({ users, tokens }),
+    loginThrottle: new LoginThrottle(config.loginThrottle),
     sessionStore,
     sessionSecret,
     session: config.session,

@@ -68,6 +68,15 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
+export class TooManyRequestsError extends HttpError {
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, { detail });
+  }
+}
+
 /** A dependency (satellite, engine, store) cannot serve the request right now. */
 export class ServiceUnavailableError extends HttpError {
   constructor(detail: string) {

@@ -5,7 +5,7 @@
  * the client sees a truncated response rather than a body that looks complete.
  */
 import type { ErrorRequestHandler } from 'express';
-import { HttpError } from './errors';
+import { HttpError, TooManyRequestsError } from './errors';
 import type { Logger } from './logger';
 
 interface ParserError {
@@ -47,6 +47,7 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (known) {
+      if (known instanceof TooManyRequestsError) res.set('Retry-After', String(known.retryAfterSeconds));
       if (known.status >= 500) logger.warn(`${req.method} ${req.originalUrl} → ${known.status}: ${known.message}`);
       res.status(known.status).json(known.body);
       return;

@@ -8,32 +8,41 @@ import type { UserService } from '../users/service';
 import { toUserView } from '../users/service';
 import { CSRF_COOKIE, currentUser, newCsrfToken, requireAuth } from './authenticate';
 import type { Authenticator } from './passport';
+import type { LoginThrottle } from './login-throttle';
 import type { TokenService } from './tokens';
 
 export interface AuthRouteDeps {
   users: UserService;
   tokens: TokenService;
   passport: Authenticator;
+  throttle: LoginThrottle;
   secureCookie: boolean;
 }
 
-async function credentialsFrom(req: Request, users: UserService): Promise<NonNullable<Awaited<ReturnType<UserService['authenticate']>>>> {
+async function credentialsFrom(req: Request, users: UserService, throttle: LoginThrottle): Promise<NonNullable<Awaited<ReturnType<UserService['authenticate']>>>> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const errors: Record<string, string[]> = {};
   if (typeof body.username !== 'string' || !body.username) errors.username = ['This field is required.'];
   if (typeof body.password !== 'string' || !body.password) errors.password = ['This field is required.'];
   if (Object.keys(errors).length) throw new ValidationError(errors);
-  const user = await users.authenticate(body.username as string, body.password as string);
-  if (!user) throw ValidationError.field('non_field_errors', 'Unable to log in with provided credentials.');
+  const username = body.username as string;
+  const address = req.socket.remoteAddress ?? 'unknown';
+  throttle.check(username, address);
+  const user = await users.authenticate(username, body.password as string);
+  if (!user) {
+    throttle.recordFailure(username, address);
+    throw ValidationError.field('non_field_errors', 'Unable to log in with provided credentials.');
+  }
+  throttle.recordSuccess(username);
   return user;
 }
 
 export function authRoutes(deps: AuthRouteDeps): Router {
   const router = Router();
-  const { users, tokens, passport } = deps;
+  const { users, tokens, passport, throttle } = deps;
 
   router.post('/api-token-auth', async (req, res) => {
-    const user = await credentialsFrom(req, users);
+    const user = await credentialsFrom(req, users, throttle);
     res.json({ token: tokens.issue(user.username) });
   });
 
@@ -49,7 +58,7 @@ export function authRoutes(deps: AuthRouteDeps): Router {
   });
 
   router.post('/v1/auth/login', async (req: Request, res: Response) => {
-    const user = await credentialsFrom(req, users);
+    const user = await credentialsFrom(req, users, throttle);
     // passport's req.login regenerates the session id (no session fixation).
     await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
     const csrfToken = newCsrfToken();
