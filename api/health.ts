@@ -16,7 +16,8 @@ export const DEFAULT_PASSWORD_WARNING = 'The admin account still has the default
 export async function checkHealth(deps: { db: Db; satellites: SatelliteDirectory; users: UserService }): Promise<HealthReport> {
   const report: HealthReport = { status: 'ok', store: 'ok', satellites: {}, engine: 'ok', warnings: [] };
   try {
-    deps.db.prepare('SELECT 1').get();
+    // A write probe: a full disk or a read-only store still answers reads.
+    deps.db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('health_probe', ?)").run(new Date().toISOString());
   } catch (err) {
     report.store = `unavailable: ${(err as Error).message}`;
     report.status = 'unavailable';

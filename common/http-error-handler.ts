@@ -18,9 +18,15 @@ interface ParserError {
 
 const MULTER_FIELD_LIMITS = new Set(['LIMIT_PART_COUNT', 'LIMIT_FIELD_KEY', 'LIMIT_FIELD_VALUE', 'LIMIT_FIELD_COUNT', 'LIMIT_FILE_COUNT', 'LIMIT_UNEXPECTED_FILE']);
 
+/** SQLite result codes that mean the store cannot take writes now (disk full, read-only, I/O). */
+const STORE_UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|PROTOCOL)/;
+
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   const e = err as ParserError;
+  if (e.code && STORE_UNAVAILABLE.test(e.code)) {
+    return new HttpError(503, { detail: `The store is unavailable (${e.code}); nothing was changed. Try again later.` });
+  }
   if (e.type === 'entity.too.large' || e.code === 'LIMIT_FILE_SIZE') {
     return new HttpError(413, { detail: 'Request body is too large.' });
   }
