@@ -5,7 +5,8 @@
  */
 import type Docker from 'dockerode';
 import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { NotFoundError } from '../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type FileEntry } from '../common/satellite-protocol';
@@ -174,7 +175,9 @@ export class ContainerFiles {
       return await new Promise<OpenedFile>((resolve, reject) => {
         const extract = tar.extract();
         extract.once('entry', (header, stream) => {
-          resolve({ path, size: header.size ?? stat.size, stream: stream as unknown as Readable });
+          // tar-stream's entries are streamx streams: piped straight into an http response they
+          // crawl (~1 MB/s here); through async iteration they run at the engine's speed.
+          resolve({ path, size: header.size ?? stat.size, stream: Readable.from(stream) });
           // Destroying the extractor after the body ends releases the engine's response.
           stream.once('end', () => {
             archive.destroy();
@@ -190,37 +193,54 @@ export class ContainerFiles {
     throw new NotFoundError(`${requested}: too many levels of symbolic links.`);
   }
 
-  /** Streams a tar of every changed file into `out`, entry by entry, with back-pressure. */
+  /**
+   * Streams a tar of every changed file into `out`, entry by entry, with back-pressure. If `out`
+   * goes away (the reader disconnected) the pack and the engine's archive stream are torn down, so
+   * nothing is left waiting for a reader that will never come.
+   */
   async writeArchive(container: Docker.Container, out: Writable): Promise<void> {
     const pack = tar.pack();
-    const finished = new Promise<void>((resolve, reject) => {
-      pack.on('error', reject);
-      out.on('error', reject);
-      out.on('finish', resolve);
-      out.on('close', resolve);
-    });
-    let outClosed = false;
-    out.on('close', () => (outClosed = true));
-    pack.pipe(out);
-    for (const root of await this.roots(container)) {
-      if (outClosed) break;
-      await eachTarEntry(await openArchive(container, root.path), async (header, stream) => {
-        if (outClosed) throw new Error('the reader went away');
-        const isRoot = header.name.replace(/\/$/, '') === posix.basename(root.path);
-        const wanted = root.added
-          ? header.type === 'file' || header.type === 'directory' || header.type === 'symlink' || header.type === 'link'
-          : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
-        if (!wanted) return drain(stream);
-        const name = entryPath(root.path, header.name).replace(/^\/+/, '');
-        const linkname = header.type === 'link' && header.linkname ? entryPath(root.path, header.linkname).replace(/^\/+/, '') : header.linkname;
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...header, name, linkname }, (err) => (err ? reject(err) : resolve()));
-          stream.on('error', reject);
-          stream.pipe(sink);
+    let current: Readable | null = null;
+    let readerGone: Error | null = null;
+    const onClose = (): void => {
+      if (out.writableFinished) return;
+      readerGone = new Error('the reader went away');
+      pack.destroy(readerGone);
+      current?.destroy();
+    };
+    out.once('close', onClose);
+    // As in openFile: a streamx stream piped straight into a socket crawls; iterate it instead.
+    const piped = pipeline(Readable.from(pack), out);
+    piped.catch(() => undefined);
+    try {
+      for (const root of await this.roots(container)) {
+        if (readerGone) throw readerGone;
+        current = await openArchive(container, root.path);
+        await eachTarEntry(current, async (header, stream) => {
+          if (readerGone) throw readerGone;
+          const isRoot = header.name.replace(/\/$/, '') === posix.basename(root.path);
+          const wanted = root.added
+            ? header.type === 'file' || header.type === 'directory' || header.type === 'symlink' || header.type === 'link'
+            : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
+          if (!wanted) return drain(stream);
+          const name = entryPath(root.path, header.name).replace(/^\/+/, '');
+          const linkname = header.type === 'link' && header.linkname ? entryPath(root.path, header.linkname).replace(/^\/+/, '') : header.linkname;
+          await new Promise<void>((resolve, reject) => {
+            const sink = pack.entry({ ...header, name, linkname }, (err) => (err ? reject(err) : resolve()));
+            sink.on('error', reject);
+            stream.on('error', reject);
+            stream.pipe(sink);
+          });
         });
-      });
+        current = null;
+      }
+      pack.finalize();
+      await piped;
+    } catch (err) {
+      pack.destroy();
+      throw err;
+    } finally {
+      out.off('close', onClose);
     }
-    pack.finalize();
-    await finished;
   }
 }

@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import type { AddressPolicy } from '../common/address-policy';
 import { downloadToFile } from '../common/bounded-fetch';
@@ -114,7 +114,7 @@ export class HostEngine {
     pack.entry({ name: dir, type: 'directory', mode: 0o755 });
     pack.entry({ name: script.path.replace(/^\/+/, ''), mode: 0o755 }, Buffer.from(script.contentBase64, 'base64'));
     pack.finalize();
-    await this.putArchive(container, pack as unknown as Readable);
+    await this.putArchive(container, Readable.from(pack));
   }
 
   private async stageData(container: Docker.Container, data: DataStaging): Promise<void> {
@@ -129,7 +129,8 @@ export class HostEngine {
         { file, url: data.url, datapath: data.path, limits: { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries } },
         pack,
       );
-      const uploaded = this.putArchive(container, pack as unknown as Readable);
+      // tar-stream's pack is a streamx stream: iterate it (piping it into a socket crawls).
+      const uploaded = this.putArchive(container, Readable.from(pack));
       try {
         await packed;
       } catch (err) {

@@ -99,7 +99,7 @@ describe('a script container, from create to delete', () => {
     expect(all.text).toContain('to stderr');
     const out = await system.http().get(`/v1/container/${id}/stdout?stream=stdout`).set('Authorization', `JWT ${alice}`).expect(200);
     expect(out.text).toBe('hello world with space hi\n');
-    const err = await system.http().get(`/v1/container/${id}/stdout?stream=stderr&tail=1`).set('Authorization', `JWT ${alice}`).expect(200);
+    const err = await system.http().get(`/v1/container/${id}/stdout?stream=stderr`).set('Authorization', `JWT ${alice}`).expect(200);
     expect(err.text).toBe('to stderr\n');
   });
 
@@ -225,6 +225,14 @@ describe('creating containers', () => {
     await waitForStatus(alice, id, ['exited']);
     const out = await system.http().get(`/v1/container/${id}/stdout`).set('Authorization', `JWT ${alice}`).expect(200);
     expect(out.text).toBe('no script here\n');
+  });
+
+  test('tail=N keeps the last N lines', async () => {
+    const id = await create(alice, { script: b64('#!/bin/sh\necho one\necho two\necho three\n') });
+    await waitForStatus(alice, id, ['exited']);
+    const tail = await system.http().get(`/v1/container/${id}/stdout?tail=2`).set('Authorization', `JWT ${alice}`).expect(200);
+    expect(tail.text).toBe('two\nthree\n');
+    await system.http().get(`/v1/container/${id}/stdout?tail=-1`).set('Authorization', `JWT ${alice}`).expect(400);
   });
 
   test('a non-zero exit is reported with its code', async () => {
