@@ -62,19 +62,30 @@ const schema = z
 
 type RawCreateRequest = z.infer<typeof schema>;
 
-/** zod's issues → DRF's {"field": ["message"]}. */
+/**
+ * zod's issues → DRF's {"field": ["message"]}. Collected in a Map: a field named "__proto__"
+ * must not reach Object.prototype.
+ */
 export function validationErrorFrom(error: z.ZodError): ValidationError {
-  const fields: Record<string, string[]> = {};
+  const fields = new Map<string, string[]>();
+  const add = (field: string, message: string): void => {
+    fields.set(field, [...(fields.get(field) ?? []), message]);
+  };
   for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) (fields[key] ??= []).push('Unknown field.');
+    if (issue.code === 'unrecognized_keys' && issue.path.length) {
+      // Inside a field (an object in a list): the message names the key, the field is the top one.
+      for (const key of issue.keys) add(String(issue.path[0]), `Unknown field "${key}".`);
       continue;
     }
-    const field = String(issue.path[0] ?? 'non_field_errors');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) add(key, 'Unknown field.');
+      continue;
+    }
     const message = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'This field is required.' : issue.message;
-    (fields[field] ??= []).push(message);
+    add(String(issue.path[0] ?? 'non_field_errors'), message);
   }
-  return new ValidationError(fields);
+  // Object.fromEntries defines own properties, "__proto__" included.
+  return new ValidationError(Object.fromEntries(fields));
 }
 
 function splitArgs(args: string | string[] | undefined): string[] {
