@@ -8,8 +8,8 @@ ensure_node_modules
 ensure_engine
 trap stop_started_engine EXIT
 ensure_base_image
-log "type-checking"
-npx tsc -p tsconfig.json --noEmit
+log "compiling TypeScript (type check, and dist/ for the tests that run real processes)"
+npx tsc -p tsconfig.json
 json_args=()
 if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then json_args=(--json "--outputFile=$BOATLOAD_JEST_JSON"); fi
 npx jest --runInBand "${json_args[@]}" "$@"

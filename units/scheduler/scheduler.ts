@@ -27,6 +27,9 @@ export interface NewUnit {
   containerId?: string;
 }
 
+/** How many units the start-up reconcile converges at once. */
+const RECONCILE_CONCURRENCY = 8;
+
 export class Scheduler {
   private readonly queues = new Map<string, Promise<unknown>>();
   private syncTimer: NodeJS.Timeout | null = null;
@@ -145,14 +148,20 @@ export class Scheduler {
   }
 
   /** After a restart: converge every unit from the store (creating what the engine lost). */
-  async reconcileAll(): Promise<void> {
-    for (const unit of this.options.store.list()) {
-      try {
-        await this.converge(unit.name);
-      } catch (err) {
-        this.options.logger.warn(`reconcile ${unit.name}: ${(err as Error).message}`);
+  async reconcileAll(concurrency = RECONCILE_CONCURRENCY): Promise<void> {
+    // A few units at a time: after a crash with many containers in flight, recovery takes
+    // seconds, not the sum of every create and start.
+    const pending = this.options.store.list();
+    const worker = async (): Promise<void> => {
+      for (let unit = pending.shift(); unit; unit = pending.shift()) {
+        try {
+          await this.converge(unit.name);
+        } catch (err) {
+          this.options.logger.warn(`reconcile ${unit.name}: ${(err as Error).message}`);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
   startSync(intervalMs: number): void {
