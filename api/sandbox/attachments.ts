@@ -1,0 +1,37 @@
+/**
+ * What a create request's `snapshot` and `volumes` mean: the snapshot's image, the engine
+ * mounts, and the machine that holds them (the new container's unit is pinned there). Only the
+ * caller's own snapshots and volumes can be named (admins: anyone's, by id).
+ */
+import { ValidationError } from '../../common/errors';
+import type { CreateContainerInput } from '../containers/create-request';
+import type { CreateAttachments } from '../containers/service';
+import type { User } from '../store/users';
+import type { SnapshotService } from './snapshots';
+import type { VolumeService } from './volumes';
+
+export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes: VolumeService }): (owner: User, input: CreateContainerInput) => CreateAttachments {
+  return (owner, input) => {
+    const machines = new Set<string>();
+    let image = input.image;
+    if (input.snapshot) {
+      let snapshot;
+      try {
+        snapshot = deps.snapshots.owned(owner, input.snapshot);
+      } catch {
+        throw ValidationError.field('snapshot', `There is no snapshot ${input.snapshot}.`);
+      }
+      image = snapshot.image;
+      if (snapshot.machineId) machines.add(snapshot.machineId);
+    }
+    const volumes = input.volumes.map((mount) => {
+      const volume = deps.volumes.resolve(owner, mount.name);
+      if (!volume) throw ValidationError.field('volumes', `There is no volume named "${mount.name}".`);
+      if (volume.machineId) machines.add(volume.machineId);
+      return { volumeId: volume.id, source: volume.engineName, target: mount.path, readonly: mount.readonly };
+    });
+    if (machines.size > 1) throw ValidationError.field('volumes', 'The snapshot and the volumes are on different machines; a container can use them only on one.');
+    const [machineId] = machines;
+    return { image, volumes, machineId };
+  };
+}

@@ -1,0 +1,62 @@
+/** Each concern's health: whether the parts it depends on answer. */
+import type { Scheduler } from '../../units/scheduler/scheduler';
+import type { SatelliteDirectory } from '../satellite/directory';
+import type { Db } from '../store/database';
+import type { OperationService } from './operations';
+import type { HealthReport } from './route-table';
+
+export interface ConcernHealthDeps {
+  db: Db;
+  satellites: SatelliteDirectory;
+  scheduler: Scheduler;
+  operations: OperationService;
+}
+
+type Check = () => Promise<string>;
+
+export function concernHealth(deps: ConcernHealthDeps): (concern: string) => Promise<HealthReport> {
+  const store: Check = async () => {
+    deps.db.prepare('SELECT 1').get();
+    return 'ok';
+  };
+  const engines = (): Record<string, Check> =>
+    Object.fromEntries(
+      deps.satellites.all().map((satellite) => [
+        satellite.label,
+        async () => {
+          const health = await satellite.health();
+          if (health.engine !== 'ok') throw new Error(`engine: ${health.engine}`);
+          return 'ok (engine ok)';
+        },
+      ]),
+    );
+  const machines: Check = async () => `ok (${(await deps.scheduler.machines()).length} machine(s))`;
+  const checksFor: Record<string, () => Record<string, Check>> = {
+    container: () => ({ store, scheduler: machines, ...engines() }),
+    volumes: () => ({ store, ...engines() }),
+    snapshots: () => ({ store, ...engines() }),
+    operations: () => ({
+      store,
+      operations: async () => {
+        const counts = deps.operations.counts();
+        return `ok (${counts.pending ?? 0} pending, ${counts.running ?? 0} running)`;
+      },
+    }),
+    units: () => ({ store, scheduler: machines, units: async () => `ok (${deps.scheduler.list().length} unit(s))` }),
+  };
+  return async (concern) => {
+    const report: HealthReport = { concern, status: 'ok', checks: {} };
+    const checks = (checksFor[concern] ?? (() => ({ store })))();
+    await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          report.checks[name] = await check();
+        } catch (err) {
+          report.checks[name] = `unavailable: ${(err as Error).message}`;
+          report.status = 'unavailable';
+        }
+      }),
+    );
+    return report;
+  };
+}

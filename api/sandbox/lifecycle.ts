@@ -1,0 +1,178 @@
+/**
+ * The long container actions, each answered with an operation: start, stop, restart, snapshot,
+ * fork (copies from a snapshot taken now; the original keeps running) and batch create.
+ * Ownership is checked before the operation exists: someone else's container is a 404 at once.
+ */
+import { HttpError } from '../../common/errors';
+import type { Scheduler } from '../../units/scheduler/scheduler';
+import type { CreateContainerInput, CreateRequestLimits } from '../containers/create-request';
+import { parseCreateRequest } from '../containers/create-request';
+import type { ContainerService } from '../containers/service';
+import type { ContainerView } from '../containers/view';
+import type { User } from '../store/users';
+import type { ContainerAccess } from './access';
+import { OperationFailure, type OperationService, type OperationView } from './operations';
+import type { SnapshotService, SnapshotView } from './snapshots';
+
+export interface LifecycleServiceOptions {
+  access: ContainerAccess;
+  containers: ContainerService;
+  scheduler: Scheduler;
+  operations: OperationService;
+  snapshots: SnapshotService;
+  createLimits: CreateRequestLimits;
+}
+
+export type BatchItemResult = { index: number; id: string } | { index: number; error: { status: number; body: unknown } };
+
+const containerPath = (id: string): string => `/v1/container/${id}/`;
+
+function errorOf(err: unknown): { status: number; body: unknown } {
+  if (err instanceof HttpError) return { status: err.status, body: err.body };
+  return { status: 500, body: { detail: (err as Error).message } };
+}
+
+export class LifecycleService {
+  constructor(private readonly options: LifecycleServiceOptions) {}
+
+  private operation<T>(owner: User, kind: OperationView['kind'], target: string, run: (signal: AbortSignal) => Promise<T>): OperationView {
+    return this.options.operations.start({ owner, kind, target, run });
+  }
+
+  /** Starts the container (again): an ephemeral container that already ran is started too. */
+  private async startNow(user: User, view: ContainerView): Promise<ContainerView> {
+    const { access, scheduler } = this.options;
+    await scheduler.setDesiredState(view.unit, 'launched');
+    let fresh = await access.refresh(user, await access.resolve(user, view.id));
+    // The local scheduler never re-runs an ephemeral (Restart=no) container on its own; an
+    // explicit start does. (Swarm restarts follow the service's own policy.)
+    if (scheduler.backend.kind === 'local' && !['running', 'restarting', 'paused'].includes(fresh.view.status)) {
+      await fresh.satellite.start(fresh.container);
+      fresh = await access.refresh(user, fresh);
+    }
+    if (fresh.view.status === 'error' || fresh.view.status === 'lost') throw new Error(fresh.view.reason ?? `the container is ${fresh.view.status}`);
+    return fresh.view;
+  }
+
+  private async stopNow(user: User, view: ContainerView): Promise<ContainerView> {
+    const { access, scheduler } = this.options;
+    await scheduler.setDesiredState(view.unit, 'loaded');
+    try {
+      return (await access.refresh(user, await access.resolve(user, view.id))).view;
+    } catch {
+      return access.check(user, view.id);
+    }
+  }
+
+  start(user: User, id: string): OperationView {
+    const view = this.options.access.check(user, id);
+    return this.operation(user, 'start', containerPath(id), async () => ({ container: await this.startNow(user, view) }));
+  }
+
+  stop(user: User, id: string): OperationView {
+    const view = this.options.access.check(user, id);
+    return this.operation(user, 'stop', containerPath(id), async () => ({ container: await this.stopNow(user, view) }));
+  }
+
+  restart(user: User, id: string): OperationView {
+    const view = this.options.access.check(user, id);
+    return this.operation(user, 'restart', containerPath(id), async (signal) => {
+      await this.stopNow(user, view);
+      if (signal.aborted) throw new Error('the API is shutting down');
+      return { container: await this.startNow(user, view) };
+    });
+  }
+
+  snapshot(user: User, id: string, name: string | null): OperationView {
+    this.options.access.check(user, id);
+    return this.operation(user, 'snapshot', containerPath(id), async () => ({ snapshot: await this.takeSnapshot(user, id, name) }));
+  }
+
+  private async takeSnapshot(user: User, id: string, name: string | null): Promise<SnapshotView> {
+    const { access } = this.options;
+    const owned = await access.resolve(user, id);
+    const snapshot = await access.onEngine(owned, () => this.options.snapshots.take(user, owned, name));
+    // The commit paused the container for a moment; record that it runs again.
+    await access.refresh(user, owned).catch(() => undefined);
+    return snapshot;
+  }
+
+  /**
+   * `count` writable copies of the container, each started from one snapshot taken now. The
+   * copies' filesystems are the original's at that moment; their processes start afresh with
+   * the original's command (a snapshot holds files, not running processes). Volumes are not
+   * part of a snapshot, so copies mount none.
+   */
+  fork(user: User, id: string, count: number): OperationView {
+    const original = this.options.access.check(user, id);
+    return this.operation(user, 'fork', containerPath(id), async (signal) => {
+      const snapshot = await this.takeSnapshot(user, id, `fork of ${id}`);
+      const containers: string[] = [];
+      for (let i = 0; i < count; i++) {
+        if (signal.aborted) throw new OperationFailure('the API is shutting down', { snapshot, containers });
+        const input: CreateContainerInput = {
+          image: snapshot.image,
+          imageName: snapshot.image.split(':')[0] as string,
+          imageTag: snapshot.id,
+          script: null,
+          scriptname: 'script',
+          scripturl: null,
+          dataurl: null,
+          datapath: null,
+          // The image's command is the original's (the commit keeps it).
+          args: [],
+          env: { ...original.env },
+          permanent: original.permanent,
+          snapshot: snapshot.id,
+          volumes: [],
+        };
+        try {
+          containers.push((await this.options.containers.create(user, input)).id);
+        } catch (err) {
+          throw new OperationFailure(`copy ${i + 1} of ${count} failed: ${(err as Error).message}`, { snapshot, containers });
+        }
+      }
+      return { snapshot, containers };
+    });
+  }
+
+  /**
+   * One operation for up to the configured maximum of create requests; each is validated and
+   * created on its own, and the result lists each one's container id or its error.
+   */
+  batchCreate(user: User, requests: unknown[]): OperationView {
+    const parsed = requests.map((body) => {
+      try {
+        return { input: parseCreateRequest(body, null, this.options.createLimits) };
+      } catch (err) {
+        return { error: errorOf(err) };
+      }
+    });
+    return this.operation(user, 'batch_create', '/v1/container/', async (signal) => {
+      const results: BatchItemResult[] = [];
+      let next = 0;
+      // A few at a time: enough to overlap the engine's work, not enough to swamp it.
+      const worker = async (): Promise<void> => {
+        while (next < parsed.length) {
+          const index = next++;
+          const item = parsed[index] as { input?: CreateContainerInput; error?: { status: number; body: unknown } };
+          if (item.error) {
+            results.push({ index, error: item.error });
+          } else if (signal.aborted) {
+            results.push({ index, error: { status: 503, body: { detail: 'The API shut down before this request.' } } });
+          } else {
+            try {
+              results.push({ index, id: (await this.options.containers.create(user, item.input as CreateContainerInput)).id });
+            } catch (err) {
+              results.push({ index, error: errorOf(err) });
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, parsed.length) }, worker));
+      results.sort((a, b) => a.index - b.index);
+      const created = results.filter((r) => 'id' in r).length;
+      return { created, failed: results.length - created, containers: results };
+    });
+  }
+}

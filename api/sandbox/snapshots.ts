@@ -1,0 +1,100 @@
+/**
+ * Snapshots: a container's filesystem committed as an engine image (`boatload/snapshot:<id>`,
+ * labelled with owner, instance and source), with a record in the store. A container started
+ * from one is pinned to the machine that holds the image.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError } from '../../common/errors';
+import { CONTAINER_LABELS } from '../containers/labels';
+import type { SatelliteDirectory } from '../satellite/directory';
+import type { ContainerRepository } from '../store/containers';
+import type { SnapshotRecord, SnapshotRepository } from '../store/snapshots';
+import type { User } from '../store/users';
+import type { OwnedContainer } from './access';
+import { SANDBOX_LABELS, SNAPSHOT_REPOSITORY } from './labels';
+
+export interface SnapshotView {
+  id: string;
+  owner: string;
+  name: string | null;
+  /** The container it was taken from. */
+  container: string;
+  image: string;
+  size: number;
+  node: string | null;
+  created: string;
+}
+
+export function snapshotView(record: SnapshotRecord): SnapshotView {
+  return { id: record.id, owner: record.owner, name: record.name, container: record.containerId, image: record.image, size: record.size, node: record.machineId, created: record.created };
+}
+
+export interface SnapshotServiceOptions {
+  snapshots: SnapshotRepository;
+  containers: ContainerRepository;
+  satellites: SatelliteDirectory;
+  instanceId: string;
+}
+
+export class SnapshotService {
+  constructor(private readonly options: SnapshotServiceOptions) {}
+
+  /** Commits the (already ownership-checked) container. */
+  async take(owner: User, source: OwnedContainer, name: string | null): Promise<SnapshotView> {
+    const id = randomBytes(16).toString('hex');
+    const labels = {
+      [SANDBOX_LABELS.snapshot]: id,
+      [SANDBOX_LABELS.source]: source.view.id,
+      [CONTAINER_LABELS.owner]: owner.username,
+      [CONTAINER_LABELS.instance]: this.options.instanceId,
+    };
+    const committed = await source.satellite.commit(source.container, {
+      repo: SNAPSHOT_REPOSITORY,
+      tag: id,
+      labels,
+      comment: `BoatLoad snapshot ${id} of container ${source.view.id}`,
+    });
+    const record = this.options.snapshots.insert({
+      id,
+      owner: owner.username,
+      containerId: source.view.id,
+      name,
+      image: `${SNAPSHOT_REPOSITORY}:${id}`,
+      imageId: committed.imageId,
+      size: committed.size,
+      machineId: source.machineId,
+    });
+    return snapshotView(record);
+  }
+
+  /** The record, if the user may see it (someone else's is a 404). */
+  owned(user: User, id: string): SnapshotRecord {
+    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.snapshots.find(id) : undefined;
+    if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
+    return record;
+  }
+
+  get(user: User, id: string): SnapshotView {
+    return snapshotView(this.owned(user, id));
+  }
+
+  list(user: User): SnapshotView[] {
+    return this.options.snapshots.list(user.isAdmin ? undefined : user.username).map(snapshotView);
+  }
+
+  /** Removes the image and the record; 409 while a container runs from it. */
+  async delete(user: User, id: string): Promise<void> {
+    const record = this.owned(user, id);
+    const users = this.options.containers.list().filter((c) => c.request.snapshot === record.id).map((c) => c.id);
+    if (users.length) throw new ConflictError(`The snapshot is in use by container(s) ${users.join(', ')}; delete them first.`);
+    await this.options.satellites.forMachine(record.machineId).removeImage(record.image);
+    this.options.snapshots.delete(record.id);
+  }
+
+  async deleteOwnedBy(username: string): Promise<void> {
+    for (const record of this.options.snapshots.list(username)) {
+      await this.options.satellites.forMachine(record.machineId).removeImage(record.image).catch(() => undefined);
+      this.options.snapshots.delete(record.id);
+    }
+  }
+}

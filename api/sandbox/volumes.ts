@@ -1,0 +1,110 @@
+/**
+ * Named volumes with owners: engine volumes `boatload-vol-<id>` (labelled with owner and
+ * instance) on one machine, mounted at create with `volumes: [{name, path, readonly}]`. Files in
+ * a volume outlive the containers that mount it; deleting a volume in use is a 409.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../common/errors';
+import type { Scheduler } from '../../units/scheduler/scheduler';
+import { CONTAINER_LABELS } from '../containers/labels';
+import type { SatelliteDirectory } from '../satellite/directory';
+import type { ContainerRepository } from '../store/containers';
+import type { User } from '../store/users';
+import type { VolumeRecord, VolumeRepository } from '../store/volumes';
+import { SANDBOX_LABELS, volumeEngineName } from './labels';
+
+export interface VolumeView {
+  id: string;
+  name: string;
+  owner: string;
+  engine_name: string;
+  node: string | null;
+  created: string;
+  /** Containers (ids) whose records mount it. */
+  used_by: string[];
+}
+
+export interface VolumeServiceOptions {
+  volumes: VolumeRepository;
+  containers: ContainerRepository;
+  satellites: SatelliteDirectory;
+  scheduler: Scheduler;
+  instanceId: string;
+}
+
+export class VolumeService {
+  constructor(private readonly options: VolumeServiceOptions) {}
+
+  /** Container ids by volume id, from the container records. */
+  private usage(): Map<string, string[]> {
+    const byVolume = new Map<string, string[]>();
+    for (const container of this.options.containers.list()) {
+      for (const mount of container.request.volumes ?? []) (byVolume.get(mount.volume) ?? byVolume.set(mount.volume, []).get(mount.volume))?.push(container.id);
+    }
+    return byVolume;
+  }
+
+  private view(record: VolumeRecord, usage: Map<string, string[]>): VolumeView {
+    return { id: record.id, name: record.name, owner: record.owner, engine_name: record.engineName, node: record.machineId, created: record.created, used_by: usage.get(record.id) ?? [] };
+  }
+
+  async create(owner: User, input: { name: string }): Promise<VolumeView> {
+    const { volumes } = this.options;
+    if (volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
+    const [machine] = await this.options.scheduler.machines();
+    if (!machine) throw new ServiceUnavailableError('No machine is available for the volume.');
+    const id = randomBytes(16).toString('hex');
+    const engineName = volumeEngineName(id);
+    const satellite = this.options.satellites.forMachine(machine.id);
+    await satellite.createVolume({
+      name: engineName,
+      labels: { [SANDBOX_LABELS.volume]: id, [CONTAINER_LABELS.owner]: owner.username, [CONTAINER_LABELS.instance]: this.options.instanceId },
+    });
+    const record = volumes.insert({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id });
+    if (!record) {
+      // Another request took the name meanwhile.
+      await satellite.removeVolume(engineName).catch(() => undefined);
+      throw new ConflictError(`You already have a volume named "${input.name}".`);
+    }
+    return this.view(record, new Map());
+  }
+
+  /** The record, if the user may see it (someone else's is a 404). */
+  owned(user: User, id: string): VolumeRecord {
+    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.volumes.find(id) : undefined;
+    if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
+    return record;
+  }
+
+  get(user: User, id: string): VolumeView {
+    return this.view(this.owned(user, id), this.usage());
+  }
+
+  list(user: User): VolumeView[] {
+    const usage = this.usage();
+    return this.options.volumes.list(user.isAdmin ? undefined : user.username).map((record) => this.view(record, usage));
+  }
+
+  /** A volume named in a create request: the owner's by name, or by id (admins: anyone's). */
+  resolve(user: User, nameOrId: string): VolumeRecord | undefined {
+    const byName = this.options.volumes.findByName(user.username, nameOrId);
+    if (byName) return byName;
+    const byId = /^[0-9a-f]{32}$/.test(nameOrId) ? this.options.volumes.find(nameOrId) : undefined;
+    return byId && (user.isAdmin || byId.owner === user.username) ? byId : undefined;
+  }
+
+  async delete(user: User, id: string): Promise<void> {
+    const record = this.owned(user, id);
+    const users = this.usage().get(record.id) ?? [];
+    if (users.length) throw new ConflictError(`The volume is in use by container(s) ${users.join(', ')}; delete them first.`);
+    await this.options.satellites.forMachine(record.machineId).removeVolume(record.engineName);
+    this.options.volumes.delete(record.id);
+  }
+
+  async deleteOwnedBy(username: string): Promise<void> {
+    for (const record of this.options.volumes.list(username)) {
+      await this.options.satellites.forMachine(record.machineId).removeVolume(record.engineName).catch(() => undefined);
+      this.options.volumes.delete(record.id);
+    }
+  }
+}

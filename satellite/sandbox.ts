@@ -1,0 +1,499 @@
+/**
+ * Sandbox work on this host's engine: synchronous execs (with a hard timeout and an output cap),
+ * live output as Server-Sent Events resumable by timestamp, interactive terminals (a TTY exec
+ * bridged to a WebSocket), snapshots (engine commit) and their images, and named volumes.
+ */
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import type { Duplex, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { WebSocket } from 'ws';
+import { ConflictError, ValidationError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import {
+  EXEC_TAG_ENV,
+  type CommitRequest,
+  type CommitResult,
+  type ExecRequest,
+  type ExecResult,
+  type TerminalClientMessage,
+  type VolumeCreateRequest,
+  type VolumeInfo,
+} from '../common/satellite-protocol';
+import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/timestamps';
+import { sendJson, sendWithFlow } from '../common/ws-flow';
+import { engineError, isEngineNotFound } from './engine-errors';
+
+export interface SandboxEngineOptions {
+  docker: Docker;
+  logger: Logger;
+}
+
+export interface OutputStreamRequest {
+  /** Only output at or after this instant (nanoseconds); null: from the start. */
+  since: bigint | null;
+  /** Only output strictly after `since` (a resumed stream: the client has that event). */
+  exclusive: boolean;
+  signal: AbortSignal;
+}
+
+export interface TerminalRequest {
+  cmd: string[];
+  cols?: number;
+  rows?: number;
+  user?: string;
+  workdir?: string;
+}
+
+interface Frame {
+  stream: number;
+  payload: Buffer;
+}
+
+const ENGINE_STREAMS: Record<number, 'stdout' | 'stderr'> = { 1: 'stdout', 2: 'stderr' };
+
+/**
+ * Docker quirk: without a TTY, attached and logged output is one stream of frames, each with an
+ * 8-byte header (stream id, 3 zero bytes, big-endian length). Yields whole frames, pulling the
+ * source only as fast as the consumer takes them.
+ */
+async function* framesOf(source: Readable): AsyncGenerator<Frame> {
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const chunk of source) {
+    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    while (pending.length >= 8) {
+      const length = pending.readUInt32BE(4);
+      if (pending.length < 8 + length) break;
+      yield { stream: pending[0] as number, payload: pending.subarray(8, 8 + length) };
+      pending = pending.subarray(8 + length);
+    }
+  }
+}
+
+/** One Server-Sent Event; `data` may span lines (each becomes a `data:` line). */
+export function sseEvent(event: string, id: string, data: string): string {
+  const lines = data.replace(/\r?\n$/, '').split(/\r\n|\r|\n/);
+  return `id: ${id}\nevent: ${event}\n${lines.map((line) => `data: ${line}`).join('\n')}\n\n`;
+}
+
+/** Cuts a buffer to at most `max` bytes without splitting a UTF-8 sequence. */
+function utf8Prefix(buffer: Buffer, max: number): Buffer {
+  if (buffer.length <= max) return buffer;
+  let cut = max;
+  while (cut > 0 && ((buffer[cut] as number) & 0xc0) === 0x80) cut--;
+  return buffer.subarray(0, cut);
+}
+
+/** Keeps the first `max` bytes of a stream and counts the rest. */
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  overflowed = false;
+
+  constructor(private readonly max: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.max - this.kept;
+    if (chunk.length > room) this.overflowed = true;
+    if (room <= 0) return;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(Buffer.from(part));
+    this.kept += part.length;
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return (this.overflowed ? utf8Prefix(all, this.max) : all).toString('utf8');
+  }
+}
+
+/** Waits `ms`, or less if the signal aborts. */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function envList(env: Record<string, string>, tag: string): string[] {
+  return [...Object.entries(env).map(([key, value]) => `${key}=${value}`), `${EXEC_TAG_ENV}=${tag}`];
+}
+
+export class SandboxEngine {
+  constructor(private readonly options: SandboxEngineOptions) {}
+
+  private container(name: string): Docker.Container {
+    return this.options.docker.getContainer(name);
+  }
+
+  /** The container's engine state; 404 when it does not exist. */
+  private async state(name: string): Promise<Docker.ContainerInspectInfo['State']> {
+    try {
+      return (await this.container(name).inspect()).State;
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  private async requireRunning(name: string): Promise<void> {
+    const state = await this.state(name);
+    if (!state.Running || state.Paused || state.Restarting) {
+      throw new ConflictError(`The container is not running (engine state: ${state.Paused ? 'paused' : state.Status}).`);
+    }
+  }
+
+  private async createExec(name: string, options: Docker.ExecCreateOptions): Promise<Docker.Exec> {
+    try {
+      return await this.container(name).exec(options);
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  /**
+   * Docker quirk: the attach stream can end a moment before the engine records the exit code, so
+   * poll the exec until it is no longer running.
+   */
+  private async exitCodeOf(exec: Docker.Exec): Promise<number | null> {
+    for (let attempt = 0; ; attempt++) {
+      const info = await exec.inspect();
+      if (!info.Running) return info.ExitCode ?? null;
+      if (attempt >= 40) return null;
+      await sleep(50);
+    }
+  }
+
+  /** Runs a command to its end (or its timeout) and returns its capped output. */
+  async exec(name: string, request: ExecRequest): Promise<ExecResult> {
+    if (!Array.isArray(request.cmd) || request.cmd.length === 0) throw ValidationError.field('cmd', 'A command is required.');
+    await this.requireRunning(name);
+    const tag = randomBytes(12).toString('hex');
+    const exec = await this.createExec(name, {
+      Cmd: request.cmd,
+      Env: envList(request.env ?? {}, tag),
+      WorkingDir: request.workdir,
+      User: request.user,
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    });
+    const started = Date.now();
+    let raw: Readable;
+    try {
+      raw = (await exec.start({ Detach: false, Tty: false })) as unknown as Readable;
+    } catch (err) {
+      throw engineError(err, `exec in ${name}`);
+    }
+    const out = new CappedBuffer(request.maxOutputBytes);
+    const err = new CappedBuffer(request.maxOutputBytes);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.kill(name, exec, tag)
+        .catch((e: Error) => this.options.logger.warn(`killing timed-out exec in ${name}: ${e.message}`))
+        // If nothing could kill it, stop waiting for it.
+        .finally(() => setTimeout(() => raw.destroy(), 5000).unref());
+    }, request.timeoutMs);
+    try {
+      // Output over the cap is read and dropped, so the command never blocks on a full pipe.
+      for await (const frame of framesOf(raw)) (frame.stream === 2 ? err : out).push(frame.payload);
+    } catch {
+      // The stream was cut (a kill that left it open); what was read is the answer.
+    } finally {
+      clearTimeout(timer);
+    }
+    const exitCode = await this.exitCodeOf(exec);
+    let stdout = out.text();
+    let stderr = err.text();
+    // Docker quirk: a command that cannot be started (missing binary, unknown user) exits 126 with
+    // the runtime's reason on stdout; it belongs on stderr.
+    if (exitCode === 126 && stderr === '' && /^(OCI runtime exec failed|unable to find user)/.test(stdout)) [stdout, stderr] = ['', stdout];
+    return {
+      exit_code: exitCode,
+      stdout,
+      stderr,
+      duration_ms: Date.now() - started,
+      truncated: out.overflowed || err.overflowed,
+      timed_out: timedOut,
+    };
+  }
+
+  /**
+   * Docker quirk: the engine cannot kill an exec. Every exec carries a random tag in its
+   * environment (inherited by its children), so a second exec, as root, kills each process
+   * whose environment holds the tag. Images without /bin/sh fall back to the exec's host pid,
+   * which works when this satellite shares the host's pid namespace.
+   */
+  async kill(name: string, exec: Docker.Exec, tag: string): Promise<void> {
+    const script = `for p in /proc/[0-9]*; do if tr '\\000' '\\n' < "$p/environ" 2>/dev/null | grep -qx '${EXEC_TAG_ENV}=${tag}'; then kill -9 "\${p#/proc/}" 2>/dev/null; fi; done`;
+    try {
+      const killer = await this.createExec(name, { Cmd: ['/bin/sh', '-c', script], User: '0', AttachStdout: true, AttachStderr: true });
+      const stream = (await killer.start({ Detach: false, Tty: false })) as unknown as Readable;
+      stream.resume();
+      await new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        stream.once('end', done).once('close', done).once('error', done);
+        setTimeout(done, 10000).unref();
+      });
+    } catch (err) {
+      this.options.logger.debug(`tag kill in ${name} failed: ${(err as Error).message}`);
+    }
+    const info = await exec.inspect().catch(() => null);
+    if (info?.Running && info.Pid > 0) {
+      try {
+        process.kill(info.Pid, 'SIGKILL');
+      } catch (err) {
+        this.options.logger.warn(`exec in ${name} outlived its timeout and its host pid ${info.Pid} cannot be killed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Whether a trivial exec succeeds: the container is running and exec-able. */
+  async probe(name: string): Promise<{ ready: boolean; reason: string | null }> {
+    let result: ExecResult;
+    try {
+      result = await this.exec(name, { cmd: ['true'], env: {}, timeoutMs: 5000, maxOutputBytes: 4096 });
+    } catch (err) {
+      return { ready: false, reason: (err as Error).message };
+    }
+    // 126/127: the image has no `true`, but the runtime could exec into the container.
+    if (result.exit_code === 0 || result.exit_code === 126 || result.exit_code === 127) return { ready: true, reason: null };
+    return { ready: false, reason: result.timed_out ? 'the probe exec timed out' : `the probe exec exited with ${result.exit_code}` };
+  }
+
+  private async followLogs(name: string, since: bigint | null): Promise<Readable> {
+    const container = this.container(name);
+    try {
+      // Docker quirk: dial the logs endpoint as a stream (dockerode's logs() may buffer).
+      return await new Promise<Readable>((resolve, reject) =>
+        container.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(name)}/logs?`,
+            method: 'GET',
+            isStream: true,
+            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            options: { stdout: true, stderr: true, follow: true, timestamps: true, ...(since !== null ? { since: nanosToUnixSeconds(since) } : {}) },
+          },
+          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
+        ),
+      );
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  /**
+   * The container's output as Server-Sent Events (`stdout`, `stderr`, then one `exit`), each
+   * with its engine timestamp as id. Follows the container across restarts and waits while it
+   * has not started yet; ends after the exit event, or when the signal aborts.
+   */
+  async *outputEvents(name: string, request: OutputStreamRequest): AsyncGenerator<string> {
+    const { signal } = request;
+    let last = request.since;
+    let exclusive = request.exclusive;
+    await this.state(name);
+    yield `: output of ${name}\n\n`;
+    while (!signal.aborted) {
+      const raw = await this.followLogs(name, last);
+      const onAbort = (): void => {
+        raw.destroy();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const frame of framesOf(raw)) {
+          // With timestamps=true every frame is one log line: "<RFC 3339, 9 digits> <text>".
+          const text = frame.payload.toString('utf8');
+          const space = text.indexOf(' ');
+          const at = space > 0 ? rfc3339ToNanos(text.slice(0, space)) : null;
+          const stream = ENGINE_STREAMS[frame.stream];
+          if (at === null || !stream) continue;
+          if (last !== null && (exclusive ? at <= last : at < last)) continue;
+          last = at;
+          exclusive = true;
+          yield sseEvent(stream, nanosToRfc3339(at), text.slice(space + 1));
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        raw.destroy();
+      }
+      if (signal.aborted) return;
+      const state = await this.state(name);
+      const notStartedYet = state.Status === 'created' && !state.Error;
+      if (state.Running || state.Restarting || notStartedYet) {
+        await sleep(250, signal);
+        continue;
+      }
+      let at = rfc3339ToNanos(state.FinishedAt) ?? 0n;
+      if (last !== null && at < last) at = last;
+      if (at <= 0n) at = BigInt(Date.now()) * 1_000_000n;
+      yield sseEvent('exit', nanosToRfc3339(at), JSON.stringify({ exit_code: state.ExitCode, error: state.Error || null, finished_at: state.FinishedAt }));
+      return;
+    }
+  }
+
+  /** Checks a terminal can be opened (a refusal is still an HTTP answer) and creates its exec. */
+  async prepareTerminal(name: string, request: TerminalRequest): Promise<{ exec: Docker.Exec; tag: string }> {
+    await this.requireRunning(name);
+    const tag = randomBytes(12).toString('hex');
+    const exec = await this.createExec(name, {
+      Cmd: request.cmd,
+      Env: envList({ TERM: 'xterm-256color' }, tag),
+      User: request.user,
+      WorkingDir: request.workdir,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+    });
+    return { exec, tag };
+  }
+
+  /**
+   * Bridges a TTY exec and a WebSocket (message format in common/satellite-protocol.ts): the
+   * exec's output becomes `output` messages (the TTY merges stderr into it), `stdin` messages and
+   * binary frames become its input, `resize` resizes its TTY; its end becomes `exit`.
+   */
+  async runTerminal(name: string, ws: WebSocket, prepared: { exec: Docker.Exec; tag: string }, size: { cols?: number; rows?: number }): Promise<void> {
+    const { exec, tag } = prepared;
+    // Messages may arrive before the exec has started: hold them until it has.
+    const early: Array<{ data: Buffer; isBinary: boolean }> = [];
+    let onMessage: ((data: Buffer, isBinary: boolean) => void) | null = null;
+    ws.on('message', (data: Buffer, isBinary: boolean) => (onMessage ? onMessage(data, isBinary) : early.push({ data, isBinary })));
+    let clientGone = false;
+    let stream: Duplex | null = null;
+    ws.on('close', () => {
+      clientGone = true;
+      stream?.end();
+      // A shell whose client left is not left behind.
+      setTimeout(() => {
+        exec
+          .inspect()
+          .then((info) => (info.Running ? this.kill(name, exec, tag) : undefined))
+          .catch(() => undefined)
+          .finally(() => stream?.destroy());
+      }, 1000).unref();
+    });
+    try {
+      stream = (await exec.start({ hijack: true, stdin: true, Detach: false, Tty: true })) as unknown as Duplex;
+    } catch (err) {
+      sendJson(ws, { type: 'error', detail: engineError(err, `exec in ${name}`).message });
+      ws.close(1011, 'exec failed');
+      return;
+    }
+    const tty = stream;
+    if (clientGone) tty.end();
+    const resize = async (cols: number, rows: number): Promise<void> => {
+      // Docker quirk: a resize right after start can race the process; retry briefly.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await exec.resize({ w: cols, h: rows });
+          return;
+        } catch {
+          await sleep(50);
+        }
+      }
+    };
+    if (size.cols && size.rows) void resize(size.cols, size.rows);
+
+    const decoder = new StringDecoder('utf8');
+    tty.on('data', (chunk: Buffer) => {
+      const data = decoder.write(chunk);
+      if (data) sendWithFlow(ws, tty, JSON.stringify({ type: 'output', data }));
+    });
+    const write = (data: Buffer | string): void => {
+      if (!tty.write(data)) {
+        ws.pause();
+        tty.once('drain', () => ws.resume());
+      }
+    };
+    onMessage = (data, isBinary) => {
+      if (isBinary) return write(data);
+      let message: TerminalClientMessage;
+      try {
+        message = JSON.parse(data.toString('utf8')) as TerminalClientMessage;
+      } catch {
+        sendJson(ws, { type: 'error', detail: 'Messages are JSON: {"type":"stdin","data":"..."} or {"type":"resize","cols":N,"rows":N}.' });
+        return;
+      }
+      if (message.type === 'stdin' && typeof message.data === 'string') {
+        write(message.data);
+      } else if (message.type === 'resize' && [message.cols, message.rows].every((n) => Number.isInteger(n) && n > 0 && n <= 1000)) {
+        void resize(message.cols, message.rows);
+      } else {
+        sendJson(ws, { type: 'error', detail: 'Unknown message: use stdin or resize.' });
+      }
+    };
+    for (const message of early.splice(0)) onMessage(message.data, message.isBinary);
+
+    await new Promise<void>((resolve) => {
+      tty.once('end', resolve).once('close', resolve).once('error', resolve);
+    });
+    if (clientGone) return;
+    const rest = decoder.end();
+    if (rest) sendJson(ws, { type: 'output', data: rest });
+    const exitCode = await this.exitCodeOf(exec).catch(() => null);
+    sendJson(ws, { type: 'exit', exit_code: exitCode });
+    ws.close(1000, 'exited');
+  }
+
+  /** Commits the container's filesystem as an image (paused for the commit, never stopped). */
+  async commit(name: string, request: CommitRequest): Promise<CommitResult> {
+    await this.state(name);
+    const changes = Object.entries(request.labels).map(([key, value]) => `LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
+    let id: string;
+    try {
+      const result = (await this.container(name).commit({ repo: request.repo, tag: request.tag, comment: request.comment ?? '', pause: true, changes })) as { Id: string };
+      id = result.Id;
+    } catch (err) {
+      throw engineError(err, `commit of ${name}`);
+    }
+    const image = await this.options.docker.getImage(id).inspect();
+    return { imageId: id, size: image.Size };
+  }
+
+  /** Removes an image; one that is already gone is not an error; one in use is a 409. */
+  async removeImage(reference: string): Promise<void> {
+    try {
+      await this.options.docker.getImage(reference).remove({ force: false, noprune: false });
+    } catch (err) {
+      if (isEngineNotFound(err)) return;
+      throw engineError(err, `image ${reference}`);
+    }
+  }
+
+  async createVolume(request: VolumeCreateRequest): Promise<VolumeInfo> {
+    try {
+      await this.options.docker.createVolume({ Name: request.name, Labels: request.labels });
+    } catch (err) {
+      throw engineError(err, `volume ${request.name}`);
+    }
+    return this.inspectVolume(request.name);
+  }
+
+  async inspectVolume(name: string): Promise<VolumeInfo> {
+    try {
+      const info = (await this.options.docker.getVolume(name).inspect()) as Docker.VolumeInspectInfo & { CreatedAt?: string };
+      return { name: info.Name, driver: info.Driver, mountpoint: info.Mountpoint, labels: info.Labels ?? {}, created: info.CreatedAt ?? null };
+    } catch (err) {
+      throw engineError(err, `volume ${name}`);
+    }
+  }
+
+  /** Removes a volume; one that is already gone is not an error; one in use is a 409. */
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.options.docker.getVolume(name).remove();
+    } catch (err) {
+      if (isEngineNotFound(err)) return;
+      throw engineError(err, `volume ${name}`);
+    }
+  }
+}
