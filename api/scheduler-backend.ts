@@ -1,0 +1,106 @@
+/**
+ * The scheduler backend and the satellite directory that go with it, chosen by BOATLOAD_BACKEND:
+ * `local` drives this host's satellite (SATELLITE_URL) and reads through it; `swarm` drives a Swarm
+ * manager's engine (BOATLOAD_SWARM_DOCKER_HOST) and reads through the satellite on each node.
+ */
+import Docker from 'dockerode';
+import { Agent } from 'node:http';
+import type { Logger } from '../common/logger';
+import type { SchedulerBackend } from '../units/scheduler/backend';
+import { LocalBackend } from '../units/scheduler/local-backend';
+import { SwarmBackend, type SwarmPlacementContext } from '../units/scheduler/swarm-backend';
+import { SwarmNodes } from '../units/scheduler/swarm-nodes';
+import { dockerConnectionOf } from './backend-config';
+import type { ApiConfig } from './config';
+import type { SatelliteClient } from './satellite/client';
+import { SingleSatelliteDirectory, type SatelliteDirectory } from './satellite/directory';
+import { SwarmSatelliteDirectory } from './satellite/swarm-directory';
+
+export interface SchedulerBackendParts {
+  backend: SchedulerBackend;
+  satellites: SatelliteDirectory;
+  /** Waits (about 10 s at most) until the backend can work: the local satellite or the Swarm manager answers. */
+  waitReady(closing: () => boolean): Promise<void>;
+  close(): void;
+}
+
+export interface SchedulerBackendInput {
+  config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers'>;
+  /** The client for SATELLITE_URL (the local backend's only satellite). */
+  satellite: SatelliteClient;
+  /** `key=value` carried by everything this installation creates. */
+  instanceLabel: string;
+  /** What placement sees (machines with metadata edits, units with their machines): read lazily. */
+  placementContext: () => Promise<SwarmPlacementContext>;
+  logger: Logger;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function retry(closing: () => boolean, attempt: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 50 && !closing(); i++) {
+    try {
+      if (await attempt()) return;
+    } catch {
+      // not yet
+    }
+    await pause(200);
+  }
+}
+
+export function buildSchedulerBackend(input: SchedulerBackendInput): SchedulerBackendParts {
+  const { config, satellite } = input;
+  if (config.backend.kind === 'local') {
+    return {
+      backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds }),
+      satellites: new SingleSatelliteDirectory(satellite),
+      // The satellite may be starting alongside us.
+      waitReady: (closing) => retry(closing, async () => (await satellite.health(), true)),
+      close: () => undefined,
+    };
+  }
+  const swarm = config.backend;
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  // dockerode passes `agent` on to http.request (keep-alive, destroyed on close); its types omit it.
+  const docker = new Docker({ ...dockerConnectionOf(swarm.dockerHost), agent } as unknown as Docker.DockerOptions);
+  const nodes = new SwarmNodes({ docker, maxAgeMs: 500 });
+  const satellites = new SwarmSatelliteDirectory({
+    nodes,
+    port: swarm.satellitePort,
+    secret: config.satellite.secret,
+    timeoutMs: config.satellite.timeoutMs,
+    refreshMs: 2000,
+    logger: input.logger.child('satellites'),
+  });
+  const backend = new SwarmBackend({
+    docker,
+    nodes,
+    instanceLabel: input.instanceLabel,
+    placementContext: input.placementContext,
+    stopTimeoutSeconds: config.containers.stopTimeoutSeconds,
+    restartDelayMs: swarm.restartDelayMs,
+    logs: swarm.logs,
+    taskWaitMs: swarm.taskWaitMs,
+    logger: input.logger.child('swarm'),
+  });
+  return {
+    backend,
+    satellites,
+    async waitReady(closing) {
+      await retry(closing, async () => {
+        const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+        if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
+          input.logger.warn(`${swarm.dockerHost} is not a Swarm manager (state ${info.Swarm?.LocalNodeState ?? 'unknown'})`);
+          return false;
+        }
+        await nodes.list(true);
+        return true;
+      });
+      if (!closing()) satellites.start();
+    },
+    close() {
+      satellites.close();
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Deploys BoatLoad on a Docker Swarm, from a manager (DOCKER_HOST may name a remote manager's engine).
+#
+#   deploy-swarm.sh satellites   the satellite as a global service: one on every node, now and later,
+#                                with the node's Docker socket mounted and port 8001 published on the
+#                                node's own address (mode=host)
+#   deploy-swarm.sh api          the API as a one-replica service on the node labelled boatload.api=true
+#                                (the manager this runs against unless one is labelled already), its
+#                                store in that node's volume boatload-data, port 8000 published there,
+#                                BOATLOAD_BACKEND=swarm driving the Swarm through the manager's socket
+#   deploy-swarm.sh all          both
+#   deploy-swarm.sh remove       removes both services (the secret and the volume stay)
+#
+# The shared satellite secret becomes the Swarm secret boatload-satellite-secret (from
+# BOATLOAD_SECRET_FILE, or 32 random bytes when the secret does not exist yet). Both services read it
+# from /run/secrets/satellite.secret; nothing is written on the hosts.
+#
+# Environment: REPO/TAG (images, default boatload/latest; they must be on every node:
+# docker/load-images.sh, or a registry), SATELLITE_PORT (8001), API_PORT (8000),
+# DOCKER_SOCK (the engine socket on each node, default /var/run/docker.sock; a Swarm template such as
+# /run/{{.Node.Hostname}}.sock works too), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
+# "NAME=value" words for the API service), BOATLOAD_SECRET_FILE.
+set -euo pipefail
+REPO="${REPO:-boatload}"
+TAG="${TAG:-latest}"
+SATELLITE_PORT="${SATELLITE_PORT:-8001}"
+API_PORT="${API_PORT:-8000}"
+DOCKER_SOCK="${DOCKER_SOCK:-/var/run/docker.sock}"
+SATELLITE_RESTART_DELAY="${SATELLITE_RESTART_DELAY:-2s}"
+SECRET=boatload-satellite-secret
+log() { printf '[deploy] %s\n' "$*" >&2; }
+
+ensure_secret() {
+  if docker secret inspect "$SECRET" >/dev/null 2>&1; then return 0; fi
+  if [ -n "${BOATLOAD_SECRET_FILE:-}" ]; then
+    docker secret create --label boatload.component=secret "$SECRET" "$BOATLOAD_SECRET_FILE" >/dev/null
+  else
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | docker secret create --label boatload.component=secret "$SECRET" - >/dev/null
+  fi
+  log "created the Swarm secret $SECRET"
+}
+
+# The image by its ID when the manager has it: Swarm then starts tasks from the local image without
+# trying a registry first (it skips the pull only for IDs and digests); `docker load` keeps IDs, so
+# every node that loaded the same image has it under that ID. Otherwise the tag (a registry pulls it).
+image_ref() {
+  docker image inspect -f '{{.Id}}' "$1" 2>/dev/null || echo "$1"
+}
+
+remove_service() { docker service rm "$1" >/dev/null 2>&1 || true; }
+
+deploy_satellites() {
+  ensure_secret
+  remove_service boatload-satellite
+  # --no-resolve-image: no registry is asked; --endpoint-mode dnsrr and mode=host publishing: no
+  # IPVS/ingress mesh is needed, each node's satellite answers on that node's own address.
+  docker service create --detach --quiet --name boatload-satellite --mode global \
+    --label boatload.component=satellite --label "boatload.image=$REPO/satellite:$TAG" \
+    --no-resolve-image --endpoint-mode dnsrr \
+    --publish "mode=host,target=8001,published=$SATELLITE_PORT,protocol=tcp" \
+    --mount "type=bind,source=$DOCKER_SOCK,target=/var/run/docker.sock" \
+    --secret "source=$SECRET,target=satellite.secret,mode=0400" \
+    --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
+    --env SATELLITE_HOST=0.0.0.0 \
+    --restart-condition any --restart-delay "$SATELLITE_RESTART_DELAY" \
+    --stop-grace-period 5s \
+    "$(image_ref "$REPO/satellite:$TAG")" >/dev/null
+  log "service boatload-satellite: global, port $SATELLITE_PORT on every node"
+}
+
+deploy_api() {
+  ensure_secret
+  local labelled
+  labelled="$(docker node ls -q --filter node.label=boatload.api=true | head -1)"
+  if [ -z "$labelled" ]; then
+    labelled="$(docker info -f '{{.Swarm.NodeID}}')"
+    docker node update --label-add boatload.api=true "$labelled" >/dev/null
+  fi
+  remove_service boatload-api
+  local extra=() word
+  for word in ${API_ENV:-}; do extra+=(--env "$word"); done
+  docker service create --detach --quiet --name boatload-api --replicas 1 \
+    --label boatload.component=api --label "boatload.image=$REPO/api:$TAG" \
+    --constraint node.labels.boatload.api==true \
+    --no-resolve-image --endpoint-mode dnsrr \
+    --publish "mode=host,target=8000,published=$API_PORT,protocol=tcp" \
+    --mount "type=bind,source=$DOCKER_SOCK,target=/var/run/docker.sock" \
+    --mount type=volume,source=boatload-data,target=/var/lib/boatload \
+    --secret "source=$SECRET,target=satellite.secret,mode=0400" \
+    --env BOATLOAD_BACKEND=swarm \
+    --env BOATLOAD_SWARM_DOCKER_HOST=unix:///var/run/docker.sock \
+    --env BOATLOAD_SWARM_SATELLITE_PORT="$SATELLITE_PORT" \
+    --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
+    --env BOATLOAD_FLEET_SOCKET=off \
+    "${extra[@]}" \
+    --restart-condition any --restart-delay 2s \
+    "$(image_ref "$REPO/api:$TAG")" >/dev/null
+  log "service boatload-api: on node $labelled (label boatload.api=true), port $API_PORT"
+}
+
+case "${1:-}" in
+  satellites) deploy_satellites ;;
+  api) deploy_api ;;
+  all) deploy_satellites; deploy_api ;;
+  remove) remove_service boatload-api; remove_service boatload-satellite ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+esac

@@ -1,0 +1,77 @@
+/**
+ * A BoatLoad API for the cluster tests: in this process (on the host, outside every node), with the
+ * swarm backend driving the cluster's manager and reading through each node's satellite.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { hashPassword } from '../../api/auth/passwords';
+import { loadApiConfig } from '../../api/config';
+import { buildApiServer, type ApiServer } from '../../api/server';
+import { silentLogger } from '../../common/logger';
+import { projectRoot } from '../../common/project-root';
+import type { Cluster } from './harness';
+
+export const CLUSTER_SECRET = 'cluster-satellite-secret-0123456789abcdef';
+
+export interface ClusterApi {
+  api: ApiServer;
+  http(): ReturnType<typeof request>;
+  token(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startClusterApi(cluster: Cluster, env: Record<string, string> = {}): Promise<ClusterApi> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'boatload-cluster-'));
+  const adminHash = await hashPassword('admin', 1000);
+  const config = loadApiConfig({
+    BOATLOAD_HOST: '127.0.0.1',
+    BOATLOAD_PORT: '0',
+    BOATLOAD_DATA_DIR: dataDir,
+    BOATLOAD_USERS_FIXTURE: join(projectRoot(), 'data', 'data.json'),
+    ADMINHASH: adminHash,
+    BOATLOAD_PASSWORD_ITERATIONS: '1000',
+    BOATLOAD_BACKEND: 'swarm',
+    BOATLOAD_SWARM_DOCKER_HOST: cluster.managerHost,
+    SATELLITE_SECRET: CLUSTER_SECRET,
+    SATELLITE_TIMEOUT_MS: '5000',
+    BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
+    BOATLOAD_FLEET_SOCKET: 'off',
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  const api = buildApiServer(config, silentLogger);
+  await api.listen();
+  let token: string | null = null;
+  return {
+    api,
+    http: () => request(api.app),
+    async token() {
+      if (!token) token = (await request(api.app).post('/api-token-auth/').send({ username: 'admin', password: 'admin' }).expect(200)).body.token as string;
+      return token as string;
+    },
+    async close() {
+      await api.close().catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with the last error. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export const b64 = (text: string): string => Buffer.from(text).toString('base64');

@@ -1,0 +1,371 @@
+/**
+ * The Swarm backend: every unit is a Swarm service on a manager's engine. Ephemeral units are
+ * replicated services with restart condition `none`, permanent ones restart `any`, Global units are
+ * global services. `created`/`loaded` is a service with 0 replicas, `launched` 1 (a global unit's
+ * service exists only while launched). Services are created without asking a registry (the image
+ * is referenced by its ID on the manager), with a dnsrr endpoint and host-mode ports. [X-Fleet]
+ * rules become placement constraints (swarm-spec.ts), recomputed when nodes or placed units change.
+ * The script is a Swarm config mounted at its path with mode 0755 (the satellite cannot stage
+ * files before Swarm starts a container); data staging (dataurl) is for the local backend only.
+ */
+import type Docker from 'dockerode';
+import { ConflictError, HttpError, PayloadTooLargeError, ServiceUnavailableError, ValidationError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { ScriptStaging } from '../../common/satellite-protocol';
+import { readFleetRequirements } from '../fleet-options';
+import type { Machine } from '../placement';
+import type { ApplyResult, SchedulerBackend, UnitLocation } from './backend';
+import type { EngineObservation, UnitRecord, UnitState, Workload } from './model';
+import { isSchedulable, machineOfNode, type SwarmNode, type SwarmNodes } from './swarm-nodes';
+import {
+  MAX_SWARM_CONFIG_BYTES,
+  restartConditionOf,
+  scriptConfigName,
+  serviceNameFor,
+  serviceSpecFor,
+  SWARM_LABELS,
+  swarmConstraintsFor,
+  viewOfTasks,
+  type SwarmTask,
+  type TaskView,
+} from './swarm-spec';
+import { placedUnitsOf, type PlacementUnit } from './unit-placement';
+
+export interface SwarmPlacementContext {
+  /** The machines placement sees (with metadata edits). */
+  machines: Machine[];
+  /** Every unit, with the machine it is on. */
+  units: PlacementUnit[];
+}
+
+export interface SwarmBackendOptions {
+  /** A manager's engine. */
+  docker: Docker;
+  nodes: SwarmNodes;
+  /** Label every service of this installation carries (`key=value`). */
+  instanceLabel: string;
+  /** What placement sees now: read when constraints are computed. */
+  placementContext: () => Promise<SwarmPlacementContext>;
+  stopTimeoutSeconds: number;
+  /** Swarm's delay before it restarts (or replaces) a task. */
+  restartDelayMs: number;
+  logs: { maxSize: string; maxFiles: number };
+  /** How long apply waits for a launched task to be placed and started. */
+  taskWaitMs: number;
+  logger: Logger;
+}
+
+/** The subset of the Engine API's Service object read here. */
+interface EngineService {
+  ID: string;
+  Version?: { Index?: number };
+  Spec: Docker.ServiceSpec & { Mode?: Docker.ServiceMode; TaskTemplate?: Docker.ContainerTaskSpec };
+}
+
+interface EngineConfig {
+  ID: string;
+  Spec?: { Name?: string };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const statusOf = (err: unknown): number | undefined => (err as { statusCode?: number }).statusCode;
+const engineMessage = (err: unknown): string => (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
+
+export class SwarmBackend implements SchedulerBackend {
+  readonly kind = 'swarm' as const;
+  private readonly instance: { key: string; value: string };
+  private placementSignature = '';
+  private refreshing: Promise<void> | null = null;
+
+  constructor(private readonly options: SwarmBackendOptions) {
+    const equals = options.instanceLabel.indexOf('=');
+    this.instance = { key: options.instanceLabel.slice(0, equals), value: options.instanceLabel.slice(equals + 1) };
+  }
+
+  /** The Swarm's nodes that can run tasks now (ready and active). */
+  async machines(): Promise<Machine[]> {
+    return (await this.options.nodes.list()).filter(isSchedulable).map(machineOfNode);
+  }
+
+  private async servicesOf(unitName?: string): Promise<EngineService[]> {
+    const label = [this.options.instanceLabel];
+    if (unitName !== undefined) label.push(`${SWARM_LABELS.unit}=${unitName}`);
+    return (await this.options.docker.listServices({ filters: { label } })) as unknown as EngineService[];
+  }
+
+  private async serviceOf(unit: UnitRecord): Promise<EngineService | null> {
+    return (await this.servicesOf(unit.name))[0] ?? null;
+  }
+
+  private async tasksOf(serviceIds: string[]): Promise<SwarmTask[]> {
+    if (serviceIds.length === 0) return [];
+    return (await this.options.docker.listTasks({ filters: { service: serviceIds } })) as SwarmTask[];
+  }
+
+  private async viewOf(service: EngineService, tasks?: SwarmTask[]): Promise<TaskView> {
+    const [taskList] = await Promise.all([tasks ? Promise.resolve(tasks) : this.tasksOf([service.ID]), this.options.nodes.list()]);
+    const nodes = this.options.nodes;
+    return viewOfTasks({
+      tasks: taskList.filter((task) => task.ServiceID === service.ID),
+      nodeOf: (nodeId) => nodes.byNodeId(nodeId),
+      global: service.Spec.Mode?.Global !== undefined,
+      ephemeral: service.Spec.TaskTemplate?.RestartPolicy?.Condition === 'none',
+    });
+  }
+
+  /** The image's ID on the manager: Swarm runs an image given by ID without trying a registry. */
+  private async imageRef(image: string): Promise<string> {
+    try {
+      const info = (await this.options.docker.getImage(image).inspect()) as { Id: string };
+      return info.Id;
+    } catch (err) {
+      if (statusOf(err) === 404) {
+        throw ValidationError.field('image_name', `Image "${image}" is not present on the Swarm manager and cannot be pulled (no registry); load it on every node.`);
+      }
+      throw this.engineFailure(err, 'image inspection');
+    }
+  }
+
+  private engineFailure(err: unknown, what: string): Error {
+    if (err instanceof HttpError) return err;
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ETIMEDOUT') {
+      return new ServiceUnavailableError(`The Swarm manager's engine is unavailable (${code}).`);
+    }
+    if (statusOf(err) === 503) return new ServiceUnavailableError(`The Swarm manager cannot serve ${what}: ${engineMessage(err)}`);
+    return new ServiceUnavailableError(`The Swarm manager refused ${what}: ${engineMessage(err)}`);
+  }
+
+  private async scriptConfig(unit: UnitRecord, serviceName: string, script: ScriptStaging): Promise<{ configId: string; configName: string; path: string }> {
+    const size = Buffer.byteLength(script.contentBase64, 'base64');
+    if (size > MAX_SWARM_CONFIG_BYTES) {
+      throw new PayloadTooLargeError(`With the swarm backend a script must be smaller than ${MAX_SWARM_CONFIG_BYTES + 1} bytes (a Swarm config); this one has ${size}.`);
+    }
+    if (size === 0) throw ValidationError.field('script', 'The script is empty.');
+    const name = scriptConfigName(serviceName, script.path, script.contentBase64);
+    const labels = { [this.instance.key]: this.instance.value, [SWARM_LABELS.unit]: unit.name };
+    try {
+      const created = (await this.options.docker.createConfig({ Name: name, Labels: labels, Data: script.contentBase64 })) as { id?: string; ID?: string };
+      return { configId: (created.id ?? created.ID) as string, configName: name, path: script.path };
+    } catch (err) {
+      if (statusOf(err) !== 409) throw this.engineFailure(err, 'the script config');
+      // The same content for the same unit (content-addressed name): reuse it.
+      const existing = ((await this.options.docker.listConfigs({ filters: { name: [name] } })) as EngineConfig[]).find((config) => config.Spec?.Name === name);
+      if (!existing) throw this.engineFailure(err, 'the script config');
+      return { configId: existing.ID, configName: name, path: script.path };
+    }
+  }
+
+  private async removeConfigs(unitName: string): Promise<void> {
+    const configs = (await this.options.docker.listConfigs({ filters: { label: [this.options.instanceLabel, `${SWARM_LABELS.unit}=${unitName}`] } })) as EngineConfig[];
+    for (const config of configs) {
+      try {
+        await this.options.docker.getConfig(config.ID).remove();
+      } catch (err) {
+        // Still referenced by a service being removed, or already gone: the next removal retries.
+        this.options.logger.debug(`config ${config.Spec?.Name ?? config.ID} not removed: ${engineMessage(err)}`);
+      }
+    }
+  }
+
+  /** The placement constraints for a unit now, from the nodes and the units placed on them. */
+  private async constraintsFor(unit: Pick<UnitRecord, 'name' | 'options'>, context?: SwarmPlacementContext, nodes?: SwarmNode[]): Promise<string[]> {
+    const [ctx, allNodes] = await Promise.all([context ?? this.options.placementContext(), nodes ?? this.options.nodes.list()]);
+    const edited = new Map(ctx.machines.map((machine) => [machine.id, machine.metadata]));
+    const result = swarmConstraintsFor({
+      unitName: unit.name,
+      requirements: readFleetRequirements(unit.options, unit.name),
+      nodes: allNodes,
+      metadataOf: (node) => edited.get(node.machineId) ?? node.labels,
+      placed: placedUnitsOf(ctx.units.filter((other) => other.name !== unit.name)),
+    });
+    if ('reason' in result) throw new ServiceUnavailableError(`not placed: ${result.reason}`);
+    return result.constraints;
+  }
+
+  async apply(unit: UnitRecord, workload: Workload, target: UnitState | 'created'): Promise<ApplyResult> {
+    const { spec } = workload;
+    let everStarted = unit.everStarted;
+    const existing = await this.serviceOf(unit).catch((err) => {
+      throw this.engineFailure(err, 'the service list');
+    });
+    const missing = (error: string | null = null): EngineObservation => ({ status: 'missing', exitCode: null, error, observedAt: new Date().toISOString() });
+
+    if (target === 'inactive') {
+      if (existing) {
+        try {
+          await this.options.docker.getService(existing.ID).remove();
+        } catch (err) {
+          if (statusOf(err) !== 404) throw this.engineFailure(err, 'the service removal');
+        }
+      }
+      await this.removeConfigs(unit.name).catch((err: Error) => this.options.logger.debug(`configs of ${unit.name}: ${err.message}`));
+      return { observed: missing(), machineId: null, everStarted };
+    }
+    if (workload.data) {
+      throw ValidationError.field('dataurl', 'Data staging (dataurl, datapath) works with the local backend only: Swarm starts the container before anything could be placed in it.');
+    }
+    const global = readFleetRequirements(unit.options, unit.name).global;
+    const ephemeral = spec.restart === 'no';
+    let service = existing;
+
+    if (!service) {
+      // An ephemeral container that already ran and then vanished is lost, not re-run.
+      if (everStarted && ephemeral) return { observed: missing('its Swarm service disappeared'), machineId: unit.machineId, everStarted };
+      if (global && target !== 'launched') return { observed: missing(), machineId: null, everStarted };
+      const serviceName = serviceNameFor(spec.name);
+      const imageRef = await this.imageRef(spec.image);
+      const constraints = await this.constraintsFor(unit);
+      const script = workload.script ? await this.scriptConfig(unit, serviceName, workload.script) : undefined;
+      const replicas = target === 'launched' ? 1 : 0;
+      const serviceSpec = serviceSpecFor({
+        serviceName,
+        unitName: unit.name,
+        spec,
+        imageRef,
+        instanceLabel: this.options.instanceLabel,
+        mode: global ? { global: true } : { global: false, replicas },
+        constraints,
+        script,
+        stopTimeoutSeconds: this.options.stopTimeoutSeconds,
+        restartDelayMs: this.options.restartDelayMs,
+        logs: this.options.logs,
+      });
+      try {
+        const created = (await this.options.docker.createService(serviceSpec)) as unknown as { id?: string; ID?: string };
+        service = { ID: (created.id ?? created.ID) as string, Spec: serviceSpec, Version: { Index: 0 } };
+      } catch (err) {
+        if (statusOf(err) === 409) throw new ConflictError(`the Swarm already has a service named "${serviceName}" that this BoatLoad did not create`);
+        if (statusOf(err) === 400) throw new ValidationError({ non_field_errors: [`Swarm refused the service: ${engineMessage(err)}`] });
+        throw this.engineFailure(err, 'the service creation');
+      }
+      if (global || replicas > 0) everStarted = true;
+    } else if (!global) {
+      const current = service.Spec.Mode?.Replicated?.Replicas ?? 0;
+      let wanted = target === 'launched' ? 1 : 0;
+      // An ephemeral container runs once: never again after it was started.
+      if (ephemeral && everStarted && wanted > current) wanted = current;
+      if (target === 'launched' && current > 0) everStarted = true;
+      if (wanted !== current) {
+        await this.updateService(service, (spec) => ({ ...spec, Mode: { Replicated: { Replicas: wanted } } }));
+        if (wanted > 0) everStarted = true;
+      }
+    } else if (target !== 'launched') {
+      // A global service cannot have 0 replicas: loading a global unit removes its service.
+      await this.options.docker.getService(service.ID).remove().catch(() => undefined);
+      return { observed: missing(), machineId: null, everStarted };
+    }
+
+    const view = target === 'launched' && !global ? await this.waitForTask(service) : await this.viewOf(service);
+    return { observed: view.observed, machineId: global ? null : view.machineId, everStarted };
+  }
+
+  /** Updates a service from its current version (a concurrent update is retried once). */
+  private async updateService(service: EngineService, change: (spec: EngineService['Spec']) => EngineService['Spec']): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const fresh = (await this.options.docker.getService(service.ID).inspect()) as EngineService;
+      try {
+        await this.options.docker.getService(service.ID).update({ _query: { version: fresh.Version?.Index ?? 0 }, _body: change(fresh.Spec) });
+        return;
+      } catch (err) {
+        // "update out of sequence": someone else updated it between our read and our write.
+        if (attempt === 0 && /out of sequence/i.test(engineMessage(err))) continue;
+        throw this.engineFailure(err, 'the service update');
+      }
+    }
+  }
+
+  /** Waits (bounded) until Swarm has placed the service's task and it has started or failed. */
+  private async waitForTask(service: EngineService): Promise<TaskView> {
+    const deadline = Date.now() + this.options.taskWaitMs;
+    for (;;) {
+      const tasks = await this.tasksOf([service.ID]);
+      const settled = tasks.some(
+        (task) => (task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err))),
+      );
+      if (settled || Date.now() >= deadline) return this.viewOf(service, tasks);
+      await sleep(100);
+    }
+  }
+
+  async observeAll(): Promise<Map<string, EngineObservation>> {
+    const services = await this.servicesOf();
+    const [tasks] = await Promise.all([this.tasksOf(services.map((service) => service.ID)), this.options.nodes.list()]);
+    const byName = new Map<string, EngineObservation>();
+    for (const service of services) {
+      const engineName = service.Spec.Labels?.[SWARM_LABELS.engineName];
+      if (!engineName) continue;
+      const view = await this.viewOf(service, tasks);
+      const observed = { ...view.observed };
+      // A global unit has no single machine.
+      if (service.Spec.Mode?.Global !== undefined) delete observed.machineId;
+      byName.set(engineName, observed);
+    }
+    if (!this.refreshing) {
+      this.refreshing = this.refreshPlacements(services, tasks)
+        .catch((err: Error) => this.options.logger.warn(`placement refresh: ${err.message}`))
+        .finally(() => (this.refreshing = null));
+    }
+    return byName;
+  }
+
+  /**
+   * Recomputes every service's constraints when the nodes, their metadata or the units' machines
+   * changed. Swarm keeps a task whose node still satisfies new constraints, and moves one that does
+   * not. A container that already ran once with restart condition none is never moved (re-run).
+   */
+  private async refreshPlacements(services: EngineService[], tasks: SwarmTask[]): Promise<void> {
+    const [context, nodes] = await Promise.all([this.options.placementContext(), this.options.nodes.list()]);
+    const signature = JSON.stringify([
+      nodes.map((node) => [node.nodeId, node.labels, node.availability]),
+      context.machines.map((machine) => [machine.id, machine.metadata]),
+      context.units.map((unit) => [unit.name, unit.machineId]),
+      services.map((service) => service.ID),
+    ]);
+    if (signature === this.placementSignature) return;
+    for (const service of services) {
+      const unit = context.units.find((candidate) => candidate.name === service.Spec.Labels?.[SWARM_LABELS.unit]);
+      if (!unit) continue;
+      const ran = tasks.some((task) => task.ServiceID === service.ID && task.Status.ContainerStatus?.ContainerID);
+      if (service.Spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no') && ran) continue;
+      let constraints: string[];
+      try {
+        constraints = await this.constraintsFor(unit, context, nodes);
+      } catch (err) {
+        this.options.logger.warn(`placement of ${unit.name}: ${(err as Error).message}`);
+        continue;
+      }
+      const current = service.Spec.TaskTemplate?.Placement?.Constraints ?? [];
+      if (JSON.stringify([...current].sort()) === JSON.stringify([...constraints].sort())) continue;
+      this.options.logger.info(`placement of ${unit.name}: ${constraints.join(', ') || 'any node'}`);
+      await this.updateService(service, (spec) => ({
+        ...spec,
+        TaskTemplate: { ...spec.TaskTemplate, Placement: { ...spec.TaskTemplate?.Placement, Constraints: constraints } },
+      }));
+    }
+    this.placementSignature = signature;
+  }
+
+  async locate(unit: UnitRecord): Promise<UnitLocation> {
+    let service: EngineService | null;
+    try {
+      service = await this.serviceOf(unit);
+    } catch (err) {
+      throw this.engineFailure(err, 'the service list');
+    }
+    if (!service) {
+      const error = unit.everStarted ? 'its Swarm service disappeared' : null;
+      return { machineId: unit.machineId, container: null, problem: null, observed: { status: 'missing', exitCode: null, error, observedAt: new Date().toISOString() }, notes: [] };
+    }
+    const view = await this.viewOf(service);
+    const observed = { ...view.observed };
+    if (service.Spec.Mode?.Global !== undefined) {
+      delete observed.machineId;
+      const running = (await this.tasksOf([service.ID])).find((task) => task.Status.ContainerStatus?.ContainerID === view.container);
+      const node = running?.NodeID ? this.options.nodes.byNodeId(running.NodeID) : undefined;
+      return { machineId: node?.machineId ?? null, container: view.container, problem: null, observed, notes: [] };
+    }
+    return { machineId: view.machineId, container: view.container, problem: view.problem, observed, notes: view.notes };
+  }
+}
