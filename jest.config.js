@@ -4,6 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The cluster suite runs on its own (npm run test:cluster; jest.cluster.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/cluster/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60000,
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }] },

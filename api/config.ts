@@ -2,11 +2,13 @@
  * The API's configuration: every setting comes from an environment variable, is validated here
  * once at start-up, and fails fast with a message naming the variable. README lists them all.
  */
-import { join, resolve } from 'node:path';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
 import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+import { backendFromEnv, type BackendConfig } from './backend-config';
 
 export { ConfigError };
 
@@ -36,7 +38,97 @@ export interface ApiConfig {
     stopTimeoutSeconds: number;
   };
   stateSyncIntervalMs: number;
+  /** BOATLOAD_BACKEND: local (this host's satellite) or swarm (api/backend-config.ts). */
+  backend: BackendConfig;
+  fleet: FleetListenConfig;
+  sandbox: SandboxConfig;
   logLevel: LogLevel;
+}
+
+/** Limits of the sandbox routes (exec, ?wait=ready, fork, batch create). */
+export interface SandboxConfig {
+  /** Bytes of stdout and of stderr an exec answers with; the rest is dropped (truncated: true). */
+  execOutputMaxBytes: number;
+  /** Longest exec timeout a caller may ask for; also the default is min(60, this). */
+  execTimeoutMaxSeconds: number;
+  /** Longest `POST /v1/container/?wait=ready&timeout=` a caller may ask for. */
+  waitReadyMaxSeconds: number;
+  forkMaxCount: number;
+  batchMaxRequests: number;
+}
+
+function sandboxFromEnv(env: Env): SandboxConfig {
+  const bounded = (name: string, fallback: number, min: number, max: number): number => {
+    const value = intFromEnv(env, name, fallback, min);
+    if (value > max) throw new ConfigError(`${name} must be at most ${max}, got "${value}"`);
+    return value;
+  };
+  return {
+    execOutputMaxBytes: bounded('BOATLOAD_EXEC_OUTPUT_MAX_BYTES', 1024 * 1024, 0, 64 * 1024 * 1024),
+    execTimeoutMaxSeconds: bounded('BOATLOAD_EXEC_TIMEOUT_MAX_SECONDS', 600, 1, 24 * 3600),
+    waitReadyMaxSeconds: bounded('BOATLOAD_WAIT_READY_MAX_SECONDS', 120, 1, 3600),
+    forkMaxCount: bounded('BOATLOAD_FORK_MAX_COUNT', 10, 1, 100),
+    batchMaxRequests: bounded('BOATLOAD_BATCH_MAX_REQUESTS', 100, 1, 1000),
+  };
+}
+
+/** Where the fleet-compatible unit API listens besides the main port (where it is admin-only). */
+export interface FleetListenConfig {
+  /** Unix socket without auth (file mode 0600 guards it); null: none. */
+  socketPath: string | null;
+  /** HTTPS that requires a client certificate signed by `caFile`; null: none. */
+  tls: { host: string; port: number; certFile: string; keyFile: string; caFile: string } | null;
+}
+
+/** What loadApiConfig needs to know about the process itself. */
+export interface ProcessFacts {
+  isRoot: boolean;
+}
+
+/** fleetctl's default endpoint is unix:///var/run/fleet.sock. */
+export const DEFAULT_FLEET_SOCKET = '/var/run/fleet.sock';
+// sun_path holds 108 bytes on Linux (104 on BSDs), including the final NUL.
+const MAX_SOCKET_PATH_BYTES = 103;
+
+function fleetSocketFromEnv(env: Env, facts: ProcessFacts): string | null {
+  const raw = env.BOATLOAD_FLEET_SOCKET;
+  if (raw === undefined || raw === '') return facts.isRoot ? DEFAULT_FLEET_SOCKET : null;
+  if (raw === 'off') return null;
+  if (!isAbsolute(raw)) throw new ConfigError(`BOATLOAD_FLEET_SOCKET must be an absolute path or "off", got "${raw}"`);
+  if (Buffer.byteLength(raw) > MAX_SOCKET_PATH_BYTES) {
+    throw new ConfigError(`BOATLOAD_FLEET_SOCKET must be at most ${MAX_SOCKET_PATH_BYTES} bytes long (a unix socket path limit)`);
+  }
+  return raw;
+}
+
+function readableFile(env: Env, name: string): string {
+  const raw = env[name];
+  if (!raw) throw new ConfigError(`${name} is required when BOATLOAD_FLEET_TLS_PORT is set`);
+  const path = resolve(raw);
+  try {
+    accessSync(path, fsConstants.R_OK);
+  } catch {
+    throw new ConfigError(`${name} must name a readable PEM file, got "${raw}"`);
+  }
+  return path;
+}
+
+function fleetTlsFromEnv(env: Env, defaultHost: string): FleetListenConfig['tls'] {
+  const files = ['BOATLOAD_FLEET_TLS_CERT', 'BOATLOAD_FLEET_TLS_KEY', 'BOATLOAD_FLEET_TLS_CA'];
+  if (env.BOATLOAD_FLEET_TLS_PORT === undefined || env.BOATLOAD_FLEET_TLS_PORT === '') {
+    const stray = [...files, 'BOATLOAD_FLEET_TLS_HOST'].find((name) => env[name]);
+    if (stray) throw new ConfigError(`${stray} is set but BOATLOAD_FLEET_TLS_PORT is not`);
+    return null;
+  }
+  const port = intFromEnv(env, 'BOATLOAD_FLEET_TLS_PORT', 0);
+  if (port > 65535) throw new ConfigError(`BOATLOAD_FLEET_TLS_PORT must be a port number (0-65535), got "${port}"`);
+  return {
+    host: env.BOATLOAD_FLEET_TLS_HOST || defaultHost,
+    port,
+    certFile: readableFile(env, 'BOATLOAD_FLEET_TLS_CERT'),
+    keyFile: readableFile(env, 'BOATLOAD_FLEET_TLS_KEY'),
+    caFile: readableFile(env, 'BOATLOAD_FLEET_TLS_CA'),
+  };
 }
 
 function optionalPositive(env: Env, name: string, fallback: number): number | undefined {
@@ -59,7 +151,7 @@ function boolFromEnv(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
-export function loadApiConfig(env: Env = process.env): ApiConfig {
+export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be debug, info, warn or error');
@@ -84,8 +176,9 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     throw new ConfigError('ADMINHASH must be a pbkdf2_sha256$<iterations>$<salt>$<hash> string (npm run hash-password)');
   }
   const scriptMaxBytes = intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1);
+  const host = env.BOATLOAD_HOST ?? '127.0.0.1';
   return {
-    host: env.BOATLOAD_HOST ?? '127.0.0.1',
+    host,
     port: intFromEnv(env, 'BOATLOAD_PORT', 8000),
     dataDir,
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
@@ -123,6 +216,9 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
       stopTimeoutSeconds: intFromEnv(env, 'BOATLOAD_STOP_TIMEOUT_SECONDS', 5),
     },
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
+    backend: backendFromEnv(env),
+    fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
+    sandbox: sandboxFromEnv(env),
     logLevel: logLevel as LogLevel,
   };
 }

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger';
-import { LocalBackend } from '../units/scheduler/local-backend';
 import { Scheduler } from '../units/scheduler/scheduler';
 import { createApp } from './app';
 import { LoginThrottle } from './auth/login-throttle';
@@ -16,11 +15,17 @@ import { TokenService } from './auth/tokens';
 import type { ApiConfig } from './config';
 import { ContainerService, CONTAINER_LABELS } from './containers/service';
 import { workloadResolver } from './containers/workloads';
+import { startFleetListeners, type FleetListeners } from './fleet/listeners';
+import { MachineRegistry } from './fleet/machines';
+import { createFleetApp } from './fleet/routes';
+import { FleetUnitService } from './fleet/service';
 import { checkHealth, DEFAULT_PASSWORD_WARNING } from './health';
+import { buildSchedulerBackend } from './scheduler-backend';
+import { buildSandbox, buildSandboxResources, type Sandbox } from './sandbox';
 import { SatelliteClient } from './satellite/client';
-import { SingleSatelliteDirectory } from './satellite/directory';
 import { ContainerRepository } from './store/containers';
 import { openDatabase, type Db } from './store/database';
+import { MachineMetadataRepository } from './store/machine-metadata';
 import { SqliteSessionStore } from './store/session-store';
 import { SettingsRepository } from './store/settings';
 import { SqliteUnitStore } from './store/units';
@@ -33,9 +38,16 @@ export interface ApiServer {
   scheduler: Scheduler;
   users: UserService;
   satellite: SatelliteClient;
+  fleet: FleetUnitService;
+  sandbox: Sandbox;
   instanceId: string;
-  /** Listens, then (in the background) reconciles units with the engine and starts the state sync. */
+  /**
+   * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
+   * background) reconciles units with the engine and starts the state sync.
+   */
   listen(): Promise<Server>;
+  /** The fleet HTTPS listener's address once listening; null when it is not configured. */
+  fleetTlsAddress(): AddressInfo | null;
   close(): Promise<void>;
 }
 
@@ -48,15 +60,29 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   const sessionSecret = config.session.secret ?? settings.getOrCreate('session_secret', secret);
 
   const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}` });
-  const satellites = new SingleSatelliteDirectory(satellite);
+  // BOATLOAD_BACKEND: the local satellite, or a Swarm with a satellite on every node.
+  const backendParts = buildSchedulerBackend({
+    config,
+    satellite,
+    instanceLabel: `${CONTAINER_LABELS.instance}=${instanceId}`,
+    placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
+    logger: logger.child('backend'),
+  });
+  const satellites = backendParts.satellites;
   const containerRepository = new ContainerRepository(db);
+  const backend = backendParts.backend;
+  const machines = new MachineRegistry({ source: () => backend.machines(), edits: new MachineMetadataRepository(db) });
   const scheduler = new Scheduler({
     store: new SqliteUnitStore(db),
-    backend: new LocalBackend({ agent: satellite, instanceLabel: `${CONTAINER_LABELS.instance}=${instanceId}`, stopTimeoutSeconds: config.containers.stopTimeoutSeconds }),
-    workloadOf: workloadResolver(containerRepository),
+    backend,
+    workloadOf: workloadResolver({ containers: containerRepository, instanceId }),
+    machines: () => machines.list(),
     logger: logger.child('scheduler'),
   });
+  const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, logger: logger.child('fleet') });
+  const sandboxResources = buildSandboxResources({ db, containers: containerRepository, satellites, scheduler, instanceId });
   const containers = new ContainerService({
+    attachments: sandboxResources.attachments,
     containers: containerRepository,
     scheduler,
     satellites,
@@ -67,11 +93,24 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
   });
+  const sandbox = buildSandbox({
+    db,
+    resources: sandboxResources,
+    containers,
+    scheduler,
+    satellites,
+    limits: config.sandbox,
+    createLimits: { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage },
+    logger: logger.child('sandbox'),
+  });
   const sessionStore = new SqliteSessionStore(db);
   const users = new UserService({
     users: new UserRepository(db),
     passwordIterations: config.passwordIterations,
-    onDelete: (username) => containers.deleteOwnedBy(username),
+    onDelete: async (username) => {
+      await containers.deleteOwnedBy(username);
+      await sandbox.deleteOwnedBy(username);
+    },
     onCredentialsChanged: (username) => sessionStore.destroyForUser(username),
   });
   users.loadFixture(config.usersFixture, config.adminHash);
@@ -86,24 +125,20 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     session: config.session,
     containers,
     containerLimits: { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage },
+    fleet,
+    sandbox,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
     health: () => checkHealth({ db, satellites, users }),
     logger: logger.child('http'),
   });
 
   let server: Server | null = null;
+  let fleetListeners: FleetListeners | null = null;
   let closing = false;
   let backgroundWork: Promise<void> = Promise.resolve();
   const background = async (): Promise<void> => {
-    // The satellite may be starting alongside us: wait for it before reconciling.
-    for (let attempt = 0; attempt < 50 && !closing; attempt++) {
-      try {
-        await satellite.health();
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    // The satellite (or the Swarm manager) may be starting alongside us: wait for it before reconciling.
+    await backendParts.waitReady(() => closing);
     if (closing) return;
     await scheduler.reconcileAll();
     if (!closing) scheduler.startSync(config.stateSyncIntervalMs);
@@ -115,6 +150,8 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     scheduler,
     users,
     satellite,
+    fleet,
+    sandbox,
     instanceId,
     async listen() {
       server = await new Promise<Server>((resolve, reject) => {
@@ -123,14 +160,30 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
       });
       const address = server.address() as AddressInfo;
       logger.info(`BoatLoad API listening on http://${address.address}:${address.port}`);
+      try {
+        const fleetApp = createFleetApp({ service: fleet, bodyMaxBytes: config.limits.jsonBodyMaxBytes, logger: logger.child('fleet') });
+        fleetListeners = await startFleetListeners({ app: fleetApp, config: config.fleet, logger: logger.child('fleet') });
+      } catch (err) {
+        const main = server;
+        server = null;
+        await new Promise<void>((resolve) => {
+          main.close(() => resolve());
+          main.closeAllConnections();
+        });
+        throw err;
+      }
       if (await users.usesDefaultAdminPassword()) logger.warn(DEFAULT_PASSWORD_WARNING);
       backgroundWork = background().catch((err: Error) => logger.error(`start-up reconcile failed: ${err.message}`));
       return server;
     },
+    fleetTlsAddress: () => fleetListeners?.tlsAddress ?? null,
     async close() {
       closing = true;
+      sandbox.close();
       await backgroundWork;
       scheduler.stopSync();
+      await fleetListeners?.close();
+      fleetListeners = null;
       if (server) {
         const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
         server.closeAllConnections();
@@ -138,6 +191,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
       }
       await scheduler.idle();
       satellite.close();
+      backendParts.close();
       db.close();
     },
   };

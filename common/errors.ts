@@ -90,3 +90,15 @@ export class BadGatewayError extends HttpError {
     super(502, { detail });
   }
 }
+
+/** An error as one readable line: an HttpError's detail, or its field errors as `field: message; ...`. */
+export function errorText(err: unknown): string {
+  if (err instanceof HttpError) {
+    const body = err.body;
+    if ('detail' in body && typeof body.detail === 'string') return body.detail;
+    return Object.entries(body)
+      .map(([field, messages]) => `${field}: ${([] as string[]).concat(messages).join(' ')}`)
+      .join('; ');
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -96,3 +96,67 @@ export interface SatelliteHealth {
   status: 'ok' | 'unavailable';
   engine: 'ok' | string;
 }
+
+// ---- Sandbox work (exec, live output, terminals, snapshots, volumes); routes in satellite/sandbox-routes.ts.
+
+/** Env var that tags every exec BoatLoad starts, so that a timed-out one can be found and killed. */
+export const EXEC_TAG_ENV = 'BOATLOAD_EXEC_ID';
+
+/** POST /containers/:name/exec */
+export interface ExecRequest {
+  cmd: string[];
+  env: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  timeoutMs: number;
+  /** Bytes kept per stream; the rest is read and dropped. */
+  maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  /** null when the engine could not tell (the exec was killed and never reported). */
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  truncated: boolean;
+  timed_out: boolean;
+}
+
+/** POST /containers/:name/commit */
+export interface CommitRequest {
+  /** Image repository and tag, e.g. boatload/snapshot + <snapshot id>. */
+  repo: string;
+  tag: string;
+  labels: Record<string, string>;
+  comment?: string;
+}
+
+export interface CommitResult {
+  imageId: string;
+  size: number;
+}
+
+/** POST /volumes */
+export interface VolumeCreateRequest {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface VolumeInfo {
+  name: string;
+  driver: string;
+  mountpoint: string;
+  labels: Record<string, string>;
+  created: string | null;
+}
+
+/**
+ * The terminal's WebSocket messages (JSON text frames), the same between a client and the API
+ * and between the API and a satellite. Binary frames from the client are raw stdin bytes.
+ */
+export type TerminalClientMessage = { type: 'stdin'; data: string } | { type: 'resize'; cols: number; rows: number };
+export type TerminalServerMessage =
+  | { type: 'output'; data: string }
+  | { type: 'exit'; exit_code: number | null }
+  | { type: 'error'; detail: string };

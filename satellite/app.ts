@@ -11,10 +11,13 @@ import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
 import type { CreateContainerRequest, MachineInfo, SatelliteHealth } from '../common/satellite-protocol';
 import { SignatureVerifier } from '../common/signing';
+import { routeUpgrades } from '../common/upgrade';
 import type { ContainerFiles } from './container-files';
 import type { HostEngine } from './host-engine';
 import type { LogStreamName } from './log-demux';
 import type { MetricsReader } from './metrics';
+import { SandboxEngine } from './sandbox';
+import { registerSandboxRoutes } from './sandbox-routes';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -186,7 +189,11 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     }
   });
 
+  registerSandboxRoutes(app, { sandbox: new SandboxEngine({ docker: engine.docker, logger }), logger });
+
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));
   app.use(httpErrorHandler(logger));
+  // Terminals are WebSocket upgrades: route them through the app (signature check included).
+  routeUpgrades(app);
   return app;
 }

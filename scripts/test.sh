@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # `npm test`: the same preparation as `npm start`, a type check, then the whole suite on the real engine.
 # Extra arguments go to jest. BOATLOAD_JEST_JSON=<file> also writes jest's JSON report there (.ci/run).
+# As root and without arguments, the cluster suite runs afterwards (BOATLOAD_CLUSTER_TESTS=off skips it).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$BOATLOAD_ROOT"
+# The cluster suite's report sits next to the main one (scripts/ci-summary.js sums both); never an old one.
+cluster_json=""
+if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then cluster_json="${BOATLOAD_JEST_JSON%.json}.cluster.json"; rm -f "$cluster_json"; fi
 ensure_node_modules
 ensure_engine
 trap stop_started_engine EXIT
@@ -12,4 +16,12 @@ log "compiling TypeScript (type check, and dist/ for the tests that run real pro
 npx tsc -p tsconfig.json
 json_args=()
 if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then json_args=(--json "--outputFile=$BOATLOAD_JEST_JSON"); fi
-npx jest --runInBand "${json_args[@]}" "$@"
+status=0
+npx jest --runInBand "${json_args[@]}" "$@" || status=$?
+# Then the cluster suite (several engines, a real Swarm: scripts/test-cluster.sh), when running as root
+# with no jest arguments; BOATLOAD_CLUSTER_TESTS=off skips it.
+if [ "$(id -u)" = 0 ] && [ "$#" = 0 ] && [ "${BOATLOAD_CLUSTER_TESTS:-on}" != off ]; then
+  log "running the cluster suite (npm run test:cluster)"
+  BOATLOAD_CLUSTER_JEST_JSON="$cluster_json" bash "$BOATLOAD_ROOT/scripts/test-cluster.sh" || status=$?
+fi
+exit "$status"

@@ -20,6 +20,16 @@ export interface CreateContainerInput {
   args: string[];
   env: Record<string, string>;
   permanent: boolean;
+  /** Start from this snapshot's image instead of image_name (resolved by the sandbox services). */
+  snapshot: string | null;
+  /** Named volumes to mount, by the owner's volume name (or volume id). */
+  volumes: VolumeRequest[];
+}
+
+export interface VolumeRequest {
+  name: string;
+  path: string;
+  readonly: boolean;
 }
 
 export interface CreateRequestLimits {
@@ -36,6 +46,23 @@ const SCRIPT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const FORBIDDEN_DATA_ROOTS = ['/proc', '/sys', '/dev', SCRIPT_DIR];
+
+const MOUNT_PATH = /^\/[^\u0000-\u001f\u007f:]*$/;
+const volumeMount = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'Enter a volume name or id.'),
+    path: z
+      .string()
+      .max(1024)
+      .regex(MOUNT_PATH, 'Must be an absolute path without ":" or control characters.')
+      .refine((p) => !p.split('/').includes('..'), 'Must not contain "..".')
+      .refine((p) => {
+        const clean = p.replace(/\/+$/, '');
+        return clean !== '' && !FORBIDDEN_DATA_ROOTS.some((root) => clean === root || clean.startsWith(root + '/'));
+      }, 'A volume cannot be mounted there.'),
+    readonly: z.boolean().optional(),
+  })
+  .strict();
 
 const url = z.string().max(2048).regex(NO_CONTROL_CHARS, 'Control characters are not allowed.').url('Enter a valid URL.');
 
@@ -57,6 +84,12 @@ const schema = z
     container_args: z.union([z.string().max(65536), z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024)]).optional(),
     env: z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).optional(),
     permanent: z.boolean().optional(),
+    snapshot: z.string().regex(/^[0-9a-f]{32}$/, 'Enter a snapshot id.').optional(),
+    volumes: z
+      .array(volumeMount)
+      .max(16)
+      .refine((mounts) => new Set(mounts.map((m) => m.path.replace(/\/+$/, ''))).size === mounts.length, 'Each volume needs its own path.')
+      .optional(),
   })
   .strict();
 
@@ -146,6 +179,13 @@ export function fromMultipartFields(fields: Record<string, unknown>): Record<str
       throw ValidationError.field('env', 'Must be a JSON object of strings.');
     }
   }
+  if (typeof body.volumes === 'string') {
+    try {
+      body.volumes = JSON.parse(body.volumes);
+    } catch {
+      throw ValidationError.field('volumes', 'Must be a JSON list of {name, path, readonly}.');
+    }
+  }
   return body;
 }
 
@@ -169,6 +209,9 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
   }
   if (script && raw.scripturl) throw ValidationError.field('scripturl', 'Give either script or scripturl, not both.');
   checkDatapath(raw.datapath, raw.dataurl);
+  if (raw.snapshot && (raw.image_name !== undefined || raw.image_tag !== undefined)) {
+    throw ValidationError.field('snapshot', 'Give either snapshot or image_name/image_tag, not both.');
+  }
   const imageName = raw.image_name ?? limits.defaultImage;
   const imageTag = raw.image_tag ?? 'latest';
   return {
@@ -183,5 +226,7 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
     args: splitArgs(raw.container_args),
     env: raw.env ?? {},
     permanent: raw.permanent ?? false,
+    snapshot: raw.snapshot ?? null,
+    volumes: (raw.volumes ?? []).map((v) => ({ name: v.name, path: v.path.replace(/\/+$/, ''), readonly: v.readonly ?? false })),
   };
 }

@@ -7,9 +7,16 @@ import multer from 'multer';
 import { posix } from 'node:path';
 import { UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { currentUser } from '../auth/authenticate';
+import type { User } from '../store/users';
 import { relay } from '../http/relay';
 import { fromMultipartFields, parseCreateRequest, type CreateRequestLimits } from './create-request';
 import type { ContainerService } from './service';
+import type { ContainerView } from './view';
+
+/** Something to wait for after a create (`?wait=ready`); a bad query is a 400 before creating. */
+export interface CreateWaiter {
+  parse(req: Request): ((user: User, created: ContainerView) => Promise<unknown>) | null;
+}
 
 const MAX_TAIL = 10_000_000;
 const MAX_FILE_NUMBER = 1_000_000_000;
@@ -43,7 +50,7 @@ function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-export function containerRoutes(input: { service: ContainerService; limits: CreateRequestLimits }): Router {
+export function containerRoutes(input: { service: ContainerService; limits: CreateRequestLimits; wait?: CreateWaiter }): Router {
   const { service, limits } = input;
   const router = Router();
   const upload = multer({
@@ -62,8 +69,10 @@ export function containerRoutes(input: { service: ContainerService; limits: Crea
     } else if (!req.is('application/json')) {
       throw new UnsupportedMediaTypeError('Send JSON (application/json) or multipart/form-data.');
     }
+    const waitFor = input.wait?.parse(req) ?? null;
     const parsed = parseCreateRequest(body, req.file?.buffer ?? null, limits);
-    res.status(201).json(await service.create(currentUser(req), parsed));
+    const created = await service.create(currentUser(req), parsed);
+    res.status(201).json(waitFor ? await waitFor(currentUser(req), created) : created);
   });
 
   router.get('/:id', (req, res) => {

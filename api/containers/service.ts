@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { AddressPolicy } from '../../common/address-policy';
 import { downloadToBuffer } from '../../common/bounded-fetch';
-import { emptySpec, type ContainerSpec } from '../../common/container-spec';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { emptySpec, type ContainerSpec, type VolumeMount } from '../../common/container-spec';
+import { NotFoundError, ServiceUnavailableError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type ContainerMetrics, type DockerState, type FileEntry } from '../../common/satellite-protocol';
 import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
 import type { UnitRecord } from '../../units/scheduler/model';
@@ -19,9 +19,10 @@ import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRecord, ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
+import { CONTAINER_LABELS } from './labels';
 import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
 
-export const CONTAINER_LABELS = { id: 'boatload.id', owner: 'boatload.owner', instance: 'boatload.instance' } as const;
+export { CONTAINER_LABELS };
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
@@ -34,6 +35,19 @@ export interface ContainerServiceOptions {
   downloadAddresses: AddressPolicy;
   defaultImage: string;
   resources: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+  /**
+   * Resolves a request's snapshot and volumes (ownership-checked) into the image to run, the
+   * engine mounts and the machine they live on. Without it, requests with either are refused.
+   */
+  attachments?: (owner: User, input: CreateContainerInput) => CreateAttachments;
+}
+
+/** What a create request's snapshot and volumes mean on the engine. */
+export interface CreateAttachments {
+  image: string;
+  volumes: Array<VolumeMount & { volumeId: string }>;
+  /** Pins the unit where the snapshot image or the volumes are. */
+  machineId?: string;
 }
 
 export interface ContainerState {
@@ -41,6 +55,10 @@ export interface ContainerState {
   docker_state: DockerState | Record<string, never>;
   status: ContainerView['status'];
   reason: string | null;
+  /** The machine that holds the container now (null before it is placed). */
+  node: string | null;
+  /** Other copies that may still run (a machine cut off keeps its copy until it reconnects). */
+  copies?: string[];
 }
 
 /** Engine container name for a BoatLoad container id. */
@@ -75,11 +93,14 @@ export class ContainerService {
       script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
       checkScript(script, { scriptMaxBytes: this.options.scriptMaxBytes, defaultImage: this.options.defaultImage }, 'scripturl');
     }
+    const attached = this.attachmentsFor(owner, input);
     const id = randomBytes(16).toString('hex');
     const spec = this.specFor(id, owner.username, input, script !== null);
+    spec.image = attached.image;
+    spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
     let options;
     try {
-      options = renderContainerUnit({ spec, description: `BoatLoad container ${id} of ${owner.username}` });
+      options = renderContainerUnit({ spec, description: `BoatLoad container ${id} of ${owner.username}`, machineId: attached.machineId });
     } catch (err) {
       if (err instanceof UnitSpecError) throw ValidationError.field('non_field_errors', `The container cannot be expressed as a unit: ${err.message}`);
       throw err;
@@ -89,7 +110,7 @@ export class ContainerService {
       {
         id,
         owner: owner.username,
-        image: input.image,
+        image: attached.image,
         unitName,
         request: {
           image_name: input.imageName,
@@ -101,6 +122,8 @@ export class ContainerService {
           container_args: input.args,
           env: input.env,
           permanent: input.permanent,
+          snapshot: input.snapshot,
+          volumes: attached.volumes.map((v) => ({ volume: v.volumeId, path: v.target, readonly: v.readonly })),
         },
       },
       script,
@@ -118,6 +141,13 @@ export class ContainerService {
     }
     scheduler.convergeLater(unitName);
     return containerView(record, scheduler.get(unitName) as UnitRecord);
+  }
+
+  private attachmentsFor(owner: User, input: CreateContainerInput): CreateAttachments {
+    if (this.options.attachments) return this.options.attachments(owner, input);
+    if (input.snapshot) throw ValidationError.field('snapshot', 'Snapshots are not available.');
+    if (input.volumes.length) throw ValidationError.field('volumes', 'Volumes are not available.');
+    return { image: input.image, volumes: [] };
   }
 
   private specFor(id: string, owner: string, input: CreateContainerInput, hasScript: boolean): ContainerSpec {
@@ -153,60 +183,76 @@ export class ContainerService {
     return script;
   }
 
-  private satelliteOf(unit: UnitRecord): SatelliteClient {
-    return this.options.satellites.forMachine(unit.machineId);
+  /**
+   * The satellite of the machine that holds the unit's container now, and that container's name
+   * there (with the swarm backend: the current task's container, on whichever node it runs).
+   */
+  private async containerOf(unit: UnitRecord): Promise<{ satellite: SatelliteClient; container: string }> {
+    const { location } = await this.options.scheduler.locate(unit.name);
+    if (location.problem) throw new ServiceUnavailableError(location.problem);
+    if (location.container === null) throw new NotFoundError('The container is not on any machine (yet).');
+    return { satellite: this.options.satellites.forMachine(location.machineId), container: location.container };
   }
 
   async state(user: User, id: string): Promise<ContainerState> {
     const { unit } = this.owned(user, id);
-    const inspection = await this.satelliteOf(unit).inspect(unit.engineName);
-    const fresh = this.options.scheduler.recordInspection(unit.name, inspection);
+    const located = await this.options.scheduler.locate(unit.name);
+    const { location } = located;
+    // A container on a machine that is down has no engine state to read (that is not an error).
+    const inspection =
+      location.container !== null && location.problem === null
+        ? await this.options.satellites.forMachine(location.machineId).inspect(location.container)
+        : null;
+    // A backend that observed the unit itself (swarm tasks) knows more than an inspection.
+    const fresh = location.observed ? located.unit : this.options.scheduler.recordInspection(unit.name, inspection);
     const systemd = systemdStateOf(fresh) ?? { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
     const view = containerView(this.owned(user, id).record, fresh);
-    return {
+    const state: ContainerState = {
       fleet_state: { name: unit.name, ...systemd },
       // Before the engine has the container this is {}, never an error.
       docker_state: inspection?.state ?? {},
       status: view.status,
       reason: view.reason,
+      node: location.machineId ?? fresh.machineId,
     };
+    if (location.notes.length > 0) state.copies = location.notes;
+    return state;
   }
 
   async logs(user: User, id: string, query: LogQuery): Promise<StreamedResponse> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).logs(unit.engineName, query);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.logs(container, query);
   }
 
   async metrics(user: User, id: string): Promise<ContainerMetrics> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).metrics(unit.engineName);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.metrics(container);
   }
 
   async changes(user: User, id: string): Promise<ChangeEntry[]> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).changes(unit.engineName);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.changes(container);
   }
 
   async files(user: User, id: string): Promise<FileEntry[]> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).files(unit.engineName);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.files(container);
   }
 
   async file(user: User, id: string, path: string): Promise<StreamedResponse> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).file(unit.engineName, path);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.file(container, path);
   }
 
   async fileByNumber(user: User, id: string, num: number): Promise<StreamedResponse> {
-    const { unit } = this.owned(user, id);
-    const satellite = this.satelliteOf(unit);
-    const entry = (await satellite.files(unit.engineName))[num];
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const entry = (await satellite.files(container))[num];
     if (!entry) throw new NotFoundError(`There is no changed file number ${num}.`);
-    return satellite.file(unit.engineName, entry.path);
+    return satellite.file(container, entry.path);
   }
 
   async archive(user: User, id: string, gzip: boolean): Promise<StreamedResponse> {
-    const { unit } = this.owned(user, id);
-    return this.satelliteOf(unit).archive(unit.engineName, gzip);
+    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    return satellite.archive(container, gzip);
   }
 }

@@ -23,6 +23,8 @@ export interface ContainerView extends ContainerSummaryView {
   datapath: string | null;
   container_args: string[];
   env: Record<string, string>;
+  snapshot: string | null;
+  volumes: Array<{ volume: string; path: string; readonly: boolean }>;
 }
 
 interface UnitFacts {
@@ -69,5 +71,7 @@ export function containerView(record: ContainerRecord, unit: UnitRecord): Contai
     datapath: request.datapath,
     container_args: request.container_args,
     env: request.env,
+    snapshot: request.snapshot ?? null,
+    volumes: request.volumes ?? [],
   };
 }

@@ -3,14 +3,25 @@ import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { containerSpecFromUnit } from '../../units/container-unit';
 import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
+import { CONTAINER_LABELS } from './labels';
+
+export interface WorkloadResolverOptions {
+  containers: ContainerRepository;
+  /** This installation's id, put on every container so that its listings find them. */
+  instanceId: string;
+}
 
 /**
  * What the scheduler runs for a unit: the spec its options describe (the stored unit is the
- * truth), plus, for /v1/container/ records, the script and data to stage before it starts.
+ * truth) labelled with this installation and the unit's name (the one place those labels are
+ * added, for operator units and container records alike), plus, for /v1/container/ records,
+ * the script and data to stage before it starts.
  */
-export function workloadResolver(containers: ContainerRepository): (unit: UnitRecord) => Workload {
+export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Workload {
+  const { containers, instanceId } = options;
   return (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
+    spec.labels = { ...spec.labels, [CONTAINER_LABELS.instance]: instanceId, [CONTAINER_LABELS.unit]: unit.name };
     const record = unit.containerId ? containers.find(unit.containerId) : undefined;
     if (!record) return { spec };
     const workload: Workload = { spec };

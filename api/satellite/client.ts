@@ -7,16 +7,23 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import fetch, { type Response } from 'node-fetch';
+import WebSocket from 'ws';
 import { BadGatewayError, HttpError, NotFoundError, ServiceUnavailableError, type ErrorBody } from '../../common/errors';
 import type {
   ContainerInspection,
   ContainerMetrics,
   ContainerSummary,
   ChangeEntry,
+  CommitRequest,
+  CommitResult,
   CreateContainerRequest,
+  ExecRequest,
+  ExecResult,
   FileEntry,
   MachineInfo,
   SatelliteHealth,
+  VolumeCreateRequest,
+  VolumeInfo,
 } from '../../common/satellite-protocol';
 import { signRequest } from '../../common/signing';
 import type { HostAgent } from '../../units/scheduler/host-agent';
@@ -43,32 +50,41 @@ export interface LogQuery {
 
 export class SatelliteClient implements HostAgent {
   private readonly agent: HttpAgent;
+  /**
+   * Long calls (streams, execs, commits) get their own pool: dozens of followed streams or
+   * minutes-long execs must never take the sockets that scheduling and reads need.
+   */
+  private readonly longAgent: HttpAgent;
 
   constructor(private readonly options: SatelliteClientOptions) {
     this.agent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+    this.longAgent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
     this.agent.destroy();
+    this.longAgent.destroy();
   }
 
   get label(): string {
     return this.options.label;
   }
 
-  private async send(method: string, path: string, json?: unknown, streaming = false): Promise<Response> {
+  private async send(method: string, path: string, json?: unknown, streaming = false, timeoutMs?: number): Promise<Response> {
+    const long = streaming || timeoutMs !== undefined;
+    timeoutMs ??= this.options.timeoutMs;
     const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
     const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
     if (json !== undefined) headers['content-type'] = 'application/json';
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     let response: Response;
     try {
-      response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: this.agent, signal: controller.signal });
+      response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: long ? this.longAgent : this.agent, signal: controller.signal });
     } catch (err) {
       clearTimeout(timer);
-      const reason = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+      const reason = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
     }
     // Streams may run as long as they need; only the wait for the headers is bounded.
@@ -88,14 +104,18 @@ export class SatelliteClient implements HostAgent {
     } catch {
       body = { detail: `HTTP ${response.status}` };
     }
-    if (response.status === 401) return new BadGatewayError(`The satellite for ${this.options.label} refused the API's signature; check SATELLITE_SECRET.`);
-    if (response.status === 503) return new ServiceUnavailableError(`${this.options.label}: ${'detail' in body ? body.detail : 'unavailable'}`);
-    if (response.status >= 500) return new BadGatewayError(`${this.options.label}: ${'detail' in body ? body.detail : `HTTP ${response.status}`}`);
-    return new HttpError(response.status, body);
+    return this.errorOf(response.status, body);
   }
 
-  private async json<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const response = await this.send(method, path, json);
+  private errorOf(status: number, body: ErrorBody): HttpError {
+    if (status === 401) return new BadGatewayError(`The satellite for ${this.options.label} refused the API's signature; check SATELLITE_SECRET.`);
+    if (status === 503) return new ServiceUnavailableError(`${this.options.label}: ${'detail' in body ? body.detail : 'unavailable'}`);
+    if (status >= 500) return new BadGatewayError(`${this.options.label}: ${'detail' in body ? body.detail : `HTTP ${status}`}`);
+    return new HttpError(status, body);
+  }
+
+  private async json<T>(method: string, path: string, json?: unknown, timeoutMs?: number): Promise<T> {
+    const response = await this.send(method, path, json, false, timeoutMs);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
@@ -173,5 +193,78 @@ export class SatelliteClient implements HostAgent {
 
   archive(name: string, gzip: boolean): Promise<StreamedResponse> {
     return this.stream(this.containerPath(name, `/archive?gzip=${gzip}`));
+  }
+
+  // ---- Sandbox routes (satellite/sandbox-routes.ts).
+
+  /** Runs a command to its end; the call may take the command's whole timeout. */
+  exec(name: string, request: ExecRequest): Promise<ExecResult> {
+    // The kill of a timed-out exec and the engine's answer need a little longer than the command.
+    return this.json('POST', this.containerPath(name, '/exec'), request, request.timeoutMs + this.options.timeoutMs);
+  }
+
+  ready(name: string): Promise<{ ready: boolean; reason: string | null }> {
+    return this.json('GET', this.containerPath(name, '/ready'));
+  }
+
+  /** Server-Sent Events of the container's output; `since` is `seconds.nanoseconds`. */
+  output(name: string, since: string | null, exclusive: boolean): Promise<StreamedResponse> {
+    const params = new URLSearchParams();
+    if (since !== null) params.set('since', since);
+    if (exclusive) params.set('exclusive', '1');
+    return this.stream(this.containerPath(name, `/output${params.size ? `?${params}` : ''}`));
+  }
+
+  /**
+   * Opens a terminal WebSocket to the satellite (signed like every call). A refusal (404, 409)
+   * rejects with the satellite's error, before the caller completes its own handshake.
+   */
+  openTerminal(name: string, query: URLSearchParams): Promise<WebSocket> {
+    const path = this.containerPath(name, `/terminal${query.size ? `?${query}` : ''}`);
+    const headers = signRequest(this.options.secret, { method: 'GET', path, body: Buffer.alloc(0) });
+    const url = this.options.url.replace(/^http/, 'ws') + path;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers, handshakeTimeout: this.options.timeoutMs, maxPayload: 4 * 1024 * 1024 });
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_request, response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          let body: ErrorBody;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody;
+          } catch {
+            body = { detail: `HTTP ${response.statusCode}` };
+          }
+          reject(this.errorOf(response.statusCode ?? 502, body));
+        });
+        response.on('error', () => reject(new BadGatewayError(`${this.options.label}: the terminal handshake failed.`)));
+      });
+      ws.once('error', (err: Error & { code?: string }) => {
+        reject(new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${err.code ?? err.message}.`));
+      });
+    });
+  }
+
+  commit(name: string, request: CommitRequest): Promise<CommitResult> {
+    // A commit copies the container's whole filesystem: allow it time.
+    return this.json('POST', this.containerPath(name, '/commit'), request, Math.max(this.options.timeoutMs, 300_000));
+  }
+
+  removeImage(reference: string): Promise<void> {
+    // A busy engine can take a while to delete an image's layers.
+    return this.json('DELETE', `/images/${encodeURIComponent(reference)}`, undefined, Math.max(this.options.timeoutMs, 120_000));
+  }
+
+  createVolume(request: VolumeCreateRequest): Promise<VolumeInfo> {
+    return this.json('POST', '/volumes', request);
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo> {
+    return this.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.json('DELETE', `/volumes/${encodeURIComponent(name)}`);
   }
 }

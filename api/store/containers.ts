@@ -12,6 +12,10 @@ export interface ContainerRequestRecord {
   container_args: string[];
   env: Record<string, string>;
   permanent: boolean;
+  /** The snapshot it started from (absent in records made before snapshots existed). */
+  snapshot?: string | null;
+  /** Mounted volumes, by volume id. */
+  volumes?: Array<{ volume: string; path: string; readonly: boolean }>;
 }
 
 export interface ContainerRecord {

@@ -1,6 +1,6 @@
 /**
- * The embedded store: one SQLite file (WAL mode) holding users, sessions, settings, containers
- * and units. Migrations run at start-up, in order, tracked by SQLite's user_version.
+ * The embedded store: one SQLite file (WAL mode) holding users, sessions, settings, containers,
+ * units and machine metadata edits. Migrations run at start-up, in order, tracked by SQLite's user_version.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -51,6 +51,51 @@ const MIGRATIONS: string[] = [
      updated    TEXT NOT NULL
    );
    CREATE INDEX containers_owner ON containers (owner, created);`,
+  // Machine metadata edited through the fleet API (PATCH /machines): a value overrides the
+  // satellite's own, NULL removes the key.
+  `CREATE TABLE machine_metadata (
+     machine_id TEXT NOT NULL,
+     key        TEXT NOT NULL,
+     value      TEXT,
+     updated    TEXT NOT NULL,
+     PRIMARY KEY (machine_id, key)
+   );`,
+  // Sandbox resources: operations (receipts of long actions), snapshots (committed images) and
+  // named volumes, each with its owner.
+  `CREATE TABLE operations (
+     id      TEXT PRIMARY KEY,
+     owner   TEXT NOT NULL,
+     kind    TEXT NOT NULL,
+     status  TEXT NOT NULL,
+     target  TEXT NOT NULL,
+     result  TEXT,
+     error   TEXT,
+     created TEXT NOT NULL,
+     updated TEXT NOT NULL
+   );
+   CREATE INDEX operations_owner ON operations (owner, created);
+   CREATE INDEX operations_status ON operations (status);
+   CREATE TABLE snapshots (
+     id           TEXT PRIMARY KEY,
+     owner        TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     name         TEXT,
+     image        TEXT NOT NULL,
+     image_id     TEXT NOT NULL,
+     size         INTEGER NOT NULL,
+     machine_id   TEXT,
+     created      TEXT NOT NULL
+   );
+   CREATE INDEX snapshots_owner ON snapshots (owner, created);
+   CREATE TABLE volumes (
+     id          TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     name        TEXT NOT NULL,
+     engine_name TEXT NOT NULL UNIQUE,
+     machine_id  TEXT,
+     created     TEXT NOT NULL,
+     UNIQUE (owner, name)
+   );`,
 ];
 
 export function openDatabase(path: string): Db {

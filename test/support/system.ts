@@ -93,9 +93,11 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
       BOATLOAD_PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
       SATELLITE_URL: satellite.url,
       SATELLITE_SECRET,
-      SATELLITE_TIMEOUT_MS: '10000',
+      SATELLITE_TIMEOUT_MS: '30000',
       BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
       LOG_LEVEL: 'error',
+      // Tests run as root: never let the API take fleetctl's default /var/run/fleet.sock.
+      BOATLOAD_FLEET_SOCKET: 'off',
       ...env,
     });
   let config = configFor();

@@ -1,7 +1,8 @@
 /**
  * The embedded default backend: every unit runs on this host, through its satellite.
  */
-import { ServiceUnavailableError } from '../../common/errors';
+import { ConflictError, ServiceUnavailableError } from '../../common/errors';
+import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { Machine } from '../placement';
 import type { ApplyResult, SchedulerBackend } from './backend';
 import type { HostAgent } from './host-agent';
@@ -18,8 +19,17 @@ export interface LocalBackendOptions {
 export class LocalBackend implements SchedulerBackend {
   readonly kind = 'local' as const;
   private machine: Machine | null = null;
+  private readonly instance: { key: string; value: string };
 
-  constructor(private readonly options: LocalBackendOptions) {}
+  constructor(private readonly options: LocalBackendOptions) {
+    const equals = options.instanceLabel.indexOf('=');
+    this.instance = { key: options.instanceLabel.slice(0, equals), value: options.instanceLabel.slice(equals + 1) };
+  }
+
+  /** Whether the container carries this installation's label (units may name any container). */
+  private owns(inspection: ContainerInspection): boolean {
+    return inspection.labels[this.instance.key] === this.instance.value;
+  }
 
   async machines(): Promise<Machine[]> {
     if (!this.machine) {
@@ -35,11 +45,14 @@ export class LocalBackend implements SchedulerBackend {
     const [machine] = await this.machines();
     let inspection = await agent.inspect(name);
     let everStarted = unit.everStarted;
+    // A container of that name that this installation did not create is never touched.
+    const foreign = inspection !== null && !this.owns(inspection);
 
     if (target === 'inactive') {
-      if (inspection) await agent.remove(name);
+      if (inspection && !foreign) await agent.remove(name);
       return { observed: observationOf(null), machineId: null, everStarted };
     }
+    if (foreign) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
     if (!inspection) {
       // An ephemeral container that already ran and then vanished is lost, not re-run.
       if (everStarted && workload.spec.restart === 'no') {

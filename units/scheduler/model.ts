@@ -27,6 +27,11 @@ export interface EngineObservation {
   /** The engine's own error, e.g. why a start failed. */
   error: string | null;
   observedAt: string;
+  /**
+   * The machine the engine saw the container on, set by backends whose containers move between
+   * machines (swarm); absent: the unit's machine is unchanged.
+   */
+  machineId?: string | null;
 }
 
 export interface UnitRecord {

@@ -1,20 +1,28 @@
 /**
  * The scheduler: desired state lives in the store; the backend makes the engine match it. Work on
- * one unit is serialized, so concurrent requests for the same unit never interleave. A periodic
+ * one unit is serialized, so concurrent requests for the same unit never interleave. Before a unit
+ * runs, its [X-Fleet] requirements are placed against the machines; a unit that cannot be placed
+ * stays `inactive` with the reason. Templates (`foo@.service`) are stored, never run. A periodic
  * sync reads every container's state in one call; after an API restart `reconcileAll` converges
  * every unit again from the store.
  */
+import { errorText, ServiceUnavailableError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { SchedulerBackend } from './backend';
+import type { Machine } from '../placement';
+import { isTemplateName } from '../unit-name';
+import type { SchedulerBackend, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { EngineObservation, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
+import { placementOf } from './unit-placement';
 
 export interface SchedulerOptions {
   store: UnitStore;
   backend: SchedulerBackend;
   /** What a unit runs; container units get their staging from the container records. */
   workloadOf: (unit: UnitRecord) => Workload;
+  /** The machines placement sees (e.g. with edited metadata); default: the backend's. */
+  machines?: () => Promise<Machine[]>;
   logger: Logger;
 }
 
@@ -27,11 +35,20 @@ export interface NewUnit {
   containerId?: string;
 }
 
+/** New options for an existing unit (a replaced unit file). */
+export interface UnitReplacement {
+  options: UnitRecord['options'];
+  hash: string;
+  engineName: string;
+  desiredState: UnitState;
+}
+
 /** How many units the start-up reconcile converges at once. */
 const RECONCILE_CONCURRENCY = 8;
 
 export class Scheduler {
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly background = new Set<Promise<unknown>>();
   private syncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -42,6 +59,16 @@ export class Scheduler {
 
   get(name: string): UnitRecord | undefined {
     return this.options.store.get(name);
+  }
+
+  /** Every unit, sorted by name. */
+  list(): UnitRecord[] {
+    return this.options.store.list();
+  }
+
+  /** The machines units are placed on. */
+  machines(): Promise<Machine[]> {
+    return this.options.machines ? this.options.machines() : this.options.backend.machines();
   }
 
   /** Stores a new unit; nothing runs until `converge`. */
@@ -76,16 +103,29 @@ export class Scheduler {
 
   /**
    * Makes the engine match the unit's desired state (or only `created`: exists and staged, for a
-   * caller that wants creation errors before it answers). Failures are recorded on the unit and
-   * rethrown.
+   * caller that wants creation errors before it answers). A unit that cannot be placed is made
+   * inactive with the reason (for `created` that is a 503). Failures are recorded on the unit and
+   * rethrown. Templates are never run.
    */
   converge(name: string, until?: 'created'): Promise<UnitRecord> {
     return this.serialized(name, async () => {
       const unit = this.options.store.get(name);
       if (!unit) throw new Error(`unit ${name} does not exist`);
+      if (isTemplateName(name)) return unit;
       const target = until ?? unit.desiredState;
       try {
-        const result = await this.options.backend.apply(unit, this.options.workloadOf(unit), target);
+        const workload = this.options.workloadOf(unit);
+        if (target !== 'inactive') {
+          const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list() });
+          if ('reason' in placement) {
+            const reason = `not placed: ${placement.reason}`;
+            if (until) throw new ServiceUnavailableError(reason);
+            const result = await this.options.backend.apply(unit, workload, 'inactive');
+            this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
+            return this.options.store.get(name) as UnitRecord;
+          }
+        }
+        const result = await this.options.backend.apply(unit, workload, target);
         this.options.store.update(name, {
           observed: result.observed,
           machineId: result.machineId,
@@ -94,7 +134,7 @@ export class Scheduler {
           reason: result.observed.error,
         });
       } catch (err) {
-        this.options.store.update(name, { reason: (err as Error).message });
+        this.options.store.update(name, { reason: errorText(err) });
         throw err;
       }
       return this.options.store.get(name) as UnitRecord;
@@ -116,9 +156,57 @@ export class Scheduler {
     return this.serialized(name, async () => {
       const unit = this.options.store.get(name);
       if (!unit) return;
-      await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
+      if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
       this.options.store.delete(name);
     });
+  }
+
+  /**
+   * Replaces the unit's options (a changed unit file): its old container is removed and the unit
+   * starts again from `inactive`. Nothing runs until `converge`.
+   */
+  replace(name: string, replacement: UnitReplacement): Promise<UnitRecord> {
+    return this.serialized(name, async () => {
+      const unit = this.options.store.get(name);
+      if (!unit) throw new Error(`unit ${name} does not exist`);
+      if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
+      this.options.store.update(name, {
+        ...replacement,
+        currentState: 'inactive',
+        machineId: null,
+        reason: null,
+        observed: null,
+        everStarted: false,
+      });
+      return this.options.store.get(name) as UnitRecord;
+    });
+  }
+
+  /**
+   * Places the units that wait for a machine (desired, but not placed): after machines changed
+   * (metadata edits) or a unit left its machine (a conflict may be gone). Placed units stay put.
+   */
+  async replan(): Promise<void> {
+    for (const unit of this.options.store.list()) {
+      if (unit.desiredState === 'inactive' || unit.machineId !== null || isTemplateName(unit.name)) continue;
+      const current = this.options.store.get(unit.name);
+      if (!current || current.machineId !== null) continue;
+      const placement = placementOf({ unit: current, machines: await this.machines(), units: this.options.store.list() });
+      if ('reason' in placement) continue;
+      try {
+        await this.converge(unit.name);
+      } catch (err) {
+        this.options.logger.warn(`replan ${unit.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** `replan` in the background; `idle` waits for it. */
+  replanLater(): void {
+    const work: Promise<void> = this.replan()
+      .catch((err: Error) => this.options.logger.warn(`replan: ${err.message}`))
+      .finally(() => this.background.delete(work));
+    this.background.add(work);
   }
 
   /** Refreshes every unit's observed state from one listing of the engine. */
@@ -129,10 +217,30 @@ export class Scheduler {
       if (this.queues.has(unit.name) || unit.desiredState === 'inactive') continue;
       const seen: EngineObservation = observations.get(unit.engineName) ?? { status: 'missing', exitCode: null, error: null, observedAt: now };
       const before = unit.observed;
-      if (before && before.status === seen.status && before.exitCode === seen.exitCode) continue;
+      // Backends whose containers move (swarm) say where they saw it.
+      const moved = seen.machineId !== undefined && seen.machineId !== null && seen.machineId !== unit.machineId;
+      const error = seen.error ?? before?.error ?? null;
+      if (!moved && before && before.status === seen.status && before.exitCode === seen.exitCode && error === before.error) continue;
       // A listing cannot know why a start failed; keep that reason.
-      this.options.store.update(unit.name, { observed: { ...seen, error: seen.error ?? before?.error ?? null } });
+      this.options.store.update(unit.name, moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } });
     }
+  }
+
+  /**
+   * Where the unit's container is now, for host-local reads. With a backend whose containers move
+   * (swarm) this asks it and records what it saw; otherwise it is `engineName` on the unit's machine.
+   */
+  async locate(name: string): Promise<{ unit: UnitRecord; location: UnitLocation }> {
+    const unit = this.options.store.get(name);
+    if (!unit) throw new Error(`unit ${name} does not exist`);
+    const backend = this.options.backend;
+    if (!backend.locate) return { unit, location: { machineId: unit.machineId, container: unit.engineName, problem: null, notes: [] } };
+    const location = await backend.locate(unit);
+    const seen = location.observed;
+    if (!seen || this.queues.has(name) || unit.desiredState === 'inactive') return { unit, location };
+    const moved = seen.machineId !== undefined && seen.machineId !== null && seen.machineId !== unit.machineId;
+    this.options.store.update(name, moved ? { observed: seen, machineId: seen.machineId } : { observed: seen });
+    return { unit: this.options.store.get(name) as UnitRecord, location };
   }
 
   /** Records a fresh inspection of the unit's container (a state read) and returns the unit. */
@@ -179,6 +287,6 @@ export class Scheduler {
 
   /** Waits for in-flight unit work (shutdown, tests). */
   async idle(): Promise<void> {
-    while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
+    while (this.queues.size || this.background.size) await Promise.allSettled([...this.queues.values(), ...this.background]);
   }
 }
