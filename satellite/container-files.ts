@@ -11,6 +11,7 @@ import * as tar from 'tar-stream';
 import { NotFoundError } from '../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type FileEntry } from '../common/satellite-protocol';
 import { engineError } from './engine-errors';
+import { drain, eachTarEntry } from './tar-entries';
 
 /** Go's os.FileMode type bits, as the engine reports them in X-Docker-Container-Path-Stat. */
 const MODE_DIR = 2 ** 31;
@@ -70,37 +71,6 @@ async function openArchive(container: Docker.Container, path: string): Promise<R
   } catch (err) {
     throw engineError(err, `path ${path}`);
   }
-}
-
-/** Calls onEntry for every entry of a tar stream, one at a time; entries must be consumed. */
-function eachTarEntry(
-  source: Readable,
-  onEntry: (header: tar.Header, stream: Readable) => Promise<void>,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const extract = tar.extract();
-    const fail = (err: Error): void => {
-      source.destroy();
-      extract.destroy();
-      reject(err);
-    };
-    extract.on('entry', (header, stream, next) => {
-      // tar-stream 3 entries are streamx streams; they pipe into Node streams like Readables.
-      onEntry(header, stream as unknown as Readable).then(() => next(), fail);
-    });
-    extract.on('finish', resolve);
-    extract.on('error', fail);
-    source.on('error', fail);
-    source.pipe(extract);
-  });
-}
-
-function drain(stream: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('error', reject);
-    stream.resume();
-  });
 }
 
 export class ContainerFiles {

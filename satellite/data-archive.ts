@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import * as yauzl from 'yauzl';
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
+import { eachTarEntry } from './tar-entries';
 
 export interface DataArchiveLimits {
   maxEntries: number;
@@ -93,36 +94,25 @@ function writeEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promi
 }
 
 async function packTar(source: Readable, input: DataArchiveInput, pack: tar.Pack, budget: Budget): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const extract = tar.extract();
-    const fail = (err: Error): void => {
-      source.destroy();
-      extract.destroy();
-      reject(err);
-    };
-    extract.on('entry', (header, stream, next) => {
-      const handle = async (): Promise<void> => {
-        const relative = safeEntryPath(header.name);
-        if (header.type === 'symlink' || header.type === 'link') {
-          checkLinkTarget(relative, header.linkname ?? '', header.type === 'link');
-        } else if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'contiguous-file') {
-          // Devices and fifos have no place in data (tar-stream consumes pax headers itself).
-          throw refuse(`archive entry "${header.name}" is a ${header.type}; only files, directories and links are allowed`);
-        }
-        budget.add(header.size ?? 0);
-        const name = withinDatapath(input.datapath, relative);
-        const linkname = header.type === 'link' ? withinDatapath(input.datapath, posix.normalize(header.linkname ?? '')) : header.linkname;
-        await writeEntry(pack, { ...header, name, linkname }, stream as unknown as Readable);
-      };
-      handle().then(() => next(), fail);
+  try {
+    await eachTarEntry(source, async (header, stream) => {
+      const relative = safeEntryPath(header.name);
+      if (header.type === 'symlink' || header.type === 'link') {
+        checkLinkTarget(relative, header.linkname ?? '', header.type === 'link');
+      } else if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'contiguous-file') {
+        // Devices and fifos have no place in data (tar-stream consumes pax headers itself).
+        throw refuse(`archive entry "${header.name}" is a ${header.type}; only files, directories and links are allowed`);
+      }
+      budget.add(header.size ?? 0);
+      const name = withinDatapath(input.datapath, relative);
+      const linkname = header.type === 'link' ? withinDatapath(input.datapath, posix.normalize(header.linkname ?? '')) : header.linkname;
+      await writeEntry(pack, { ...header, name, linkname }, stream);
     });
-    const corrupt = (err: Error): void => fail(err instanceof ValidationError || err instanceof PayloadTooLargeError ? err : refuse(`not a valid tar archive: ${err.message}`));
-    extract.on('finish', resolve);
-    extract.on('error', corrupt);
-    // A gunzip failure (corrupt .tar.gz) surfaces on the source.
-    source.on('error', corrupt);
-    source.pipe(extract);
-  });
+  } catch (err) {
+    // A gunzip failure (corrupt .tar.gz) or a broken archive is the caller's input.
+    if (err instanceof ValidationError || err instanceof PayloadTooLargeError) throw err;
+    throw refuse(`not a valid tar archive: ${(err as Error).message}`);
+  }
 }
 
 async function packZip(input: DataArchiveInput, pack: tar.Pack, budget: Budget): Promise<void> {
