@@ -35,6 +35,8 @@ export interface ApiConfig {
     memoryBytes?: number;
     nanoCpus?: number;
     pidsLimit?: number;
+    /** The largest limits a create request may ask for. */
+    maxima: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
     stopTimeoutSeconds: number;
   };
   stateSyncIntervalMs: number;
@@ -213,6 +215,11 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
       memoryBytes: optionalPositive(env, 'BOATLOAD_CONTAINER_MEMORY_BYTES', 1024 * 1024 * 1024),
       nanoCpus: cpusFromEnv(env, 'BOATLOAD_CONTAINER_CPUS', 1),
       pidsLimit: optionalPositive(env, 'BOATLOAD_CONTAINER_PIDS_LIMIT', 512),
+      maxima: {
+        memoryBytes: intFromEnv(env, 'BOATLOAD_CONTAINER_MEMORY_MAX_BYTES', 8 * 1024 * 1024 * 1024, 6 * 1024 * 1024),
+        nanoCpus: cpusFromEnv(env, 'BOATLOAD_CONTAINER_CPUS_MAX', 2) ?? 2e9,
+        pidsLimit: intFromEnv(env, 'BOATLOAD_CONTAINER_PIDS_MAX', 4096, 8),
+      },
       stopTimeoutSeconds: intFromEnv(env, 'BOATLOAD_STOP_TIMEOUT_SECONDS', 5),
     },
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),

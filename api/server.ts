@@ -93,6 +93,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
   });
+  const containerLimits = { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage, resourceMaxima: config.containers.maxima };
   const sandbox = buildSandbox({
     db,
     resources: sandboxResources,
@@ -100,7 +101,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     scheduler,
     satellites,
     limits: config.sandbox,
-    createLimits: { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage },
+    createLimits: containerLimits,
     logger: logger.child('sandbox'),
   });
   const sessionStore = new SqliteSessionStore(db);
@@ -124,7 +125,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     sessionSecret,
     session: config.session,
     containers,
-    containerLimits: { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage },
+    containerLimits,
     fleet,
     sandbox,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,

@@ -24,6 +24,15 @@ export interface CreateContainerInput {
   snapshot: string | null;
   /** Named volumes to mount, by the owner's volume name (or volume id). */
   volumes: VolumeRequest[];
+  /** Limits asked for; what is not asked for gets the installation's defaults. */
+  resources: ResourceRequest;
+}
+
+export interface ResourceRequest {
+  memoryBytes?: number;
+  /** CPUs in units of 1e-9, as the engine's NanoCpus. */
+  nanoCpus?: number;
+  pidsLimit?: number;
 }
 
 export interface VolumeRequest {
@@ -35,7 +44,13 @@ export interface VolumeRequest {
 export interface CreateRequestLimits {
   scriptMaxBytes: number;
   defaultImage: string;
+  /** The administrator's maxima for per-request limits (BOATLOAD_CONTAINER_*_MAX). */
+  resourceMaxima: Required<ResourceRequest>;
 }
+
+/** The engine refuses memory limits under 6 MB. */
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 const NO_NUL = /^[^\u0000]*$/;
@@ -84,6 +99,9 @@ const schema = z
     container_args: z.union([z.string().max(65536), z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024)]).optional(),
     env: z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).optional(),
     permanent: z.boolean().optional(),
+    memory: z.number().int('Must be a whole number of bytes.').min(MIN_MEMORY_BYTES, `At least ${MIN_MEMORY_BYTES} bytes.`).optional(),
+    cpus: z.number().min(0.01, 'At least 0.01.').optional(),
+    pids: z.number().int('Must be a whole number.').min(8, 'At least 8.').optional(),
     snapshot: z.string().regex(/^[0-9a-f]{32}$/, 'Enter a snapshot id.').optional(),
     volumes: z
       .array(volumeMount)
@@ -138,14 +156,14 @@ function decodeScript(script: string, limits: CreateRequestLimits): Buffer {
   const compact = script.replace(/[\r\n]/g, '');
   if (!BASE64.test(compact)) throw ValidationError.field('script', 'The script must be valid base64.');
   const decoded = Buffer.from(compact, 'base64');
-  checkScript(decoded, limits, 'script');
+  checkScript(decoded, limits.scriptMaxBytes, 'script');
   return decoded;
 }
 
 /** A script runs as the container's command, so the kernel must be able to execute it. */
-export function checkScript(script: Buffer, limits: CreateRequestLimits, field: string): void {
-  if (script.length > limits.scriptMaxBytes) {
-    throw new PayloadTooLargeError(`${field}: the script is ${script.length} bytes; the limit is ${limits.scriptMaxBytes}.`);
+export function checkScript(script: Buffer, scriptMaxBytes: number, field: string): void {
+  if (script.length > scriptMaxBytes) {
+    throw new PayloadTooLargeError(`${field}: the script is ${script.length} bytes; the limit is ${scriptMaxBytes}.`);
   }
   if (script.length === 0) throw ValidationError.field(field, 'The script is empty.');
   const isShebang = script[0] === 0x23 && script[1] === 0x21;
@@ -171,6 +189,10 @@ export function fromMultipartFields(fields: Record<string, unknown>): Record<str
   if (typeof body.permanent === 'string') {
     if (!/^(true|false|1|0)$/i.test(body.permanent)) throw ValidationError.field('permanent', 'Must be true or false.');
     body.permanent = /^(true|1)$/i.test(body.permanent);
+  }
+  for (const field of ['memory', 'cpus', 'pids']) {
+    const value = body[field];
+    if (typeof value === 'string') body[field] = /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   if (typeof body.env === 'string') {
     try {
@@ -202,7 +224,7 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
   if (uploadedScript && raw.script !== undefined) throw ValidationError.field('script', 'Send the script as a file or as base64, not both.');
   let script: Buffer | null = null;
   if (uploadedScript) {
-    checkScript(uploadedScript, limits, 'script');
+    checkScript(uploadedScript, limits.scriptMaxBytes, 'script');
     script = uploadedScript;
   } else if (raw.script !== undefined) {
     script = decodeScript(raw.script, limits);
@@ -228,5 +250,27 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
     permanent: raw.permanent ?? false,
     snapshot: raw.snapshot ?? null,
     volumes: (raw.volumes ?? []).map((v) => ({ name: v.name, path: v.path.replace(/\/+$/, ''), readonly: v.readonly ?? false })),
+    resources: resourcesWithin(raw, limits.resourceMaxima),
   };
+}
+
+/** Per-request limits, each at most the administrator's maximum. */
+function resourcesWithin(raw: { memory?: number; cpus?: number; pids?: number }, maxima: Required<ResourceRequest>): ResourceRequest {
+  const errors: Record<string, string[]> = {};
+  const resources: ResourceRequest = {};
+  if (raw.memory !== undefined) {
+    if (raw.memory > maxima.memoryBytes) errors.memory = [`At most ${maxima.memoryBytes} bytes (the administrator's maximum).`];
+    resources.memoryBytes = raw.memory;
+  }
+  if (raw.cpus !== undefined) {
+    const nanoCpus = Math.round(raw.cpus * 1e9);
+    if (nanoCpus > maxima.nanoCpus) errors.cpus = [`At most ${maxima.nanoCpus / 1e9} (the administrator's maximum).`];
+    resources.nanoCpus = nanoCpus;
+  }
+  if (raw.pids !== undefined) {
+    if (raw.pids > maxima.pidsLimit) errors.pids = [`At most ${maxima.pidsLimit} (the administrator's maximum).`];
+    resources.pidsLimit = raw.pids;
+  }
+  if (Object.keys(errors).length) throw new ValidationError(errors);
+  return resources;
 }

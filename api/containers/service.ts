@@ -91,7 +91,7 @@ export class ContainerService {
     let script = input.script;
     if (input.scripturl) {
       script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
-      checkScript(script, { scriptMaxBytes: this.options.scriptMaxBytes, defaultImage: this.options.defaultImage }, 'scripturl');
+      checkScript(script, this.options.scriptMaxBytes, 'scripturl');
     }
     const attached = this.attachmentsFor(owner, input);
     const id = randomBytes(16).toString('hex');
@@ -157,9 +157,10 @@ export class ContainerService {
     spec.env = { ...input.env };
     spec.labels = { [CONTAINER_LABELS.id]: id, [CONTAINER_LABELS.owner]: owner, [CONTAINER_LABELS.instance]: this.options.instanceId };
     spec.restart = input.permanent ? 'always' : 'no';
-    spec.memoryBytes = this.options.resources.memoryBytes;
-    spec.nanoCpus = this.options.resources.nanoCpus;
-    spec.pidsLimit = this.options.resources.pidsLimit;
+    // What the request asked for (already checked against the maxima), else the defaults.
+    spec.memoryBytes = input.resources.memoryBytes ?? this.options.resources.memoryBytes;
+    spec.nanoCpus = input.resources.nanoCpus ?? this.options.resources.nanoCpus;
+    spec.pidsLimit = input.resources.pidsLimit ?? this.options.resources.pidsLimit;
     return spec;
   }
 

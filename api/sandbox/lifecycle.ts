@@ -125,6 +125,8 @@ export class LifecycleService {
           permanent: original.permanent,
           snapshot: snapshot.id,
           volumes: [],
+          // Copies get the installation's default limits.
+          resources: {},
         };
         try {
           containers.push((await this.options.containers.create(user, input)).id);

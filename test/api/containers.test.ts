@@ -235,6 +235,19 @@ describe('creating containers', () => {
     await system.http().get(`/v1/container/${id}/stdout?tail=-1`).set('Authorization', `JWT ${alice}`).expect(400);
   });
 
+  test('per-request limits within the maxima reach the engine; past them is a 400', async () => {
+    const id = await create(alice, { container_args: ['true'], memory: 64 * 1024 * 1024, cpus: 0.5, pids: 100 });
+    const info = await new Docker().getContainer(`boatload-${id}`).inspect();
+    expect(info.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, NanoCpus: 5e8, PidsLimit: 100 });
+    const form = await system.http().post('/v1/container/').set('Authorization', `JWT ${alice}`).field('container_args', 'true').field('pids', '50').expect(201);
+    expect((await new Docker().getContainer(`boatload-${form.body.id}`).inspect()).HostConfig.PidsLimit).toBe(50);
+    const over = await system.http().post('/v1/container/').set('Authorization', `JWT ${alice}`).send({ memory: 64 * 1024 ** 4, cpus: 64, pids: 10 ** 7 }).expect(400);
+    expect(Object.keys(over.body).sort()).toEqual(['cpus', 'memory', 'pids']);
+    expect(over.body.memory[0]).toMatch(/administrator's maximum/);
+    const under = await system.http().post('/v1/container/').set('Authorization', `JWT ${alice}`).send({ memory: 1024, cpus: 0, pids: 1 }).expect(400);
+    expect(Object.keys(under.body).sort()).toEqual(['cpus', 'memory', 'pids']);
+  });
+
   test('a non-zero exit is reported with its code', async () => {
     const id = await create(alice, { script: b64('#!/bin/sh\nexit 3\n') });
     const state = await waitForStatus(alice, id, ['exited']);
