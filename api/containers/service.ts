@@ -196,7 +196,7 @@ export class ContainerService {
   }
 
   async state(user: User, id: string): Promise<ContainerState> {
-    const { unit } = this.owned(user, id);
+    const { record, unit } = this.owned(user, id);
     const located = await this.options.scheduler.locate(unit.name);
     const { location } = located;
     // A container on a machine that is down has no engine state to read (that is not an error).
@@ -207,7 +207,7 @@ export class ContainerService {
     // A backend that observed the unit itself (swarm tasks) knows more than an inspection.
     const fresh = location.observed ? located.unit : this.options.scheduler.recordInspection(unit.name, inspection);
     const systemd = systemdStateOf(fresh) ?? { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
-    const view = containerView(this.owned(user, id).record, fresh);
+    const view = containerView(record, fresh);
     const state: ContainerState = {
       fleet_state: { name: unit.name, ...systemd },
       // Before the engine has the container this is {}, never an error.

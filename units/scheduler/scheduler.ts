@@ -251,6 +251,9 @@ export class Scheduler {
     const seen = observationOf(inspection);
     // A listing or inspection cannot know why a start failed; keep that reason.
     const observed = { ...seen, error: seen.error ?? unit.observed?.error ?? null };
+    // State reads are the hot path: write only when something changed.
+    const before = unit.observed;
+    if (before && before.status === observed.status && before.exitCode === observed.exitCode && before.error === observed.error) return unit;
     this.options.store.update(name, { observed });
     return { ...unit, observed };
   }
