@@ -204,8 +204,12 @@ async function main(): Promise<number> {
       rows,
       args.quick,
     );
-    const written = writeResults(join(root, 'bench', 'results'), doc, args.quick);
-    log(`results: ${written.join(', ')}`);
+    if (interrupted) {
+      log('interrupted: results not written (a partial run would replace the last complete one)');
+    } else {
+      const written = writeResults(join(root, 'bench', 'results'), doc, args.quick);
+      log(`results: ${written.join(', ')}`);
+    }
     const missed = rows.filter((r) => judge(r, args.quick) === false && r.status === 'measured');
     if (!args.quick) log(`${rows.filter((r) => judge(r, false) === true).length} targets met, ${missed.length} missed, ${rows.filter((r) => r.status === 'skipped').length} skipped`);
   } catch (err) {
