@@ -40,6 +40,10 @@ function main(): void {
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);
   });
+  // The API keeps connections alive: close idle ones only after a minute, not Node's 5 s, so reuse
+  // rarely races a close (the API retries a read that does).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const stop = (): void => {
     logger.info('shutting down');
     server.close(() => process.exit(0));

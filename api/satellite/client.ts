@@ -71,7 +71,7 @@ export class SatelliteClient implements HostAgent {
     return this.options.label;
   }
 
-  private async send(method: string, path: string, json?: unknown, streaming = false, timeoutMs?: number): Promise<Response> {
+  private async send(method: string, path: string, json?: unknown, streaming = false, timeoutMs?: number, retried = false): Promise<Response> {
     const long = streaming || timeoutMs !== undefined;
     timeoutMs ??= this.options.timeoutMs;
     const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
@@ -84,6 +84,11 @@ export class SatelliteClient implements HostAgent {
       response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: long ? this.longAgent : this.agent, signal: controller.signal });
     } catch (err) {
       clearTimeout(timer);
+      // A kept-alive socket the satellite closed while idle fails on reuse with ECONNRESET before any
+      // answer: a read is safe to send once more (re-signed, so with a fresh nonce).
+      if (!retried && method === 'GET' && (err as { code?: string }).code === 'ECONNRESET') {
+        return this.send(method, path, json, streaming, timeoutMs, true);
+      }
       const reason = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
     }

@@ -47,6 +47,9 @@ export async function startSatellite(options: { secret?: string; port?: number; 
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+    // As satellite/main.ts: idle connections live a minute.
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 66_000;
   });
   const { port } = server.address() as AddressInfo;
   return {
