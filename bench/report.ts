@@ -100,7 +100,8 @@ export function formatTable(rows: Row[], quick: boolean): string {
   const lines: string[][] = [];
   for (const row of rows) {
     const met = judge(row, quick);
-    const label = `${row.scenario.split(' ')[0]} ${row.name}`;
+    const full = `${row.scenario.split(' ')[0]} ${row.name}`;
+    const label = full.length > 64 ? `${full.slice(0, 63)}…` : full;
     if (row.status !== 'measured') {
       lines.push([label, row.unit, '', '', '', '', '', targetText(row.target), row.status === 'skipped' ? 'skipped' : 'FAILED']);
       lines.push([`    ${row.reason ?? ''}`, '', '', '', '', '', '', '', '']);

@@ -104,7 +104,7 @@ export const unitApi: Scenario = {
     return [
       compareRow({
         scenario: SCENARIO,
-        name: stoppedEarly ? `PUT ${stored} of ${n} units (8 in flight; stopped at the time budget)` : `PUT ${n} units (8 in flight)`,
+        name: stoppedEarly ? `PUT ${stored}/${n} units (time budget hit)` : `PUT ${n} units (8 in flight)`,
         unit: 'units/s',
         higherIsBetter: true,
         boatload: rates,
