@@ -3,7 +3,6 @@
  * auth, the routers, and the one error handler.
  */
 import express, { type Express } from 'express';
-import session from 'express-session';
 import { NotFoundError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
@@ -11,6 +10,7 @@ import { routeUpgrades } from '../common/upgrade';
 import { requireAuth, requireAdmin } from './auth/authenticate';
 import type { LoginThrottle } from './auth/login-throttle';
 import type { Authenticator } from './auth/passport';
+import { sessionMiddleware } from './auth/session';
 import { authRoutes } from './auth/routes';
 import type { TokenService } from './auth/tokens';
 import type { CreateRequestLimits } from './containers/create-request';
@@ -53,16 +53,14 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(
-    session({
-      name: 'sessionid',
+    sessionMiddleware({
       store: deps.sessionStore,
       secret: deps.sessionSecret,
-      resave: false,
-      saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: deps.session.secureCookie, maxAge: deps.session.maxAgeSeconds * 1000 },
+      maxAgeSeconds: deps.session.maxAgeSeconds,
+      secureCookie: deps.session.secureCookie,
+      passport: deps.passport,
     }),
   );
-  app.use(deps.passport.session());
 
   const auth = requireAuth(deps.passport);
   // The fleet unit API, admins only. Mounted before the body parsers: it reads its own bodies and

