@@ -168,8 +168,8 @@ export class FleetUnitService {
       if (err instanceof UnitSpecError) throw new BadRequestError(err.message);
       throw err;
     }
-    const clash = this.scheduler.list().find((unit) => unit.name !== name && unit.engineName === containerName);
-    if (clash) throw new ConflictError(`container name "${containerName}" is already used by unit ${clash.name}`);
+    const clash = this.scheduler.unitUsingEngineName(containerName, name);
+    if (clash !== undefined) throw new ConflictError(`container name "${containerName}" is already used by unit ${clash}`);
     return containerName;
   }
 

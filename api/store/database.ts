@@ -96,6 +96,8 @@ const MIGRATIONS: string[] = [
      created     TEXT NOT NULL,
      UNIQUE (owner, name)
    );`,
+  // A PUT checks that no other unit uses its container name: one index lookup, not a scan.
+  `CREATE INDEX units_engine_name ON units (engine_name);`,
 ];
 
 export function openDatabase(path: string): Db {

@@ -64,6 +64,11 @@ export class SqliteUnitStore implements UnitStore {
     return row && fromRow(row);
   }
 
+  unitUsingEngineName(engineName: string, except: string): string | undefined {
+    const row = this.db.prepare('SELECT name FROM units WHERE engine_name = ? AND name != ? LIMIT 1').get(engineName, except) as { name: string } | undefined;
+    return row?.name;
+  }
+
   list(): UnitRecord[] {
     return (this.db.prepare('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
   }

@@ -65,6 +65,8 @@ export interface Workload {
 export interface UnitStore {
   get(name: string): UnitRecord | undefined;
   list(): UnitRecord[];
+  /** The name of a unit other than `except` whose container is named `engineName`, if any. */
+  unitUsingEngineName(engineName: string, except: string): string | undefined;
   insert(unit: UnitRecord): void;
   update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void;
   delete(name: string): boolean;

@@ -66,6 +66,11 @@ export class Scheduler {
     return this.options.store.list();
   }
 
+  /** The name of a unit other than `except` whose container is named `engineName`, if any. */
+  unitUsingEngineName(engineName: string, except: string): string | undefined {
+    return this.options.store.unitUsingEngineName(engineName, except);
+  }
+
   /** The machines units are placed on. */
   machines(): Promise<Machine[]> {
     return this.options.machines ? this.options.machines() : this.options.backend.machines();
