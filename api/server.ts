@@ -14,6 +14,7 @@ import { createPassport } from './auth/passport';
 import { TokenService } from './auth/tokens';
 import type { ApiConfig } from './config';
 import { ContainerService, CONTAINER_LABELS } from './containers/service';
+import { ListingCache } from './containers/listing-cache';
 import { workloadResolver } from './containers/workloads';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
 import { MachineRegistry } from './fleet/machines';
@@ -28,6 +29,7 @@ import { openDatabase, type Db } from './store/database';
 import { MachineMetadataRepository } from './store/machine-metadata';
 import { SqliteSessionStore } from './store/session-store';
 import { SettingsRepository } from './store/settings';
+import { storeGeneration } from './store/generation';
 import { SqliteUnitStore } from './store/units';
 import { UserRepository } from './store/users';
 import { UserService } from './users/service';
@@ -82,6 +84,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, logger: logger.child('fleet') });
   const sandboxResources = buildSandboxResources({ db, containers: containerRepository, satellites, scheduler, instanceId });
   const containers = new ContainerService({
+    listings: new ListingCache(storeGeneration(db)),
     attachments: sandboxResources.attachments,
     containers: containerRepository,
     scheduler,

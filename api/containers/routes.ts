@@ -59,7 +59,7 @@ export function containerRoutes(input: { service: ContainerService; limits: Crea
   }).single('script');
 
   router.get('/', (req, res) => {
-    res.json(service.list(currentUser(req)));
+    res.type('application/json').send(service.listJson(currentUser(req)));
   });
 
   router.post('/', (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : next()), async (req, res) => {

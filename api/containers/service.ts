@@ -20,6 +20,7 @@ import type { ContainerRecord, ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
 import { CONTAINER_LABELS } from './labels';
+import type { ListingCache } from './listing-cache';
 import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
 
 export { CONTAINER_LABELS };
@@ -40,6 +41,8 @@ export interface ContainerServiceOptions {
    * engine mounts and the machine they live on. Without it, requests with either are refused.
    */
   attachments?: (owner: User, input: CreateContainerInput) => CreateAttachments;
+  /** Serialized listings, kept until the store changes. */
+  listings: ListingCache;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -71,6 +74,11 @@ export class ContainerService {
 
   list(user: User): ContainerSummaryView[] {
     return this.options.containers.listWithUnits(user.isAdmin ? undefined : user.username).map(containerSummaryView);
+  }
+
+  /** The listing as JSON text (what GET /v1/container/ sends), rendered once per store change. */
+  listJson(user: User): string {
+    return this.options.listings.get(user.isAdmin ? '*' : `user:${user.username}`, () => JSON.stringify(this.list(user)));
   }
 
   /** The record, if the user may see it: someone else's container is a 404, not a 403. */

@@ -1,0 +1,24 @@
+/**
+ * Serialized container listings, kept until the store's generation moves (any write). A listing of
+ * 1,000 containers costs a JOIN, 1,000 views and a JSON.stringify; a read-mostly dashboard polling it
+ * from many clients then costs one of those per change instead of one per request.
+ */
+const MAX_ENTRIES = 1000;
+
+export class ListingCache {
+  private readonly entries = new Map<string, { generation: number; body: string }>();
+
+  constructor(private readonly generation: () => number) {}
+
+  /** The cached body for `key`, or the one `render` makes now (then cached). */
+  get(key: string, render: () => string): string {
+    const generation = this.generation();
+    const cached = this.entries.get(key);
+    if (cached && cached.generation === generation) return cached.body;
+    const body = render();
+    // One entry per user at most; a thousand distinct users is a reset, not a leak.
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(key, { generation, body });
+    return body;
+  }
+}

@@ -1,0 +1,23 @@
+import { ListingCache } from '../../api/containers/listing-cache';
+import { openDatabase } from '../../api/store/database';
+import { storeGeneration } from '../../api/store/generation';
+import { SettingsRepository } from '../../api/store/settings';
+
+describe('listing cache', () => {
+  const db = openDatabase(':memory:');
+  const cache = new ListingCache(storeGeneration(db));
+  const settings = new SettingsRepository(db);
+  afterAll(() => db.close());
+
+  it('renders once per store change and per key', () => {
+    let renders = 0;
+    const render = (): string => `render ${++renders}`;
+    expect(cache.get('*', render)).toBe('render 1');
+    expect(cache.get('*', render)).toBe('render 1');
+    expect(cache.get('user:alice', render)).toBe('render 2');
+    settings.getOrCreate('listing-cache-test', () => 'x');
+    expect(cache.get('*', render)).toBe('render 3');
+    expect(cache.get('user:alice', render)).toBe('render 4');
+    expect(cache.get('user:alice', render)).toBe('render 4');
+  });
+});
