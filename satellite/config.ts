@@ -16,6 +16,7 @@ export interface SatelliteConfig {
   metadata: Record<string, string>;
   dataMaxBytes: number;
   dataMaxEntries: number;
+  dataMaxRatio: number;
   downloadTimeoutMs: number;
   downloadAddresses: AddressPolicy;
   logMaxSize: string;
@@ -57,6 +58,7 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     metadata: parseMetadata(env.SATELLITE_METADATA, 'SATELLITE_METADATA'),
     dataMaxBytes: intFromEnv(env, 'BOATLOAD_DATA_MAX_BYTES', 256 * 1024 * 1024, 1),
     dataMaxEntries: intFromEnv(env, 'BOATLOAD_DATA_MAX_ENTRIES', 20000, 1),
+    dataMaxRatio: intFromEnv(env, 'BOATLOAD_DATA_MAX_RATIO', 100, 1),
     downloadTimeoutMs: intFromEnv(env, 'BOATLOAD_DOWNLOAD_TIMEOUT_MS', 60000, 1),
     downloadAddresses: downloadPolicyFromEnv(env),
     logMaxSize: env.BOATLOAD_LOG_MAX_SIZE ?? '256m',

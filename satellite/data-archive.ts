@@ -2,12 +2,13 @@
  * Turns a downloaded data file into a tar stream rooted at the container's `datapath`, ready for
  * the engine's putArchive. Zip and tar(.gz) archives are unpacked entry by entry; any entry that
  * would land outside `datapath` (absolute names, `..`, links that point out) refuses the whole
- * archive. Anything else is placed as one file named after the URL.
+ * archive, and so does one that unpacks to more than `maxRatio` times its own size (a zip or gzip
+ * bomb). Anything else is placed as one file named after the URL.
  */
 import { createReadStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import * as yauzl from 'yauzl';
@@ -18,7 +19,12 @@ export interface DataArchiveLimits {
   maxEntries: number;
   /** Total bytes after unpacking. */
   maxBytes: number;
+  /** Most bytes unpacked per byte of the downloaded file (compression ratio), beyond RATIO_GRACE_BYTES. */
+  maxRatio: number;
 }
+
+/** Unpacked bytes always allowed whatever the ratio, so small, very regular data is never refused. */
+export const RATIO_GRACE_BYTES = 1024 * 1024;
 
 export interface DataArchiveInput {
   file: string;
@@ -63,16 +69,52 @@ function checkLinkTarget(entry: string, target: string, hard: boolean): string {
   return hard ? resolved : target;
 }
 
+/**
+ * Counts what an archive unpacks to. Sizes are checked as entries are announced (before their bytes
+ * are inflated); `inflated` also counts a gzip stream's raw output, which holds more than the
+ * entries (headers, padding, anything after the end of the tar).
+ */
 class Budget {
   private entries = 0;
   private bytes = 0;
-  constructor(private readonly limits: DataArchiveLimits) {}
+  private readonly ratioLimitBytes: number;
+  constructor(
+    private readonly limits: DataArchiveLimits,
+    private readonly archiveBytes: number,
+  ) {
+    this.ratioLimitBytes = Math.max(RATIO_GRACE_BYTES, limits.maxRatio * archiveBytes);
+  }
   add(size: number): void {
     this.entries += 1;
     this.bytes += size;
     if (this.entries > this.limits.maxEntries) throw refuse(`the archive has more than ${this.limits.maxEntries} entries`);
-    if (this.bytes > this.limits.maxBytes) throw new PayloadTooLargeError(`dataurl: the unpacked data exceeds ${this.limits.maxBytes} bytes`);
+    this.checkUnpacked(this.bytes);
   }
+  inflated(total: number): void {
+    this.checkUnpacked(total);
+  }
+  private checkUnpacked(total: number): void {
+    if (total > this.limits.maxBytes) throw new PayloadTooLargeError(`dataurl: the unpacked data exceeds ${this.limits.maxBytes} bytes`);
+    if (total > this.ratioLimitBytes) {
+      throw refuse(`the archive unpacks to more than ${this.limits.maxRatio} times its size of ${this.archiveBytes} bytes (a compression bomb?)`);
+    }
+  }
+}
+
+/** Passes a decompressed stream through, failing it once it outgrows the budget. */
+function inflationMeter(budget: Budget): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.length;
+      try {
+        budget.inflated(total);
+        callback(null, chunk);
+      } catch (err) {
+        callback(err as Error);
+      }
+    },
+  });
 }
 
 function withinDatapath(datapath: string, relative: string): string {
@@ -160,7 +202,8 @@ function plainFileName(url: string): string {
  * the caller must then discard the pack's output.
  */
 export async function packDataArchive(input: DataArchiveInput, pack: tar.Pack): Promise<void> {
-  const budget = new Budget(input.limits);
+  const { size: archiveBytes } = await stat(input.file);
+  const budget = new Budget(input.limits, archiveBytes);
   const kind = await detectKind(input.file);
   const dir = input.datapath.replace(/^\/+/, '');
   if (dir) await writeEntry(pack, { name: dir, type: 'directory', mode: 0o755 });
@@ -168,14 +211,18 @@ export async function packDataArchive(input: DataArchiveInput, pack: tar.Pack): 
     await packZip(input, pack, budget);
   } else if (kind === 'tar' || kind === 'tar.gz') {
     const raw = createReadStream(input.file);
-    const source = kind === 'tar.gz' ? raw.pipe(createGunzip()) : raw;
-    if (kind === 'tar.gz') raw.on('error', (err) => source.destroy(err));
+    let source: Readable = raw;
+    if (kind === 'tar.gz') {
+      const gunzip = createGunzip();
+      source = raw.pipe(gunzip).pipe(inflationMeter(budget));
+      raw.on('error', (err) => source.destroy(err));
+      gunzip.on('error', (err) => source.destroy(err));
+    }
     await packTar(source, input, pack, budget);
   } else {
-    const { size } = await stat(input.file);
-    budget.add(size);
+    budget.add(archiveBytes);
     const name = withinDatapath(input.datapath, plainFileName(input.url));
-    await writeEntry(pack, { name, type: 'file', mode: 0o644, size }, createReadStream(input.file));
+    await writeEntry(pack, { name, type: 'file', mode: 0o644, size: archiveBytes }, createReadStream(input.file));
   }
   pack.finalize();
 }

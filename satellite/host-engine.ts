@@ -29,7 +29,7 @@ export interface HostEngineOptions {
   docker: Docker;
   logger: Logger;
   logLimits: LogLimits;
-  data: { maxBytes: number; maxEntries: number; downloadTimeoutMs: number; addresses: AddressPolicy };
+  data: { maxBytes: number; maxEntries: number; maxRatio: number; downloadTimeoutMs: number; addresses: AddressPolicy };
 }
 
 export interface LogRequest {
@@ -126,7 +126,7 @@ export class HostEngine {
       const pack = tar.pack();
       // Validate and pack concurrently with the upload; a refused entry aborts both.
       const packed = packDataArchive(
-        { file, url: data.url, datapath: data.path, limits: { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries } },
+        { file, url: data.url, datapath: data.path, limits: { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries, maxRatio: limits.maxRatio } },
         pack,
       );
       // tar-stream's pack is a streamx stream: iterate it (piping it into a socket crawls).

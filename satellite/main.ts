@@ -26,7 +26,7 @@ function main(): void {
     docker,
     logger,
     logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
-    data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, downloadTimeoutMs: config.downloadTimeoutMs, addresses: config.downloadAddresses },
+    data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, maxRatio: config.dataMaxRatio, downloadTimeoutMs: config.downloadTimeoutMs, addresses: config.downloadAddresses },
   });
   const app = createSatelliteApp({
     engine,

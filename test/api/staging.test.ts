@@ -1,5 +1,7 @@
 /** scripturl and dataurl: downloads into the container, and archives that try to escape datapath. */
 import Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { makeTar, makeTarGz, makeZip, makeZipWithRawName } from '../support/archives';
 import { serveFiles, type FileServer } from '../support/file-server';
 import { eventually, startSystem, type TestSystem } from '../support/system';
@@ -7,6 +9,7 @@ import { eventually, startSystem, type TestSystem } from '../support/system';
 let system: TestSystem;
 let token: string;
 let files: FileServer;
+const BOMB_BYTES = 48 * 1024 * 1024;
 
 beforeAll(async () => {
   // The test file server is on loopback, which downloads refuse unless allowed.
@@ -26,6 +29,14 @@ beforeAll(async () => {
     '/hardlink.tar': await makeTar([{ name: 'hard', type: 'link', linkname: '../../etc/passwd' }]),
     '/slip.zip': await makeZipWithRawName('aa/evil.txt', '../evil.txt', 'x'),
     '/garbage.tar.gz': Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]),
+    // Bombs: 48 MiB of one repeated byte (under the test satellite's 64 MiB size limit, so only the
+    // ratio can refuse them), about 1000:1 compressed.
+    '/bomb.zip': await makeZip([{ name: 'zeros.bin', body: '0'.repeat(BOMB_BYTES) }]),
+    '/bomb.tar.gz': await makeTarGz([{ name: 'zeros.bin', body: '0'.repeat(BOMB_BYTES) }]),
+    // A tiny tar whose gzip stream goes on with zeros after the tar's end: no entry announces them.
+    '/trailing-bomb.tar.gz': gzipSync(Buffer.concat([await makeTar([{ name: 'small.txt', body: 's' }]), Buffer.alloc(BOMB_BYTES)])),
+    // Compressible well above the 1 MiB grace, but at a ratio real data has (base64 text, ~1.3:1).
+    '/big-text.zip': await makeZip([{ name: 'big.txt', body: randomBytes(3 * 1024 * 1024).toString('base64') }]),
     '/redirect-to-metadata': '',
   });
 });
@@ -57,6 +68,7 @@ test.each([
   ['a tar', '/good.tar', 'plain.txt'],
   ['a zip', '/good.zip', 'one.txt'],
   ['a plain file, named after the URL', '/notes.txt', 'notes.txt'],
+  ['a 4 MiB zip of text (ratio ~1.3)', '/big-text.zip', 'big.txt'],
 ])('%s is placed under datapath', async (_name, path, expected) => {
   const output = await run({ scripturl: files.url('/job.sh'), dataurl: files.url(path), datapath: '/data' });
   expect(output).toContain(expected);
@@ -71,6 +83,9 @@ test.each([
   ['a zip with ../ entries (zip-slip)', '/slip.zip', /escapes datapath|invalid relative path|not a valid zip/],
   ['a corrupt archive', '/garbage.tar.gz', /not a valid tar archive/],
   ['a URL that answers 404', '/missing', /HTTP 404/],
+  ['a zip bomb (48 MiB of one byte, ~1000:1)', '/bomb.zip', /unpacks to more than 100 times its size .*compression bomb/],
+  ['a tar.gz bomb (48 MiB of one byte, ~1000:1)', '/bomb.tar.gz', /unpacks to more than 100 times its size .*compression bomb/],
+  ['a tar.gz with 48 MiB of zeros after the tar', '/trailing-bomb.tar.gz', /unpacks to more than 100 times its size .*compression bomb/],
 ])('%s is refused with a 400 and nothing is left in the engine', async (_name, path, message) => {
   const docker = new Docker();
   const ours = { all: true, filters: { label: [`boatload.instance=${system.api.instanceId}`] } };

@@ -37,7 +37,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
   const engineAgent = new Agent({ keepAlive: true });
   const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
   const app = createSatelliteApp({
-    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) } }),
+    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) } }),
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
