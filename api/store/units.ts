@@ -2,6 +2,7 @@ import type { UnitOption } from '../../units/unit-file';
 import type { EngineObservation, UnitRecord, UnitState, UnitStore } from '../../units/scheduler/model';
 import type { Db } from './database';
 import { nowIso } from './database';
+import { StatementCache } from './statements';
 
 interface UnitRow {
   name: string;
@@ -57,25 +58,29 @@ function toColumnValue(key: string, value: unknown): unknown {
 
 /** Units in the SQLite store (the scheduler's UnitStore). */
 export class SqliteUnitStore implements UnitStore {
-  constructor(private readonly db: Db) {}
+  private readonly statements: StatementCache;
+
+  constructor(db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   get(name: string): UnitRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM units WHERE name = ?').get(name) as UnitRow | undefined;
+    const row = this.statements.get('SELECT * FROM units WHERE name = ?').get(name) as UnitRow | undefined;
     return row && fromRow(row);
   }
 
   unitUsingEngineName(engineName: string, except: string): string | undefined {
-    const row = this.db.prepare('SELECT name FROM units WHERE engine_name = ? AND name != ? LIMIT 1').get(engineName, except) as { name: string } | undefined;
+    const row = this.statements.get('SELECT name FROM units WHERE engine_name = ? AND name != ? LIMIT 1').get(engineName, except) as { name: string } | undefined;
     return row?.name;
   }
 
   list(): UnitRecord[] {
-    return (this.db.prepare('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
+    return (this.statements.get('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
   }
 
   insert(unit: UnitRecord): void {
-    this.db
-      .prepare(
+    this.statements
+      .get(
         `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -99,10 +104,10 @@ export class SqliteUnitStore implements UnitStore {
   update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void {
     const entries = Object.entries({ ...patch, updated: nowIso() }).filter(([key]) => key in COLUMNS);
     const sql = `UPDATE units SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`;
-    this.db.prepare(sql).run(...entries.map(([key, value]) => toColumnValue(key, value)), name);
+    this.statements.get(sql).run(...entries.map(([key, value]) => toColumnValue(key, value)), name);
   }
 
   delete(name: string): boolean {
-    return this.db.prepare('DELETE FROM units WHERE name = ?').run(name).changes === 1;
+    return this.statements.get('DELETE FROM units WHERE name = ?').run(name).changes === 1;
   }
 }
