@@ -50,14 +50,35 @@ export interface Page<T> {
   nextPageToken?: string;
 }
 
-/**
- * One page of `items` (page 1 without a token). nextPageToken is set only when more
- * items follow (fleet also set it when a page ended exactly at the last item).
- */
-export function paginate<T>(items: readonly T[], token: string | undefined): Page<T> {
+/** Where a token's page starts and how long it is (page 1 without a token). */
+export interface PageWindow {
+  limit: number;
+  page: number;
+  /** How many items come before the page. */
+  offset: number;
+}
+
+/** The window a token asks for; bad tokens throw as decodePageToken does. */
+export function pageWindow(token: string | undefined): PageWindow {
   const { limit, page } = token === undefined ? { limit: PAGE_LIMIT, page: 1 } : decodePageToken(token);
-  const start = (page - 1) * limit;
-  const result: Page<T> = { page: items.slice(start, start + limit) };
-  if (items.length > start + limit && page < MAX_UINT16) result.nextPageToken = encodePageToken({ limit, page: page + 1 });
+  return { limit, page, offset: (page - 1) * limit };
+}
+
+/**
+ * The page from the items that follow the window's offset, at most `limit + 1` of them: an item
+ * beyond the page means more follow. A store reads one page and one item, never every item.
+ * nextPageToken is set only when more items follow (fleet also set it when a page ended exactly
+ * at the last item).
+ */
+export function pageFromWindow<T>(window: PageWindow, items: readonly T[]): Page<T> {
+  const { limit, page } = window;
+  const result: Page<T> = { page: items.slice(0, limit) };
+  if (items.length > limit && page < MAX_UINT16) result.nextPageToken = encodePageToken({ limit, page: page + 1 });
   return result;
+}
+
+/** One page of `items` (page 1 without a token), as pageFromWindow. */
+export function paginate<T>(items: readonly T[], token: string | undefined): Page<T> {
+  const window = pageWindow(token);
+  return pageFromWindow(window, items.slice(window.offset, window.offset + window.limit + 1));
 }

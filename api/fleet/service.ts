@@ -11,7 +11,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../../common/erro
 import type { Logger } from '../../common/logger';
 import { containerSpecFromUnit, UnitSpecError } from '../../units/container-unit';
 import { validateFleetOptions } from '../../units/fleet-options';
-import { paginate, PageTokenError } from '../../units/pagination';
+import { pageFromWindow, pageWindow, PageTokenError, type Page, type PageWindow } from '../../units/pagination';
 import { UNIT_STATES, type UnitState } from '../../units/scheduler/model';
 import type { Scheduler } from '../../units/scheduler/scheduler';
 import { unitHash, type UnitOption } from '../../units/unit-file';
@@ -52,19 +52,28 @@ export interface StateQuery {
   pageToken?: string;
 }
 
-/** One page of `items` under `key`, fleet's page token rules; a bad token is a 400. */
-function pageOf<K extends string, T>(key: K, items: readonly T[], token: string | undefined): FleetPage<K, T> {
-  let page;
+/** The window a page token asks for; a bad token is a 400. */
+function windowOf(token: string | undefined): PageWindow {
   try {
-    page = paginate(items, token);
+    return pageWindow(token);
   } catch (err) {
     if (err instanceof PageTokenError) throw new BadRequestError(`invalid nextPageToken: ${err.message}`);
     throw err;
   }
+}
+
+/** A page under `key` in fleet's shape: empty fields left out. */
+function answerOf<K extends string, T>(key: K, page: Page<T>): FleetPage<K, T> {
   const answer = {} as FleetPage<K, T>;
   if (page.page.length > 0) (answer as Record<string, T[]>)[key] = page.page;
   if (page.nextPageToken !== undefined) answer.nextPageToken = page.nextPageToken;
   return answer;
+}
+
+/** One page of `items` under `key`, fleet's page token rules; a bad token is a 400. */
+function pageOf<K extends string, T>(key: K, items: readonly T[], token: string | undefined): FleetPage<K, T> {
+  const window = windowOf(token);
+  return answerOf(key, pageFromWindow(window, items.slice(window.offset, window.offset + window.limit + 1)));
 }
 
 function parseDesiredState(text: string): UnitState {
@@ -73,8 +82,6 @@ function parseDesiredState(text: string): UnitState {
   }
   return text as UnitState;
 }
-
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const unitMissing = (): NotFoundError => new NotFoundError('unit does not exist');
 
@@ -85,8 +92,11 @@ export class FleetUnitService {
     return this.options.scheduler;
   }
 
+  /** Units sorted by name; the store reads only the page asked for. */
   listUnits(pageToken?: string): FleetPage<'units', FleetUnit> {
-    return pageOf('units', this.scheduler.list().map(fleetUnitOf), pageToken);
+    const window = windowOf(pageToken);
+    const units = this.scheduler.page({ offset: window.offset, limit: window.limit + 1 });
+    return answerOf('units', pageFromWindow(window, units.map(fleetUnitOf)));
   }
 
   getUnit(name: string): FleetUnit {
@@ -191,16 +201,21 @@ export class FleetUnitService {
     this.scheduler.replanLater();
   }
 
-  /** States sorted by unit name, then machine; filtered by exact machineID and unitName. */
+  /**
+   * States sorted by unit name, then machine (one machine per unit); filtered by exact machineID
+   * and unitName. The store reads only the page asked for, of the units that have a state.
+   */
   listStates(query: StateQuery): FleetPage<'states', FleetUnitState> {
-    const states = this.scheduler
-      .list()
-      .map(fleetUnitStateOf)
-      .filter((state): state is FleetUnitState => state !== null)
-      .filter((state) => query.machineID === undefined || state.machineID === query.machineID)
-      .filter((state) => query.unitName === undefined || state.name === query.unitName)
-      .sort((a, b) => compareText(a.name, b.name) || compareText(a.machineID ?? '', b.machineID ?? ''));
-    return pageOf('states', states, query.pageToken);
+    const window = windowOf(query.pageToken);
+    const units = this.scheduler.page({
+      offset: window.offset,
+      limit: window.limit + 1,
+      withSystemdState: true,
+      machineId: query.machineID,
+      name: query.unitName,
+    });
+    const states = units.map(fleetUnitStateOf).filter((state): state is FleetUnitState => state !== null);
+    return answerOf('states', pageFromWindow(window, states));
   }
 
   getState(name: string): FleetUnitState {

@@ -1,5 +1,5 @@
 import type { UnitOption } from '../../units/unit-file';
-import type { EngineObservation, UnitRecord, UnitState, UnitStore } from '../../units/scheduler/model';
+import type { EngineObservation, UnitPageQuery, UnitRecord, UnitState, UnitStore } from '../../units/scheduler/model';
 import type { Db } from './database';
 import { nowIso } from './database';
 import { StatementCache } from './statements';
@@ -56,6 +56,12 @@ function toColumnValue(key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * The units systemdStateOf gives a state: not (inactive and never or no longer seen). Word for
+ * word the condition of the partial index units_with_state, so that SQLite uses it.
+ */
+const HAS_SYSTEMD_STATE = "(current_state != 'inactive' OR json_extract(observed, '$.status') != 'missing')";
+
 /** Units in the SQLite store (the scheduler's UnitStore). */
 export class SqliteUnitStore implements UnitStore {
   private readonly statements: StatementCache;
@@ -76,6 +82,23 @@ export class SqliteUnitStore implements UnitStore {
 
   list(): UnitRecord[] {
     return (this.statements.get('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
+  }
+
+  page(query: UnitPageQuery): UnitRecord[] {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (query.withSystemdState) conditions.push(HAS_SYSTEMD_STATE);
+    if (query.machineId !== undefined) {
+      conditions.push('machine_id = ?');
+      values.push(query.machineId);
+    }
+    if (query.name !== undefined) {
+      conditions.push('name = ?');
+      values.push(query.name);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
+    const sql = `SELECT * FROM units ${where}ORDER BY name LIMIT ? OFFSET ?`;
+    return (this.statements.get(sql).all(...values, query.limit, query.offset) as UnitRow[]).map(fromRow);
   }
 
   insert(unit: UnitRecord): void {

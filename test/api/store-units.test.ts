@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../api/store/database';
 import { SqliteUnitStore } from '../../api/store/units';
-import type { UnitRecord } from '../../units/scheduler/model';
+import type { EngineObservation, EngineStatus, UnitRecord, UnitState } from '../../units/scheduler/model';
+import { systemdStateOf } from '../../units/scheduler/unit-status';
 import { parseUnitFile, unitHash } from '../../units/unit-file';
 
 const options = parseUnitFile('[Service]\nExecStart=/usr/bin/docker run boatload/base:latest sleep 1\n');
@@ -61,6 +62,59 @@ describe('unitUsingEngineName', () => {
   });
 });
 
+const seen = (status: EngineStatus): EngineObservation => ({ status, exitCode: null, error: null, observedAt: '2026-01-01T00:00:00.000Z' });
+
+describe('page', () => {
+  const names = Array.from({ length: 25 }, (_, i) => `u-${String(i).padStart(2, '0')}.service`);
+
+  test('a slice sorted by name, whatever the insertion order', () => {
+    for (const name of [...names].reverse()) store.insert(record(name));
+    expect(store.page({ offset: 0, limit: 10 }).map((unit) => unit.name)).toEqual(names.slice(0, 10));
+    expect(store.page({ offset: 20, limit: 10 }).map((unit) => unit.name)).toEqual(names.slice(20));
+    expect(store.page({ offset: 30, limit: 10 })).toEqual([]);
+    expect(store.page({ offset: 3, limit: 1 })[0]).toEqual(record(names[3]));
+  });
+
+  test('withSystemdState keeps exactly the units systemdStateOf gives a state', () => {
+    const states: UnitState[] = ['inactive', 'loaded', 'launched'];
+    const observations: Array<EngineObservation | null> = [null, seen('missing'), seen('created'), seen('running'), seen('exited')];
+    let i = 0;
+    for (const desiredState of states) {
+      for (const currentState of states) {
+        for (const observed of observations) {
+          for (const reason of [null, 'boom']) {
+            store.insert(record(`m-${String(i++).padStart(3, '0')}.service`, { desiredState, currentState, observed, reason, machineId: currentState === 'inactive' ? null : 'm1' }));
+          }
+        }
+      }
+    }
+    const all = store.list();
+    const expected = all.filter((unit) => systemdStateOf(unit) !== null).map((unit) => unit.name);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(all.length);
+    expect(store.page({ offset: 0, limit: 1000, withSystemdState: true }).map((unit) => unit.name)).toEqual(expected);
+    expect(store.page({ offset: 5, limit: 7, withSystemdState: true }).map((unit) => unit.name)).toEqual(expected.slice(5, 12));
+  });
+
+  test('filters by exact machine and name', () => {
+    store.insert(record('a.service', { currentState: 'launched', machineId: 'm1', observed: seen('running') }));
+    store.insert(record('b.service', { currentState: 'launched', machineId: 'm2', observed: seen('running') }));
+    store.insert(record('c.service', { currentState: 'loaded', machineId: 'm1', observed: seen('created') }));
+    const namesOf = (units: UnitRecord[]): string[] => units.map((unit) => unit.name);
+    expect(namesOf(store.page({ offset: 0, limit: 10, withSystemdState: true, machineId: 'm1' }))).toEqual(['a.service', 'c.service']);
+    expect(namesOf(store.page({ offset: 0, limit: 10, withSystemdState: true, name: 'b.service' }))).toEqual(['b.service']);
+    expect(namesOf(store.page({ offset: 0, limit: 10, withSystemdState: true, machineId: 'm2', name: 'a.service' }))).toEqual([]);
+    expect(namesOf(store.page({ offset: 0, limit: 10, machineId: '' }))).toEqual([]);
+  });
+
+  test('states are read through the partial index, units by name, without sorting', () => {
+    const statePlan = plan("SELECT * FROM units WHERE (current_state != 'inactive' OR json_extract(observed, '$.status') != 'missing') ORDER BY name LIMIT 101 OFFSET 0");
+    expect(statePlan).toMatch(/USING INDEX units_with_state/);
+    expect(statePlan).not.toMatch(/TEMP B-TREE/);
+    expect(plan('SELECT * FROM units ORDER BY name LIMIT 101 OFFSET 100')).not.toMatch(/TEMP B-TREE/);
+  });
+});
+
 test('an existing store is upgraded in place: units kept, indexes added', () => {
   const path = join(dir, 'old.sqlite3');
   const current = openDatabase(path);
@@ -68,7 +122,7 @@ test('an existing store is upgraded in place: units kept, indexes added', () => 
   current.close();
   // A store from before the unit indexes: drop them and step back to the version that had none.
   const old = new Database(path);
-  old.exec('DROP INDEX units_engine_name');
+  old.exec('DROP INDEX units_engine_name; DROP INDEX units_with_state');
   old.pragma(`user_version = 3`);
   new SqliteUnitStore(old).insert(record('kept.service', { engineName: 'kept' }));
   old.close();
@@ -78,7 +132,7 @@ test('an existing store is upgraded in place: units kept, indexes added', () => 
     expect(upgraded.pragma('user_version', { simple: true })).toBe(version);
     expect(new SqliteUnitStore(upgraded).unitUsingEngineName('kept', 'other.service')).toBe('kept.service');
     const indexes = (upgraded.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'units'").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(indexes).toContain('units_engine_name');
+    expect(indexes).toEqual(expect.arrayContaining(['units_engine_name', 'units_with_state']));
   } finally {
     upgraded.close();
   }

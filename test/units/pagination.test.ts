@@ -1,4 +1,4 @@
-import { PageTokenError, decodePageToken, encodePageToken, paginate } from '../../units/pagination';
+import { PageTokenError, decodePageToken, encodePageToken, pageFromWindow, pageWindow, paginate } from '../../units/pagination';
 
 describe('page tokens', () => {
   it.each([
@@ -66,5 +66,20 @@ describe('paginate', () => {
 
   it('refuses bad tokens', () => {
     expect(() => paginate(items, 'ZAAAAA==')).toThrow(PageTokenError);
+  });
+});
+
+describe('page windows (a store reads one page and one item)', () => {
+  it('starts at page 1 without a token', () => {
+    expect(pageWindow(undefined)).toEqual({ limit: 100, page: 1, offset: 0 });
+    expect(pageWindow('ZAADAA==')).toEqual({ limit: 100, page: 3, offset: 200 });
+    expect(() => pageWindow('ZAAAAA==')).toThrow(PageTokenError);
+  });
+
+  it('links the next page only when an item beyond the page was read', () => {
+    const items = Array.from({ length: 101 }, (_, i) => i);
+    expect(pageFromWindow(pageWindow(undefined), items)).toEqual({ page: items.slice(0, 100), nextPageToken: 'ZAACAA==' });
+    expect(pageFromWindow(pageWindow('ZAACAA=='), items.slice(0, 100))).toEqual({ page: items.slice(0, 100) });
+    expect(pageFromWindow(pageWindow('ZAACAA=='), [])).toEqual({ page: [] });
   });
 });

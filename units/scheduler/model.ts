@@ -62,9 +62,21 @@ export interface Workload {
   data?: DataStaging;
 }
 
+/** A slice of the units sorted by name, with optional filters (exact matches). */
+export interface UnitPageQuery {
+  offset: number;
+  limit: number;
+  /** Only units with a systemd state on a machine (those whose systemdStateOf is not null). */
+  withSystemdState?: boolean;
+  machineId?: string;
+  name?: string;
+}
+
 export interface UnitStore {
   get(name: string): UnitRecord | undefined;
   list(): UnitRecord[];
+  /** One slice of the (filtered) units sorted by name, without reading the others. */
+  page(query: UnitPageQuery): UnitRecord[];
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */
   unitUsingEngineName(engineName: string, except: string): string | undefined;
   insert(unit: UnitRecord): void;

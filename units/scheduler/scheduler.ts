@@ -12,7 +12,7 @@ import type { Machine } from '../placement';
 import { isTemplateName } from '../unit-name';
 import type { SchedulerBackend, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
-import type { EngineObservation, UnitRecord, UnitState, UnitStore, Workload } from './model';
+import type { EngineObservation, UnitPageQuery, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
 import { placementOf } from './unit-placement';
 
@@ -64,6 +64,11 @@ export class Scheduler {
   /** Every unit, sorted by name. */
   list(): UnitRecord[] {
     return this.options.store.list();
+  }
+
+  /** One slice of the units sorted by name (a page of a listing). */
+  page(query: UnitPageQuery): UnitRecord[] {
+    return this.options.store.page(query);
   }
 
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */

@@ -1,7 +1,10 @@
 /** What a unit's observed engine state means, in systemd's terms and in BoatLoad's. */
 import type { EngineObservation, SystemdState, UnitRecord } from './model';
 
-/** systemd's view of the unit on its machine; null when it has no state there (inactive units). */
+/**
+ * systemd's view of the unit on its machine; null when it has no state there (inactive units).
+ * The store repeats when it is null in SQL (api/store/units.ts, HAS_SYSTEMD_STATE) to page states.
+ */
 export function systemdStateOf(unit: Pick<UnitRecord, 'desiredState' | 'currentState' | 'observed' | 'reason'>): SystemdState | null {
   const observed = unit.observed;
   if (unit.currentState === 'inactive' && (!observed || observed.status === 'missing')) return null;
