@@ -31,3 +31,18 @@ test('frames split at every possible byte boundary come out the same', async () 
   const bytes = [...frames].map((b) => Buffer.from([b]));
   expect(await demux(bytes, ['stdout'])).toBe('out one\nout two\n');
 });
+
+test('gathers small frames into large chunks, and flushes a quiet stream within milliseconds', async () => {
+  const many = Array.from({ length: 2000 }, (_, i) => frame(1, `line ${i}\n`));
+  const out: Buffer[] = [];
+  for await (const chunk of Readable.from(many).pipe(new LogDemuxer(new Set(['stdout'])))) out.push(chunk as Buffer);
+  expect(Buffer.concat(out).toString()).toBe(Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join(''));
+  expect(out.length).toBeLessThan(10);
+
+  // A followed log: a line written and then nothing more still reaches the reader.
+  const demuxer = new LogDemuxer(new Set(['stdout']));
+  const first = new Promise<Buffer>((resolve) => demuxer.once('data', resolve));
+  demuxer.write(frame(1, 'live\n'));
+  expect((await first).toString()).toBe('live\n');
+  demuxer.destroy();
+});
