@@ -14,7 +14,7 @@ export const RAW_RUN_LABEL = 'boatload.bench.run';
 const ENGINE_API_VERSION = 'v1.41';
 
 /** BoatLoad's defaults (api/config.ts, satellite/config.ts), so both sides run the same containers. */
-const DEFAULTS = { memoryBytes: 1024 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 512, logMaxSize: '256m', logMaxFiles: 2 };
+export const DEFAULTS = { memoryBytes: 1024 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 512, logMaxSize: '256m', logMaxFiles: 2 };
 
 export class RawEngine {
   readonly docker = new Docker();

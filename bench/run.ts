@@ -120,6 +120,7 @@ async function main(): Promise<number> {
   let bl: BoatLoadApi | null = null;
   const rows: Row[] = [];
   const failures: string[] = [];
+  const interruptCleanups = new Set<() => Promise<unknown>>();
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -127,7 +128,7 @@ async function main(): Promise<number> {
     interrupted = true;
     process.stderr.write(`\nbench: ${signal}: stopping BoatLoad and removing the bench's containers (again to force)\n`);
     system?.killNow();
-    Promise.allSettled([bl?.removeFromEngine(), raw.removeAll()]).finally(() => process.exit(130));
+    Promise.allSettled([bl?.removeFromEngine(), raw.removeAll(), ...[...interruptCleanups].map((cleanup) => cleanup())]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -162,6 +163,11 @@ async function main(): Promise<number> {
       image: IMAGE,
       authorization: http.headers.authorization,
       iterations: (full, quick) => args.iterations ?? (args.quick ? quick : full),
+      cpuProfileDir: profileDir,
+      onInterrupt: (cleanup) => {
+        interruptCleanups.add(cleanup);
+        return () => interruptCleanups.delete(cleanup);
+      },
     };
 
     for (const scenario of scenarios) {

@@ -1,7 +1,8 @@
 /**
  * A real BoatLoad for the bench: the satellite and the API as two separate node processes run from
  * dist/ (as `npm start` runs them), on their own ports and a temp data dir, so that each process's
- * memory can be watched and either can be profiled (--cpu-prof). `stop()` ends exactly the two
+ * memory can be watched and either can be profiled (--cpu-prof). With `satellite: false` only the API
+ * runs (the cluster scenario: its satellites are a Swarm service). `stop()` ends exactly the
  * processes it started, by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,12 @@ export interface SystemOptions {
   satellitePort?: number;
   /** When set, both processes run with --cpu-prof and write their profiles here. */
   cpuProfileDir?: string;
+  /** false: the API alone (the satellites run elsewhere, e.g. as a Swarm service). Default true. */
+  satellite?: boolean;
+  /** The shared satellite secret (default: random). */
+  secret?: string;
+  /** More settings for the API process (e.g. the swarm backend's). */
+  apiEnv?: Record<string, string>;
 }
 
 interface Child {
@@ -49,6 +56,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class BoatLoadSystem {
   private readonly children: Child[] = [];
   private stopping = false;
+  private expectedChildren = 2;
 
   private constructor(
     readonly dataDir: string,
@@ -84,7 +92,7 @@ export class BoatLoadSystem {
     const satellitePort = await freePort(options.satellitePort ?? 18001);
     const system = new BoatLoadSystem(dataDir, apiPort, satellitePort);
     // A fixed secret for both, so they never race to create the shared secret file.
-    const secret = randomBytes(32).toString('hex');
+    const secret = options.secret ?? randomBytes(32).toString('hex');
     const env: NodeJS.ProcessEnv = {};
     // Inherit the basics, but no BoatLoad setting from the caller's shell: the bench runs defaults.
     for (const [key, value] of Object.entries(process.env)) {
@@ -104,8 +112,9 @@ export class BoatLoadSystem {
       LOG_LEVEL: 'warn',
     });
     try {
-      system.spawn('satellite', 'dist/satellite/main.js', options, env);
-      system.spawn('api', 'dist/api/main.js', options, env);
+      if (options.satellite === false) system.expectedChildren = 1;
+      else system.spawn('satellite', 'dist/satellite/main.js', options, env);
+      system.spawn('api', 'dist/api/main.js', options, { ...env, ...options.apiEnv });
       await system.waitHealthy(30_000);
     } catch (err) {
       await system.stop();
@@ -144,7 +153,7 @@ export class BoatLoadSystem {
 
   /** Whether both processes are still running. */
   get alive(): boolean {
-    return this.children.length === 2 && this.children.every((c) => c.process.exitCode === null && c.process.signalCode === null);
+    return this.children.length === this.expectedChildren && this.children.every((c) => c.process.exitCode === null && c.process.signalCode === null);
   }
 
   private async waitHealthy(timeoutMs: number): Promise<void> {

@@ -15,6 +15,13 @@ export interface BenchContext {
   authorization: string;
   /** Measured iterations (or rounds): --iterations=N if given, else the quick or full default. */
   iterations(full: number, quick: number): number;
+  /** --profile: where processes a scenario starts itself write their CPU profiles. */
+  cpuProfileDir?: string;
+  /**
+   * Registers cleanup for what a scenario set up beyond containers on the engine (a cluster, extra
+   * processes): run on Ctrl-C/SIGTERM before the bench exits. Returns the unregistration.
+   */
+  onInterrupt(cleanup: () => Promise<unknown>): () => void;
 }
 
 /** A target on one figure of a row: the ratio, or an absolute BoatLoad figure. */

@@ -15,7 +15,8 @@ import { projectRoot } from '../../common/project-root';
 import { machineIdOfNode } from '../../units/scheduler/swarm-nodes';
 
 const exec = promisify(execFile);
-const CLUSTER_SCRIPT = join(__dirname, 'cluster.sh');
+// From the sources (jest) and from dist/ (the bench runs the compiled harness): the script stays here.
+const CLUSTER_SCRIPT = join(projectRoot(), 'test', 'cluster', 'cluster.sh');
 const DEPLOY_SCRIPT = join(projectRoot(), 'docker', 'deploy-swarm.sh');
 export const PREFIX = process.env.BLC_PREFIX || 'blc';
 export const SATELLITE_PORT = 8001;
