@@ -103,6 +103,9 @@ const MIGRATIONS: string[] = [
   // condition is repeated word for word in the store's query (SQLite matches it textually).
   `CREATE INDEX units_with_state ON units (name)
      WHERE current_state != 'inactive' OR json_extract(observed, '$.status') != 'missing';`,
+  // The state sync (every 2 s) and replanning read only the units whose desired state is not
+  // inactive: this partial index holds just those.
+  `CREATE INDEX units_wanted ON units (name) WHERE desired_state != 'inactive';`,
 ];
 
 export function openDatabase(path: string): Db {

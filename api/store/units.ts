@@ -1,5 +1,5 @@
 import type { UnitOption } from '../../units/unit-file';
-import type { EngineObservation, UnitPageQuery, UnitRecord, UnitState, UnitStore } from '../../units/scheduler/model';
+import type { EngineObservation, UnitListFilter, UnitPageQuery, UnitRecord, UnitState, UnitStore, WatchedUnit } from '../../units/scheduler/model';
 import type { Db } from './database';
 import { nowIso } from './database';
 import { StatementCache } from './statements';
@@ -80,8 +80,25 @@ export class SqliteUnitStore implements UnitStore {
     return row?.name;
   }
 
-  list(): UnitRecord[] {
-    return (this.statements.get('SELECT * FROM units ORDER BY name').all() as UnitRow[]).map(fromRow);
+  list(filter: UnitListFilter = {}): UnitRecord[] {
+    const conditions: string[] = [];
+    // `desired_state != 'inactive'` word for word: the condition of the partial index units_wanted.
+    if (filter.wanted !== undefined) conditions.push(filter.wanted ? "desired_state != 'inactive'" : "desired_state = 'inactive'");
+    if (filter.placed !== undefined) conditions.push(filter.placed ? 'machine_id IS NOT NULL' : 'machine_id IS NULL');
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
+    return (this.statements.get(`SELECT * FROM units ${where}ORDER BY name`).all() as UnitRow[]).map(fromRow);
+  }
+
+  listWatched(): WatchedUnit[] {
+    const rows = this.statements
+      .get("SELECT name, engine_name, machine_id, observed FROM units WHERE desired_state != 'inactive' ORDER BY name")
+      .all() as Array<Pick<UnitRow, 'name' | 'engine_name' | 'machine_id' | 'observed'>>;
+    return rows.map((row) => ({
+      name: row.name,
+      engineName: row.engine_name,
+      machineId: row.machine_id,
+      observed: row.observed === null ? null : (JSON.parse(row.observed) as EngineObservation),
+    }));
   }
 
   page(query: UnitPageQuery): UnitRecord[] {

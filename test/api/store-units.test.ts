@@ -115,6 +115,35 @@ describe('page', () => {
   });
 });
 
+describe('the units the scheduler works on', () => {
+  beforeEach(() => {
+    store.insert(record('idle.service'));
+    store.insert(record('waiting.service', { desiredState: 'launched' }));
+    store.insert(record('running.service', { desiredState: 'launched', currentState: 'launched', machineId: 'm1', observed: seen('running') }));
+    store.insert(record('stopping.service', { desiredState: 'inactive', currentState: 'launched', machineId: 'm1' }));
+  });
+  const namesOf = (units: Array<{ name: string }>): string[] => units.map((unit) => unit.name);
+
+  test('list filters by wanted (desired state not inactive) and placed (on a machine)', () => {
+    expect(namesOf(store.list())).toEqual(['idle.service', 'running.service', 'stopping.service', 'waiting.service']);
+    expect(namesOf(store.list({ wanted: true }))).toEqual(['running.service', 'waiting.service']);
+    expect(namesOf(store.list({ wanted: false }))).toEqual(['idle.service', 'stopping.service']);
+    expect(namesOf(store.list({ placed: true }))).toEqual(['running.service', 'stopping.service']);
+    expect(namesOf(store.list({ wanted: true, placed: false }))).toEqual(['waiting.service']);
+  });
+
+  test('listWatched: the wanted units, with what the state sync compares', () => {
+    expect(store.listWatched()).toEqual([
+      { name: 'running.service', engineName: 'running', machineId: 'm1', observed: seen('running') },
+      { name: 'waiting.service', engineName: 'waiting', machineId: null, observed: null },
+    ]);
+  });
+
+  test('the state sync reads the partial index of wanted units', () => {
+    expect(plan("SELECT name, engine_name, machine_id, observed FROM units WHERE desired_state != 'inactive' ORDER BY name")).toMatch(/USING INDEX units_wanted/);
+  });
+});
+
 test('an existing store is upgraded in place: units kept, indexes added', () => {
   const path = join(dir, 'old.sqlite3');
   const current = openDatabase(path);
@@ -122,7 +151,7 @@ test('an existing store is upgraded in place: units kept, indexes added', () => 
   current.close();
   // A store from before the unit indexes: drop them and step back to the version that had none.
   const old = new Database(path);
-  old.exec('DROP INDEX units_engine_name; DROP INDEX units_with_state');
+  old.exec('DROP INDEX units_engine_name; DROP INDEX units_with_state; DROP INDEX units_wanted');
   old.pragma(`user_version = 3`);
   new SqliteUnitStore(old).insert(record('kept.service', { engineName: 'kept' }));
   old.close();
@@ -132,7 +161,7 @@ test('an existing store is upgraded in place: units kept, indexes added', () => 
     expect(upgraded.pragma('user_version', { simple: true })).toBe(version);
     expect(new SqliteUnitStore(upgraded).unitUsingEngineName('kept', 'other.service')).toBe('kept.service');
     const indexes = (upgraded.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'units'").all() as Array<{ name: string }>).map((row) => row.name);
-    expect(indexes).toEqual(expect.arrayContaining(['units_engine_name', 'units_with_state']));
+    expect(indexes).toEqual(expect.arrayContaining(['units_engine_name', 'units_with_state', 'units_wanted']));
   } finally {
     upgraded.close();
   }

@@ -72,9 +72,23 @@ export interface UnitPageQuery {
   name?: string;
 }
 
+/** Which units a listing reads; every unit without a filter. */
+export interface UnitListFilter {
+  /** Units whose desired state is not `inactive` (true), or is (false). */
+  wanted?: boolean;
+  /** Units on a machine (true), or on none (false). */
+  placed?: boolean;
+}
+
+/** What the state sync needs of a unit (its options are not read). */
+export type WatchedUnit = Pick<UnitRecord, 'name' | 'engineName' | 'machineId' | 'observed'>;
+
 export interface UnitStore {
   get(name: string): UnitRecord | undefined;
-  list(): UnitRecord[];
+  /** The units that pass the filter, sorted by name. */
+  list(filter?: UnitListFilter): UnitRecord[];
+  /** The units whose desired state is not `inactive` (those the state sync watches), sorted by name. */
+  listWatched(): WatchedUnit[];
   /** One slice of the (filtered) units sorted by name, without reading the others. */
   page(query: UnitPageQuery): UnitRecord[];
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */

@@ -126,7 +126,7 @@ export class Scheduler {
       try {
         const workload = this.options.workloadOf(unit);
         if (target !== 'inactive') {
-          const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list() });
+          const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
           if ('reason' in placement) {
             const reason = `not placed: ${placement.reason}`;
             if (until) throw new ServiceUnavailableError(reason);
@@ -166,6 +166,10 @@ export class Scheduler {
     return this.serialized(name, async () => {
       const unit = this.options.store.get(name);
       if (!unit) return;
+      // The store first, as for every change: a store that cannot take writes (full, read-only)
+      // refuses the delete before the container is touched, and a destroy cut short by a crash
+      // leaves a unit that is no longer wanted rather than one a reconcile would start again.
+      this.options.store.update(name, { desiredState: 'inactive' });
       if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
       this.options.store.delete(name);
     });
@@ -197,11 +201,11 @@ export class Scheduler {
    * (metadata edits) or a unit left its machine (a conflict may be gone). Placed units stay put.
    */
   async replan(): Promise<void> {
-    for (const unit of this.options.store.list()) {
-      if (unit.desiredState === 'inactive' || unit.machineId !== null || isTemplateName(unit.name)) continue;
+    for (const unit of this.options.store.list({ wanted: true, placed: false })) {
+      if (isTemplateName(unit.name)) continue;
       const current = this.options.store.get(unit.name);
       if (!current || current.machineId !== null) continue;
-      const placement = placementOf({ unit: current, machines: await this.machines(), units: this.options.store.list() });
+      const placement = placementOf({ unit: current, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
       if ('reason' in placement) continue;
       try {
         await this.converge(unit.name);
@@ -219,12 +223,15 @@ export class Scheduler {
     this.background.add(work);
   }
 
-  /** Refreshes every unit's observed state from one listing of the engine. */
+  /**
+   * Refreshes the observed state of every unit that should have a container (desired state not
+   * inactive) from one listing of the engine. Inactive units, however many, are not read.
+   */
   async syncObservations(): Promise<void> {
     const observations = await this.options.backend.observeAll();
     const now = new Date().toISOString();
-    for (const unit of this.options.store.list()) {
-      if (this.queues.has(unit.name) || unit.desiredState === 'inactive') continue;
+    for (const unit of this.options.store.listWatched()) {
+      if (this.queues.has(unit.name)) continue;
       const seen: EngineObservation = observations.get(unit.engineName) ?? { status: 'missing', exitCode: null, error: null, observedAt: now };
       const before = unit.observed;
       // Backends whose containers move (swarm) say where they saw it.
