@@ -40,9 +40,8 @@ export interface CreateContainerRequest {
   data?: DataStaging;
 }
 
-export interface CreateContainerResponse {
-  engineId: string;
-}
+/** POST /containers answers the new container's inspection (saves the caller a round trip). */
+export type CreateContainerResponse = ContainerInspection;
 
 export interface ContainerInspection {
   engineId: string;

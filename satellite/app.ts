@@ -107,7 +107,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     if (!request || typeof request !== 'object' || !request.spec || typeof request.spec.name !== 'string') {
       throw new BadRequestError('A container spec is required.');
     }
-    res.status(201).json({ engineId: await engine.create(request) });
+    res.status(201).json(await engine.create(request));
   });
 
   app.get('/containers/:name', async (req, res) => {
@@ -115,8 +115,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   });
 
   app.post('/containers/:name/start', async (req, res) => {
-    await engine.start(containerName(req));
-    res.status(204).end();
+    res.json(await engine.start(containerName(req)));
   });
 
   app.post('/containers/:name/stop', async (req, res) => {

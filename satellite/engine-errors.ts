@@ -3,8 +3,8 @@ import { BadGatewayError, BadRequestError, ConflictError, HttpError, NotFoundErr
 /** dockerode rejects with an Error carrying the engine's statusCode; turn it into our typed errors. */
 export function engineError(err: unknown, what: string): HttpError {
   if (err instanceof HttpError) return err;
-  const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
-  const message = e.json?.message ?? e.message ?? String(err);
+  const e = err as { statusCode?: number; code?: string };
+  const message = engineMessage(err);
   if (e.statusCode === 404) return new NotFoundError(`${what} not found.`);
   if (e.statusCode === 409) return new ConflictError(message);
   if (e.statusCode === 400) return new BadRequestError(message);
@@ -16,4 +16,10 @@ export function engineError(err: unknown, what: string): HttpError {
 
 export function isEngineNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** The engine's own message for a failed call (dockerode puts it in json.message). */
+export function engineMessage(err: unknown): string {
+  const e = err as { message?: string; json?: { message?: string } };
+  return e.json?.message ?? e.message ?? String(err);
 }

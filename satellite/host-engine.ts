@@ -22,7 +22,7 @@ import type {
 } from '../common/satellite-protocol';
 import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
-import { engineError, isEngineNotFound } from './engine-errors';
+import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import { LogDemuxer, type LogStreamName } from './log-demux';
 
 export interface HostEngineOptions {
@@ -79,20 +79,18 @@ export class HostEngine {
     }
   }
 
-  async create(request: CreateContainerRequest): Promise<string> {
+  /** Creates the container and stages its files (not started); answers its inspection. */
+  async create(request: CreateContainerRequest): Promise<ContainerInspection> {
     const { spec } = request;
-    try {
-      await this.options.docker.getImage(spec.image).inspect();
-    } catch (err) {
-      if (isEngineNotFound(err)) {
-        throw ValidationError.field('image_name', `Image "${spec.image}" is not present on this host and cannot be pulled (no registry).`);
-      }
-      throw engineError(err, 'image');
-    }
     let container: Docker.Container;
     try {
       container = await this.options.docker.createContainer(engineCreateOptions(spec, this.options.logLimits));
     } catch (err) {
+      // Docker quirk: create never pulls; it answers 404 "No such image" for an image the host
+      // lacks (checked here rather than by an image inspect before every create).
+      if (isEngineNotFound(err) && /no such image/i.test(engineMessage(err))) {
+        throw ValidationError.field('image_name', `Image "${spec.image}" is not present on this host and cannot be pulled (no registry).`);
+      }
       const e = engineError(err, 'container create');
       // The engine says 400 for bad options (e.g. an invalid port); that is the caller's input.
       if ((err as { statusCode?: number }).statusCode === 400) throw ValidationError.field('non_field_errors', e.message);
@@ -105,7 +103,7 @@ export class HostEngine {
       await container.remove({ force: true }).catch(() => undefined);
       throw err;
     }
-    return container.id;
+    return this.inspect(container.id);
   }
 
   private async stageScript(container: Docker.Container, script: ScriptStaging): Promise<void> {
@@ -152,14 +150,15 @@ export class HostEngine {
     }
   }
 
-  async start(name: string): Promise<void> {
+  /** Starts the container (already running is fine) and answers its inspection. */
+  async start(name: string): Promise<ContainerInspection> {
     try {
       await this.container(name).start();
     } catch (err) {
       // 304: already started.
-      if ((err as { statusCode?: number }).statusCode === 304) return;
-      throw engineError(err, `container ${name}`);
+      if ((err as { statusCode?: number }).statusCode !== 304) throw engineError(err, `container ${name}`);
     }
+    return this.inspect(name);
   }
 
   async stop(name: string, timeoutSeconds: number): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   CommitRequest,
   CommitResult,
   CreateContainerRequest,
+  CreateContainerResponse,
   ExecRequest,
   ExecResult,
   FileEntry,
@@ -144,12 +145,20 @@ export class SatelliteClient implements HostAgent {
     return this.json('GET', '/machine');
   }
 
-  async create(request: CreateContainerRequest): Promise<string> {
-    return (await this.json<{ engineId: string }>('POST', '/containers', request)).engineId;
+  create(request: CreateContainerRequest): Promise<CreateContainerResponse> {
+    return this.json<CreateContainerResponse>('POST', '/containers', request);
   }
 
-  start(name: string): Promise<void> {
-    return this.json('POST', this.containerPath(name, '/start'));
+  async start(name: string): Promise<ContainerInspection> {
+    const inspection = await this.json<ContainerInspection | undefined>('POST', this.containerPath(name, '/start'));
+    // A satellite of an earlier version answers 204 without a body.
+    return inspection ?? (await this.inspectOrFail(name));
+  }
+
+  private async inspectOrFail(name: string): Promise<ContainerInspection> {
+    const inspection = await this.inspect(name);
+    if (!inspection) throw new NotFoundError(`container ${name} not found.`);
+    return inspection;
   }
 
   stop(name: string, timeoutSeconds: number): Promise<void> {

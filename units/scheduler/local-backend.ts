@@ -1,7 +1,7 @@
 /**
  * The embedded default backend: every unit runs on this host, through its satellite.
  */
-import { ConflictError, ServiceUnavailableError } from '../../common/errors';
+import { ConflictError, HttpError, ServiceUnavailableError } from '../../common/errors';
 import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { Machine } from '../placement';
 import type { ApplyResult, SchedulerBackend } from './backend';
@@ -43,7 +43,10 @@ export class LocalBackend implements SchedulerBackend {
     const { agent } = this.options;
     const name = workload.spec.name;
     const [machine] = await this.machines();
-    let inspection = await agent.inspect(name);
+    // A unit never observed has no container yet (or, after a crash mid-create, one the create
+    // below runs into): skip the inspect that would only say 404.
+    const neverCreated = unit.observed === null && !unit.everStarted && target !== 'inactive';
+    let inspection = neverCreated ? null : await agent.inspect(name);
     let everStarted = unit.everStarted;
     // A container of that name that this installation did not create is never touched.
     const foreign = inspection !== null && !this.owns(inspection);
@@ -58,8 +61,7 @@ export class LocalBackend implements SchedulerBackend {
       if (everStarted && workload.spec.restart === 'no') {
         return { observed: observationOf(null, 'the container disappeared from the engine'), machineId: machine.id, everStarted };
       }
-      await agent.create({ spec: workload.spec, script: workload.script, data: workload.data });
-      inspection = await agent.inspect(name);
+      inspection = await this.createOrAdopt(workload);
     }
     if (target === 'loaded' && inspection?.state.Running) {
       await agent.stop(name, this.options.stopTimeoutSeconds);
@@ -70,7 +72,7 @@ export class LocalBackend implements SchedulerBackend {
       const restartable = workload.spec.restart !== 'no';
       if (!everStarted || restartable) {
         try {
-          await agent.start(name);
+          inspection = await agent.start(name);
         } catch (err) {
           // The engine refuses to start some containers (a command that is not executable, a
           // missing entrypoint): that is the container's error state. Only an unreachable
@@ -79,10 +81,27 @@ export class LocalBackend implements SchedulerBackend {
           startError = err.message;
         }
         everStarted = true;
-        inspection = await agent.inspect(name);
+        if (startError !== null) inspection = await agent.inspect(name);
       }
     }
     return { observed: observationOf(inspection, startError), machineId: machine.id, everStarted };
+  }
+
+  /**
+   * Creates the unit's container. If the name is taken after all (a create that an earlier, crashed
+   * attempt already made), the container is ours to carry on with, unless someone else made it.
+   */
+  private async createOrAdopt(workload: Workload): Promise<ContainerInspection> {
+    const name = workload.spec.name;
+    try {
+      return await this.options.agent.create({ spec: workload.spec, script: workload.script, data: workload.data });
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 409)) throw err;
+      const existing = await this.options.agent.inspect(name);
+      if (!existing) throw err;
+      if (!this.owns(existing)) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
+      return existing;
+    }
   }
 
   async observeAll(): Promise<Map<string, EngineObservation>> {
