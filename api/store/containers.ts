@@ -1,4 +1,5 @@
 import type { Db } from './database';
+import { StatementCache } from './statements';
 import { nowIso } from './database';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
@@ -64,12 +65,16 @@ interface ListingRow extends ContainerRow {
 }
 
 export class ContainerRepository {
-  constructor(private readonly db: Db) {}
+  private readonly statements: StatementCache;
+
+  constructor(db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   insert(record: Omit<ContainerRecord, 'created' | 'updated'>, script: Buffer | null): ContainerRecord {
     const now = nowIso();
-    this.db
-      .prepare(
+    this.statements
+      .get(
         `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -78,20 +83,20 @@ export class ContainerRepository {
   }
 
   find(id: string): ContainerRecord | undefined {
-    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE id = ?`).get(id) as ContainerRow | undefined;
+    const row = this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE id = ?`).get(id) as ContainerRow | undefined;
     return row && fromRow(row);
   }
 
   findByUnit(unitName: string): ContainerRecord | undefined {
-    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE unit_name = ?`).get(unitName) as ContainerRow | undefined;
+    const row = this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE unit_name = ?`).get(unitName) as ContainerRow | undefined;
     return row && fromRow(row);
   }
 
   /** Every container, or one owner's, oldest first. */
   list(owner?: string): ContainerRecord[] {
     const rows = owner === undefined
-      ? this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers ORDER BY created, id`).all()
-      : this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE owner = ? ORDER BY created, id`).all(owner);
+      ? this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers ORDER BY created, id`).all()
+      : this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE owner = ? ORDER BY created, id`).all(owner);
     return (rows as ContainerRow[]).map(fromRow);
   }
 
@@ -101,8 +106,8 @@ export class ContainerRepository {
                            u.desired_state, u.observed, u.reason, u.ever_started, u.machine_id
                     FROM containers c JOIN units u ON u.name = c.unit_name`;
     const rows = owner === undefined
-      ? this.db.prepare(`${select} ORDER BY c.created, c.id`).all()
-      : this.db.prepare(`${select} WHERE c.owner = ? ORDER BY c.created, c.id`).all(owner);
+      ? this.statements.get(`${select} ORDER BY c.created, c.id`).all()
+      : this.statements.get(`${select} WHERE c.owner = ? ORDER BY c.created, c.id`).all(owner);
     return (rows as ListingRow[]).map((row) => ({
       ...fromRow(row),
       unit: { desiredState: row.desired_state, observed: row.observed, reason: row.reason, everStarted: row.ever_started === 1, machineId: row.machine_id },
@@ -110,11 +115,11 @@ export class ContainerRepository {
   }
 
   script(id: string): Buffer | null {
-    const row = this.db.prepare('SELECT script FROM containers WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
+    const row = this.statements.get('SELECT script FROM containers WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
     return row?.script ?? null;
   }
 
   delete(id: string): boolean {
-    return this.db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+    return this.statements.get('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
   }
 }

@@ -1,4 +1,5 @@
 import type { Db } from './database';
+import { StatementCache } from './statements';
 import { nowIso } from './database';
 
 export interface User {
@@ -19,34 +20,38 @@ interface UserRow {
 const fromRow = (row: UserRow): User => ({ username: row.username, password: row.password, isAdmin: row.is_admin === 1, created: row.created });
 
 export class UserRepository {
-  constructor(private readonly db: Db) {}
+  private readonly statements: StatementCache;
+
+  constructor(db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   find(username: string): User | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    const row = this.statements.get('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
     return row && fromRow(row);
   }
 
   list(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(fromRow);
+    return (this.statements.get('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(fromRow);
   }
 
   count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+    return (this.statements.get('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
   }
 
   /** Inserts the user; false when the username is taken. */
   insert(user: { username: string; password: string; isAdmin: boolean }): boolean {
-    const result = this.db
-      .prepare('INSERT OR IGNORE INTO users (username, password, is_admin, created) VALUES (?, ?, ?, ?)')
+    const result = this.statements
+      .get('INSERT OR IGNORE INTO users (username, password, is_admin, created) VALUES (?, ?, ?, ?)')
       .run(user.username, user.password, user.isAdmin ? 1 : 0, nowIso());
     return result.changes === 1;
   }
 
   setPassword(username: string, password: string): void {
-    this.db.prepare('UPDATE users SET password = ? WHERE username = ?').run(password, username);
+    this.statements.get('UPDATE users SET password = ? WHERE username = ?').run(password, username);
   }
 
   delete(username: string): boolean {
-    return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes === 1;
+    return this.statements.get('DELETE FROM users WHERE username = ?').run(username).changes === 1;
   }
 }
