@@ -61,7 +61,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   const jwtSecret = config.jwt.secret ?? settings.getOrCreate('jwt_secret', secret);
   const sessionSecret = config.session.secret ?? settings.getOrCreate('session_secret', secret);
 
-  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}` });
+  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite') });
   // BOATLOAD_BACKEND: the local satellite, or a Swarm with a satellite on every node.
   const backendParts = buildSchedulerBackend({
     config,

@@ -52,6 +52,21 @@ export interface ContainerInspection {
   state: DockerState;
 }
 
+/**
+ * A line of GET /events: a container event (engine id, name, the engine's action), a heartbeat
+ * `{}` every few seconds, and first `{"ready": true}` once the engine's feed is open.
+ */
+export interface ContainerEvent {
+  id: string;
+  name: string | null;
+  action: string;
+}
+
+export type EventFeedLine = ContainerEvent | { ready: true } | Record<string, never>;
+
+/** Seconds between heartbeats on GET /events; a feed silent for three of them is taken as dead. */
+export const EVENT_HEARTBEAT_SECONDS = 5;
+
 export interface ContainerSummary {
   engineId: string;
   name: string;

@@ -210,7 +210,7 @@ export class ContainerService {
     // A container on a machine that is down has no engine state to read (that is not an error).
     const inspection =
       location.container !== null && location.problem === null
-        ? await this.options.satellites.forMachine(location.machineId).inspect(location.container)
+        ? await this.options.satellites.forMachine(location.machineId).cachedInspect(location.container)
         : null;
     // A backend that observed the unit itself (swarm tasks) knows more than an inspection.
     const fresh = location.observed ? located.unit : this.options.scheduler.recordInspection(unit.name, inspection);

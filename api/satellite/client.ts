@@ -27,7 +27,10 @@ import type {
   VolumeInfo,
 } from '../../common/satellite-protocol';
 import { signRequest } from '../../common/signing';
+import type { Logger } from '../../common/logger';
 import type { HostAgent } from '../../units/scheduler/host-agent';
+import { EventFeed } from './event-feed';
+import { InspectionCache } from './inspection-cache';
 
 export interface SatelliteClientOptions {
   url: string;
@@ -35,6 +38,27 @@ export interface SatelliteClientOptions {
   timeoutMs: number;
   /** Names the satellite's host in error messages. */
   label: string;
+  logger?: Logger;
+}
+
+interface SatelliteRequest {
+  method: string;
+  path: string;
+  json?: unknown;
+  /** A stream: only the wait for the headers is bounded by the timeout. */
+  streaming?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Sent once more already (after a reset kept-alive socket). */
+  retried?: boolean;
+}
+
+/** The container a write to the satellite is about: /containers/<name>/..., or a create's spec. */
+function containerNameIn(path: string, json: unknown): string | null {
+  const match = /^\/containers\/([^/?]+)/.exec(path);
+  if (match) return decodeURIComponent(match[1]);
+  const spec = (json as { spec?: { name?: unknown } } | undefined)?.spec;
+  return path === '/containers' && typeof spec?.name === 'string' ? spec.name : null;
 }
 
 export interface StreamedResponse {
@@ -57,13 +81,29 @@ export class SatelliteClient implements HostAgent {
    */
   private readonly longAgent: HttpAgent;
 
+  private readonly inspections = new InspectionCache();
+  private readonly events: EventFeed;
+
   constructor(private readonly options: SatelliteClientOptions) {
+    this.events = new EventFeed({
+      label: options.label,
+      logger: options.logger,
+      open: async (signal) => (await this.send({ method: 'GET', path: '/events', streaming: true, signal })).body as unknown as Readable,
+      onLive: (live) => this.inspections.setLive(live),
+      onLine: (line) => {
+        if (!('id' in line)) return;
+        // A rename changes the key an entry is kept under: start afresh.
+        if (line.action === 'rename') this.inspections.clear();
+        else this.inspections.forget(line.id, line.name);
+      },
+    });
     this.agent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
     this.longAgent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
-  /** Closes idle keep-alive connections. */
+  /** Stops the event feed and closes idle keep-alive connections. */
   close(): void {
+    this.events.stop();
     this.agent.destroy();
     this.longAgent.destroy();
   }
@@ -72,14 +112,20 @@ export class SatelliteClient implements HostAgent {
     return this.options.label;
   }
 
-  private async send(method: string, path: string, json?: unknown, streaming = false, timeoutMs?: number, retried = false): Promise<Response> {
-    const long = streaming || timeoutMs !== undefined;
-    timeoutMs ??= this.options.timeoutMs;
+  private async send(request: SatelliteRequest): Promise<Response> {
+    const { method, path, json, streaming = false } = request;
+    const long = streaming || request.timeoutMs !== undefined;
+    const timeoutMs = request.timeoutMs ?? this.options.timeoutMs;
+    // Writes to a container change what its inspection says, before and after they answer.
+    const written = method === 'GET' ? null : containerNameIn(path, json);
+    if (written) this.inspections.forget(written);
     const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
     const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
     if (json !== undefined) headers['content-type'] = 'application/json';
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const abort = (): void => controller.abort();
+    request.signal?.addEventListener('abort', abort, { once: true });
     let response: Response;
     try {
       response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: long ? this.longAgent : this.agent, signal: controller.signal });
@@ -87,12 +133,13 @@ export class SatelliteClient implements HostAgent {
       clearTimeout(timer);
       // A kept-alive socket the satellite closed while idle fails on reuse with ECONNRESET before any
       // answer: a read is safe to send once more (re-signed, so with a fresh nonce).
-      if (!retried && method === 'GET' && (err as { code?: string }).code === 'ECONNRESET') {
-        return this.send(method, path, json, streaming, timeoutMs, true);
+      if (!request.retried && method === 'GET' && (err as { code?: string }).code === 'ECONNRESET') {
+        return this.send({ ...request, retried: true });
       }
       const reason = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
     }
+    if (written) this.inspections.forget(written);
     // Streams may run as long as they need; only the wait for the headers is bounded.
     if (streaming) clearTimeout(timer);
     else response.body.once('end', () => clearTimeout(timer)).once('error', () => clearTimeout(timer));
@@ -121,13 +168,13 @@ export class SatelliteClient implements HostAgent {
   }
 
   private async json<T>(method: string, path: string, json?: unknown, timeoutMs?: number): Promise<T> {
-    const response = await this.send(method, path, json, false, timeoutMs);
+    const response = await this.send({ method, path, json, timeoutMs });
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
 
   private async stream(path: string): Promise<StreamedResponse> {
-    const response = await this.send('GET', path, undefined, true);
+    const response = await this.send({ method: 'GET', path, streaming: true });
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => (headers[key] = value));
     return { headers, body: response.body as unknown as Readable };
@@ -169,6 +216,16 @@ export class SatelliteClient implements HostAgent {
     return this.json('DELETE', this.containerPath(name));
   }
 
+  /**
+   * The container's inspection as of the latest engine event: kept between reads while this
+   * satellite's event feed is live (the feed starts with the first such read), else read afresh.
+   */
+  cachedInspect(name: string): Promise<ContainerInspection | null> {
+    this.events.start();
+    return this.inspections.read(name, () => this.inspect(name));
+  }
+
+  /** The container's inspection, read from the engine now. */
   async inspect(name: string): Promise<ContainerInspection | null> {
     try {
       return await this.json<ContainerInspection>('GET', this.containerPath(name));
