@@ -112,7 +112,11 @@ export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // FULL: every commit is on the disk before it is acknowledged. With NORMAL, WAL commits since
+  // the last checkpoint lived only in the page cache: a filesystem that turned read-only on a disk
+  // error (ext4 errors=remount-ro) dropped them, tokens' secret and acknowledged containers with
+  // them (test/api/store-faults.test.ts). The cost is one fsync per commit (~3-4 ms here).
+  db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);

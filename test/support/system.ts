@@ -74,6 +74,9 @@ export interface TestSystem {
   /** A JWT for the user (created on first use unless it is admin). */
   token(username?: string, options?: { admin?: boolean }): Promise<string>;
   restartApi(): Promise<void>;
+  /** stopApi then startApi: restartApi with work in between (e.g. repairing the store's disk). */
+  stopApi(): Promise<void>;
+  startApi(): Promise<void>;
   restartSatellite(): Promise<void>;
   stopSatellite(): Promise<void>;
   close(): Promise<void>;
@@ -132,7 +135,13 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
       return res.body.token as string;
     },
     async restartApi() {
+      await system.stopApi();
+      await system.startApi();
+    },
+    async stopApi() {
       await api.close();
+    },
+    async startApi() {
       config = configFor();
       api = buildApiServer(config, silentLogger);
       await api.listen();
