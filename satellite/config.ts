@@ -22,6 +22,8 @@ export interface SatelliteConfig {
   logMaxSize: string;
   logMaxFiles: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Host directory for scripts bind-mounted into containers; null: copy them into each container. */
+  scriptDir: string | null;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -64,5 +66,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     logMaxSize: env.BOATLOAD_LOG_MAX_SIZE ?? '256m',
     logMaxFiles: intFromEnv(env, 'BOATLOAD_LOG_MAX_FILES', 2, 1),
     logLevel: logLevel as SatelliteConfig['logLevel'],
+    scriptDir: env.SATELLITE_SCRIPT_DIR === 'off' ? null : (env.SATELLITE_SCRIPT_DIR || join(dataDir, 'scripts')),
   };
 }

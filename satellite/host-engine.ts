@@ -24,12 +24,15 @@ import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import { LogDemuxer, type LogStreamName } from './log-demux';
+import { ScriptFiles } from './script-files';
 
 export interface HostEngineOptions {
   docker: Docker;
   logger: Logger;
   logLimits: LogLimits;
   data: { maxBytes: number; maxEntries: number; maxRatio: number; downloadTimeoutMs: number; addresses: AddressPolicy };
+  /** Where scripts are staged as bind-mounted host files; without it they are copied into each container. */
+  scripts?: ScriptFiles;
 }
 
 export interface LogRequest {
@@ -82,10 +85,18 @@ export class HostEngine {
   /** Creates the container and stages its files (not started); answers its inspection. */
   async create(request: CreateContainerRequest): Promise<ContainerInspection> {
     const { spec } = request;
+    const createOptions = engineCreateOptions(spec, this.options.logLimits);
+    const scripts = request.script && ScriptFiles.canStage(spec.name) ? this.options.scripts : undefined;
+    if (scripts && request.script) {
+      const mount = await scripts.stage(spec.name, request.script);
+      createOptions.HostConfig = { ...createOptions.HostConfig, Mounts: [...(createOptions.HostConfig?.Mounts ?? []), mount] };
+    }
     let container: Docker.Container;
     try {
-      container = await this.options.docker.createContainer(engineCreateOptions(spec, this.options.logLimits));
+      container = await this.options.docker.createContainer(createOptions);
     } catch (err) {
+      // A name already taken is a container of that name (which may be using that script): keep it.
+      if (scripts && (err as { statusCode?: number }).statusCode !== 409) await scripts.remove(spec.name);
       // Docker quirk: create never pulls; it answers 404 "No such image" for an image the host
       // lacks (checked here rather than by an image inspect before every create).
       if (isEngineNotFound(err) && /no such image/i.test(engineMessage(err))) {
@@ -97,10 +108,11 @@ export class HostEngine {
       throw e;
     }
     try {
-      if (request.script) await this.stageScript(container, request.script);
+      if (request.script && !scripts) await this.stageScript(container, request.script);
       if (request.data) await this.stageData(container, request.data);
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
+      await scripts?.remove(spec.name);
       throw err;
     }
     return this.inspect(container.id);
@@ -174,12 +186,20 @@ export class HostEngine {
   async remove(name: string): Promise<void> {
     try {
       await this.container(name).remove({ force: true, v: true });
+      await this.options.scripts?.remove(name);
     } catch (err) {
-      if (isEngineNotFound(err)) return;
+      if (isEngineNotFound(err)) return void (await this.options.scripts?.remove(name));
       // 409: removal already in progress (AutoRemove raced us); the engine will finish it.
       if ((err as { statusCode?: number }).statusCode === 409) return;
       throw engineError(err, `container ${name}`);
     }
+  }
+
+  /** Removes staged scripts whose container is gone (removed behind the satellite's back). */
+  async sweepScripts(): Promise<number> {
+    if (!this.options.scripts) return 0;
+    const containers = await this.options.docker.listContainers({ all: true });
+    return this.options.scripts.sweep(new Set(containers.flatMap((c) => c.Names.map((n) => n.replace(/^\//, '')))));
   }
 
   async inspect(name: string): Promise<ContainerInspection> {

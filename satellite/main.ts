@@ -8,6 +8,7 @@ import { ContainerFiles } from './container-files';
 import { HostEngine } from './host-engine';
 import { machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
+import { ScriptFiles } from './script-files';
 
 function main(): void {
   let config;
@@ -27,7 +28,18 @@ function main(): void {
     logger,
     logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
     data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, maxRatio: config.dataMaxRatio, downloadTimeoutMs: config.downloadTimeoutMs, addresses: config.downloadAddresses },
+    scripts: config.scriptDir ? new ScriptFiles(config.scriptDir) : undefined,
   });
+  // Scripts of containers removed behind the satellite's back: at start, then every 10 minutes.
+  const sweepScripts = (): void => {
+    engine.sweepScripts().then(
+      (removed) => removed && logger.info(`removed ${removed} scripts of containers that are gone`),
+      (err: Error) => logger.warn(`script sweep failed: ${err.message}`),
+    );
+  };
+  sweepScripts();
+  const sweeper = setInterval(sweepScripts, 10 * 60 * 1000);
+  sweeper.unref();
   const app = createSatelliteApp({
     engine,
     files: new ContainerFiles(),

@@ -21,6 +21,7 @@ import { ContainerFiles } from '../../satellite/container-files';
 import { HostEngine } from '../../satellite/host-engine';
 import { machineInfoReader } from '../../satellite/machine';
 import { MetricsReader } from '../../satellite/metrics';
+import { ScriptFiles } from '../../satellite/script-files';
 import { projectRoot } from '../../common/project-root';
 
 export const TEST_PASSWORD_ITERATIONS = 1000;
@@ -32,12 +33,12 @@ export interface SatelliteHandle {
   close(): Promise<void>;
 }
 
-export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[] } = {}): Promise<SatelliteHandle> {
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string } = {}): Promise<SatelliteHandle> {
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
-  const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
+  const docker = new Docker({ agent: engineAgent, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) } as Docker.DockerOptions);
   const app = createSatelliteApp({
-    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) } }),
+    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
@@ -84,10 +85,14 @@ export interface TestSystem {
 
 export const PASSWORD = 'correct-horse-battery';
 
-export async function startSystem(env: Record<string, string> = {}): Promise<TestSystem> {
+/** `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock). */
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string } = {}): Promise<TestSystem> {
+  const { dockerSocket } = options;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
-  let satellite = await startSatellite({ downloadAllow });
+  // Scripts as the satellite stages them by default: host files bind-mounted into the containers.
+  const scriptDir = join(dataDir, 'scripts');
+  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
   const configFor = (): ApiConfig =>
     loadApiConfig({
@@ -152,7 +157,7 @@ export async function startSystem(env: Record<string, string> = {}): Promise<Tes
     async restartSatellite() {
       const port = Number(new URL(satellite.url).port);
       await satellite.close().catch(() => undefined);
-      satellite = await startSatellite({ port, downloadAllow });
+      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir });
     },
     async close() {
       const instanceId = api.instanceId;
