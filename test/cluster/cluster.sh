@@ -5,6 +5,9 @@
 #                          the others workers, dispatcher heartbeat 1 s), images loaded everywhere
 #   cluster.sh add K       start node K, load the images and join it to the Swarm as a worker
 #   cluster.sh crash K     SIGKILL every process of node K (namespace and cgroup subtree); the node stays dead
+#   cluster.sh stop K      stop node K's dockerd as a service manager would (SIGTERM, wait for it to exit);
+#                          `stop K kill`: SIGKILL dockerd alone (its containers and their shims keep running)
+#   cluster.sh start K     start node K's dockerd again, same data root, namespace and address
 #   cluster.sh cut K       take node K's link down (it keeps running, unreachable)
 #   cluster.sh restore K   bring node K's link up again
 #   cluster.sh down        tear everything down, including leftovers of an earlier crashed or
@@ -100,9 +103,16 @@ start_engine() {
     echo "  --cgroup-parent /$ns --bip 198.19.255.1/24 --default-address-pool base=198.19.0.0/17,size=24 \\"
     echo "  --config-file $dir/daemon.json --userland-proxy=false --log-level warn"
   } >"$dir/start.sh"
+  launch_dockerd "$k"
+}
+
+# Runs node K's start.sh (written by start_engine) and waits until the engine answers.
+launch_dockerd() {
+  local k="$1" ns dir sock
+  ns="$(node_ns "$k")"; dir="$STATE/n$k"; sock="$(node_sock "$k")"
   rm -f "$sock"
   # setsid + nohup: the engine outlives this script; it is found again by namespace and cgroup.
-  setsid nohup ip netns exec "$ns" unshare --uts -- bash "$dir/start.sh" >"$dir/dockerd.log" 2>&1 </dev/null &
+  setsid nohup ip netns exec "$ns" unshare --uts -- bash "$dir/start.sh" >>"$dir/dockerd.log" 2>&1 </dev/null &
   local deadline=$(( $(ms) + 30000 ))
   until docker -H "unix://$sock" version >/dev/null 2>&1; do
     if [ "$(ms)" -gt "$deadline" ]; then tail -20 "$dir/dockerd.log" >&2; die "node $k: dockerd did not answer within 30 s"; fi
@@ -208,6 +218,35 @@ cmd_crash() {
   log "node $k crashed"
 }
 
+# dockerd's own shutdown: it stops the containers (each within its stop timeout, then SIGKILL) and
+# its containerd, and exits. With `kill`, dockerd dies at once and leaves its containers running.
+# The pid comes from the node's pidfile, never from a process name.
+cmd_stop() {
+  local k="$1" how="${2:-term}" pidfile pid deadline signal
+  check_node_number "$k"
+  case "$how" in term) signal=TERM ;; kill) signal=KILL ;; *) die "stop K [kill], got '$how'" ;; esac
+  pidfile="$RUNROOT/n$k/dockerd.pid"
+  [ -s "$pidfile" ] || die "node $k has no running dockerd ($pidfile)"
+  pid="$(cat "$pidfile")"
+  kill -"$signal" "$pid" 2>/dev/null || die "node $k: dockerd $pid is not running"
+  deadline=$(( $(ms) + 120000 ))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ "$(ms)" -lt "$deadline" ] || die "node $k: dockerd $pid did not exit within 120 s"
+    sleep 0.1
+  done
+  log "node $k: dockerd stopped (SIG$signal)"
+}
+
+cmd_start() {
+  local k="$1"
+  check_node_number "$k"
+  ip netns list | awk '{print $1}' | grep -qx "$(node_ns "$k")" || die "node $k does not exist"
+  [ -f "$STATE/n$k/start.sh" ] || die "node $k was never started"
+  if [ -s "$RUNROOT/n$k/dockerd.pid" ] && kill -0 "$(cat "$RUNROOT/n$k/dockerd.pid")" 2>/dev/null; then die "node $k: dockerd is running"; fi
+  launch_dockerd "$k"
+  log "node $k: dockerd started again"
+}
+
 cmd_cut() { check_node_number "$1"; ip -n "$SW" link set "$PREFIX-n${1}b" down; log "node $1 cut off"; }
 cmd_restore() { check_node_number "$1"; ip -n "$SW" link set "$PREFIX-n${1}b" up; log "node $1 reconnected"; }
 
@@ -255,9 +294,11 @@ case "${1:-}" in
   up) cmd_up "${2:-3}" ;;
   add) cmd_add "${2:?node number}" ;;
   crash) cmd_crash "${2:?node number}" ;;
+  stop) cmd_stop "${2:?node number}" "${3:-term}" ;;
+  start) cmd_start "${2:?node number}" ;;
   cut) cmd_cut "${2:?node number}" ;;
   restore) cmd_restore "${2:?node number}" ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac

@@ -116,6 +116,19 @@ export class Cluster {
     await run(CLUSTER_SCRIPT, ['crash', String(index)]);
   }
 
+  /**
+   * Stops the node's dockerd: `term` as a service manager would (it stops its containers first),
+   * `kill` at once with SIGKILL (its containers keep running without it).
+   */
+  async stopEngine(index: number, how: 'term' | 'kill' = 'term'): Promise<void> {
+    await run(CLUSTER_SCRIPT, ['stop', String(index), how]);
+  }
+
+  /** Starts the node's dockerd again on the same data root (same engine ID, same containers). */
+  async startEngine(index: number): Promise<void> {
+    await run(CLUSTER_SCRIPT, ['start', String(index)]);
+  }
+
   async cut(index: number): Promise<void> {
     await run(CLUSTER_SCRIPT, ['cut', String(index)]);
   }

@@ -163,7 +163,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
       const instanceId = api.instanceId;
       await api.close().catch(() => undefined);
       await satellite.close().catch(() => undefined);
-      await removeInstanceContainers(instanceId);
+      await removeInstanceContainers(instanceId, dockerSocket);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -171,8 +171,8 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
 }
 
 /** Removes every engine container labelled with this API instance's id. */
-export async function removeInstanceContainers(instanceId: string): Promise<void> {
-  const docker = new Docker();
+export async function removeInstanceContainers(instanceId: string, dockerSocket?: string): Promise<void> {
+  const docker = dockerSocket ? new Docker({ socketPath: dockerSocket }) : new Docker();
   const containers = await docker.listContainers({ all: true, filters: { label: [`boatload.instance=${instanceId}`] } });
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
