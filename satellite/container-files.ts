@@ -4,14 +4,16 @@
  * and a tar of all changes streamed entry by entry.
  */
 import type Docker from 'dockerode';
+import { once } from 'node:events';
 import { posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { NotFoundError } from '../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type FileEntry } from '../common/satellite-protocol';
 import { engineError } from './engine-errors';
 import { drain, eachTarEntry } from './tar-entries';
+import { TarEntryFilter, type TarEntryType } from './tar-filter';
 
 /** Go's os.FileMode type bits, as the engine reports them in X-Docker-Container-Path-Stat. */
 const MODE_DIR = 2 ** 31;
@@ -40,6 +42,11 @@ export interface OpenedFile {
 
 function isHidden(path: string): boolean {
   return path === SCRIPT_DIR || path.startsWith(SCRIPT_DIR + '/');
+}
+
+/** What a changes archive carries: files, directories and links, never devices or fifos. */
+function isArchivedType(type: TarEntryType): boolean {
+  return type === 'file' || type === 'contiguous-file' || type === 'directory' || type === 'symlink' || type === 'link';
 }
 
 function isRegular(mode: number): boolean {
@@ -164,53 +171,76 @@ export class ContainerFiles {
   }
 
   /**
-   * Streams a tar of every changed file into `out`, entry by entry, with back-pressure. If `out`
-   * goes away (the reader disconnected) the pack and the engine's archive stream are torn down, so
-   * nothing is left waiting for a reader that will never come.
+   * A tar of every change, written to `out` root by root: an added directory right under `/` is the
+   * engine's own archive of it, passed through block by block (its entry names are already what they
+   * should be); any other root is re-packed entry by entry under its full path. Both go through the
+   * same filter, which keeps regular files, directories and links (no devices or fifos) and strips
+   * each archive's end blocks; one end closes the whole. If `out` closes early (the reader went
+   * away), everything stops and nothing is left waiting for a reader that will never come.
    */
   async writeArchive(container: Docker.Container, out: Writable): Promise<void> {
-    const pack = tar.pack();
+    const body = new PassThrough({ highWaterMark: 256 * 1024 });
     let current: Readable | null = null;
     let readerGone: Error | null = null;
     const onClose = (): void => {
       if (out.writableFinished) return;
       readerGone = new Error('the reader went away');
-      pack.destroy(readerGone);
-      current?.destroy();
+      current?.destroy(readerGone);
+      body.destroy(readerGone);
     };
     out.once('close', onClose);
-    // As in openFile: a streamx stream piped straight into a socket crawls; iterate it instead.
-    const piped = pipeline(Readable.from(pack), out);
+    const piped = pipeline(body, out);
     piped.catch(() => undefined);
     try {
       for (const root of await this.roots(container)) {
         if (readerGone) throw readerGone;
-        current = await openArchive(container, root.path);
-        await eachTarEntry(current, async (header, stream) => {
+        const passThrough = root.added && posix.dirname(root.path) === '/';
+        const segment = passThrough ? await openArchive(container, root.path) : this.repacked(container, root);
+        current = segment;
+        const filtered = segment.pipe(new TarEntryFilter(passThrough ? isArchivedType : () => true));
+        segment.once('error', (err) => filtered.destroy(err));
+        for await (const chunk of filtered) {
           if (readerGone) throw readerGone;
-          const isRoot = header.name.replace(/\/$/, '') === posix.basename(root.path);
-          const wanted = root.added
-            ? header.type === 'file' || header.type === 'directory' || header.type === 'symlink' || header.type === 'link'
-            : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
-          if (!wanted) return drain(stream);
-          const name = entryPath(root.path, header.name).replace(/^\/+/, '');
-          const linkname = header.type === 'link' && header.linkname ? entryPath(root.path, header.linkname).replace(/^\/+/, '') : header.linkname;
-          await new Promise<void>((resolve, reject) => {
-            const sink = pack.entry({ ...header, name, linkname }, (err) => (err ? reject(err) : resolve()));
-            sink.on('error', reject);
-            stream.on('error', reject);
-            stream.pipe(sink);
-          });
-        });
+          if (!body.write(chunk)) await once(body, 'drain');
+        }
         current = null;
       }
-      pack.finalize();
+      // The end of the archive: two zero blocks.
+      body.end(Buffer.alloc(1024));
       await piped;
     } catch (err) {
-      pack.destroy();
-      throw err;
+      body.destroy();
+      throw readerGone ?? err;
     } finally {
       out.off('close', onClose);
     }
   }
+
+  /** One root that the engine names differently (or that needs picking from): its entries re-packed. */
+  private repacked(container: Docker.Container, root: ArchiveRoot): Readable {
+    const pack = tar.pack();
+    // As in openFile: a streamx stream is read through Readable.from, never piped into Node streams.
+    const packed = Readable.from(pack);
+    const fill = async (): Promise<void> => {
+      const source = await openArchive(container, root.path);
+      packed.once('close', () => source.destroy());
+      await eachTarEntry(source, async (header, stream) => {
+        const isRoot = header.name.replace(/\/$/, '') === posix.basename(root.path);
+        const wanted = root.added ? isArchivedType(header.type as TarEntryType) : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
+        if (!wanted) return drain(stream);
+        const name = entryPath(root.path, header.name).replace(/^\/+/, '');
+        const linkname = header.type === 'link' && header.linkname ? entryPath(root.path, header.linkname).replace(/^\/+/, '') : header.linkname;
+        await new Promise<void>((resolve, reject) => {
+          const sink = pack.entry({ ...header, name, linkname }, (err) => (err ? reject(err) : resolve()));
+          sink.on('error', reject);
+          stream.on('error', reject);
+          stream.pipe(sink);
+        });
+      });
+      pack.finalize();
+    };
+    fill().catch((err: Error) => packed.destroy(err));
+    return packed;
+  }
+
 }
