@@ -6,16 +6,19 @@
 const MAX_ENTRIES = 1000;
 
 export class ListingCache {
-  private readonly entries = new Map<string, { generation: number; body: string }>();
+  private readonly entries = new Map<string, { generation: number; body: Buffer }>();
 
   constructor(private readonly generation: () => number) {}
 
-  /** The cached body for `key`, or the one `render` makes now (then cached). */
-  get(key: string, render: () => string): string {
+  /**
+   * The cached body for `key`, or the one `render` makes now (then cached). Kept encoded: a string
+   * would be encoded to UTF-8 again for every response.
+   */
+  get(key: string, render: () => string): Buffer {
     const generation = this.generation();
     const cached = this.entries.get(key);
     if (cached && cached.generation === generation) return cached.body;
-    const body = render();
+    const body = Buffer.from(render(), 'utf8');
     // One entry per user at most; a thousand distinct users is a reset, not a leak.
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(key, { generation, body });

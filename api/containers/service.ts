@@ -77,7 +77,7 @@ export class ContainerService {
   }
 
   /** The listing as JSON text (what GET /v1/container/ sends), rendered once per store change. */
-  listJson(user: User): string {
+  listJson(user: User): Buffer {
     return this.options.listings.get(user.isAdmin ? '*' : `user:${user.username}`, () => JSON.stringify(this.list(user)));
   }
 
