@@ -1,5 +1,5 @@
 import type { UnitOption } from '../../units/unit-file';
-import type { EngineObservation, UnitListFilter, UnitPageQuery, UnitRecord, UnitState, UnitStore, WatchedUnit } from '../../units/scheduler/model';
+import type { EngineObservation, UnitListFilter, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, WatchedUnit } from '../../units/scheduler/model';
 import type { Db } from './database';
 import { nowIso } from './database';
 import { StatementCache } from './statements';
@@ -65,9 +65,13 @@ const HAS_SYSTEMD_STATE = "(current_state != 'inactive' OR json_extract(observed
 /** Units in the SQLite store (the scheduler's UnitStore). */
 export class SqliteUnitStore implements UnitStore {
   private readonly statements: StatementCache;
+  private readonly updateAll: (updates: ReadonlyArray<{ name: string; patch: UnitPatch }>) => void;
 
   constructor(db: Db) {
     this.statements = new StatementCache(db);
+    this.updateAll = db.transaction((updates: ReadonlyArray<{ name: string; patch: UnitPatch }>) => {
+      for (const { name, patch } of updates) this.update(name, patch);
+    });
   }
 
   get(name: string): UnitRecord | undefined {
@@ -141,10 +145,14 @@ export class SqliteUnitStore implements UnitStore {
       );
   }
 
-  update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void {
+  update(name: string, patch: UnitPatch): void {
     const entries = Object.entries({ ...patch, updated: nowIso() }).filter(([key]) => key in COLUMNS);
     const sql = `UPDATE units SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`;
     this.statements.get(sql).run(...entries.map(([key, value]) => toColumnValue(key, value)), name);
+  }
+
+  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): void {
+    if (updates.length > 0) this.updateAll(updates);
   }
 
   delete(name: string): boolean {

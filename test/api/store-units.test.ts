@@ -139,6 +139,18 @@ describe('the units the scheduler works on', () => {
     ]);
   });
 
+  test('updateMany writes every change, in one transaction (all or none)', () => {
+    store.updateMany([
+      { name: 'running.service', patch: { observed: seen('exited') } },
+      { name: 'waiting.service', patch: { observed: seen('missing'), reason: 'gone' } },
+    ]);
+    expect(store.get('running.service')?.observed).toEqual(seen('exited'));
+    expect(store.get('waiting.service')).toMatchObject({ observed: seen('missing'), reason: 'gone' });
+    const rollback = [{ name: 'running.service', patch: { observed: seen('running') } }, { name: 'waiting.service', patch: { hash: null as unknown as string } }];
+    expect(() => store.updateMany(rollback)).toThrow(/NOT NULL/);
+    expect(store.get('running.service')?.observed).toEqual(seen('exited'));
+  });
+
   test('the state sync reads the partial index of wanted units', () => {
     expect(plan("SELECT name, engine_name, machine_id, observed FROM units WHERE desired_state != 'inactive' ORDER BY name")).toMatch(/USING INDEX units_wanted/);
   });

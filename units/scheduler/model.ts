@@ -80,6 +80,9 @@ export interface UnitListFilter {
   placed?: boolean;
 }
 
+/** A change to one stored unit. */
+export type UnitPatch = Partial<Omit<UnitRecord, 'name' | 'created'>>;
+
 /** What the state sync needs of a unit (its options are not read). */
 export type WatchedUnit = Pick<UnitRecord, 'name' | 'engineName' | 'machineId' | 'observed'>;
 
@@ -94,6 +97,8 @@ export interface UnitStore {
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */
   unitUsingEngineName(engineName: string, except: string): string | undefined;
   insert(unit: UnitRecord): void;
-  update(name: string, patch: Partial<Omit<UnitRecord, 'name' | 'created'>>): void;
+  update(name: string, patch: UnitPatch): void;
+  /** Several updates in one transaction: one commit (one sync to disk) for all of them. */
+  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): void;
   delete(name: string): boolean;
 }

@@ -12,7 +12,7 @@ import type { Machine } from '../placement';
 import { isTemplateName } from '../unit-name';
 import type { SchedulerBackend, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
-import type { EngineObservation, UnitPageQuery, UnitRecord, UnitState, UnitStore, Workload } from './model';
+import type { EngineObservation, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
 import { placementOf } from './unit-placement';
 
@@ -225,11 +225,13 @@ export class Scheduler {
 
   /**
    * Refreshes the observed state of every unit that should have a container (desired state not
-   * inactive) from one listing of the engine. Inactive units, however many, are not read.
+   * inactive) from one listing of the engine. Inactive units, however many, are not read; what
+   * changed is written in one transaction (one sync to disk, however many containers changed).
    */
   async syncObservations(): Promise<void> {
     const observations = await this.options.backend.observeAll();
     const now = new Date().toISOString();
+    const updates: Array<{ name: string; patch: UnitPatch }> = [];
     for (const unit of this.options.store.listWatched()) {
       if (this.queues.has(unit.name)) continue;
       const seen: EngineObservation = observations.get(unit.engineName) ?? { status: 'missing', exitCode: null, error: null, observedAt: now };
@@ -239,8 +241,9 @@ export class Scheduler {
       const error = seen.error ?? before?.error ?? null;
       if (!moved && before && before.status === seen.status && before.exitCode === seen.exitCode && error === before.error) continue;
       // A listing cannot know why a start failed; keep that reason.
-      this.options.store.update(unit.name, moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } });
+      updates.push({ name: unit.name, patch: moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } } });
     }
+    this.options.store.updateMany(updates);
   }
 
   /**
