@@ -43,6 +43,13 @@ export class LocalBackend implements SchedulerBackend {
     const { agent } = this.options;
     const name = workload.spec.name;
     const [machine] = await this.machines();
+    // The launch right after a create (what every new container does): start it straight away. The
+    // start answers the inspection the engine would have given before it; a container that is gone
+    // after all takes the full path below.
+    if (target === 'launched' && unit.observed?.status === 'created' && !unit.everStarted) {
+      const launched = await this.startCreated(name);
+      if (launched) return { observed: observationOf(launched.inspection, launched.error), machineId: machine.id, everStarted: true };
+    }
     // A unit never observed has no container yet (or, after a crash mid-create, one the create
     // below runs into): skip the inspect that would only say 404.
     const neverCreated = unit.observed === null && !unit.everStarted && target !== 'inactive';
@@ -85,6 +92,19 @@ export class LocalBackend implements SchedulerBackend {
       }
     }
     return { observed: observationOf(inspection, startError), machineId: machine.id, everStarted };
+  }
+
+  /** Starts a container this backend created and never started; null if it is not there. */
+  private async startCreated(name: string): Promise<{ inspection: ContainerInspection; error: string | null } | null> {
+    try {
+      return { inspection: await this.options.agent.start(name), error: null };
+    } catch (err) {
+      if (err instanceof ServiceUnavailableError || !(err instanceof HttpError)) throw err;
+      if (err.status === 404) return null;
+      // The engine refused the start (see apply): the container's error state.
+      const inspection = await this.options.agent.inspect(name);
+      return inspection && { inspection, error: err.message };
+    }
   }
 
   /**
