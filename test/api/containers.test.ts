@@ -256,6 +256,12 @@ describe('creating containers', () => {
     expect(state).toMatchObject({ fleet_state: { activeState: 'failed', subState: 'failed' }, docker_state: { ExitCode: 3 } });
   });
 
+  test('a command the engine cannot start is an error state, with the reason', async () => {
+    const id = await create(alice, { container_args: '/no/such/binary' });
+    const state = await waitForStatus(alice, id, ['error']);
+    expect(state.reason).toEqual(expect.stringContaining('/no/such/binary'));
+  });
+
   test('a permanent container is restarted by the engine', async () => {
     const id = await create(alice, { script: b64('#!/bin/sh\necho tick\nsleep 0.2\nexit 1\n'), permanent: true });
     await eventually(async () => {
