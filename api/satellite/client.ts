@@ -53,6 +53,19 @@ interface SatelliteRequest {
   retried?: boolean;
 }
 
+/**
+ * Whether sending the request twice does no more than sending it once: reads; start, stop and remove
+ * (already started, stopped or gone is not an error); and a create without data to stage (its repeat
+ * meets the container the first one made, which the scheduler adopts as its own).
+ */
+function isRepeatable(method: string, path: string, json: unknown): boolean {
+  if (method === 'GET') return true;
+  if (method === 'DELETE') return path.startsWith('/containers/');
+  if (method !== 'POST') return false;
+  if (/^\/containers\/[^/?]+\/(start|stop)(\?|$)/.test(path)) return true;
+  return path === '/containers' && (json as { data?: unknown } | undefined)?.data === undefined;
+}
+
 /** The container a write to the satellite is about: /containers/<name>/..., or a create's spec. */
 function containerNameIn(path: string, json: unknown): string | null {
   const match = /^\/containers\/([^/?]+)/.exec(path);
@@ -132,8 +145,8 @@ export class SatelliteClient implements HostAgent {
     } catch (err) {
       clearTimeout(timer);
       // A kept-alive socket the satellite closed while idle fails on reuse with ECONNRESET before any
-      // answer: a read is safe to send once more (re-signed, so with a fresh nonce).
-      if (!request.retried && method === 'GET' && (err as { code?: string }).code === 'ECONNRESET') {
+      // answer: a request that is safe to repeat is sent once more (re-signed, so with a fresh nonce).
+      if (!request.retried && isRepeatable(method, path, json) && (err as { code?: string }).code === 'ECONNRESET') {
         return this.send({ ...request, retried: true });
       }
       const reason = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
