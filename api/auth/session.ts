@@ -33,7 +33,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): RequestHan
     options.passport.session(),
   ];
   return steps.map((step): RequestHandler => (req, res, next) => {
-    if (tokenFromHeader(req) !== null && req.path !== LOGIN_PATH) return next();
+    if (tokenFromHeader(req) !== null && req.path.replace(/\/+$/, '') !== LOGIN_PATH) return next();
     step(req, res, next);
   });
 }

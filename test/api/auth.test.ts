@@ -105,6 +105,17 @@ describe('sessions', () => {
     await agent.get('/v1/auth/me').expect(401);
   });
 
+  test('a login that also carries a token still makes a session (any spelling of the path)', async () => {
+    const token = await system.token('admin');
+    for (const path of ['/v1/auth/login', '/v1/auth/login/']) {
+      const agent = request.agent(system.api.app);
+      const res = await agent.post(path).set('Authorization', `JWT ${token}`).send({ username: 'admin', password: 'admin' }).expect(200);
+      expect(([] as string[]).concat(res.headers['set-cookie'] ?? []).some((c) => c.startsWith('sessionid='))).toBe(true);
+      const me = await agent.get('/v1/auth/me').expect(200);
+      expect(me.body).toMatchObject({ username: 'admin', auth: 'session' });
+    }
+  });
+
   test('bad credentials are a 400 and set no session', async () => {
     const res = await system.http().post('/v1/auth/login').send({ username: 'admin', password: 'wrong' }).expect(400);
     expect(res.headers['set-cookie']).toBeUndefined();
