@@ -73,7 +73,8 @@ export class TarEntryFilter extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.bodyRemaining > 0 || this.headerFill > 0 || this.meta.length > 0) return done(new Error('truncated tar archive'));
+    // Every archive the engine (or tar-stream) writes ends with zero blocks: one without them was cut.
+    if (!this.ended) return done(new Error('truncated tar archive'));
     done();
   }
 

@@ -87,4 +87,7 @@ test('joins archives, keeps long (pax) names, drops unwanted entries with their 
 test('a truncated archive is an error, not a short success', async () => {
   const archive = await makeTar([{ name: 'a.txt', body: 'y'.repeat(5000) }]);
   await expect(joined([archive.subarray(0, 2000)], () => true, 512)).rejects.toThrow(/truncated/);
+  // Cut right after a whole entry: without its end blocks it is still a cut archive.
+  const small = await makeTar([{ name: 'b.txt', body: 'z' }]);
+  await expect(joined([small.subarray(0, 1024)], () => true, 512)).rejects.toThrow(/truncated/);
 });
