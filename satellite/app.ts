@@ -9,12 +9,12 @@ import { createGzip } from 'node:zlib';
 import { BadRequestError, NotAuthenticatedError, NotFoundError, ValidationError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
-import { EVENT_HEARTBEAT_SECONDS, type ContainerEvent, type CreateContainerRequest, type EventFeedLine, type MachineInfo, type SatelliteHealth } from '../common/satellite-protocol';
+import { CONTAINER_NAME, type ContainerEvent, type CreateContainerRequest, type MachineInfo, type SatelliteHealth } from '../common/satellite-protocol';
 import { SignatureVerifier } from '../common/signing';
 import { routeUpgrades } from '../common/upgrade';
 import type { ContainerFiles } from './container-files';
 import { engineError } from './engine-errors';
-import { openContainerEvents } from './engine-events';
+import { openContainerEvents, writeEventFeed } from './engine-events';
 import type { HostEngine } from './host-engine';
 import type { LogStreamName } from './log-demux';
 import type { MetricsReader } from './metrics';
@@ -31,10 +31,6 @@ export interface SatelliteAppDeps {
   /** Largest request body (create requests carry the script). */
   maxBodyBytes: number;
 }
-
-const MAX_UNREAD_EVENT_BYTES = 1024 * 1024;
-
-const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function containerName(req: Request): string {
   const name = String(req.params.name);
@@ -108,21 +104,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
       throw engineError(err, 'events');
     }
     res.status(200).type('application/x-ndjson').set('Cache-Control', 'no-store');
-    const send = (line: EventFeedLine): void => {
-      // A reader this far behind is gone in all but name: cut it off; it reconnects and starts afresh.
-      if (res.writableLength > MAX_UNREAD_EVENT_BYTES) res.destroy();
-      else res.write(`${JSON.stringify(line)}\n`);
-    };
-    send({ ready: true });
-    const heartbeat = setInterval(() => send({}), EVENT_HEARTBEAT_SECONDS * 1000);
-    try {
-      for await (const event of events) send(event);
-    } catch (err) {
-      logger.warn(`engine event stream failed: ${(err as Error).message}`);
-    } finally {
-      clearInterval(heartbeat);
-      res.end();
-    }
+    await writeEventFeed({ events, out: res, logger });
   });
 
   app.get('/machine', async (_req, res) => {

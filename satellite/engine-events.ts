@@ -4,7 +4,9 @@
  * when an event names it, so a state read need not cross to the engine at all.
  */
 import type Docker from 'dockerode';
-import type { ContainerEvent } from '../common/satellite-protocol';
+import { textLines } from '../common/json-lines';
+import { EVENT_HEARTBEAT_SECONDS, type ContainerEvent, type EventFeedLine } from '../common/satellite-protocol';
+import type { Logger } from '../common/logger';
 
 /**
  * Actions that never change what an inspection answers (execs, attaches, file copies): a sandbox
@@ -25,16 +27,11 @@ async function* eventsOf(stream: NodeJS.ReadableStream & { destroy(): void }, si
   const abort = (): void => stream.destroy();
   if (signal.aborted) abort();
   signal.addEventListener('abort', abort, { once: true });
-  let partial = '';
   try {
-    for await (const chunk of stream) {
-      // Docker quirk: one event per line, but a chunk may hold several lines or part of one.
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const event = parseEvent(line);
-        if (event && !INERT_ACTIONS.test(event.action)) yield event;
-      }
+    // Docker quirk: one event per line, in chunks that may split a line.
+    for await (const line of textLines(stream)) {
+      const event = parseEvent(line);
+      if (event && !INERT_ACTIONS.test(event.action)) yield event;
     }
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -45,7 +42,6 @@ async function* eventsOf(stream: NodeJS.ReadableStream & { destroy(): void }, si
 }
 
 function parseEvent(line: string): ContainerEvent | null {
-  if (!line.trim()) return null;
   try {
     const raw = JSON.parse(line) as { Action?: string; status?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
     const id = raw.Actor?.ID;
@@ -53,5 +49,38 @@ function parseEvent(line: string): ContainerEvent | null {
     return { id, name: raw.Actor?.Attributes?.name ?? null, action: raw.Action ?? raw.status ?? '' };
   } catch {
     return null;
+  }
+}
+
+/** The most a feed's reader may fall behind before it is cut off (it reconnects and starts afresh). */
+const MAX_UNREAD_FEED_BYTES = 1024 * 1024;
+
+/** What GET /events writes to: a response, as far as the feed needs one. */
+export interface FeedResponse {
+  readonly writableLength: number;
+  write(text: string): boolean;
+  end(): void;
+  destroy(): void;
+}
+
+/**
+ * Writes the feed (`{"ready": true}`, then each event, a heartbeat `{}` every few seconds) until the
+ * engine's stream ends (`events` also ends when the reader goes away), then ends the response.
+ */
+export async function writeEventFeed(input: { events: AsyncGenerator<ContainerEvent>; out: FeedResponse; logger: Logger }): Promise<void> {
+  const { events, out, logger } = input;
+  const send = (line: EventFeedLine): void => {
+    if (out.writableLength > MAX_UNREAD_FEED_BYTES) out.destroy();
+    else out.write(`${JSON.stringify(line)}\n`);
+  };
+  send({ ready: true });
+  const heartbeat = setInterval(() => send({}), EVENT_HEARTBEAT_SECONDS * 1000);
+  try {
+    for await (const event of events) send(event);
+  } catch (err) {
+    logger.warn(`engine event stream failed: ${(err as Error).message}`);
+  } finally {
+    clearInterval(heartbeat);
+    out.end();
   }
 }

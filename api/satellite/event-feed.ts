@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { EVENT_HEARTBEAT_SECONDS, type EventFeedLine } from '../../common/satellite-protocol';
 import { HttpError } from '../../common/errors';
+import { textLines } from '../../common/json-lines';
 import type { Logger } from '../../common/logger';
 
 export interface EventFeedOptions {
@@ -76,20 +77,14 @@ export class EventFeed {
     try {
       feedAlive();
       const body = await this.options.open(controller.signal);
-      let partial = '';
-      for await (const chunk of body) {
+      for await (const text of textLines(body)) {
         feedAlive();
-        const lines = (partial + (chunk as Buffer).toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const text of lines) {
-          if (!text) continue;
-          const line = JSON.parse(text) as EventFeedLine;
-          if ('ready' in line) {
-            ready = true;
-            this.options.onLive(true);
-          }
-          this.options.onLine(line);
+        const line = JSON.parse(text) as EventFeedLine;
+        if ('ready' in line) {
+          ready = true;
+          this.options.onLive(true);
         }
+        this.options.onLine(line);
       }
       return ready ? 'followed' : 'failed';
     } catch (err) {
