@@ -17,12 +17,11 @@ import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
 import { BadRequestError, HttpError, ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import type { CommitRequest, ExecRequest, VolumeCreateRequest } from '../common/satellite-protocol';
+import { CONTAINER_NAME, type CommitRequest, type ExecRequest, type VolumeCreateRequest } from '../common/satellite-protocol';
 import { unixSecondsToNanos } from '../common/timestamps';
 import { acceptWebSocket, isUpgrade } from '../common/upgrade';
 import type { SandboxEngine } from './sandbox';
 
-const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
 

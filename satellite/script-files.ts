@@ -12,10 +12,8 @@
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ScriptStaging } from '../common/satellite-protocol';
+import { CONTAINER_NAME, type ScriptStaging } from '../common/satellite-protocol';
 
-/** Engine container names (as the satellite's routes accept them): safe as one path component. */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** A sweep leaves younger directories alone: their container may be being created right now. */
 const SWEEP_MIN_AGE_MS = 10 * 60 * 1000;
 
@@ -35,7 +33,7 @@ export class ScriptFiles {
 
   /** Whether a container of this name can have its script here (else it is copied in). */
   static canStage(containerName: string): boolean {
-    return SAFE_NAME.test(containerName);
+    return CONTAINER_NAME.test(containerName);
   }
 
   /** Writes the container's script and answers the mount that puts it at its path. */
@@ -49,7 +47,7 @@ export class ScriptFiles {
 
   /** Removes the container's script, if it has one. */
   async remove(containerName: string): Promise<void> {
-    if (SAFE_NAME.test(containerName)) await rm(this.dirOf(containerName), { recursive: true, force: true });
+    if (CONTAINER_NAME.test(containerName)) await rm(this.dirOf(containerName), { recursive: true, force: true });
   }
 
   /** Removes scripts older than a few minutes whose container is not among `existing`. */
@@ -62,7 +60,7 @@ export class ScriptFiles {
     }
     let removed = 0;
     for (const name of names) {
-      if (existing.has(name) || !SAFE_NAME.test(name)) continue;
+      if (existing.has(name) || !CONTAINER_NAME.test(name)) continue;
       const info = await stat(join(this.dir, name)).catch(() => null);
       if (!info || Date.now() - info.mtimeMs < this.sweepMinAgeMs) continue;
       await rm(join(this.dir, name), { recursive: true, force: true });
@@ -72,7 +70,7 @@ export class ScriptFiles {
   }
 
   private dirOf(containerName: string): string {
-    if (!SAFE_NAME.test(containerName)) throw new Error(`unsafe container name for a script directory: ${JSON.stringify(containerName)}`);
+    if (!CONTAINER_NAME.test(containerName)) throw new Error(`unsafe container name for a script directory: ${JSON.stringify(containerName)}`);
     return join(this.dir, containerName);
   }
 }
