@@ -47,8 +47,8 @@ export class LocalBackend implements SchedulerBackend {
     // start answers the inspection the engine would have given before it; a container that is gone
     // after all takes the full path below.
     if (target === 'launched' && unit.observed?.status === 'created' && !unit.everStarted) {
-      const launched = await this.startCreated(name);
-      if (launched) return { observed: observationOf(launched.inspection, launched.error), machineId: machine.id, everStarted: true };
+      const launched = await this.tryStart(name);
+      if (launched.inspection) return { observed: observationOf(launched.inspection, launched.error), machineId: machine.id, everStarted: true };
     }
     // A unit never observed has no container yet (or, after a crash mid-create, one the create
     // below runs into): skip the inspect that would only say 404.
@@ -78,32 +78,24 @@ export class LocalBackend implements SchedulerBackend {
     if (target === 'launched' && inspection && !inspection.state.Running && !inspection.state.Restarting) {
       const restartable = workload.spec.restart !== 'no';
       if (!everStarted || restartable) {
-        try {
-          inspection = await agent.start(name);
-        } catch (err) {
-          // The engine refuses to start some containers (a command that is not executable, a
-          // missing entrypoint): that is the container's error state. Only an unreachable
-          // satellite or engine is the scheduler's failure.
-          if (err instanceof ServiceUnavailableError || !(err instanceof Error)) throw err;
-          startError = err.message;
-        }
+        ({ inspection, error: startError } = await this.tryStart(name));
         everStarted = true;
-        if (startError !== null) inspection = await agent.inspect(name);
       }
     }
     return { observed: observationOf(inspection, startError), machineId: machine.id, everStarted };
   }
 
-  /** Starts a container this backend created and never started; null if it is not there. */
-  private async startCreated(name: string): Promise<{ inspection: ContainerInspection; error: string | null } | null> {
+  /**
+   * Starts the container and answers its inspection. The engine refuses to start some containers (a
+   * command that is not executable, a missing entrypoint): that is the container's error state, with
+   * the engine's reason. Only an unreachable satellite or engine is the scheduler's failure.
+   */
+  private async tryStart(name: string): Promise<{ inspection: ContainerInspection | null; error: string | null }> {
     try {
       return { inspection: await this.options.agent.start(name), error: null };
     } catch (err) {
-      if (err instanceof ServiceUnavailableError || !(err instanceof HttpError)) throw err;
-      if (err.status === 404) return null;
-      // The engine refused the start (see apply): the container's error state.
-      const inspection = await this.options.agent.inspect(name);
-      return inspection && { inspection, error: err.message };
+      if (err instanceof ServiceUnavailableError || !(err instanceof Error)) throw err;
+      return { inspection: await this.options.agent.inspect(name), error: err.message };
     }
   }
 
