@@ -9,24 +9,11 @@ import { fleetErrorBody } from '../../api/fleet/errors';
 import { errorText, NotFoundError, ValidationError } from '../../common/errors';
 import type { UnitRecord } from '../../units/scheduler/model';
 import { parseUnitFile, unitHash } from '../../units/unit-file';
+import { unitRecord } from '../support/unit-records';
 
-const options = parseUnitFile('[Service]\nExecStart=/usr/bin/docker run --name web boatload/base:latest\n');
-const record = (patch: Partial<UnitRecord> = {}): UnitRecord => ({
-  name: 'web.service',
-  options,
-  hash: unitHash(options),
-  desiredState: 'inactive',
-  currentState: 'inactive',
-  machineId: null,
-  reason: null,
-  engineName: 'web',
-  observed: null,
-  everStarted: false,
-  containerId: null,
-  created: '2026-01-01T00:00:00.000Z',
-  updated: '2026-01-01T00:00:00.000Z',
-  ...patch,
-});
+const UNIT_TEXT = '[Service]\nExecStart=/usr/bin/docker run --name web boatload/base:latest\n';
+const options = parseUnitFile(UNIT_TEXT);
+const record = (patch: Partial<UnitRecord> = {}): UnitRecord => unitRecord('web.service', UNIT_TEXT, patch);
 const running = { status: 'running' as const, exitCode: null, error: null, observedAt: '2026-01-01T00:00:00.000Z' };
 
 describe('fleetUnitOf', () => {

@@ -10,26 +10,10 @@ import { openDatabase, type Db } from '../../api/store/database';
 import { SqliteUnitStore } from '../../api/store/units';
 import type { EngineObservation, EngineStatus, UnitRecord, UnitState } from '../../units/scheduler/model';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
-import { parseUnitFile, unitHash } from '../../units/unit-file';
+import { unitRecord } from '../support/unit-records';
 
-const options = parseUnitFile('[Service]\nExecStart=/usr/bin/docker run boatload/base:latest sleep 1\n');
-
-const record = (name: string, patch: Partial<UnitRecord> = {}): UnitRecord => ({
-  name,
-  options,
-  hash: unitHash(options),
-  desiredState: 'inactive',
-  currentState: 'inactive',
-  machineId: null,
-  reason: null,
-  engineName: name.replace(/\.service$/, ''),
-  observed: null,
-  everStarted: false,
-  containerId: null,
-  created: '2026-01-01T00:00:00.000Z',
-  updated: '2026-01-01T00:00:00.000Z',
-  ...patch,
-});
+const UNIT_TEXT = '[Service]\nExecStart=/usr/bin/docker run boatload/base:latest sleep 1\n';
+const record = (name: string, patch: Partial<UnitRecord> = {}): UnitRecord => unitRecord(name, UNIT_TEXT, patch);
 
 let dir: string;
 let db: Db;

@@ -39,6 +39,11 @@ node_ip() { echo "$SUBNET.$((10 + $1))"; }
 node_sock() { echo "/run/$PREFIX-n$1.sock"; }
 node_docker() { local k="$1"; shift; docker -H "unix://$(node_sock "$k")" "$@"; }
 check_node_number() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 40 ] || die "node number must be 1..40, got '$1'"; }
+# A node number that is valid and whose namespace exists.
+require_node() {
+  check_node_number "$1"
+  ip netns list | awk '{print $1}' | grep -qx "$(node_ns "$1")" || die "node $1 does not exist"
+}
 ms() { date +%s%3N; }
 
 require_tools() {
@@ -212,8 +217,7 @@ kill_node() {
 
 cmd_crash() {
   local k="$1"
-  check_node_number "$k"
-  ip netns list | awk '{print $1}' | grep -qx "$(node_ns "$k")" || die "node $k does not exist"
+  require_node "$k"
   kill_node "$k"
   log "node $k crashed"
 }
@@ -239,8 +243,7 @@ cmd_stop() {
 
 cmd_start() {
   local k="$1"
-  check_node_number "$k"
-  ip netns list | awk '{print $1}' | grep -qx "$(node_ns "$k")" || die "node $k does not exist"
+  require_node "$k"
   [ -f "$STATE/n$k/start.sh" ] || die "node $k was never started"
   if [ -s "$RUNROOT/n$k/dockerd.pid" ] && kill -0 "$(cat "$RUNROOT/n$k/dockerd.pid")" 2>/dev/null; then die "node $k: dockerd is running"; fi
   launch_dockerd "$k"
