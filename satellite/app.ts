@@ -18,8 +18,10 @@ import { openContainerEvents, writeEventFeed } from './engine-events';
 import type { HostEngine } from './host-engine';
 import type { LogStreamName } from './log-demux';
 import type { MetricsReader } from './metrics';
-import { SandboxEngine } from './sandbox';
-import { registerSandboxRoutes } from './sandbox-routes';
+import { registerContainerSessionRoutes } from './container-session-routes';
+import { ContainerSessions } from './container-sessions';
+import { registerEngineObjectRoutes } from './engine-object-routes';
+import { EngineObjects } from './engine-objects';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -202,7 +204,8 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     }
   });
 
-  registerSandboxRoutes(app, { sandbox: new SandboxEngine({ docker: engine.docker, logger }), logger });
+  registerContainerSessionRoutes(app, { sessions: new ContainerSessions({ docker: engine.docker, logger }), logger });
+  registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }) });
 
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));
   app.use(httpErrorHandler(logger));

@@ -1,5 +1,5 @@
 import { nanosToRfc3339, nanosToUnixSeconds, parseInstant, rfc3339ToNanos, unixSecondsToNanos } from '../../common/timestamps';
-import { sseEvent } from '../../satellite/sandbox';
+import { sseEvent } from '../../satellite/container-sessions';
 
 describe('timestamps', () => {
   test('RFC 3339 with nine digits round-trips through nanoseconds', () => {

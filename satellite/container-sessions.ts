@@ -1,7 +1,7 @@
 /**
- * Sandbox work on this host's engine: synchronous execs (with a hard timeout and an output cap),
- * live output as Server-Sent Events resumable by timestamp, interactive terminals (a TTY exec
- * bridged to a WebSocket), snapshots (engine commit) and their images, and named volumes.
+ * Work inside a container on this host's engine: synchronous execs (with a hard timeout and an
+ * output cap), readiness probes, live output as Server-Sent Events resumable by timestamp, and
+ * interactive terminals (a TTY exec bridged to a WebSocket).
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
@@ -12,19 +12,15 @@ import { ConflictError, ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import {
   EXEC_TAG_ENV,
-  type CommitRequest,
-  type CommitResult,
   type ExecRequest,
   type ExecResult,
   type TerminalClientMessage,
-  type VolumeCreateRequest,
-  type VolumeInfo,
 } from '../common/satellite-protocol';
 import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/timestamps';
 import { sendJson, sendWithFlow } from '../common/ws-flow';
-import { engineError, isEngineNotFound } from './engine-errors';
+import { engineError } from './engine-errors';
 
-export interface SandboxEngineOptions {
+export interface ContainerSessionsOptions {
   docker: Docker;
   logger: Logger;
 }
@@ -123,8 +119,8 @@ function envList(env: Record<string, string>, tag: string): string[] {
   return [...Object.entries(env).map(([key, value]) => `${key}=${value}`), `${EXEC_TAG_ENV}=${tag}`];
 }
 
-export class SandboxEngine {
-  constructor(private readonly options: SandboxEngineOptions) {}
+export class ContainerSessions {
+  constructor(private readonly options: ContainerSessionsOptions) {}
 
   private container(name: string): Docker.Container {
     return this.options.docker.getContainer(name);
@@ -442,58 +438,5 @@ export class SandboxEngine {
     const exitCode = await this.exitCodeOf(exec).catch(() => null);
     sendJson(ws, { type: 'exit', exit_code: exitCode });
     ws.close(1000, 'exited');
-  }
-
-  /** Commits the container's filesystem as an image (paused for the commit, never stopped). */
-  async commit(name: string, request: CommitRequest): Promise<CommitResult> {
-    await this.state(name);
-    const changes = Object.entries(request.labels).map(([key, value]) => `LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
-    let id: string;
-    try {
-      const result = (await this.container(name).commit({ repo: request.repo, tag: request.tag, comment: request.comment ?? '', pause: true, changes })) as { Id: string };
-      id = result.Id;
-    } catch (err) {
-      throw engineError(err, `commit of ${name}`);
-    }
-    const image = await this.options.docker.getImage(id).inspect();
-    return { imageId: id, size: image.Size };
-  }
-
-  /** Removes an image; one that is already gone is not an error; one in use is a 409. */
-  async removeImage(reference: string): Promise<void> {
-    try {
-      await this.options.docker.getImage(reference).remove({ force: false, noprune: false });
-    } catch (err) {
-      if (isEngineNotFound(err)) return;
-      throw engineError(err, `image ${reference}`);
-    }
-  }
-
-  async createVolume(request: VolumeCreateRequest): Promise<VolumeInfo> {
-    try {
-      await this.options.docker.createVolume({ Name: request.name, Labels: request.labels });
-    } catch (err) {
-      throw engineError(err, `volume ${request.name}`);
-    }
-    return this.inspectVolume(request.name);
-  }
-
-  async inspectVolume(name: string): Promise<VolumeInfo> {
-    try {
-      const info = (await this.options.docker.getVolume(name).inspect()) as Docker.VolumeInspectInfo & { CreatedAt?: string };
-      return { name: info.Name, driver: info.Driver, mountpoint: info.Mountpoint, labels: info.Labels ?? {}, created: info.CreatedAt ?? null };
-    } catch (err) {
-      throw engineError(err, `volume ${name}`);
-    }
-  }
-
-  /** Removes a volume; one that is already gone is not an error; one in use is a 409. */
-  async removeVolume(name: string): Promise<void> {
-    try {
-      await this.options.docker.getVolume(name).remove();
-    } catch (err) {
-      if (isEngineNotFound(err)) return;
-      throw engineError(err, `volume ${name}`);
-    }
   }
 }
