@@ -2,6 +2,7 @@
  * The API's configuration: every setting comes from an environment variable, is validated here
  * once at start-up, and fails fast with a message naming the variable. README lists them all.
  */
+import { jsonBodyLimitFor } from '../common/body-limits';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
@@ -153,6 +154,11 @@ function boolFromEnv(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/** BOATLOAD_PASSWORD_ITERATIONS: PBKDF2 iterations for new hashes (at least 1000); hash-password reads it too. */
+export function passwordIterationsFromEnv(env: Env = process.env): number {
+  return intFromEnv(env, 'BOATLOAD_PASSWORD_ITERATIONS', 600000, 1000);
+}
+
 export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -186,7 +192,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
     usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
     adminHash: env.ADMINHASH || undefined,
-    passwordIterations: intFromEnv(env, 'BOATLOAD_PASSWORD_ITERATIONS', 600000, 1000),
+    passwordIterations: passwordIterationsFromEnv(env),
     jwt: {
       secret: env.BOATLOAD_JWT_SECRET || undefined,
       expirationSeconds: intFromEnv(env, 'BOATLOAD_JWT_EXPIRATION_SECONDS', 3600, 1),
@@ -207,7 +213,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
       scriptMaxBytes,
       downloadTimeoutMs: intFromEnv(env, 'BOATLOAD_DOWNLOAD_TIMEOUT_MS', 60000, 1),
       // Base64 grows the script by 4/3; leave room for the other fields.
-      jsonBodyMaxBytes: Math.ceil((scriptMaxBytes * 4) / 3) + 256 * 1024,
+      jsonBodyMaxBytes: jsonBodyLimitFor(scriptMaxBytes),
     },
     downloadAddresses: downloadPolicyFromEnv(env),
     containers: {

@@ -1,5 +1,6 @@
 /** The satellite's configuration, from environment variables, validated once at start-up. */
 import { join } from 'node:path';
+import { jsonBodyLimitFor } from '../common/body-limits';
 import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
 import { projectRoot } from '../common/project-root';
@@ -24,6 +25,8 @@ export interface SatelliteConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Host directory for scripts bind-mounted into containers; null: copy them into each container. */
   scriptDir: string | null;
+  /** Largest request body: a create request carrying a script of BOATLOAD_SCRIPT_MAX_BYTES (base64). */
+  maxBodyBytes: number;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -67,5 +70,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     logMaxFiles: intFromEnv(env, 'BOATLOAD_LOG_MAX_FILES', 2, 1),
     logLevel: logLevel as SatelliteConfig['logLevel'],
     scriptDir: env.SATELLITE_SCRIPT_DIR === 'off' ? null : (env.SATELLITE_SCRIPT_DIR || join(dataDir, 'scripts')),
+    maxBodyBytes: jsonBodyLimitFor(intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1)),
   };
 }

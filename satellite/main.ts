@@ -47,7 +47,7 @@ function main(): void {
     verifier: new SignatureVerifier({ secret: config.secret, windowSeconds: config.signatureWindowSeconds }),
     machine: machineInfoReader({ docker, publicIp: config.publicIp, metadata: config.metadata }),
     logger,
-    maxBodyBytes: 16 * 1024 * 1024,
+    maxBodyBytes: config.maxBodyBytes,
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);
