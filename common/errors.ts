@@ -1,6 +1,6 @@
 /**
- * Typed errors that map to HTTP statuses in one place (see api/http/error-handler.ts and
- * satellite's app). Bodies follow Django REST framework's shape: {"detail": "..."} or
+ * Typed errors that map to HTTP statuses in one place (common/http-error-handler.ts, used by the
+ * API and the satellite). Bodies follow Django REST framework's shape: {"detail": "..."} or
  * {"field": ["message"]} for validation, so BoatLoad-era clients keep working.
  */
 

@@ -3,6 +3,7 @@
  * Usage: npm run hash-password -- 'my password'   (or pipe the password on stdin)
  */
 import { hashPassword } from '../auth/passwords';
+import { ConfigError, passwordIterationsFromEnv } from '../config';
 
 async function readStdin(): Promise<string> {
   let input = '';
@@ -11,7 +12,14 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const iterations = Number(process.env.BOATLOAD_PASSWORD_ITERATIONS || 600000);
+  let iterations: number;
+  try {
+    iterations = passwordIterationsFromEnv();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   const password = process.argv[2] ?? (await readStdin());
   if (!password) {
     process.stderr.write('usage: npm run hash-password -- <password>\n');
