@@ -13,7 +13,8 @@ import { LoginThrottle } from './auth/login-throttle';
 import { createPassport } from './auth/passport';
 import { TokenService } from './auth/tokens';
 import type { ApiConfig } from './config';
-import { ContainerService, CONTAINER_LABELS } from './containers/service';
+import { LABELS } from '../common/labels';
+import { ContainerService } from './containers/service';
 import { ListingCache } from './containers/listing-cache';
 import { workloadResolver } from './containers/workloads';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
@@ -66,7 +67,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   const backendParts = buildSchedulerBackend({
     config,
     satellite,
-    instanceLabel: `${CONTAINER_LABELS.instance}=${instanceId}`,
+    instanceLabel: `${LABELS.instance}=${instanceId}`,
     placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
     logger: logger.child('backend'),
   });

@@ -19,11 +19,9 @@ import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRecord, ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
-import { CONTAINER_LABELS } from './labels';
+import { LABELS } from '../../common/labels';
 import type { ListingCache } from './listing-cache';
 import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
-
-export { CONTAINER_LABELS };
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
@@ -163,7 +161,7 @@ export class ContainerService {
     const scriptPath = posix.join(SCRIPT_DIR, input.scriptname);
     spec.cmd = hasScript ? [scriptPath, ...input.args] : input.args.length ? input.args : undefined;
     spec.env = { ...input.env };
-    spec.labels = { [CONTAINER_LABELS.id]: id, [CONTAINER_LABELS.owner]: owner, [CONTAINER_LABELS.instance]: this.options.instanceId };
+    spec.labels = { [LABELS.container]: id, [LABELS.owner]: owner, [LABELS.instance]: this.options.instanceId };
     spec.restart = input.permanent ? 'always' : 'no';
     // What the request asked for (already checked against the maxima), else the defaults.
     spec.memoryBytes = input.resources.memoryBytes ?? this.options.resources.memoryBytes;

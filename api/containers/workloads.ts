@@ -3,7 +3,7 @@ import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { containerSpecFromUnit } from '../../units/container-unit';
 import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
-import { CONTAINER_LABELS } from './labels';
+import { LABELS } from '../../common/labels';
 
 export interface WorkloadResolverOptions {
   containers: ContainerRepository;
@@ -21,7 +21,7 @@ export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitR
   const { containers, instanceId } = options;
   return (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
-    spec.labels = { ...spec.labels, [CONTAINER_LABELS.instance]: instanceId, [CONTAINER_LABELS.unit]: unit.name };
+    spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
     const record = unit.containerId ? containers.find(unit.containerId) : undefined;
     if (!record) return { spec };
     const workload: Workload = { spec };

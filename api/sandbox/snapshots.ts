@@ -5,13 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../../common/errors';
-import { CONTAINER_LABELS } from '../containers/labels';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
 import type { SnapshotRecord, SnapshotRepository } from '../store/snapshots';
 import type { User } from '../store/users';
 import type { OwnedContainer } from './access';
-import { SANDBOX_LABELS, SNAPSHOT_REPOSITORY } from './labels';
+import { LABELS, SNAPSHOT_REPOSITORY } from '../../common/labels';
 
 export interface SnapshotView {
   id: string;
@@ -43,10 +42,10 @@ export class SnapshotService {
   async take(owner: User, source: OwnedContainer, name: string | null): Promise<SnapshotView> {
     const id = randomBytes(16).toString('hex');
     const labels = {
-      [SANDBOX_LABELS.snapshot]: id,
-      [SANDBOX_LABELS.source]: source.view.id,
-      [CONTAINER_LABELS.owner]: owner.username,
-      [CONTAINER_LABELS.instance]: this.options.instanceId,
+      [LABELS.snapshot]: id,
+      [LABELS.sourceContainer]: source.view.id,
+      [LABELS.owner]: owner.username,
+      [LABELS.instance]: this.options.instanceId,
     };
     const committed = await source.satellite.commit(source.container, {
       repo: SNAPSHOT_REPOSITORY,

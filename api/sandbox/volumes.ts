@@ -6,12 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../common/errors';
 import type { Scheduler } from '../../units/scheduler/scheduler';
-import { CONTAINER_LABELS } from '../containers/labels';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import type { VolumeRecord, VolumeRepository } from '../store/volumes';
-import { SANDBOX_LABELS, volumeEngineName } from './labels';
+import { LABELS, volumeEngineName } from '../../common/labels';
 
 export interface VolumeView {
   id: string;
@@ -58,7 +57,7 @@ export class VolumeService {
     const satellite = this.options.satellites.forMachine(machine.id);
     await satellite.createVolume({
       name: engineName,
-      labels: { [SANDBOX_LABELS.volume]: id, [CONTAINER_LABELS.owner]: owner.username, [CONTAINER_LABELS.instance]: this.options.instanceId },
+      labels: { [LABELS.volume]: id, [LABELS.owner]: owner.username, [LABELS.instance]: this.options.instanceId },
     });
     const record = volumes.insert({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id });
     if (!record) {

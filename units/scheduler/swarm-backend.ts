@@ -8,6 +8,7 @@
  * The script is a Swarm config mounted at its path with mode 0755 (the satellite cannot stage
  * files before Swarm starts a container); data staging (dataurl) is for the local backend only.
  */
+import { LABELS } from '../../common/labels';
 import type Docker from 'dockerode';
 import { ConflictError, HttpError, PayloadTooLargeError, ServiceUnavailableError, ValidationError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
@@ -23,7 +24,6 @@ import {
   scriptConfigName,
   serviceNameFor,
   serviceSpecFor,
-  SWARM_LABELS,
   swarmConstraintsFor,
   viewOfTasks,
   type SwarmTask,
@@ -96,7 +96,7 @@ export class SwarmBackend implements SchedulerBackend {
 
   private async servicesOf(unitName?: string): Promise<EngineService[]> {
     const label = [this.options.instanceLabel];
-    if (unitName !== undefined) label.push(`${SWARM_LABELS.unit}=${unitName}`);
+    if (unitName !== undefined) label.push(`${LABELS.unit}=${unitName}`);
     return (await this.options.docker.listServices({ filters: { label } })) as unknown as EngineService[];
   }
 
@@ -150,7 +150,7 @@ export class SwarmBackend implements SchedulerBackend {
     }
     if (size === 0) throw ValidationError.field('script', 'The script is empty.');
     const name = scriptConfigName(serviceName, script.path, script.contentBase64);
-    const labels = { [this.instance.key]: this.instance.value, [SWARM_LABELS.unit]: unit.name };
+    const labels = { [this.instance.key]: this.instance.value, [LABELS.unit]: unit.name };
     try {
       const created = (await this.options.docker.createConfig({ Name: name, Labels: labels, Data: script.contentBase64 })) as { id?: string; ID?: string };
       return { configId: (created.id ?? created.ID) as string, configName: name, path: script.path };
@@ -164,7 +164,7 @@ export class SwarmBackend implements SchedulerBackend {
   }
 
   private async removeConfigs(unitName: string): Promise<void> {
-    const configs = (await this.options.docker.listConfigs({ filters: { label: [this.options.instanceLabel, `${SWARM_LABELS.unit}=${unitName}`] } })) as EngineConfig[];
+    const configs = (await this.options.docker.listConfigs({ filters: { label: [this.options.instanceLabel, `${LABELS.unit}=${unitName}`] } })) as EngineConfig[];
     for (const config of configs) {
       try {
         await this.options.docker.getConfig(config.ID).remove();
@@ -301,7 +301,7 @@ export class SwarmBackend implements SchedulerBackend {
     const [tasks] = await Promise.all([this.tasksOf(services.map((service) => service.ID)), this.options.nodes.list()]);
     const byName = new Map<string, EngineObservation>();
     for (const service of services) {
-      const engineName = service.Spec.Labels?.[SWARM_LABELS.engineName];
+      const engineName = service.Spec.Labels?.[LABELS.engineName];
       if (!engineName) continue;
       const view = await this.viewOf(service, tasks);
       const observed = { ...view.observed };
@@ -332,7 +332,7 @@ export class SwarmBackend implements SchedulerBackend {
     ]);
     if (signature === this.placementSignature) return;
     for (const service of services) {
-      const unit = context.units.find((candidate) => candidate.name === service.Spec.Labels?.[SWARM_LABELS.unit]);
+      const unit = context.units.find((candidate) => candidate.name === service.Spec.Labels?.[LABELS.unit]);
       if (!unit) continue;
       const ran = tasks.some((task) => task.ServiceID === service.ID && task.Status.ContainerStatus?.ContainerID);
       if (service.Spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no') && ran) continue;

@@ -6,17 +6,11 @@
 import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import type { ContainerSpec, RestartPolicy } from '../../common/container-spec';
+import { LABELS } from '../../common/labels';
 import type { FleetRequirements } from '../fleet-options';
 import { type Machine, type PlacedUnit, placeUnit } from '../placement';
 import type { EngineObservation, EngineStatus } from './model';
 import { describeNode, type SwarmNode } from './swarm-nodes';
-
-/** Labels on the services (and script configs) this backend creates. */
-export const SWARM_LABELS = {
-  unit: 'boatload.unit',
-  engineName: 'boatload.engine-name',
-  image: 'boatload.image',
-} as const;
 
 /** Swarm's limit for a config (the staged script): fewer than 1024000 bytes. */
 export const MAX_SWARM_CONFIG_BYTES = 1024000 - 1;
@@ -68,9 +62,9 @@ export function serviceSpecFor(input: ServiceSpecInput): Docker.ServiceSpec {
   const equals = input.instanceLabel.indexOf('=');
   const labels: Record<string, string> = {
     [input.instanceLabel.slice(0, equals)]: input.instanceLabel.slice(equals + 1),
-    [SWARM_LABELS.unit]: input.unitName,
-    [SWARM_LABELS.engineName]: spec.name,
-    [SWARM_LABELS.image]: spec.image,
+    [LABELS.unit]: input.unitName,
+    [LABELS.engineName]: spec.name,
+    [LABELS.image]: spec.image,
   };
   const containerSpec: Docker.ContainerSpec = {
     Image: input.imageRef,

@@ -1,0 +1,25 @@
+/**
+ * Every label BoatLoad puts on engine objects (containers, services, images, volumes, configs), in
+ * one place: tests, the satellite, the scheduler's backends and the API read the same names.
+ */
+export const LABELS = {
+  /** The installation (API instance) that created the object. */
+  instance: 'boatload.instance',
+  /** The unit a container or a Swarm service runs. */
+  unit: 'boatload.unit',
+  /** The BoatLoad container record a container belongs to, and its owner. */
+  container: 'boatload.id',
+  owner: 'boatload.owner',
+  /** Snapshot images and volumes: their record ids; the container a snapshot was taken of. */
+  snapshot: 'boatload.snapshot',
+  volume: 'boatload.volume',
+  sourceContainer: 'boatload.source-container',
+  /** Swarm services: the engine name the unit asked for, and the image it runs. */
+  engineName: 'boatload.engine-name',
+  image: 'boatload.image',
+} as const;
+
+/** Image repository of snapshot images: `boatload/snapshot:<snapshot id>`. */
+export const SNAPSHOT_REPOSITORY = 'boatload/snapshot';
+/** Engine name of a volume: `boatload-vol-<volume id>`. */
+export const volumeEngineName = (id: string): string => `boatload-vol-${id}`;
