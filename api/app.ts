@@ -2,7 +2,7 @@
  * The API's Express app, built from already-constructed services (see server.ts): middleware,
  * auth, the routers, and the one error handler.
  */
-import express, { type Express } from 'express';
+import express, { Router, type Express } from 'express';
 import { NotFoundError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
@@ -11,18 +11,23 @@ import { requireAuth, requireAdmin } from './auth/authenticate';
 import type { LoginThrottle } from './auth/login-throttle';
 import type { Authenticator } from './auth/passport';
 import { sessionMiddleware } from './auth/session';
-import { authRoutes } from './auth/routes';
+import { queryToken } from './auth/query-token';
+import { authGroup } from './auth/routes';
 import type { TokenService } from './auth/tokens';
-import type { CreateRequestLimits } from './containers/create-request';
-import { containerRoutes } from './containers/routes';
-import type { ContainerService } from './containers/service';
-import { FLEET_PREFIXES, fleetRouter } from './fleet/routes';
+import { containerGroup, type ContainerRouteDeps } from './containers/routes';
+import { FLEET_PREFIXES, fleetGroup, fleetRouter } from './fleet/routes';
 import type { FleetUnitService } from './fleet/service';
 import type { HealthReport } from './health';
-import type { Sandbox } from './sandbox';
+import { describedRouter, helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type RouteDef } from './http/route-table';
+import { operationGroup } from './operations/routes';
+import type { OperationService } from './operations/service';
+import { snapshotGroup } from './snapshots/routes';
+import type { SnapshotService } from './snapshots/service';
 import type { SqliteSessionStore } from './store/session-store';
-import { userRoutes } from './users/routes';
+import { userGroup } from './users/routes';
 import type { UserService } from './users/service';
+import { volumeGroup } from './volumes/routes';
+import type { VolumeService } from './volumes/service';
 
 export interface AppDeps {
   users: UserService;
@@ -32,13 +37,16 @@ export interface AppDeps {
   sessionStore: SqliteSessionStore;
   sessionSecret: string;
   session: { maxAgeSeconds: number; secureCookie: boolean };
-  containers: ContainerService;
-  containerLimits: CreateRequestLimits;
+  /** The container service and its actions (exec, streams, terminals, lifecycle operations). */
+  containers: ContainerRouteDeps;
+  volumes: VolumeService;
+  snapshots: SnapshotService;
+  operations: OperationService;
   fleet: FleetUnitService;
-  /** Exec, stream, terminal, operations, snapshots, volumes, per-concern help (api/sandbox/). */
-  sandbox: Sandbox;
   jsonBodyMaxBytes: number;
   health: () => Promise<HealthReport>;
+  /** A resource's dependencies, for its GET .../health. */
+  resourceHealth: (resource: string) => Promise<ResourceHealth>;
   logger: Logger;
 }
 
@@ -70,13 +78,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.jsonBodyMaxBytes, strict: false }));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 64 }));
 
-  app.use(authRoutes({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie }));
+  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie }).routes));
+  app.use('/v1/users', auth, requireAdmin, plainRouter(userGroup(deps.users).routes));
 
-  app.use('/v1/users', auth, requireAdmin, userRoutes(deps.users));
-  const containers = containerRoutes({ service: deps.containers, limits: deps.containerLimits, wait: deps.sandbox.createWaiter });
-  // The sandbox routes first: they include /help, /examples and /health, which /:id would take.
-  app.use('/v1/container', deps.sandbox.queryToken, auth, deps.sandbox.routers.container(containers), containers);
-  deps.sandbox.mount(app, auth);
+  // Each resource with its help, examples and health (generated from the same route table).
+  const health = (resource: string) => () => deps.resourceHealth(resource);
+  app.use('/v1/container', queryToken, auth, describedRouter(containerGroup(deps.containers), health('container')));
+  app.use('/v1/volumes', auth, describedRouter(volumeGroup({ volumes: deps.volumes }), health('volumes')));
+  app.use('/v1/snapshots', auth, describedRouter(snapshotGroup({ snapshots: deps.snapshots }), health('snapshots')));
+  app.use('/v1/operations', auth, describedRouter(operationGroup({ operations: deps.operations }), health('operations')));
+  // The fleet API is served at /fleet/v1 and described at /v1/units.
+  const units = fleetGroup({ service: deps.fleet, bodyMaxBytes: deps.jsonBodyMaxBytes });
+  app.use('/v1/units', auth, plainRouter(helpRoutes(units, { mount: '/v1/units', health: health('units') })));
   // Every other /v1 path needs auth too, then is a 404.
   app.use('/v1', auth);
 
@@ -85,4 +98,10 @@ export function createApp(deps: AppDeps): Express {
   // Terminals are WebSocket upgrades: route them through the app, auth and error handler included.
   routeUpgrades(app);
   return app;
+}
+
+function plainRouter(routes: readonly RouteDef[]): Router {
+  const router = Router();
+  registerRoutes(router, routes);
+  return router;
 }

@@ -44,12 +44,12 @@ export interface ApiConfig {
   /** BOATLOAD_BACKEND: local (this host's satellite) or swarm (api/backend-config.ts). */
   backend: BackendConfig;
   fleet: FleetListenConfig;
-  sandbox: SandboxConfig;
+  actions: ContainerActionLimits;
   logLevel: LogLevel;
 }
 
-/** Limits of the sandbox routes (exec, ?wait=ready, fork, batch create). */
-export interface SandboxConfig {
+/** Limits of the container actions (exec, ?wait=ready, fork, batch create). */
+export interface ContainerActionLimits {
   /** Bytes of stdout and of stderr an exec answers with; the rest is dropped (truncated: true). */
   execOutputMaxBytes: number;
   /** Longest exec timeout a caller may ask for; also the default is min(60, this). */
@@ -60,7 +60,7 @@ export interface SandboxConfig {
   batchMaxRequests: number;
 }
 
-function sandboxFromEnv(env: Env): SandboxConfig {
+function actionLimitsFromEnv(env: Env): ContainerActionLimits {
   const bounded = (name: string, fallback: number, min: number, max: number): number => {
     const value = intFromEnv(env, name, fallback, min);
     if (value > max) throw new ConfigError(`${name} must be at most ${max}, got "${value}"`);
@@ -231,7 +231,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
     backend: backendFromEnv(env),
     fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
-    sandbox: sandboxFromEnv(env),
+    actions: actionLimitsFromEnv(env),
     logLevel: logLevel as LogLevel,
   };
 }

@@ -16,6 +16,20 @@ import type { ApiConfig } from './config';
 import { LABELS } from '../common/labels';
 import { ContainerService } from './containers/service';
 import { ListingCache } from './containers/listing-cache';
+import { attachmentsResolver } from './containers/attachments';
+import { timeoutQuery, waitQuery } from './containers/action-requests';
+import { ExecService } from './containers/exec';
+import { LifecycleService } from './containers/lifecycle';
+import { ContainerLocator } from './containers/locator';
+import type { CreateWaiter } from './containers/routes';
+import { TerminalGateway } from './containers/terminal';
+import { resourceHealth } from './resource-health';
+import { OperationService } from './operations/service';
+import { SnapshotService } from './snapshots/service';
+import { VolumeService } from './volumes/service';
+import { OperationRepository } from './store/operations';
+import { SnapshotRepository } from './store/snapshots';
+import { VolumeRepository } from './store/volumes';
 import { workloadResolver } from './containers/workloads';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
 import { MachineRegistry } from './fleet/machines';
@@ -23,7 +37,6 @@ import { createFleetApp } from './fleet/routes';
 import { FleetUnitService } from './fleet/service';
 import { checkHealth, DEFAULT_PASSWORD_WARNING } from './health';
 import { buildSchedulerBackend } from './scheduler-backend';
-import { buildSandbox, buildSandboxResources, type Sandbox } from './sandbox';
 import { SatelliteClient } from './satellite/client';
 import { ContainerRepository } from './store/containers';
 import { openDatabase, type Db } from './store/database';
@@ -42,7 +55,7 @@ export interface ApiServer {
   users: UserService;
   satellite: SatelliteClient;
   fleet: FleetUnitService;
-  sandbox: Sandbox;
+  operations: OperationService;
   instanceId: string;
   /**
    * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
@@ -83,10 +96,13 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     logger: logger.child('scheduler'),
   });
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, logger: logger.child('fleet') });
-  const sandboxResources = buildSandboxResources({ db, containers: containerRepository, satellites, scheduler, instanceId });
+  const snapshots = new SnapshotService({ snapshots: new SnapshotRepository(db), containers: containerRepository, satellites, instanceId });
+  const volumes = new VolumeService({ volumes: new VolumeRepository(db), containers: containerRepository, satellites, scheduler, instanceId });
+  const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });
   const containers = new ContainerService({
     listings: new ListingCache(storeGeneration(db)),
-    attachments: sandboxResources.attachments,
+    attachments: attachmentsResolver({ snapshots, volumes }),
+    locator,
     containers: containerRepository,
     scheduler,
     satellites,
@@ -98,23 +114,30 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
   });
   const containerLimits = { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage, resourceMaxima: config.containers.maxima };
-  const sandbox = buildSandbox({
-    db,
-    resources: sandboxResources,
-    containers,
-    scheduler,
-    satellites,
-    limits: config.sandbox,
-    createLimits: containerLimits,
-    logger: logger.child('sandbox'),
-  });
+  const operations = new OperationService({ repository: new OperationRepository(db), logger: logger.child('operations') });
+  // At API start, nothing can still be running: whatever was, was interrupted.
+  operations.failInterrupted();
+  const view = containers.get.bind(containers);
+  const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
+  const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits });
+  const terminal = new TerminalGateway({ locator, logger: logger.child('terminal') });
+  const createWaiter: CreateWaiter = {
+    parse(req) {
+      if (waitQuery(req) !== 'ready') return null;
+      const timeout = timeoutQuery(req, 30, config.actions.waitReadyMaxSeconds);
+      return (user, created) => exec.waitReady(user, created.id, timeout);
+    },
+  };
   const sessionStore = new SqliteSessionStore(db);
   const users = new UserService({
     users: new UserRepository(db),
     passwordIterations: config.passwordIterations,
     onDelete: async (username) => {
       await containers.deleteOwnedBy(username);
-      await sandbox.deleteOwnedBy(username);
+      // A user's snapshots, volumes and operations go with the user.
+      await snapshots.deleteOwnedBy(username);
+      await volumes.deleteOwnedBy(username);
+      operations.deleteOwnedBy(username);
     },
     onCredentialsChanged: (username) => sessionStore.destroyForUser(username),
   });
@@ -128,12 +151,14 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     sessionStore,
     sessionSecret,
     session: config.session,
-    containers,
-    containerLimits,
+    containers: { service: containers, createLimits: containerLimits, wait: createWaiter, exec, lifecycle, terminal, limits: config.actions },
+    volumes,
+    snapshots,
+    operations,
     fleet,
-    sandbox,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
     health: () => checkHealth({ db, satellites, users }),
+    resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
     logger: logger.child('http'),
   });
 
@@ -156,7 +181,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     users,
     satellite,
     fleet,
-    sandbox,
+    operations,
     instanceId,
     async listen() {
       server = await new Promise<Server>((resolve, reject) => {
@@ -184,7 +209,9 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     fleetTlsAddress: () => fleetListeners?.tlsAddress ?? null,
     async close() {
       closing = true;
-      sandbox.close();
+      // End terminals and stop recording operations.
+      terminal.close();
+      operations.close();
       await backgroundWork;
       scheduler.stopSync();
       await fleetListeners?.close();

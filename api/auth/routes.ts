@@ -2,8 +2,9 @@
  * Login endpoints: djangorestframework-jwt's token routes and the session login. Thin: they read
  * the body, call UserService / TokenService, and shape the answer.
  */
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { ValidationError } from '../../common/errors';
+import type { FieldDoc, RouteGroup } from '../http/route-table';
 import type { UserService } from '../users/service';
 import { toUserView } from '../users/service';
 import { CSRF_COOKIE, currentUser, newCsrfToken, requireAuth } from './authenticate';
@@ -37,55 +38,125 @@ async function credentialsFrom(req: Request, users: UserService, throttle: Login
   return user;
 }
 
-export function authRoutes(deps: AuthRouteDeps): Router {
-  const router = Router();
+/** Login, tokens and the caller's own account, as a route table mounted at the root. */
+export function authGroup(deps: AuthRouteDeps): RouteGroup {
   const { users, tokens, passport, throttle } = deps;
-
-  router.post('/api-token-auth', async (req, res) => {
-    const user = await credentialsFrom(req, users, throttle);
-    res.json({ token: tokens.issue(user.username) });
-  });
-
-  router.post('/api-token-refresh', (req, res) => {
-    res.json({ token: tokens.refresh((req.body ?? {}).token) });
-  });
-
-  router.post('/api-token-verify', (req, res) => {
-    const token = (req.body ?? {}).token as unknown;
-    const payload = tokens.verify(token);
-    if (!users.find(payload.username)) throw ValidationError.field('non_field_errors', "User doesn't exist.");
-    res.json({ token });
-  });
-
-  router.post('/v1/auth/login', async (req: Request, res: Response) => {
-    const user = await credentialsFrom(req, users, throttle);
-    // passport's req.login regenerates the session id (no session fixation).
-    await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
-    const csrfToken = newCsrfToken();
-    req.session.csrfToken = csrfToken;
-    res.cookie(CSRF_COOKIE, csrfToken, { sameSite: 'lax', secure: deps.secureCookie, httpOnly: false });
-    res.json({ ...toUserView(user), csrf_token: csrfToken });
-  });
-
   const auth = requireAuth(passport);
-
-  router.post('/v1/auth/logout', auth, async (req: Request, res: Response) => {
-    if (req.authMethod === 'session') {
-      await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
-      await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
-      res.clearCookie(CSRF_COOKIE);
-    }
-    res.status(204).end();
-  });
-
-  router.get('/v1/auth/me', auth, (req, res) => {
-    res.json({ ...toUserView(currentUser(req)), auth: req.authMethod });
-  });
-
-  router.post('/v1/auth/password', auth, async (req, res) => {
-    await users.changePassword(currentUser(req), (req.body ?? {}) as { old_password: unknown; new_password: unknown });
-    res.status(204).end();
-  });
-
-  return router;
+  const credentials: FieldDoc[] = [
+    { name: 'username', type: 'string', required: true, description: 'Your user name.' },
+    { name: 'password', type: 'string', required: true, description: 'Your password.' },
+  ];
+  const token: FieldDoc[] = [{ name: 'token', type: 'string (JWT)', required: true, description: 'A token from /api-token-auth/.' }];
+  return {
+    name: 'auth',
+    base: '',
+    description: "Log in (djangorestframework-jwt's token routes, or a session with CSRF), and your own account.",
+    idVariable: 'USER',
+    routes: [
+      {
+        method: 'post',
+        path: '/api-token-auth',
+        summary: 'A JWT for a username and password (JSON or form).',
+        body: credentials,
+        answer: '200 {token}; bad credentials: 400 {non_field_errors}',
+        handlers: [
+          async (req, res) => {
+            const user = await credentialsFrom(req, users, throttle);
+            res.json({ token: tokens.issue(user.username) });
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/api-token-refresh',
+        summary: 'A new token with the same orig_iat, until the refresh window ends.',
+        body: token,
+        answer: '200 {token}',
+        handlers: [
+          (req, res) => {
+            res.json({ token: tokens.refresh((req.body ?? {}).token) });
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/api-token-verify',
+        summary: 'The token back if it is valid.',
+        body: token,
+        answer: '200 {token}, else 400',
+        handlers: [
+          (req, res) => {
+            const given = (req.body ?? {}).token as unknown;
+            const payload = tokens.verify(given);
+            if (!users.find(payload.username)) throw ValidationError.field('non_field_errors', "User doesn't exist.");
+            res.json({ token: given });
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/v1/auth/login',
+        summary: 'A session: the sessionid cookie, and a csrftoken cookie and csrf_token for writes.',
+        body: credentials,
+        answer: '200 {username, is_admin, created, csrf_token}',
+        handlers: [
+          async (req: Request, res: Response) => {
+            const user = await credentialsFrom(req, users, throttle);
+            // passport's req.login regenerates the session id (no session fixation).
+            await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
+            const csrfToken = newCsrfToken();
+            req.session.csrfToken = csrfToken;
+            res.cookie(CSRF_COOKIE, csrfToken, { sameSite: 'lax', secure: deps.secureCookie, httpOnly: false });
+            res.json({ ...toUserView(user), csrf_token: csrfToken });
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/v1/auth/logout',
+        summary: 'Ends the session.',
+        answer: '204',
+        handlers: [
+          auth,
+          async (req: Request, res: Response) => {
+            if (req.authMethod === 'session') {
+              await new Promise<void>((resolve, reject) => req.logout((err) => (err ? reject(err) : resolve())));
+              await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+              res.clearCookie(CSRF_COOKIE);
+            }
+            res.status(204).end();
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/v1/auth/me',
+        summary: 'Who you are, and how you authenticated.',
+        answer: '200 {username, is_admin, created, auth}',
+        handlers: [
+          auth,
+          (req, res) => {
+            res.json({ ...toUserView(currentUser(req)), auth: req.authMethod });
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/v1/auth/password',
+        summary: 'Change your password (at least 8 characters); ends your sessions.',
+        body: [
+          { name: 'old_password', type: 'string', required: true, description: 'The current password.' },
+          { name: 'new_password', type: 'string', required: true, description: 'The new one.' },
+        ],
+        answer: '204',
+        handlers: [
+          auth,
+          async (req, res) => {
+            await users.changePassword(currentUser(req), (req.body ?? {}) as { old_password: unknown; new_password: unknown });
+            res.status(204).end();
+          },
+        ],
+      },
+    ],
+  };
 }

@@ -7,6 +7,7 @@ import { parse as shellParse } from 'shell-quote';
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR } from '../../common/satellite-protocol';
+import { validationErrorFrom } from '../http/parse-body';
 
 export interface CreateContainerInput {
   image: string;
@@ -20,7 +21,7 @@ export interface CreateContainerInput {
   args: string[];
   env: Record<string, string>;
   permanent: boolean;
-  /** Start from this snapshot's image instead of image_name (resolved by the sandbox services). */
+  /** Start from this snapshot's image instead of image_name (resolved by attachments.ts). */
   snapshot: string | null;
   /** Named volumes to mount, by the owner's volume name (or volume id). */
   volumes: VolumeRequest[];
@@ -112,32 +113,6 @@ const schema = z
   .strict();
 
 type RawCreateRequest = z.infer<typeof schema>;
-
-/**
- * zod's issues → DRF's {"field": ["message"]}. Collected in a Map: a field named "__proto__"
- * must not reach Object.prototype.
- */
-export function validationErrorFrom(error: z.ZodError): ValidationError {
-  const fields = new Map<string, string[]>();
-  const add = (field: string, message: string): void => {
-    fields.set(field, [...(fields.get(field) ?? []), message]);
-  };
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys' && issue.path.length) {
-      // Inside a field (an object in a list): the message names the key, the field is the top one.
-      for (const key of issue.keys) add(String(issue.path[0]), `Unknown field "${key}".`);
-      continue;
-    }
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) add(key, 'Unknown field.');
-      continue;
-    }
-    const message = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'This field is required.' : issue.message;
-    add(String(issue.path[0] ?? 'non_field_errors'), message);
-  }
-  // Object.fromEntries defines own properties, "__proto__" included.
-  return new ValidationError(Object.fromEntries(fields));
-}
 
 function splitArgs(args: string | string[] | undefined): string[] {
   if (args === undefined) return [];

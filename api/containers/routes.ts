@@ -1,14 +1,18 @@
 /**
- * /v1/container/ routes: read and check HTTP input, call ContainerService, shape the answer.
- * A trailing slash is optional everywhere (Express's non-strict routing).
+ * /v1/container/: the container resource as one route table (see http/route-table.ts): create,
+ * list, read output, state, metrics and files, delete, and the actions of action-routes.ts. Routes
+ * read and check HTTP input, call a service, and shape the answer. A trailing slash is optional
+ * everywhere (Express's non-strict routing).
  */
-import { Router, type Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 import { posix } from 'node:path';
 import { UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { currentUser } from '../auth/authenticate';
 import type { User } from '../store/users';
 import { relay } from '../http/relay';
+import type { FieldDoc, RouteDef, RouteGroup } from '../http/route-table';
+import { containerActionRoutes, type ContainerActionDeps } from './action-routes';
 import { fromMultipartFields, parseCreateRequest, type CreateRequestLimits } from './create-request';
 import type { ContainerService } from './service';
 import type { ContainerView } from './view';
@@ -50,95 +54,237 @@ function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-export function containerRoutes(input: { service: ContainerService; limits: CreateRequestLimits; wait?: CreateWaiter }): Router {
-  const { service, limits } = input;
-  const router = Router();
+export interface ContainerRouteDeps extends ContainerActionDeps {
+  service: ContainerService;
+  createLimits: CreateRequestLimits;
+  /** `?wait=ready` on create. */
+  wait?: CreateWaiter;
+}
+
+const CREATE_FIELDS: FieldDoc[] = [
+  { name: 'image_name', type: 'string', description: 'Image (default boatload/base); it must be present on the host.' },
+  { name: 'image_tag', type: 'string', description: 'Tag (default latest).' },
+  { name: 'snapshot', type: 'string (snapshot id)', description: 'Start from one of your snapshots instead of image_name/image_tag.' },
+  { name: 'script', type: 'string (base64)', description: 'The script to run (#! line or executable); or a multipart file field.' },
+  { name: 'scriptname', type: 'string', description: 'File name under /boatload/ (default script).' },
+  { name: 'scripturl', type: 'string (URL)', description: 'Fetch the script from this http(s) URL.' },
+  { name: 'dataurl', type: 'string (URL)', description: 'Data fetched and unpacked at datapath.' },
+  { name: 'datapath', type: 'string (absolute path)', description: 'Where dataurl lands.' },
+  { name: 'container_args', type: 'string | string[]', description: 'Arguments (split like a shell, never run by one).' },
+  { name: 'env', type: 'object', description: '{"NAME": "value"}' },
+  { name: 'permanent', type: 'boolean', description: 'true: restarted always; false (default): runs once.' },
+  { name: 'volumes', type: '[{name, path, readonly}]', description: 'Your named volumes (by name or id) mounted at absolute paths (at most 16).' },
+];
+
+/** The container resource: its own routes, then its actions. */
+export function containerGroup(deps: ContainerRouteDeps): RouteGroup {
+  return {
+    name: 'container',
+    base: '/v1/container',
+    description: 'Containers: create, read output/state/files, exec, stream, terminal, lifecycle operations, snapshots and forks.',
+    idVariable: 'ID',
+    routes: [...containerRoutes(deps), ...containerActionRoutes(deps)],
+  };
+}
+
+function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
+  const { service, createLimits: limits } = deps;
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: limits.scriptMaxBytes, files: 1, fields: 32, fieldSize: 256 * 1024, parts: 40 },
   }).single('script');
+  const multipart: RequestHandler = (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : next());
+  const id = (req: Request): string => String(req.params.id);
 
-  router.get('/', (req, res) => {
-    res.type('application/json').send(service.listJson(currentUser(req)));
-  });
-
-  router.post('/', (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : next()), async (req, res) => {
-    let body: unknown = req.body;
-    if (req.is('multipart/form-data') || req.is('application/x-www-form-urlencoded')) {
-      body = fromMultipartFields((req.body ?? {}) as Record<string, unknown>);
-    } else if (!req.is('application/json')) {
-      throw new UnsupportedMediaTypeError('Send JSON (application/json) or multipart/form-data.');
-    }
-    const waitFor = input.wait?.parse(req) ?? null;
-    const parsed = parseCreateRequest(body, req.file?.buffer ?? null, limits);
-    const created = await service.create(currentUser(req), parsed);
-    res.status(201).json(waitFor ? await waitFor(currentUser(req), created) : created);
-  });
-
-  router.get('/:id', (req, res) => {
-    res.json(service.get(currentUser(req), req.params.id));
-  });
-
-  router.delete('/:id', async (req, res) => {
-    await service.delete(currentUser(req), req.params.id);
-    res.status(204).end();
-  });
-
-  router.get('/:id/stdout', async (req, res) => {
-    const query = logQuery(req);
-    const upstream = await service.logs(currentUser(req), req.params.id, query);
-    await relay(res, upstream, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-  });
-
-  router.get('/:id/script', (req, res) => {
-    const script = service.script(currentUser(req), req.params.id);
-    const isText = script[0] === 0x23 && script[1] === 0x21;
-    res.type(isText ? 'text/plain; charset=utf-8' : 'application/octet-stream').set('X-Content-Type-Options', 'nosniff').send(script);
-  });
-
-  router.get('/:id/state', async (req, res) => {
-    res.json(await service.state(currentUser(req), req.params.id));
-  });
-
-  router.get('/:id/metrics', async (req, res) => {
-    res.json(await service.metrics(currentUser(req), req.params.id));
-  });
-
-  router.get('/:id/changes', async (req, res) => {
-    res.json(await service.changes(currentUser(req), req.params.id));
-  });
-
-  router.get('/:id/file', async (req, res) => {
-    res.json(await service.files(currentUser(req), req.params.id));
-  });
-
-  router.get('/:id/file/*filepath', async (req, res) => {
-    const path = containerPath((req.params as Record<string, unknown>).filepath);
-    const upstream = await service.file(currentUser(req), req.params.id, path);
-    await relay(res, upstream, fileHeaders(path, upstream.headers['content-length']));
-  });
-
-  router.get('/:id/filebynum/:num', async (req, res) => {
-    const num = req.params.num;
-    if (!/^\d{1,10}$/.test(num) || Number(num) > MAX_FILE_NUMBER) throw ValidationError.field('filenum', 'Must be a whole number (0-based).');
-    const upstream = await service.fileByNumber(currentUser(req), req.params.id, Number(num));
-    const path = safeDecodeUri(upstream.headers['x-boatload-path']) ?? `file-${num}`;
-    await relay(res, upstream, fileHeaders(path, upstream.headers['content-length']));
-  });
-
-  router.get('/:id/archive', async (req, res) => {
-    const gzip = req.query.gzip === 'true' || req.query.gzip === '1';
-    if (req.query.gzip !== undefined && !gzip && req.query.gzip !== 'false' && req.query.gzip !== '0') {
-      throw ValidationError.field('gzip', 'Must be true or false.');
-    }
-    const upstream = await service.archive(currentUser(req), req.params.id, gzip);
-    await relay(res, upstream, {
-      'Content-Type': gzip ? 'application/gzip' : 'application/x-tar',
-      'Content-Disposition': attachment(`${req.params.id}.tar${gzip ? '.gz' : ''}`),
-    });
-  });
-
-  return router;
+  return [
+    {
+      method: 'get',
+      path: '/',
+      summary: 'Your containers (admins: all).',
+      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason}]',
+      handlers: [
+        (req, res) => {
+          res.type('application/json').send(service.listJson(currentUser(req)));
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/',
+      summary: 'Create a container. ?wait=ready answers once it is ready (running and exec-able), or with its status if it exited or failed first.',
+      query: [
+        { name: 'wait', type: '"ready"', description: 'Wait for readiness before answering.' },
+        { name: 'timeout', type: 'number (seconds)', description: `How long to wait (default 30, at most ${deps.limits.waitReadyMaxSeconds}).` },
+      ],
+      body: CREATE_FIELDS,
+      answer: '201 the record; with ?wait=ready also readiness: {status: ready|starting|exited|error|..., reason, exit_code, checked, timed_out?}',
+      example: { query: 'wait=ready&timeout=30', body: { container_args: ['sleep', '3600'] } },
+      handlers: [
+        multipart,
+        async (req, res) => {
+          let body: unknown = req.body;
+          if (req.is('multipart/form-data') || req.is('application/x-www-form-urlencoded')) {
+            body = fromMultipartFields((req.body ?? {}) as Record<string, unknown>);
+          } else if (!req.is('application/json')) {
+            throw new UnsupportedMediaTypeError('Send JSON (application/json) or multipart/form-data.');
+          }
+          const waitFor = deps.wait?.parse(req) ?? null;
+          const parsed = parseCreateRequest(body, req.file?.buffer ?? null, limits);
+          const created = await service.create(currentUser(req), parsed);
+          res.status(201).json(waitFor ? await waitFor(currentUser(req), created) : created);
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id',
+      summary: 'The record.',
+      answer: '200 the record with the request fields',
+      handlers: [
+        (req, res) => {
+          res.json(service.get(currentUser(req), id(req)));
+        },
+      ],
+    },
+    {
+      method: 'delete',
+      path: '/:id',
+      summary: 'Stop and remove the container.',
+      answer: '204',
+      handlers: [
+        async (req, res) => {
+          await service.delete(currentUser(req), id(req));
+          res.status(204).end();
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/stdout',
+      summary: 'Stored output as text/plain, streamed.',
+      query: [
+        { name: 'stream', type: 'stdout|stderr|all', description: 'Which stream (default all).' },
+        { name: 'follow', type: 'boolean', description: 'Until exit.' },
+        { name: 'tail', type: 'number', description: 'Last N lines.' },
+      ],
+      answer: '200 text/plain',
+      example: { stream: true },
+      handlers: [
+        async (req, res) => {
+          const query = logQuery(req);
+          const upstream = await service.logs(currentUser(req), id(req), query);
+          await relay(res, upstream, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/script',
+      summary: 'The script as submitted.',
+      answer: '200',
+      handlers: [
+        (req, res) => {
+          const script = service.script(currentUser(req), id(req));
+          const isText = script[0] === 0x23 && script[1] === 0x21;
+          res.type(isText ? 'text/plain; charset=utf-8' : 'application/octet-stream').set('X-Content-Type-Options', 'nosniff').send(script);
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/state',
+      summary: 'Scheduler and engine state.',
+      answer: '200 {fleet_state, docker_state, status, reason}',
+      handlers: [
+        async (req, res) => {
+          res.json(await service.state(currentUser(req), id(req)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/metrics',
+      summary: 'CPU, memory, network, pids.',
+      answer: '200 {timestamp, cpu_percent, memory, network, pids, block_io}',
+      handlers: [
+        async (req, res) => {
+          res.json(await service.metrics(currentUser(req), id(req)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/changes',
+      summary: "The engine's filesystem diff.",
+      answer: '200 [{Path, Kind}]',
+      handlers: [
+        async (req, res) => {
+          res.json(await service.changes(currentUser(req), id(req)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/file',
+      summary: 'Changed regular files.',
+      answer: '200 [{num, path, size}]',
+      handlers: [
+        async (req, res) => {
+          res.json(await service.files(currentUser(req), id(req)));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/file/*filepath',
+      summary: 'One file, streamed.',
+      answer: '200 application/octet-stream',
+      example: { text: 'curl -s "$BOATLOAD/v1/container/$ID/file/etc/hostname" -H "Authorization: JWT $TOKEN"' },
+      handlers: [
+        async (req, res) => {
+          const path = containerPath((req.params as Record<string, unknown>).filepath);
+          const upstream = await service.file(currentUser(req), id(req), path);
+          await relay(res, upstream, fileHeaders(path, upstream.headers['content-length']));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/filebynum/:num',
+      summary: 'Entry num of the file list.',
+      answer: '200 application/octet-stream',
+      example: { text: 'curl -s "$BOATLOAD/v1/container/$ID/filebynum/0" -H "Authorization: JWT $TOKEN"' },
+      handlers: [
+        async (req, res) => {
+          const num = String(req.params.num);
+          if (!/^\d{1,10}$/.test(num) || Number(num) > MAX_FILE_NUMBER) throw ValidationError.field('filenum', 'Must be a whole number (0-based).');
+          const upstream = await service.fileByNumber(currentUser(req), id(req), Number(num));
+          const path = safeDecodeUri(upstream.headers['x-boatload-path']) ?? `file-${num}`;
+          await relay(res, upstream, fileHeaders(path, upstream.headers['content-length']));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/:id/archive',
+      summary: 'A tar of all changes (?gzip=true).',
+      answer: '200 application/x-tar',
+      example: { text: 'curl -s "$BOATLOAD/v1/container/$ID/archive" -H "Authorization: JWT $TOKEN" | tar tvf -' },
+      handlers: [
+        async (req, res) => {
+          const gzip = req.query.gzip === 'true' || req.query.gzip === '1';
+          if (req.query.gzip !== undefined && !gzip && req.query.gzip !== 'false' && req.query.gzip !== '0') {
+            throw ValidationError.field('gzip', 'Must be true or false.');
+          }
+          const upstream = await service.archive(currentUser(req), id(req), gzip);
+          await relay(res, upstream, {
+            'Content-Type': gzip ? 'application/gzip' : 'application/x-tar',
+            'Content-Disposition': attachment(`${id(req)}.tar${gzip ? '.gz' : ''}`),
+          });
+        },
+      ],
+    },
+  ];
 }
 
 function safeDecodeUri(value: string | undefined): string | undefined {

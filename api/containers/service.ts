@@ -7,26 +7,29 @@ import { posix } from 'node:path';
 import type { AddressPolicy } from '../../common/address-policy';
 import { downloadToBuffer } from '../../common/bounded-fetch';
 import { emptySpec, type ContainerSpec, type VolumeMount } from '../../common/container-spec';
-import { NotFoundError, ServiceUnavailableError, ValidationError } from '../../common/errors';
+import { NotFoundError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type ContainerMetrics, type DockerState, type FileEntry } from '../../common/satellite-protocol';
 import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
 import type { UnitRecord } from '../../units/scheduler/model';
 import type { Scheduler } from '../../units/scheduler/scheduler';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
 import { unitHash } from '../../units/unit-file';
-import type { LogQuery, SatelliteClient, StreamedResponse } from '../satellite/client';
+import type { LogQuery, StreamedResponse } from '../satellite/client';
 import type { SatelliteDirectory } from '../satellite/directory';
-import type { ContainerRecord, ContainerRepository } from '../store/containers';
+import type { ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
 import { LABELS } from '../../common/labels';
 import type { ListingCache } from './listing-cache';
+import type { ContainerLocator, OwnedRecord } from './locator';
 import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
   scheduler: Scheduler;
   satellites: SatelliteDirectory;
+  /** Ownership and where each container is now. */
+  locator: ContainerLocator;
   /** This installation's id, carried as a label by every container it creates. */
   instanceId: string;
   scriptMaxBytes: number;
@@ -79,13 +82,8 @@ export class ContainerService {
     return this.options.listings.get(user.isAdmin ? '*' : `user:${user.username}`, () => JSON.stringify(this.list(user)));
   }
 
-  /** The record, if the user may see it: someone else's container is a 404, not a 403. */
-  private owned(user: User, id: string): { record: ContainerRecord; unit: UnitRecord } {
-    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.containers.find(id) : undefined;
-    if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
-    const unit = this.options.scheduler.get(record.unitName);
-    if (!unit) throw new NotFoundError();
-    return { record, unit };
+  private owned(user: User, id: string): OwnedRecord {
+    return this.options.locator.owned(user, id);
   }
 
   get(user: User, id: string): ContainerView {
@@ -190,17 +188,6 @@ export class ContainerService {
     return script;
   }
 
-  /**
-   * The satellite of the machine that holds the unit's container now, and that container's name
-   * there (with the swarm backend: the current task's container, on whichever node it runs).
-   */
-  private async containerOf(unit: UnitRecord): Promise<{ satellite: SatelliteClient; container: string }> {
-    const { location } = await this.options.scheduler.locate(unit.name);
-    if (location.problem) throw new ServiceUnavailableError(location.problem);
-    if (location.container === null) throw new NotFoundError('The container is not on any machine (yet).');
-    return { satellite: this.options.satellites.forMachine(location.machineId), container: location.container };
-  }
-
   async state(user: User, id: string): Promise<ContainerState> {
     const { record, unit } = this.owned(user, id);
     const located = await this.options.scheduler.locate(unit.name);
@@ -227,39 +214,39 @@ export class ContainerService {
   }
 
   async logs(user: User, id: string, query: LogQuery): Promise<StreamedResponse> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.logs(container, query);
   }
 
   async metrics(user: User, id: string): Promise<ContainerMetrics> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.metrics(container);
   }
 
   async changes(user: User, id: string): Promise<ChangeEntry[]> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.changes(container);
   }
 
   async files(user: User, id: string): Promise<FileEntry[]> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.files(container);
   }
 
   async file(user: User, id: string, path: string): Promise<StreamedResponse> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.file(container, path);
   }
 
   async fileByNumber(user: User, id: string, num: number): Promise<StreamedResponse> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     const entry = (await satellite.files(container))[num];
     if (!entry) throw new NotFoundError(`There is no changed file number ${num}.`);
     return satellite.file(container, entry.path);
   }
 
   async archive(user: User, id: string, gzip: boolean): Promise<StreamedResponse> {
-    const { satellite, container } = await this.containerOf(this.owned(user, id).unit);
+    const { satellite, container } = await this.options.locator.locate(user, id);
     return satellite.archive(container, gzip);
   }
 }

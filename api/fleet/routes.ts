@@ -6,6 +6,7 @@
 import express, { Router, type Express, type Request, type RequestHandler } from 'express';
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
+import { registerRoutes, type FieldDoc, type RouteGroup } from '../http/route-table';
 import { DISCOVERY_DOCUMENT } from './discovery';
 import { fleetErrorHandler, MethodNotAllowedError } from './errors';
 import { decodeJson, parseMachineMetadataOps, parseUnitPutBody } from './requests';
@@ -56,67 +57,143 @@ function jsonBody(req: Request): unknown {
   return decodeJson(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
 }
 
+/** fleet's v1 API as a route table (described at /v1/units/help, served at FLEET_PREFIXES). */
+export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: number }): RouteGroup {
+  const { service } = input;
+  const body = express.raw({ type: () => true, limit: input.bodyMaxBytes });
+  const name: FieldDoc = { name: 'name', type: 'string', description: 'Unit name, e.g. web.service or web@1.service.' };
+  return {
+    name: 'units',
+    base: FLEET_PREFIXES[0] as string,
+    description: "Units: systemd-style unit files scheduled on the cluster, through fleet's v1 HTTP API (fleetctl --endpoint works). Admins only; errors in fleet's shape {\"error\":{\"code\",\"message\"}}. Also at /v1-alpha.",
+    idVariable: 'UNIT',
+    routes: [
+      {
+        method: 'get',
+        path: '/discovery',
+        summary: "fleet's discovery document.",
+        answer: '200',
+        handlers: [
+          (_req, res) => {
+            res.json(DISCOVERY_DOCUMENT);
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/machines',
+        summary: 'Machines with their metadata.',
+        query: [{ name: 'nextPageToken', type: 'string', description: 'Paging.' }],
+        answer: '200 {machines: [{id, primaryIP, metadata}], nextPageToken?}',
+        handlers: [
+          async (req, res) => {
+            res.json(await service.listMachines(singleQuery(req, 'nextPageToken')));
+          },
+        ],
+      },
+      {
+        method: 'patch',
+        path: '/machines',
+        summary: 'Edit machine metadata (JSON patch operations).',
+        answer: '204',
+        handlers: [
+          body,
+          async (req, res) => {
+            await service.patchMachines(parseMachineMetadataOps(jsonBody(req)));
+            res.status(204).end();
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/units',
+        summary: 'All units.',
+        answer: '200 {units: [...], nextPageToken?}',
+        handlers: [
+          (req, res) => {
+            res.json(service.listUnits(singleQuery(req, 'nextPageToken')));
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/units/:name',
+        summary: 'One unit.',
+        query: [name],
+        answer: '200 {name, options, desiredState, currentState, machineID}',
+        handlers: [
+          (req, res) => {
+            res.json(service.getUnit(String(req.params.name)));
+          },
+        ],
+      },
+      {
+        method: 'put',
+        path: '/units/:name',
+        summary: 'Create a unit (options) or change its desiredState.',
+        body: [
+          { name: 'desiredState', type: 'inactive|loaded|launched', description: 'What it should be.' },
+          { name: 'options', type: '[{section, name, value}]', description: 'The unit file, for a new unit.' },
+        ],
+        answer: '201 created, 204 changed',
+        example: { body: { desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: '/usr/bin/docker run --rm boatload/base:latest sleep 60' }] } },
+        handlers: [
+          requireJsonType,
+          body,
+          async (req, res) => {
+            const outcome = await service.putUnit({ name: String(req.params.name), body: parseUnitPutBody(jsonBody(req)) });
+            res.status(outcome === 'created' ? 201 : 204).end();
+          },
+        ],
+      },
+      {
+        method: 'delete',
+        path: '/units/:name',
+        summary: 'Destroy a unit.',
+        answer: '204',
+        handlers: [
+          async (req, res) => {
+            await service.deleteUnit(String(req.params.name));
+            res.status(204).end();
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/state',
+        summary: 'Unit states per machine.',
+        query: [
+          { name: 'machineID', type: 'string', description: 'Filter.' },
+          { name: 'unitName', type: 'string', description: 'Filter.' },
+        ],
+        answer: '200 {states: [...]}',
+        handlers: [
+          (req, res) => {
+            res.json(service.listStates({ machineID: singleQuery(req, 'machineID'), unitName: singleQuery(req, 'unitName'), pageToken: singleQuery(req, 'nextPageToken') }));
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/state/:name',
+        summary: "One unit's state.",
+        answer: '200',
+        handlers: [
+          (req, res) => {
+            res.json(service.getState(String(req.params.name)));
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The fleet API's router: its table, 405 for a known path's other methods, errors in fleet's shape. */
 export function fleetRouter(options: FleetRouterOptions): Router {
-  const { service } = options;
   const router = Router({ strict: true, caseSensitive: true });
-  const body = express.raw({ type: () => true, limit: options.bodyMaxBytes });
   if (options.guards?.length) router.use(...options.guards);
   router.use(acceptAlt);
-
-  router
-    .route('/discovery')
-    .get((_req, res) => {
-      res.json(DISCOVERY_DOCUMENT);
-    })
-    .all(methodNotAllowed('GET'));
-
-  router
-    .route('/machines')
-    .get(async (req, res) => {
-      res.json(await service.listMachines(singleQuery(req, 'nextPageToken')));
-    })
-    .patch(body, async (req, res) => {
-      await service.patchMachines(parseMachineMetadataOps(jsonBody(req)));
-      res.status(204).end();
-    })
-    .all(methodNotAllowed('GET', 'PATCH'));
-
-  router
-    .route('/units')
-    .get((req, res) => {
-      res.json(service.listUnits(singleQuery(req, 'nextPageToken')));
-    })
-    .all(methodNotAllowed('GET'));
-
-  router
-    .route('/units/:name')
-    .get((req, res) => {
-      res.json(service.getUnit(req.params.name as string));
-    })
-    .put(requireJsonType, body, async (req, res) => {
-      const outcome = await service.putUnit({ name: req.params.name as string, body: parseUnitPutBody(jsonBody(req)) });
-      res.status(outcome === 'created' ? 201 : 204).end();
-    })
-    .delete(async (req, res) => {
-      await service.deleteUnit(req.params.name as string);
-      res.status(204).end();
-    })
-    .all(methodNotAllowed('GET', 'PUT', 'DELETE'));
-
-  router
-    .route('/state')
-    .get((req, res) => {
-      res.json(service.listStates({ machineID: singleQuery(req, 'machineID'), unitName: singleQuery(req, 'unitName'), pageToken: singleQuery(req, 'nextPageToken') }));
-    })
-    .all(methodNotAllowed('GET'));
-
-  router
-    .route('/state/:name')
-    .get((req, res) => {
-      res.json(service.getState(req.params.name as string));
-    })
-    .all(methodNotAllowed('GET'));
-
+  registerRoutes(router, fleetGroup(options).routes, { otherMethods: (allowed) => methodNotAllowed(...allowed) });
   router.use((_req, _res, next) => next(new NotFoundError('not found')));
   router.use(fleetErrorHandler(options.logger));
   return router;

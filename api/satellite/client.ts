@@ -279,7 +279,7 @@ export class SatelliteClient implements HostAgent {
     return this.stream(this.containerPath(name, `/archive?gzip=${gzip}`));
   }
 
-  // ---- Sandbox routes (satellite/sandbox-routes.ts).
+  // ---- Work inside containers and on engine objects (satellite/container-session-routes.ts, engine-object-routes.ts).
 
   /** Runs a command to its end; the call may take the command's whole timeout. */
   exec(name: string, request: ExecRequest): Promise<ExecResult> {

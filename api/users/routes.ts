@@ -1,22 +1,54 @@
 /** Admin-only (guarded where mounted) user management: GET/POST /v1/users/, DELETE /v1/users/<username>/. */
-import { Router } from 'express';
 import { currentUser } from '../auth/authenticate';
+import type { RouteGroup } from '../http/route-table';
 import type { UserService } from './service';
 
-export function userRoutes(users: UserService): Router {
-  const router = Router();
-  router.get('/', (_req, res) => {
-    res.json(users.list());
-  });
-
-  router.post('/', async (req, res) => {
-    res.status(201).json(await users.create((req.body ?? {}) as { username: unknown; password: unknown; is_admin?: unknown }));
-  });
-
-  router.delete('/:username', async (req, res) => {
-    await users.delete(String(req.params.username), currentUser(req));
-    res.status(204).end();
-  });
-
-  return router;
+export function userGroup(users: UserService): RouteGroup {
+  return {
+    name: 'users',
+    base: '/v1/users',
+    description: 'Users (admins only; others get 403). Deleting a user deletes their containers.',
+    idVariable: 'USERNAME',
+    routes: [
+      {
+        method: 'get',
+        path: '/',
+        summary: 'Every user.',
+        answer: '200 [{username, is_admin, created}]',
+        handlers: [
+          (_req, res) => {
+            res.json(users.list());
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/',
+        summary: 'Create a user.',
+        body: [
+          { name: 'username', type: 'string', required: true, description: 'The new user name.' },
+          { name: 'password', type: 'string', required: true, description: 'At least 8 characters.' },
+          { name: 'is_admin', type: 'boolean', description: 'An administrator (default false).' },
+        ],
+        answer: '201 {username, is_admin, created}',
+        handlers: [
+          async (req, res) => {
+            res.status(201).json(await users.create((req.body ?? {}) as { username: unknown; password: unknown; is_admin?: unknown }));
+          },
+        ],
+      },
+      {
+        method: 'delete',
+        path: '/:username',
+        summary: 'Delete the user, their containers, volumes, snapshots and operations.',
+        answer: '204',
+        handlers: [
+          async (req, res) => {
+            await users.delete(String(req.params.username), currentUser(req));
+            res.status(204).end();
+          },
+        ],
+      },
+    ],
+  };
 }

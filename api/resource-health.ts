@@ -1,11 +1,11 @@
-/** Each concern's health: whether the parts it depends on answer. */
-import type { Scheduler } from '../../units/scheduler/scheduler';
-import type { SatelliteDirectory } from '../satellite/directory';
-import type { Db } from '../store/database';
-import type { OperationService } from './operations';
-import type { HealthReport } from './route-table';
+/** Each resource's health (GET /v1/<resource>/health): whether the parts it depends on answer. */
+import type { Scheduler } from '../units/scheduler/scheduler';
+import type { SatelliteDirectory } from './satellite/directory';
+import type { Db } from './store/database';
+import type { OperationService } from './operations/service';
+import type { HealthReport } from './http/route-table';
 
-export interface ConcernHealthDeps {
+export interface ResourceHealthDeps {
   db: Db;
   satellites: SatelliteDirectory;
   scheduler: Scheduler;
@@ -14,7 +14,7 @@ export interface ConcernHealthDeps {
 
 type Check = () => Promise<string>;
 
-export function concernHealth(deps: ConcernHealthDeps): (concern: string) => Promise<HealthReport> {
+export function resourceHealth(deps: ResourceHealthDeps): (concern: string) => Promise<HealthReport> {
   const store: Check = async () => {
     deps.db.prepare('SELECT 1').get();
     return 'ok';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../common/project-root';
 import WebSocket from 'ws';
 import { b64, PASSWORD } from '../support/system';
-import { parseSse, startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import { parseSse, startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 let system: SandboxSystem;
 let base: string;

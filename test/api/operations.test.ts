@@ -1,6 +1,6 @@
 /** Operations (start, stop, restart, batch create) on a real engine, stored durably. */
 import { b64 } from '../support/system';
-import { startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 let system: SandboxSystem;
 let alice: string;

@@ -1,24 +1,15 @@
-/** Validation of the sandbox routes' bodies and queries: a 400 names the field (DRF's shape). */
+/** Validation of the container actions' bodies and queries: a 400 names the field (DRF's shape). */
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../../common/errors';
 import { EXEC_TAG_ENV } from '../../common/satellite-protocol';
 import { parseInstant, rfc3339ToNanos } from '../../common/timestamps';
-import { validationErrorFrom } from '../containers/create-request';
+import { parseWith } from '../http/parse-body';
 
 const NO_NUL = /^[^\u0000]*$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const EXEC_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$/;
 const ABSOLUTE_PATH = /^\/[^\u0000-\u001f\u007f]{0,1023}$/;
-
-function parseWith<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw ValidationError.field('non_field_errors', 'Invalid data. Expected a dictionary.');
-  }
-  const result = schema.safeParse(body);
-  if (!result.success) throw validationErrorFrom(result.error);
-  return result.data as z.infer<T>;
-}
 
 export interface ExecInput {
   cmd: string[];
@@ -101,11 +92,6 @@ export function parseForkRequest(body: unknown, limits: { forkMaxCount: number }
     body ?? {},
   );
   return { count: raw.count ?? 1 };
-}
-
-export function parseVolumeRequest(body: unknown): { name: string } {
-  const raw = parseWith(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'Use 1-64 letters, digits, dots, dashes or underscores.') }).strict(), body);
-  return { name: raw.name };
 }
 
 /** `{requests: [...]}`: the list is checked here, each request later (its errors are results). */

@@ -12,8 +12,8 @@ import type { TerminalClientMessage } from '../../common/satellite-protocol';
 import { acceptWebSocket } from '../../common/upgrade';
 import { sendJson, sendWithFlow } from '../../common/ws-flow';
 import type { User } from '../store/users';
-import type { ContainerAccess } from './access';
-import type { TerminalQuery } from './requests';
+import type { ContainerLocator } from './locator';
+import type { TerminalQuery } from './action-requests';
 
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
@@ -41,7 +41,7 @@ export class TerminalGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly open = new Set<WebSocket>();
 
-  constructor(private readonly options: { access: ContainerAccess; logger: Logger }) {}
+  constructor(private readonly options: { locator: ContainerLocator; logger: Logger }) {}
 
   /**
    * Cross-site WebSocket hijacking: a browser sends the session cookie with a WebSocket from any
@@ -64,15 +64,15 @@ export class TerminalGateway {
    * the client's HTTP request), then completes the client's handshake and bridges the two.
    */
   async connect(input: { user: User; id: string; req: Request; query: TerminalQuery }): Promise<void> {
-    const { access } = this.options;
-    const owned = await access.resolve(input.user, input.id);
+    const { locator } = this.options;
+    const owned = await locator.locate(input.user, input.id);
     const params = new URLSearchParams();
     for (const part of input.query.cmd) params.append('cmd', part);
     for (const key of ['cols', 'rows', 'user', 'workdir'] as const) {
       const value = input.query[key];
       if (value !== undefined) params.set(key, String(value));
     }
-    const upstream = await access.onEngine(owned, (satellite, container) => satellite.openTerminal(container, params));
+    const upstream = await locator.onEngine(owned, (satellite, container) => satellite.openTerminal(container, params));
     // The shell may speak (a prompt) or even end before the client's handshake completes: hold it.
     const early: Array<{ data: RawData; isBinary: boolean }> = [];
     const hold = (data: RawData, isBinary: boolean): void => void early.push({ data, isBinary });

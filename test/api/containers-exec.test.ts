@@ -1,6 +1,6 @@
 /** Readiness (?wait=ready, GET .../ready) and synchronous exec on a real engine. */
 import { b64 } from '../support/system';
-import { startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 let system: SandboxSystem;
 let alice: string;

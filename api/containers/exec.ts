@@ -4,12 +4,12 @@
  */
 import type { ExecResult } from '../../common/satellite-protocol';
 import { nanosToUnixSeconds } from '../../common/timestamps';
-import type { ContainerView } from '../containers/view';
+import type { ContainerView } from './view';
 import type { StreamedResponse } from '../satellite/client';
 import type { User } from '../store/users';
 import { HttpError } from '../../common/errors';
-import type { ContainerAccess, OwnedContainer } from './access';
-import type { ExecInput } from './requests';
+import type { ContainerLocator, LocatedContainer } from './locator';
+import type { ExecInput } from './action-requests';
 
 /**
  * Readiness, beyond the engine's state: `created` (exists, not started), `starting` (being
@@ -34,7 +34,9 @@ export interface ContainerWithReadiness extends ContainerView {
 const UNSETTLED: ReadonlySet<ReadinessStatus> = new Set(['created', 'starting']);
 
 export interface ExecServiceOptions {
-  access: ContainerAccess;
+  locator: ContainerLocator;
+  /** The record as it stands, when the container is on no machine. */
+  view: (user: User, id: string) => ContainerView;
   outputMaxBytes: number;
 }
 
@@ -45,9 +47,9 @@ export class ExecService {
 
   /** Runs the command to its end or its timeout (409 when the container is not running). */
   async exec(user: User, id: string, input: ExecInput): Promise<ExecResult> {
-    const { access } = this.options;
-    const owned = await access.resolve(user, id);
-    return access.onEngine(owned, (satellite, container) =>
+    const { locator } = this.options;
+    const owned = await locator.locate(user, id);
+    return locator.onEngine(owned, (satellite, container) =>
       satellite.exec(container, {
         cmd: input.cmd,
         env: input.env,
@@ -61,15 +63,15 @@ export class ExecService {
 
   /** The container's readiness now (a running container is probed with a trivial exec). */
   async readiness(user: User, id: string): Promise<ContainerWithReadiness> {
-    const { access } = this.options;
-    let owned: OwnedContainer | null = null;
+    const { locator } = this.options;
+    let owned: LocatedContainer | null = null;
     try {
-      owned = await access.refresh(user, await access.resolve(user, id));
+      owned = await locator.refresh(user, await locator.locate(user, id));
     } catch (err) {
       // Not on any machine yet (or gone from the engine): the record says what it is.
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
     }
-    const view = owned?.view ?? access.check(user, id);
+    const view = owned?.view ?? this.options.view(user, id);
     const checked = new Date().toISOString();
     const base = { reason: view.reason, exit_code: view.exit_code, checked };
     switch (view.status) {
@@ -106,10 +108,10 @@ export class ExecService {
     }
   }
 
-  /** Server-Sent Events of the container's output (see satellite/sandbox.ts). */
+  /** Server-Sent Events of the container's output (see satellite/container-sessions.ts). */
   async output(user: User, id: string, resume: { since: bigint | null; exclusive: boolean }): Promise<StreamedResponse> {
-    const { access } = this.options;
-    const owned = await access.resolve(user, id);
-    return access.onEngine(owned, (satellite, container) => satellite.output(container, resume.since === null ? null : nanosToUnixSeconds(resume.since), resume.exclusive));
+    const { locator } = this.options;
+    const owned = await locator.locate(user, id);
+    return locator.onEngine(owned, (satellite, container) => satellite.output(container, resume.since === null ? null : nanosToUnixSeconds(resume.since), resume.exclusive));
   }
 }

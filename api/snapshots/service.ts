@@ -9,7 +9,7 @@ import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
 import type { SnapshotRecord, SnapshotRepository } from '../store/snapshots';
 import type { User } from '../store/users';
-import type { OwnedContainer } from './access';
+import type { LocatedContainer } from '../containers/locator';
 import { LABELS, SNAPSHOT_REPOSITORY } from '../../common/labels';
 
 export interface SnapshotView {
@@ -39,7 +39,7 @@ export class SnapshotService {
   constructor(private readonly options: SnapshotServiceOptions) {}
 
   /** Commits the (already ownership-checked) container. */
-  async take(owner: User, source: OwnedContainer, name: string | null): Promise<SnapshotView> {
+  async take(owner: User, source: LocatedContainer, name: string | null): Promise<SnapshotView> {
     const id = randomBytes(16).toString('hex');
     const labels = {
       [LABELS.snapshot]: id,

@@ -1,9 +1,10 @@
-/** Per-concern help, examples and health, generated from the routes the server registers. */
+/** Per-resource help, examples and health, generated from the route tables that register the routes. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Router } from 'express';
-import { registerConcern, renderHelp, type Concern } from '../../api/sandbox/route-table';
-import { startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import express from 'express';
+import request from 'supertest';
+import { describedRouter, type RouteGroup } from '../../api/http/route-table';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 const run = promisify(execFile);
 let system: SandboxSystem;
@@ -81,28 +82,32 @@ test('units help describes the fleet API where it is served', async () => {
   expect(paths).toEqual(expect.arrayContaining(['GET /v1/units/help', 'GET /fleet/v1/units', 'PUT /fleet/v1/units/<name>', 'GET /fleet/v1/state']));
 });
 
-test('help cannot drift: a route registered elsewhere but not described still shows up, flagged', () => {
-  const external = Router();
-  external.get('/described', (_req, res) => void res.end());
-  external.post('/:id/undocumented', (_req, res) => void res.end());
-  const concern: Concern = {
+test('help cannot drift: the table that registers the routes is the one described', async () => {
+  const group: RouteGroup = {
     name: 'demo',
     base: '/v1/demo',
     description: 'demo',
     idVariable: 'ID',
-    health: async () => ({ concern: 'demo', status: 'ok', checks: {} }),
-    external,
     routes: [
-      { method: 'get', path: '/described', summary: 'Described.', answer: '200' },
-      { method: 'get', path: '/gone', summary: 'Described but no longer registered.', answer: '200' },
+      { method: 'get', path: '/described', summary: 'Described.', answer: '200', handlers: [(_req, res) => void res.json({ ok: true })] },
+      { method: 'post', path: '/:id/act', summary: 'Act.', answer: '204', handlers: [(_req, res) => void res.status(204).end()] },
     ],
   };
-  registerConcern(Router(), concern);
-  const routes = (renderHelp(concern) as { routes: Array<{ method: string; path: string; summary: string }> }).routes;
-  expect(routes.map((r) => `${r.method} ${r.path} ${r.summary}`)).toEqual(
-    expect.arrayContaining(['GET /v1/demo/described Described.', 'POST /v1/demo/<id>/undocumented (not described yet)']),
-  );
-  expect(routes.some((r) => r.path === '/v1/demo/gone')).toBe(false);
+  const app = express();
+  app.use('/v1/demo', describedRouter(group, async () => ({ concern: 'demo', status: 'ok', checks: {} })));
+  const help = await request(app).get('/v1/demo/help').expect(200);
+  expect(help.body.routes.map((r: { method: string; path: string }) => `${r.method} ${r.path}`)).toEqual([
+    'GET /v1/demo/help',
+    'GET /v1/demo/examples',
+    'GET /v1/demo/health',
+    'GET /v1/demo/described',
+    'POST /v1/demo/<id>/act',
+  ]);
+  // Every described route is served, and nothing else is.
+  await request(app).get('/v1/demo/described').expect(200);
+  await request(app).post('/v1/demo/abc/act').expect(204);
+  await request(app).get('/v1/demo/examples').expect(200);
+  await request(app).get('/v1/demo/undescribed').expect(404);
 });
 
 test('the curl examples run as printed', async () => {

@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { Agent } from 'node:http';
 import { b64 } from '../support/system';
-import { startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 let system: SandboxSystem;
 let alice: string;

@@ -64,7 +64,7 @@ export async function startSandboxSystem(env: Record<string, string> = {}): Prom
       server.close();
     }
     const instanceId = base.api.instanceId;
-    await base.api.sandbox.operations.idle();
+    await base.api.operations.idle();
     await close();
     await removeInstanceSandboxResources(instanceId);
   };

@@ -1,7 +1,7 @@
 /** Snapshots (engine commit), containers from snapshots, and forks, on a real engine. */
 import Docker from 'dockerode';
 import { Agent } from 'node:http';
-import { startSandboxSystem, type SandboxSystem } from '../support/sandbox';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 let system: SandboxSystem;
 let alice: string;

@@ -5,17 +5,17 @@
  */
 import { HttpError } from '../../common/errors';
 import type { Scheduler } from '../../units/scheduler/scheduler';
-import type { CreateContainerInput, CreateRequestLimits } from '../containers/create-request';
-import { parseCreateRequest } from '../containers/create-request';
-import type { ContainerService } from '../containers/service';
-import type { ContainerView } from '../containers/view';
+import type { CreateContainerInput, CreateRequestLimits } from './create-request';
+import { parseCreateRequest } from './create-request';
+import type { ContainerService } from './service';
+import type { ContainerView } from './view';
 import type { User } from '../store/users';
-import type { ContainerAccess } from './access';
-import { OperationFailure, type OperationService, type OperationView } from './operations';
-import type { SnapshotService, SnapshotView } from './snapshots';
+import type { ContainerLocator } from './locator';
+import { OperationFailure, type OperationService, type OperationView } from '../operations/service';
+import type { SnapshotService, SnapshotView } from '../snapshots/service';
 
 export interface LifecycleServiceOptions {
-  access: ContainerAccess;
+  locator: ContainerLocator;
   containers: ContainerService;
   scheduler: Scheduler;
   operations: OperationService;
@@ -41,41 +41,41 @@ export class LifecycleService {
 
   /** Starts the container (again): an ephemeral container that already ran is started too. */
   private async startNow(user: User, view: ContainerView): Promise<ContainerView> {
-    const { access, scheduler } = this.options;
+    const { locator, scheduler } = this.options;
     await scheduler.setDesiredState(view.unit, 'launched');
-    let fresh = await access.refresh(user, await access.resolve(user, view.id));
+    let fresh = await locator.refresh(user, await locator.locate(user, view.id));
     // The local scheduler never re-runs an ephemeral (Restart=no) container on its own; an
     // explicit start does. (Swarm restarts follow the service's own policy.)
     if (scheduler.backend.kind === 'local' && !['running', 'restarting', 'paused'].includes(fresh.view.status)) {
       await fresh.satellite.start(fresh.container);
-      fresh = await access.refresh(user, fresh);
+      fresh = await locator.refresh(user, fresh);
     }
     if (fresh.view.status === 'error' || fresh.view.status === 'lost') throw new Error(fresh.view.reason ?? `the container is ${fresh.view.status}`);
     return fresh.view;
   }
 
   private async stopNow(user: User, view: ContainerView): Promise<ContainerView> {
-    const { access, scheduler } = this.options;
+    const { locator, scheduler } = this.options;
     await scheduler.setDesiredState(view.unit, 'loaded');
     try {
-      return (await access.refresh(user, await access.resolve(user, view.id))).view;
+      return (await locator.refresh(user, await locator.locate(user, view.id))).view;
     } catch {
-      return access.check(user, view.id);
+      return this.options.containers.get(user, view.id);
     }
   }
 
   start(user: User, id: string): OperationView {
-    const view = this.options.access.check(user, id);
+    const view = this.options.containers.get(user, id);
     return this.operation(user, 'start', containerPath(id), async () => ({ container: await this.startNow(user, view) }));
   }
 
   stop(user: User, id: string): OperationView {
-    const view = this.options.access.check(user, id);
+    const view = this.options.containers.get(user, id);
     return this.operation(user, 'stop', containerPath(id), async () => ({ container: await this.stopNow(user, view) }));
   }
 
   restart(user: User, id: string): OperationView {
-    const view = this.options.access.check(user, id);
+    const view = this.options.containers.get(user, id);
     return this.operation(user, 'restart', containerPath(id), async (signal) => {
       await this.stopNow(user, view);
       if (signal.aborted) throw new Error('the API is shutting down');
@@ -84,16 +84,16 @@ export class LifecycleService {
   }
 
   snapshot(user: User, id: string, name: string | null): OperationView {
-    this.options.access.check(user, id);
+    this.options.containers.get(user, id);
     return this.operation(user, 'snapshot', containerPath(id), async () => ({ snapshot: await this.takeSnapshot(user, id, name) }));
   }
 
   private async takeSnapshot(user: User, id: string, name: string | null): Promise<SnapshotView> {
-    const { access } = this.options;
-    const owned = await access.resolve(user, id);
-    const snapshot = await access.onEngine(owned, () => this.options.snapshots.take(user, owned, name));
+    const { locator } = this.options;
+    const owned = await locator.locate(user, id);
+    const snapshot = await locator.onEngine(owned, () => this.options.snapshots.take(user, owned, name));
     // The commit paused the container for a moment; record that it runs again.
-    await access.refresh(user, owned).catch(() => undefined);
+    await locator.refresh(user, owned).catch(() => undefined);
     return snapshot;
   }
 
@@ -104,7 +104,7 @@ export class LifecycleService {
    * part of a snapshot, so copies mount none.
    */
   fork(user: User, id: string, count: number): OperationView {
-    const original = this.options.access.check(user, id);
+    const original = this.options.containers.get(user, id);
     return this.operation(user, 'fork', containerPath(id), async (signal) => {
       const snapshot = await this.takeSnapshot(user, id, `fork of ${id}`);
       const containers: string[] = [];

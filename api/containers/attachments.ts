@@ -4,11 +4,11 @@
  * caller's own snapshots and volumes can be named (admins: anyone's, by id).
  */
 import { ValidationError } from '../../common/errors';
-import type { CreateContainerInput } from '../containers/create-request';
-import type { CreateAttachments } from '../containers/service';
+import type { CreateContainerInput } from './create-request';
+import type { CreateAttachments } from './service';
 import type { User } from '../store/users';
-import type { SnapshotService } from './snapshots';
-import type { VolumeService } from './volumes';
+import type { SnapshotService } from '../snapshots/service';
+import type { VolumeService } from '../volumes/service';
 
 export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes: VolumeService }): (owner: User, input: CreateContainerInput) => CreateAttachments {
   return (owner, input) => {
