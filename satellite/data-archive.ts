@@ -1,9 +1,9 @@
 /**
  * Turns a downloaded data file into a tar stream rooted at the container's `datapath`, ready for
  * the engine's putArchive. Zip and tar(.gz) archives are unpacked entry by entry; any entry that
- * would land outside `datapath` (absolute names, `..`, links that point out) refuses the whole
- * archive, and so does one that unpacks to more than `maxRatio` times its own size (a zip or gzip
- * bomb). Anything else is placed as one file named after the URL.
+ * would land outside `datapath` (absolute names, `..`, links that point out, paths that lead out
+ * through links unpacked before them: see archive-tree.ts) refuses the whole archive, and so does
+ * one that unpacks to more than `maxRatio` times its own size (a zip or gzip bomb). Anything else is placed as one file named after the URL.
  */
 import { createReadStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import * as yauzl from 'yauzl';
 import { PayloadTooLargeError, ValidationError } from '../common/errors';
+import { ArchiveLinkError, ArchiveTree } from './archive-tree';
 import { eachTarEntry } from './tar-entries';
 
 export interface DataArchiveLimits {
@@ -61,12 +62,22 @@ export function safeEntryPath(name: string): string {
   return normalized.replace(/\/$/, '').replace(/^\.$/, '');
 }
 
-/** A link target must stay inside datapath, resolved from the link's own directory. */
-function checkLinkTarget(entry: string, target: string, hard: boolean): string {
+/** A hard link's target: archive-relative, so it is checked from datapath, not from the link's directory. */
+function hardLinkTarget(entry: string, target: string): string {
   if (target.startsWith('/')) throw refuse(`archive link "${entry}" points to an absolute path`);
-  const resolved = hard ? posix.normalize(target) : posix.normalize(posix.join(posix.dirname(entry), target));
+  const resolved = posix.normalize(target);
   if (resolved === '..' || resolved.startsWith('../')) throw refuse(`archive link "${entry}" points outside datapath`);
-  return hard ? resolved : target;
+  return resolved.replace(/\/$/, '').replace(/^\.$/, '');
+}
+
+/** Runs a step of the tree's bookkeeping; a path that leaves datapath refuses the archive. */
+function inTree(step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    if (err instanceof ArchiveLinkError) throw refuse(err.message);
+    throw err;
+  }
 }
 
 /**
@@ -137,19 +148,27 @@ function writeEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promi
 
 async function packTar(source: Readable, input: DataArchiveInput, pack: tar.Pack, budget: Budget): Promise<void> {
   try {
+    const tree = new ArchiveTree();
     await eachTarEntry(source, async (header, stream) => {
       const relative = safeEntryPath(header.name);
-      if (header.type === 'symlink' || header.type === 'link') {
-        checkLinkTarget(relative, header.linkname ?? '', header.type === 'link');
-      } else if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'contiguous-file') {
+      let linkname = header.linkname;
+      if (header.type === 'symlink') {
+        inTree(() => tree.addSymlink(relative, header.linkname ?? ''));
+      } else if (header.type === 'link') {
+        const target = hardLinkTarget(relative, header.linkname ?? '');
+        inTree(() => tree.addHardLink(relative, target));
+        linkname = withinDatapath(input.datapath, target);
+      } else if (header.type === 'file' || header.type === 'directory' || header.type === 'contiguous-file') {
+        inTree(() => tree.addEntry(relative, header.type === 'directory'));
+      } else {
         // Devices and fifos have no place in data (tar-stream consumes pax headers itself).
         throw refuse(`archive entry "${header.name}" is a ${header.type}; only files, directories and links are allowed`);
       }
       budget.add(header.size ?? 0);
       const name = withinDatapath(input.datapath, relative);
-      const linkname = header.type === 'link' ? withinDatapath(input.datapath, posix.normalize(header.linkname ?? '')) : header.linkname;
       await writeEntry(pack, { ...header, name, linkname }, stream);
     });
+    inTree(() => tree.finish());
   } catch (err) {
     // A gunzip failure (corrupt .tar.gz) or a broken archive is the caller's input.
     if (err instanceof ValidationError || err instanceof PayloadTooLargeError) throw err;
@@ -163,12 +182,15 @@ async function packZip(input: DataArchiveInput, pack: tar.Pack, budget: Budget):
       err || !z ? reject(refuse(`not a valid zip archive: ${err?.message}`)) : resolve(z),
     ),
   );
+  const tree = new ArchiveTree();
   try {
     await new Promise<void>((resolve, reject) => {
       zip.on('entry', (entry: yauzl.Entry) => {
         const handle = async (): Promise<void> => {
           const relative = safeEntryPath(entry.fileName);
           const isDir = entry.fileName.endsWith('/');
+          // Zip links are refused below, but a file may still not replace datapath itself.
+          inTree(() => tree.addEntry(relative, isDir));
           budget.add(entry.uncompressedSize);
           const name = withinDatapath(input.datapath, relative);
           const mode = (entry.externalFileAttributes >>> 16) & 0o7777 || (isDir ? 0o755 : 0o644);

@@ -27,6 +27,21 @@ beforeAll(async () => {
     '/symlink.tar': await makeTar([{ name: 'escape', type: 'symlink', linkname: '../../../etc/passwd' }]),
     '/abs-symlink.tar': await makeTar([{ name: 'escape', type: 'symlink', linkname: '/etc/passwd' }]),
     '/hardlink.tar': await makeTar([{ name: 'hard', type: 'link', linkname: '../../etc/passwd' }]),
+    // Links resolve in the tree being built: each of these links looks inside datapath on its own
+    // (a lexical check passes them), but through the links before it the path leads out.
+    '/link-chain.tar': await makeTar([{ name: 'a', type: 'symlink', linkname: '.' }, { name: 'x', type: 'symlink', linkname: 'a/..' }, { name: 'x/escaped.txt', body: 'out' }]),
+    '/link-write-through.tar': await makeTar([
+      { name: 'x', type: 'symlink', linkname: 'sub/..' },
+      { name: 'sub', type: 'symlink', linkname: '.' },
+      { name: 'x/escaped.txt', body: 'out' },
+    ]),
+    '/hardlink-through-link.tar': await makeTar([
+      { name: 'x', type: 'symlink', linkname: 'q/..' },
+      { name: 'q', type: 'symlink', linkname: '.' },
+      { name: 'passwd', type: 'link', linkname: 'x/etc/passwd' },
+    ]),
+    '/hardlink-to-symlink.tar': await makeTar([{ name: 'd/', type: 'directory' }, { name: 'd/s', type: 'symlink', linkname: '../escaped' }, { name: 'h', type: 'link', linkname: 'd/s' }]),
+    '/link-inside.tar': await makeTar([{ name: 'sub/', type: 'directory' }, { name: 's', type: 'symlink', linkname: 'sub' }, { name: 's/through-link.txt', body: 'in' }]),
     '/slip.zip': await makeZipWithRawName('aa/evil.txt', '../evil.txt', 'x'),
     '/garbage.tar.gz': Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]),
     // Bombs: 48 MiB of one repeated byte (under the test satellite's 64 MiB size limit, so only the
@@ -69,6 +84,7 @@ test.each([
   ['a zip', '/good.zip', 'one.txt'],
   ['a plain file, named after the URL', '/notes.txt', 'notes.txt'],
   ['a 4 MiB zip of text (ratio ~1.3)', '/big-text.zip', 'big.txt'],
+  ['a tar with a file written through a link that stays inside', '/link-inside.tar', 'through-link.txt'],
 ])('%s is placed under datapath', async (_name, path, expected) => {
   const output = await run({ scripturl: files.url('/job.sh'), dataurl: files.url(path), datapath: '/data' });
   expect(output).toContain(expected);
@@ -80,6 +96,10 @@ test.each([
   ['a symlink pointing out', '/symlink.tar', /outside datapath/],
   ['an absolute symlink', '/abs-symlink.tar', /absolute path/],
   ['a hard link pointing out', '/hardlink.tar', /outside datapath/],
+  ['a link chain (a -> ., x -> a/.., x/escaped.txt)', '/link-chain.tar', /archive link "x" leads outside datapath/],
+  ['a file written through links that each looked inside when unpacked', '/link-write-through.tar', /archive entry "x\/escaped.txt" leads outside datapath/],
+  ['a hard link to a path through a link that leads out', '/hardlink-through-link.tar', /archive link "passwd" leads outside datapath/],
+  ['a hard link to a symlink that points out from the hard link\'s place', '/hardlink-to-symlink.tar', /archive link "h" leads outside datapath/],
   ['a zip with ../ entries (zip-slip)', '/slip.zip', /escapes datapath|invalid relative path|not a valid zip/],
   ['a corrupt archive', '/garbage.tar.gz', /not a valid tar archive/],
   ['a URL that answers 404', '/missing', /HTTP 404/],
