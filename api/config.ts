@@ -9,6 +9,7 @@ import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
 import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+import { allowedHostPathProblem, HOST_NETWORK_VARIABLE, HOST_PATHS_VARIABLE, normalizeHostPath, type UnitPolicy } from '../units/unit-policy';
 import { backendFromEnv, type BackendConfig } from './backend-config';
 
 export { ConfigError };
@@ -45,6 +46,8 @@ export interface ApiConfig {
   backend: BackendConfig;
   fleet: FleetListenConfig;
   actions: ContainerActionLimits;
+  /** What units submitted through the unit API may take from their host (units/unit-policy.ts). */
+  unitPolicy: UnitPolicy;
   logLevel: LogLevel;
 }
 
@@ -159,6 +162,16 @@ export function passwordIterationsFromEnv(env: Env = process.env): number {
   return intFromEnv(env, 'BOATLOAD_PASSWORD_ITERATIONS', 600000, 1000);
 }
 
+/** BOATLOAD_UNIT_ALLOW_HOST_PATHS (comma-separated absolute paths) and BOATLOAD_UNIT_ALLOW_HOST_NETWORK. */
+function unitPolicyFromEnv(env: Env): UnitPolicy {
+  const paths = (env[HOST_PATHS_VARIABLE] ?? '').split(',').map((path) => path.trim()).filter((path) => path !== '');
+  for (const path of paths) {
+    const problem = allowedHostPathProblem(path);
+    if (problem) throw new ConfigError(`${HOST_PATHS_VARIABLE} must be a comma-separated list of absolute host paths: ${problem}`);
+  }
+  return { hostPaths: [...new Set(paths.map(normalizeHostPath))], hostNetwork: boolFromEnv(env, HOST_NETWORK_VARIABLE, false) };
+}
+
 export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -232,6 +245,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     backend: backendFromEnv(env),
     fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
     actions: actionLimitsFromEnv(env),
+    unitPolicy: unitPolicyFromEnv(env),
     logLevel: logLevel as LogLevel,
   };
 }

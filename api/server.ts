@@ -95,7 +95,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
   });
-  const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, logger: logger.child('fleet') });
+  const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: config.unitPolicy, logger: logger.child('fleet') });
   const snapshots = new SnapshotService({ snapshots: new SnapshotRepository(db), containers: containerRepository, satellites, instanceId });
   const volumes = new VolumeService({ volumes: new VolumeRepository(db), containers: containerRepository, satellites, scheduler, instanceId });
   const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });

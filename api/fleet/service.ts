@@ -7,6 +7,7 @@
  * `reason` says why. A unit that backs a /v1/container/ record may change state here, but not its
  * options; deleting it deletes the container record too.
  */
+import type { ContainerSpec } from '../../common/container-spec';
 import { BadRequestError, ConflictError, NotFoundError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { containerSpecFromUnit, UnitSpecError } from '../../units/container-unit';
@@ -15,6 +16,7 @@ import { pageFromWindow, pageWindow, PageTokenError, type Page, type PageWindow 
 import { UNIT_STATES, type UnitState } from '../../units/scheduler/model';
 import type { Scheduler } from '../../units/scheduler/scheduler';
 import { unitHash, type UnitOption } from '../../units/unit-file';
+import { unitPolicyProblem, type UnitPolicy } from '../../units/unit-policy';
 import { isTemplateName, unitNameParts, unitNameProblem } from '../../units/unit-name';
 import type { ContainerRepository } from '../store/containers';
 import type { MachineRegistry } from './machines';
@@ -34,6 +36,8 @@ export interface FleetUnitServiceOptions {
   machines: MachineRegistry;
   /** The /v1/container/ records: deleting a container's unit deletes its record too. */
   containerRecords: Pick<ContainerRepository, 'delete'>;
+  /** What a submitted unit's container may take from its host; anything more is a 400. */
+  unitPolicy: UnitPolicy;
   logger: Logger;
 }
 
@@ -161,7 +165,8 @@ export class FleetUnitService {
 
   /**
    * Validates options as fleet does, then as BoatLoad must (units describe containers: a
-   * `docker run` ExecStart, docker aux commands only), and returns the engine's container name
+   * `docker run` ExecStart, docker aux commands only, nothing from the host the unit policy does
+   * not allow), and returns the engine's container name
    * ('' for templates, which never run). A container name another unit uses is a 409.
    */
   private checkedEngineName(name: string, options: UnitOption[]): string {
@@ -171,13 +176,16 @@ export class FleetUnitService {
       throw new BadRequestError(`only .service units are supported (units describe containers), not ${name}`);
     }
     if (isTemplateName(name)) return '';
-    let containerName: string;
+    let spec: ContainerSpec;
     try {
-      containerName = containerSpecFromUnit(options, name).name;
+      spec = containerSpecFromUnit(options, name);
     } catch (err) {
       if (err instanceof UnitSpecError) throw new BadRequestError(err.message);
       throw err;
     }
+    const policyProblem = unitPolicyProblem(spec, this.options.unitPolicy);
+    if (policyProblem) throw new BadRequestError(`ExecStart: ${policyProblem}`);
+    const containerName = spec.name;
     const clash = this.scheduler.unitUsingEngineName(containerName, name);
     if (clash !== undefined) throw new ConflictError(`container name "${containerName}" is already used by unit ${clash}`);
     return containerName;

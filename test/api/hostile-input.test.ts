@@ -52,6 +52,14 @@ function createCases(): Case[] {
   for (const datapath of ['/', '/proc', '/proc/self', '/sys/x', '/dev/null', '/boatload', '/a/../../etc', 'relative', '/x\n/y']) post(`datapath ${datapath}`, { dataurl: 'http://example.invalid/d.tar', datapath });
   for (const url of ['ftp://x/y', 'file:///etc/passwd', 'gopher://x', 'http://', 'javascript:alert(1)', 'http://[::1]/x', 'http://169.254.169.254/', 'http://0.0.0.0/', 'http://127.1/']) post(`scripturl ${url}`, { scripturl: url });
   for (const args of ['a; b', 'a | b', 'a && b', '$(id)', 'a > /etc/x', 'a < b', 'a & b', 'a || b', 'a\u0000b']) post(`container_args ${args}`, { container_args: args });
+  // A container create cannot reach its host: volumes are the owner's named volumes, and nothing
+  // else about the engine's host config can be asked for (the unit policy's counterpart).
+  for (const name of ['/', '/var/run/docker.sock', '/etc', '//', '.', '..', '/proc/1/root', 'C:/', 'x:/host', 'no-such-volume']) {
+    post(`volumes naming host path ${name}`, { volumes: [{ name, path: '/host' }] });
+  }
+  for (const [field, value] of [['network', 'host'], ['net', 'host'], ['privileged', true], ['cap_add', ['SYS_ADMIN']], ['devices', ['/dev/sda']], ['binds', ['/:/host']], ['pid', 'host'], ['ipc', 'host'], ['uts', 'host'], ['security_opt', ['seccomp=unconfined']], ['host_config', { Binds: ['/:/host'], Privileged: true }]] as const) {
+    post(`${field} ${JSON.stringify(value)}`, { [field]: value });
+  }
   post('unknown field', { evil: 1 });
   post('prototype pollution', JSON.parse('{"__proto__": {"isAdmin": true}}'));
   post('array body', [1, 2, 3]);

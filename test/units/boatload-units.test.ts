@@ -2,17 +2,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../common/project-root';
+import { loadApiConfig } from '../../api/config';
 import { containerSpecFromUnit } from '../../units/container-unit';
 import { readFleetRequirements, validateFleetOptions } from '../../units/fleet-options';
 import { parseUnitFile } from '../../units/unit-file';
 import { unitNameProblem } from '../../units/unit-name';
+import { STRICT_UNIT_POLICY, unitPolicyProblem, type UnitPolicy } from '../../units/unit-policy';
 
 const load = (name: string) => {
   const options = parseUnitFile(readFileSync(join(projectRoot(), 'units', name), 'utf8'));
   return { options, spec: containerSpecFromUnit(options, name), requirements: readFleetRequirements(options, name) };
 };
 
-describe.each(['api.service', 'satellite.service', 'satellite-discovery.service', 'proxy.service'])('units/%s', (name) => {
+const UNITS = ['api.service', 'satellite.service', 'satellite-discovery.service', 'proxy.service'];
+
+describe.each(UNITS)('units/%s', (name) => {
   test('is a valid fleet unit that describes one container', () => {
     expect(unitNameProblem(name)).toBeNull();
     const { options, spec } = load(name);
@@ -60,5 +64,44 @@ describe('what each unit runs', () => {
     const { spec, requirements } = load('proxy.service');
     expect(spec.image).toBe('boatload/proxy:latest');
     expect(requirements.machineOf).toEqual(['api.service']);
+  });
+});
+
+describe('deployed under the unit policy the README documents', () => {
+  /** The policy settings exactly as README.md's "BoatLoad's own units" writes them, read by the API's config. */
+  const documented = (): { env: Record<string, string>; policy: UnitPolicy } => {
+    const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
+    const env: Record<string, string> = {};
+    for (const match of readme.matchAll(/^(BOATLOAD_UNIT_ALLOW_HOST_(?:PATHS|NETWORK))=(\S+)$/gm)) env[match[1] as string] = match[2] as string;
+    const policy = loadApiConfig({ SATELLITE_URL: 'http://127.0.0.1:8001', SATELLITE_SECRET: 'x'.repeat(32), ...env }, { isRoot: false }).unitPolicy;
+    return { env, policy };
+  };
+  const problems = (policy: UnitPolicy): Array<string | null> => UNITS.map((name) => unitPolicyProblem(load(name).spec, policy));
+
+  test('the README names both settings', () => {
+    expect(documented().env).toEqual({
+      BOATLOAD_UNIT_ALLOW_HOST_PATHS: '/var/run/docker.sock,/etc/boatload,/var/run/boatload',
+      BOATLOAD_UNIT_ALLOW_HOST_NETWORK: 'true',
+    });
+  });
+
+  test('every unit passes under it', () => {
+    expect(problems(documented().policy)).toEqual(UNITS.map(() => null));
+  });
+
+  test('without it every unit is refused (all use the host network)', () => {
+    const refused = problems(STRICT_UNIT_POLICY);
+    expect(refused.every((problem) => problem !== null)).toBe(true);
+    expect(unitPolicyProblem(load('satellite.service').spec, STRICT_UNIT_POLICY)).toContain('-v /var/run/docker.sock:/var/run/docker.sock');
+    expect(unitPolicyProblem(load('proxy.service').spec, STRICT_UNIT_POLICY)).toContain('--network host');
+  });
+
+  test('it allows exactly what they need: without any one of its paths, or the network, a unit is refused', () => {
+    const { policy } = documented();
+    for (const path of policy.hostPaths) {
+      const fewer = { ...policy, hostPaths: policy.hostPaths.filter((p) => p !== path) };
+      expect(problems(fewer).some((problem) => problem?.includes(`host path "${path}"`))).toBe(true);
+    }
+    expect(problems({ ...policy, hostNetwork: false }).every((problem) => problem?.includes('--network host'))).toBe(true);
   });
 });
