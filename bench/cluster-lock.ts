@@ -48,7 +48,7 @@ export class ClusterLock {
           if (line === 'busy') onBusy();
           else if (line === 'locked') resolve(true);
         });
-        exited.then(() => resolve(false));
+        void exited.then(() => resolve(false));
       });
       return got ? new ClusterLock(child, exited) : null;
     } finally {

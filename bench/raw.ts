@@ -63,7 +63,7 @@ export class RawEngine {
 
 /** The engine's logs (follow=false, so no hang) as text, demultiplexed. */
 export async function rawLogsText(docker: Docker, id: string): Promise<string> {
-  const buffer = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+  const buffer = await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false });
   let out = '';
   let offset = 0;
   while (offset + 8 <= buffer.length) {

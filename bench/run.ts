@@ -128,7 +128,7 @@ async function main(): Promise<number> {
     interrupted = true;
     process.stderr.write(`\nbench: ${signal}: stopping BoatLoad and removing the bench's containers (again to force)\n`);
     system?.killNow();
-    Promise.allSettled([bl?.removeFromEngine(), raw.removeAll(), ...[...interruptCleanups].map((cleanup) => cleanup())]).finally(() => process.exit(130));
+    void Promise.allSettled([bl?.removeFromEngine(), raw.removeAll(), ...[...interruptCleanups].map((cleanup) => cleanup())]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
     if (!args.quick) log(`${rows.filter((r) => judge(r, false) === true).length} targets met, ${missed.length} missed, ${rows.filter((r) => r.status === 'skipped').length} skipped`);
   } catch (err) {
     failures.push((err as Error).message);
-    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
   } finally {
     if (!interrupted) {
       http?.close();

@@ -135,7 +135,7 @@ export class BoatLoadSystem {
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    exited.then((code) => {
+    void exited.then((code) => {
       if (!this.stopping) process.stderr.write(`bench: the ${name} process exited unexpectedly (code ${code}); its log:\n${this.logTail(name)}\n`);
     });
     this.children.push({ name, process: child, log, logPath, exited });

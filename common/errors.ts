@@ -97,7 +97,7 @@ export function errorText(err: unknown): string {
     const body = err.body;
     if ('detail' in body && typeof body.detail === 'string') return body.detail;
     return Object.entries(body)
-      .map(([field, messages]) => `${field}: ${([] as string[]).concat(messages).join(' ')}`)
+      .map(([field, messages]) => `${field}: ${([] as string[]).concat(messages as string | string[]).join(' ')}`)
       .join('; ');
   }
   return err instanceof Error ? err.message : String(err);

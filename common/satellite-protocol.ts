@@ -111,7 +111,8 @@ export interface MachineInfo {
 
 export interface SatelliteHealth {
   status: 'ok' | 'unavailable';
-  engine: 'ok' | string;
+  /** 'ok', or what is wrong with the engine. */
+  engine: string;
 }
 
 // ---- Sandbox work (exec, live output, terminals, snapshots, volumes); routes in satellite/sandbox-routes.ts.

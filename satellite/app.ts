@@ -76,7 +76,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     }
     if (body.length && req.is('application/json')) {
       try {
-        req.body = JSON.parse(body.toString('utf8'));
+        req.body = JSON.parse(body.toString('utf8')) as unknown;
       } catch {
         return next(new BadRequestError('JSON parse error.'));
       }

@@ -189,18 +189,22 @@ export class ContainerFiles {
       body.destroy(readerGone);
     };
     out.once('close', onClose);
+    // A function, so that TypeScript does not narrow readerGone (set by onClose) to null in the loop.
+    const stopIfReaderGone = (): void => {
+      if (readerGone) throw readerGone;
+    };
     const piped = pipeline(body, out);
     piped.catch(() => undefined);
     try {
       for (const root of await this.roots(container)) {
-        if (readerGone) throw readerGone;
+        stopIfReaderGone();
         const passThrough = root.added && posix.dirname(root.path) === '/';
         const segment = passThrough ? await openArchive(container, root.path) : this.repacked(container, root);
         current = segment;
         const filtered = segment.pipe(new TarEntryFilter(passThrough ? isArchivedType : () => true));
         segment.once('error', (err) => filtered.destroy(err));
         for await (const chunk of filtered) {
-          if (readerGone) throw readerGone;
+          stopIfReaderGone();
           if (!body.write(chunk)) await once(body, 'drain');
         }
         current = null;
@@ -226,7 +230,7 @@ export class ContainerFiles {
       packed.once('close', () => source.destroy());
       await eachTarEntry(source, async (header, stream) => {
         const isRoot = header.name.replace(/\/$/, '') === posix.basename(root.path);
-        const wanted = root.added ? isArchivedType(header.type as TarEntryType) : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
+        const wanted = root.added ? isArchivedType(header.type) : isRoot && (header.type === 'file' || header.type === 'contiguous-file');
         if (!wanted) return drain(stream);
         const name = entryPath(root.path, header.name).replace(/^\/+/, '');
         const linkname = header.type === 'link' && header.linkname ? entryPath(root.path, header.linkname).replace(/^\/+/, '') : header.linkname;

@@ -60,7 +60,7 @@ async function* framesOf(source: Readable): AsyncGenerator<Frame> {
     while (pending.length >= 8) {
       const length = pending.readUInt32BE(4);
       if (pending.length < 8 + length) break;
-      yield { stream: pending[0] as number, payload: pending.subarray(8, 8 + length) };
+      yield { stream: pending[0], payload: pending.subarray(8, 8 + length) };
       pending = pending.subarray(8 + length);
     }
   }
@@ -76,7 +76,7 @@ export function sseEvent(event: string, id: string, data: string): string {
 function utf8Prefix(buffer: Buffer, max: number): Buffer {
   if (buffer.length <= max) return buffer;
   let cut = max;
-  while (cut > 0 && ((buffer[cut] as number) & 0xc0) === 0x80) cut--;
+  while (cut > 0 && (buffer[cut] & 0xc0) === 0x80) cut--;
   return buffer.subarray(0, cut);
 }
 
@@ -181,7 +181,7 @@ export class ContainerSessions {
     const started = Date.now();
     let raw: Readable;
     try {
-      raw = (await exec.start({ Detach: false, Tty: false })) as unknown as Readable;
+      raw = await exec.start({ Detach: false, Tty: false });
     } catch (err) {
       throw engineError(err, `exec in ${name}`);
     }
@@ -263,11 +263,10 @@ export class ContainerSessions {
   }
 
   private async followLogs(name: string, since: bigint | null): Promise<Readable> {
-    const container = this.container(name);
     try {
       // Docker quirk: dial the logs endpoint as a stream (dockerode's logs() may buffer).
       return await new Promise<Readable>((resolve, reject) =>
-        container.modem.dial(
+        this.options.docker.modem.dial(
           {
             path: `/containers/${encodeURIComponent(name)}/logs?`,
             method: 'GET',
@@ -275,7 +274,7 @@ export class ContainerSessions {
             statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
             options: { stdout: true, stderr: true, follow: true, timestamps: true, ...(since !== null ? { since: nanosToUnixSeconds(since) } : {}) },
           },
-          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
+          (err: Error | null, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
         ),
       );
     } catch (err) {
@@ -378,7 +377,7 @@ export class ContainerSessions {
       }, 1000).unref();
     });
     try {
-      stream = (await exec.start({ hijack: true, stdin: true, Detach: false, Tty: true })) as unknown as Duplex;
+      stream = await exec.start({ hijack: true, stdin: true, Detach: false, Tty: true });
     } catch (err) {
       sendJson(ws, { type: 'error', detail: engineError(err, `exec in ${name}`).message });
       ws.close(1011, 'exec failed');

@@ -237,13 +237,12 @@ export class HostEngine {
 
   /** The container's output, demultiplexed, as a stream with back-pressure. */
   async logs(name: string, request: LogRequest): Promise<Readable> {
-    const container = this.container(name);
     let raw: Readable;
     try {
       // Docker quirk: dockerode's container.logs() buffers everything when follow is false, so dial
       // the endpoint ourselves as a stream.
       raw = await new Promise<Readable>((resolve, reject) =>
-        container.modem.dial(
+        this.docker.modem.dial(
           {
             path: `/containers/${encodeURIComponent(name)}/logs?`,
             method: 'GET',
@@ -256,7 +255,7 @@ export class HostEngine {
               tail: request.tail === undefined ? 'all' : String(request.tail),
             },
           },
-          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
+          (err: Error | null, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
         ),
       );
     } catch (err) {

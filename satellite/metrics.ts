@@ -31,7 +31,7 @@ export class MetricsReader {
     // The first read of a container waits for the engine's own second sample (~2 s); later reads
     // use one-shot (~1 s) against the sample remembered here.
     const stats = (await container.stats(
-      prior ? ({ stream: false, 'one-shot': true } as { stream: false }) : { stream: false },
+      prior ? { stream: false, 'one-shot': true } : { stream: false },
     )) as unknown as EngineStats;
     const cpu = stats.cpu_stats ?? {};
     const current: CpuSample = { total: cpu.cpu_usage?.total_usage ?? 0, system: cpu.system_cpu_usage ?? 0 };

@@ -21,7 +21,7 @@ export function eachTarEntry(source: Readable, onEntry: (header: tar.Header, str
     extract.on('finish', resolve);
     extract.on('error', fail);
     source.on('error', fail);
-    source.pipe(extract as unknown as NodeJS.WritableStream);
+    source.pipe(extract);
   });
 }
 

@@ -161,7 +161,7 @@ export function containerSpecFromUnit(options: readonly UnitOption[], unitName: 
 
   let parsed: ReturnType<typeof parseDockerRunDetailed>;
   try {
-    parsed = parseDockerRunDetailed(parseCommand('ExecStart', starts[0] as string, unitName));
+    parsed = parseDockerRunDetailed(parseCommand('ExecStart', starts[0], unitName));
   } catch (err) {
     return asUnitSpecError('ExecStart', err);
   }

@@ -45,7 +45,7 @@ export function imageReferenceProblem(reference: string): string | null {
   if (rest === '') return `${bad}: no repository name`;
   if (rest.length > MAX_IMAGE_NAME_LENGTH) return `${bad}: name longer than ${MAX_IMAGE_NAME_LENGTH} characters`;
   const components = rest.split('/');
-  const first = components[0] as string;
+  const first = components[0];
   if (components.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
     if (!DOMAIN.test(first)) return `${bad}: bad registry host "${first}"`;
     components.shift();

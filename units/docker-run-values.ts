@@ -46,13 +46,13 @@ export function parsePortMapping(text: string): PortMapping {
     parts = rest.split(':');
   }
   if (parts.length === 3) {
-    hostIp ??= parts[0] as string;
+    hostIp ??= parts[0];
     if (isIP(hostIp) !== 4 && isIP(hostIp) !== 6) throw new DockerRunError(`invalid host IP in published port "${text}"`);
   } else if (parts.length > 3 || (hostIp !== undefined && parts.length !== 3)) {
     throw new DockerRunError(`invalid published port "${text}"`);
   }
-  const containerPort = parsePort(parts[parts.length - 1] as string, 'container port');
-  const hostPortText = parts.length >= 2 ? (parts[parts.length - 2] as string) : '';
+  const containerPort = parsePort(parts[parts.length - 1], 'container port');
+  const hostPortText = parts.length >= 2 ? parts[parts.length - 2] : '';
   const mapping: PortMapping = { containerPort, protocol };
   if (hostPortText !== '') mapping.hostPort = parsePort(hostPortText, 'host port');
   if (hostIp !== undefined) mapping.hostIp = hostIp;
@@ -117,7 +117,7 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 10
 /** docker's RAMInBytes: `512`, `512b`, `64k`, `1.5g`, `2GiB` (binary units). */
 export function parseMemoryBytes(text: string): number {
   const match = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text);
-  const bytes = match ? Math.trunc(Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] as number)) : NaN;
+  const bytes = match ? Math.trunc(Number(match[1]) * SIZE_UNITS[(match[2] ?? '').toLowerCase()]) : NaN;
   if (!(Number.isSafeInteger(bytes) && bytes > 0)) throw new DockerRunError(`invalid memory size "${text}"`);
   return bytes;
 }

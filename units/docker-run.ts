@@ -81,7 +81,7 @@ function lookup(table: Record<string, FlagDefinition>, flag: string, spelled: st
   if (!Object.prototype.hasOwnProperty.call(table, flag)) {
     throw new DockerRunError(`unsupported docker run flag "${spelled}"`);
   }
-  return table[flag] as FlagDefinition;
+  return table[flag];
 }
 
 /** Sets an own property even for keys such as `__proto__`. */
@@ -189,7 +189,7 @@ export function parseDockerRunDetailed(argv: readonly string[]): ParsedDockerRun
 
   let index = 2;
   for (; index < argv.length; index += 1) {
-    const arg = argv[index] as string;
+    const arg = argv[index];
     if (arg === '--') {
       index += 1;
       break;
@@ -210,7 +210,7 @@ export function parseDockerRunDetailed(argv: readonly string[]): ParsedDockerRun
     }
     for (let at = 1; at < arg.length; at += 1) {
       const spelled = `-${arg[at]}`;
-      const definition = lookup(SHORT_FLAGS, arg[at] as string, spelled);
+      const definition = lookup(SHORT_FLAGS, arg[at], spelled);
       const rest = arg.slice(at + 1);
       if (definition.takesValue) {
         if (rest === '') index += 1;

@@ -70,7 +70,7 @@ function decodeEscape(text: string, at: number): { bytes: number[]; length: numb
     a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '"': 34, "'": 39, s: 32,
   };
   const char = text.charAt(at);
-  if (Object.prototype.hasOwnProperty.call(simple, char)) return { bytes: [simple[char] as number], length: 1 };
+  if (Object.prototype.hasOwnProperty.call(simple, char)) return { bytes: [simple[char]], length: 1 };
   const hexEscape = (digits: number): number | null => {
     const hex = text.slice(at + 1, at + 1 + digits);
     return hex.length === digits && HEX.test(hex) ? parseInt(hex, 16) : null;

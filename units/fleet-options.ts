@@ -64,7 +64,7 @@ function fleetValues(options: readonly UnitOption[], unitName?: string): Map<Fle
   const values = new Map<FleetKey, string[]>();
   for (const option of options) {
     if (option.section !== 'X-Fleet' || !Object.prototype.hasOwnProperty.call(FLEET_KEYS, option.name)) continue;
-    const key = FLEET_KEYS[option.name] as FleetKey;
+    const key = FLEET_KEYS[option.name];
     const list = values.get(key) ?? [];
     for (const raw of splitMultivalue(option.value)) {
       const value = (unitName === undefined ? raw : expandSpecifiers(raw, unitName)).trim();

@@ -99,7 +99,7 @@ export function placeUnit(input: PlacementInput): PlacementResult {
 
   const load = new Map<string, number>();
   for (const unit of others) load.set(unit.machineId, (load.get(unit.machineId) ?? 0) + 1);
-  let best = candidates[0] as Machine;
+  let best = candidates[0];
   for (const machine of candidates) {
     if ((load.get(machine.id) ?? 0) < (load.get(best.id) ?? 0)) best = machine;
   }

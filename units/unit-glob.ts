@@ -14,13 +14,13 @@ function globToRegExp(pattern: string): RegExp | null {
   const chars = [...pattern];
   let source = '';
   for (let i = 0; i < chars.length; i += 1) {
-    const char = chars[i] as string;
+    const char = chars[i];
     if (char === '*') source += '[^/]*';
     else if (char === '?') source += '[^/]';
     else if (char === '\\') {
       i += 1;
       if (i >= chars.length) return null;
-      source += escapeForRegex(chars[i] as string);
+      source += escapeForRegex(chars[i]);
     } else if (char === '[') {
       let cls = '';
       i += 1;

@@ -96,6 +96,6 @@ export function expandSpecifiers(value: string, unitName: string): string {
     '%': '%',
   };
   return value.replace(/%(.)/gsu, (whole, letter: string) =>
-    Object.prototype.hasOwnProperty.call(values, letter) ? (values[letter] as string) : whole,
+    Object.prototype.hasOwnProperty.call(values, letter) ? values[letter] : whole,
   );
 }

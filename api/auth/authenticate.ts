@@ -15,10 +15,10 @@ declare module 'express-session' {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- augmenting Express's global namespace takes namespace syntax
   namespace Express {
     // passport's req.user is our store's User.
-    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- an empty interface merges; a type alias could not
     interface User extends BoatLoadUser {}
     interface Request {
       authMethod?: 'jwt' | 'session';
@@ -45,13 +45,14 @@ function csrfMatches(req: Request): boolean {
 export function requireAuth(passport: Authenticator): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.headers.authorization) {
-      passport.authenticate('jwt', { session: false }, (err: unknown, user: User | false) => {
+      // @types/passport types authenticate()'s result as any; it is a middleware.
+      (passport.authenticate('jwt', { session: false }, (err: unknown, user: User | false) => {
         if (err) return next(err);
         if (!user) return next(new NotAuthenticatedError('Invalid or expired token.'));
         req.user = user;
         req.authMethod = 'jwt';
         next();
-      })(req, res, next);
+      }) as RequestHandler)(req, res, next);
       return;
     }
     if (req.user) {

@@ -43,7 +43,7 @@ export function createPassport(input: { users: UserService; tokens: TokenService
       input.users.authenticate(username, password).then((user) => done(null, user ?? false), done);
     }),
   );
-  passport.serializeUser((user, done) => done(null, (user as User).username));
+  passport.serializeUser((user, done) => done(null, user.username));
   passport.deserializeUser((username: string, done) => done(null, input.users.find(username) ?? false));
   return passport;
 }

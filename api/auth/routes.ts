@@ -74,7 +74,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         answer: '200 {token}',
         handlers: [
           (req, res) => {
-            res.json({ token: tokens.refresh((req.body ?? {}).token) });
+            res.json({ token: tokens.refresh((req.body as { token?: unknown } | undefined)?.token) });
           },
         ],
       },
@@ -86,7 +86,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         answer: '200 {token}, else 400',
         handlers: [
           (req, res) => {
-            const given = (req.body ?? {}).token as unknown;
+            const given = (req.body as { token?: unknown } | undefined)?.token;
             const payload = tokens.verify(given);
             if (!users.find(payload.username)) throw ValidationError.field('non_field_errors', "User doesn't exist.");
             res.json({ token: given });

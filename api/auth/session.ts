@@ -30,7 +30,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions): RequestHan
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: options.secureCookie, maxAge: options.maxAgeSeconds * 1000 },
     }),
-    options.passport.session(),
+    options.passport.session() as RequestHandler, // typed any by @types/passport
   ];
   return steps.map((step): RequestHandler => (req, res, next) => {
     if (tokenFromHeader(req) !== null && req.path.replace(/\/+$/, '') !== LOGIN_PATH) return next();

@@ -126,5 +126,5 @@ export function terminalQuery(req: Request): TerminalQuery {
   if (user !== undefined && (typeof user !== 'string' || !EXEC_USER.test(user))) throw ValidationError.field('user', 'Use a user name or uid.');
   const workdir = req.query.workdir;
   if (workdir !== undefined && (typeof workdir !== 'string' || !ABSOLUTE_PATH.test(workdir))) throw ValidationError.field('workdir', 'Must be an absolute path.');
-  return { cmd: cmd as string[], cols: size('cols'), rows: size('rows'), user: user as string | undefined, workdir: workdir as string | undefined };
+  return { cmd: cmd as string[], cols: size('cols'), rows: size('rows'), user, workdir };
 }

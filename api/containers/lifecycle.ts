@@ -112,7 +112,7 @@ export class LifecycleService {
         if (signal.aborted) throw new OperationFailure('the API is shutting down', { snapshot, containers });
         const input: CreateContainerInput = {
           image: snapshot.image,
-          imageName: snapshot.image.split(':')[0] as string,
+          imageName: snapshot.image.split(':')[0],
           imageTag: snapshot.id,
           script: null,
           scriptname: 'script',

@@ -17,11 +17,17 @@ import type { TerminalQuery } from './action-requests';
 
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
+/** A message's text: ws hands a Buffer by default, an ArrayBuffer or Buffer[] with other binaryTypes. */
+function messageText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
+}
+
 /** A valid client message, normalized; null for anything else. */
 function clientMessage(data: RawData): TerminalClientMessage | null {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(data.toString());
+    parsed = JSON.parse(messageText(data));
   } catch {
     return null;
   }

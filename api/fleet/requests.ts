@@ -97,6 +97,6 @@ export function parseMachineMetadataOps(json: unknown): MachineMetadataOp[] {
     }
     const path = typeof raw.path === 'string' ? METADATA_PATH.exec(raw.path) : null;
     if (!path) throw new BadRequestError(`machine metadata path invalid in operation ${index}: expect /<machineID>/metadata/<key>`);
-    return { op, machineId: path[1] as string, key: path[2] as string, value: op === 'remove' ? null : metadataValue(raw.value, index) };
+    return { op, machineId: path[1], key: path[2], value: op === 'remove' ? null : metadataValue(raw.value, index) };
   });
 }

@@ -64,7 +64,7 @@ export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: num
   const name: FieldDoc = { name: 'name', type: 'string', description: 'Unit name, e.g. web.service or web@1.service.' };
   return {
     name: 'units',
-    base: FLEET_PREFIXES[0] as string,
+    base: FLEET_PREFIXES[0],
     description: "Units: systemd-style unit files scheduled on the cluster, through fleet's v1 HTTP API (fleetctl --endpoint works). Admins only; errors in fleet's shape {\"error\":{\"code\",\"message\"}}. Also at /v1-alpha.",
     idVariable: 'UNIT',
     routes: [

@@ -175,8 +175,8 @@ export class SatelliteClient implements HostAgent {
 
   private errorOf(status: number, body: ErrorBody): HttpError {
     if (status === 401) return new BadGatewayError(`The satellite for ${this.options.label} refused the API's signature; check SATELLITE_SECRET.`);
-    if (status === 503) return new ServiceUnavailableError(`${this.options.label}: ${'detail' in body ? body.detail : 'unavailable'}`);
-    if (status >= 500) return new BadGatewayError(`${this.options.label}: ${'detail' in body ? body.detail : `HTTP ${status}`}`);
+    if (status === 503) return new ServiceUnavailableError(`${this.options.label}: ${'detail' in body ? String(body.detail) : 'unavailable'}`);
+    if (status >= 500) return new BadGatewayError(`${this.options.label}: ${'detail' in body ? String(body.detail) : `HTTP ${status}`}`);
     return new HttpError(status, body);
   }
 
@@ -268,7 +268,7 @@ export class SatelliteClient implements HostAgent {
   logs(name: string, query: LogQuery): Promise<StreamedResponse> {
     const params = new URLSearchParams({ stdout: String(query.stdout), stderr: String(query.stderr), follow: String(query.follow) });
     if (query.tail !== undefined) params.set('tail', String(query.tail));
-    return this.stream(this.containerPath(name, `/logs?${params}`));
+    return this.stream(this.containerPath(name, `/logs?${params.toString()}`));
   }
 
   file(name: string, path: string): Promise<StreamedResponse> {
@@ -296,7 +296,7 @@ export class SatelliteClient implements HostAgent {
     const params = new URLSearchParams();
     if (since !== null) params.set('since', since);
     if (exclusive) params.set('exclusive', '1');
-    return this.stream(this.containerPath(name, `/output${params.size ? `?${params}` : ''}`));
+    return this.stream(this.containerPath(name, `/output${params.size ? `?${params.toString()}` : ''}`));
   }
 
   /**
@@ -304,7 +304,7 @@ export class SatelliteClient implements HostAgent {
    * rejects with the satellite's error, before the caller completes its own handshake.
    */
   openTerminal(name: string, query: URLSearchParams): Promise<WebSocket> {
-    const path = this.containerPath(name, `/terminal${query.size ? `?${query}` : ''}`);
+    const path = this.containerPath(name, `/terminal${query.size ? `?${query.toString()}` : ''}`);
     const headers = signRequest(this.options.secret, { method: 'GET', path, body: Buffer.alloc(0) });
     const url = this.options.url.replace(/^http/, 'ws') + path;
     return new Promise((resolve, reject) => {

@@ -110,7 +110,7 @@ export async function alternate(input: {
     const got: Partial<Record<'boatload' | 'raw', number>> = {};
     for (const side of order) {
       got[side] = await input[side](warmup, i);
-      if (!warmup) out[side].push(got[side] as number);
+      if (!warmup) out[side].push(got[side]);
     }
     if (input.log) input.log(`${warmup ? 'warm-up' : 'iteration'} ${warmup ? i + 1 : i - input.warmups + 1}: boatload ${fmt(got.boatload)}, raw ${fmt(got.raw)}`);
   }

@@ -314,7 +314,7 @@ describe('bad input gets a clear 4xx and leaves nothing behind', () => {
     ['a JSON array body', [1, 2], 400, { non_field_errors: [expect.any(String)] }],
   ])('%s', async (_name, body, status, expected) => {
     const before = await engineContainers();
-    const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${alice}`).send(body as object);
+    const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${alice}`).send(body);
     expect(res.status).toBe(status);
     expect(res.body).toEqual(expected);
     expect(await engineContainers()).toBe(before);

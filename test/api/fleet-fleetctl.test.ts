@@ -93,12 +93,12 @@ describe('one unit through its life, as fleetctl drives it', () => {
     await fleetctl.submit(names.web);
     expect(fleetctl.log.slice(0, 3)).toEqual([`GET /fleet/v1/units/${names.web}`, `PUT /fleet/v1/units/${names.web}`, `GET /fleet/v1/units/${names.web}`]);
     const unit = await fleetctl.getUnit(names.web);
-    expect(unit).toEqual({ name: names.web, options: parseUnitFile(files[names.web] as string), desiredState: 'inactive', currentState: 'inactive' });
+    expect(unit).toEqual({ name: names.web, options: parseUnitFile(files[names.web]), desiredState: 'inactive', currentState: 'inactive' });
     expect(await engineState(containers.web)).toBeNull();
   });
 
   test('cat prints the unit file as submitted (serialized options)', async () => {
-    expect(await fleetctl.cat(names.web)).toBe(serializeUnit(parseUnitFile(files[names.web] as string)));
+    expect(await fleetctl.cat(names.web)).toBe(serializeUnit(parseUnitFile(files[names.web])));
   });
 
   test('load: the container is created, not started; currentState loaded', async () => {
@@ -113,7 +113,7 @@ describe('one unit through its life, as fleetctl drives it', () => {
     const state = (await transport({ method: 'GET', path: `/fleet/v1/state/${names.web}?alt=json` })).body;
     expect(state).toEqual({
       name: names.web,
-      hash: unitHash(parseUnitFile(files[names.web] as string)),
+      hash: unitHash(parseUnitFile(files[names.web])),
       machineID: unit.machineID,
       systemdLoadState: 'loaded',
       systemdActiveState: 'inactive',
@@ -144,7 +144,7 @@ describe('one unit through its life, as fleetctl drives it', () => {
     fleetctl.log.length = 0;
     const rows = await fleetctl.listUnitFiles();
     expect(fleetctl.log).toEqual(['GET /fleet/v1/units', 'GET /fleet/v1/machines']);
-    expect(rows).toContainEqual(expect.objectContaining({ unit: names.web, hash: unitHash(parseUnitFile(files[names.web] as string)).slice(0, 7), dstate: 'launched', state: 'launched' }));
+    expect(rows).toContainEqual(expect.objectContaining({ unit: names.web, hash: unitHash(parseUnitFile(files[names.web])).slice(0, 7), dstate: 'launched', state: 'launched' }));
   });
 
   test('list-machines: this host, a 32-hex id, its IP and metadata', async () => {

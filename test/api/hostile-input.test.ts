@@ -119,7 +119,7 @@ function isErrorShape(body: unknown): boolean {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
   const entries = Object.entries(body as Record<string, unknown>);
   if (!entries.length) return false;
-  if ('detail' in (body as object)) return typeof (body as { detail: unknown }).detail === 'string';
+  if ('detail' in body) return typeof body.detail === 'string';
   return entries.every(([, v]) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'));
 }
 

@@ -92,7 +92,7 @@ describe('node failures', () => {
     survivor = newNode?.index as number;
 
     const lost = await eventually('the ephemeral container lost', async () => {
-      const state = await stateOf(ephemeral as string);
+      const state = await stateOf(ephemeral);
       return state.status === 'lost' ? state : undefined;
     }, 60000);
     expect(lost.node).toBe(lostNode.machineId);

@@ -56,7 +56,7 @@ describe('containers on three nodes', () => {
     const headers = await auth();
     for (const [i, id] of ids.entries()) {
       const name = ['a', 'b', 'c'][i];
-      const host = cluster.nodeOfMachine(nodes[i] as string);
+      const host = cluster.nodeOfMachine(nodes[i]);
       const stdout = await eventually('stdout', async () => {
         const res = await api.http().get(`/v1/container/${id}/stdout`).set(...headers);
         return res.status === 200 && res.text.includes('hello') ? res.text : undefined;
@@ -134,7 +134,7 @@ describe('the swarm backend', () => {
 describe('satellites', () => {
   test('a killed satellite is a 503 naming its node until Swarm restarts it', async () => {
     const headers = await auth();
-    const id = ids[1] as string;
+    const id = ids[1];
     const node = cluster.nodeOfMachine((await stateOf(id)).node);
     if (!node) throw new Error('container has no node');
     await cluster.killSatellite(node.index);

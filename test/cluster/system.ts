@@ -49,7 +49,7 @@ export async function startClusterApi(cluster: Cluster, env: Record<string, stri
     http: () => request(api.app),
     async token() {
       if (!token) token = (await request(api.app).post('/api-token-auth/').send({ username: 'admin', password: 'admin' }).expect(200)).body.token as string;
-      return token as string;
+      return token;
     },
     async close() {
       await api.close().catch(() => undefined);

@@ -14,7 +14,7 @@ function unpack(steps: Step[]): string {
   let last = '';
   for (const step of steps) {
     if (step[0] === 'file' || step[0] === 'dir') last = tree.addEntry(step[1], step[0] === 'dir');
-    else if (step[0] === 'symlink') last = tree.addSymlink(step[1], step[2] as string);
+    else if (step[0] === 'symlink') last = tree.addSymlink(step[1], step[2]);
     else last = tree.addHardLink(step[1], step[2] as string).place;
   }
   tree.finish();

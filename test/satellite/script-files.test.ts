@@ -37,7 +37,7 @@ async function runScript(engine: HostEngine, name: string): Promise<string> {
   const container = docker.getContainer(name);
   await container.start();
   await container.wait();
-  const logs = (await container.logs({ stdout: true, stderr: true })) as Buffer;
+  const logs = await container.logs({ stdout: true, stderr: true });
   return logs.subarray(8).toString();
 }
 

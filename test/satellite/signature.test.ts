@@ -36,7 +36,7 @@ test.each([
   ['signed for another path', () => signed('GET', '/containers'), /bad signature/],
   ['signed for another method', () => signed('POST', '/machine'), /bad signature/],
 ])('%s: 401', async (_name, headers, reason) => {
-  const res = await send('/machine', { headers: headers() as Record<string, string> });
+  const res = await send('/machine', { headers: headers() });
   expect(res.status).toBe(401);
   expect((res.body as { detail: string }).detail).toMatch(reason);
 });

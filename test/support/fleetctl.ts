@@ -61,7 +61,7 @@ export class Fleetctl {
   private async call(method: string, path: string, body?: unknown): Promise<FleetResponse> {
     const base = `${this.options.prefix ?? ''}/fleet/v1/`;
     const separator = path.includes('?') ? '&' : '?';
-    this.log.push(`${method} ${base}${path.split('?')[0] as string}`);
+    this.log.push(`${method} ${base}${path.split('?')[0]}`);
     const headers: Record<string, string> = { 'User-Agent': 'google-api-go-client/0.5' };
     let text: string | undefined;
     if (body !== undefined) {

@@ -72,7 +72,7 @@ describe('deployed under the unit policy the README documents', () => {
   const documented = (): { env: Record<string, string>; policy: UnitPolicy } => {
     const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
     const env: Record<string, string> = {};
-    for (const match of readme.matchAll(/^(BOATLOAD_UNIT_ALLOW_HOST_(?:PATHS|NETWORK))=(\S+)$/gm)) env[match[1] as string] = match[2] as string;
+    for (const match of readme.matchAll(/^(BOATLOAD_UNIT_ALLOW_HOST_(?:PATHS|NETWORK))=(\S+)$/gm)) env[match[1]] = match[2];
     const policy = loadApiConfig({ SATELLITE_URL: 'http://127.0.0.1:8001', SATELLITE_SECRET: 'x'.repeat(32), ...env }, { isRoot: false }).unitPolicy;
     return { env, policy };
   };

@@ -15,7 +15,7 @@ export function seededRandom(seed: number): Random {
 }
 
 export function pick<T>(random: Random, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)] as T;
+  return items[Math.floor(random() * items.length)];
 }
 
 export function integer(random: Random, min: number, max: number): number {

@@ -66,7 +66,7 @@ describe('placementOf', () => {
   });
 
   test('one machine (the local backend): placed there, or a reason', () => {
-    const local = [machines[0] as Machine];
+    const local = [machines[0]];
     expect(placementOf({ unit: { name: 'web.service', options: xfleet() }, machines: local, units: [] })).toEqual({ machineIds: [hddEu] });
     expect(placementOf({ unit: { name: 'web.service', options: xfleet('MachineMetadata=disk=ssd') }, machines: local, units: [] })).toEqual({ reason: 'no machine matches MachineMetadata disk=ssd' });
     expect(placementOf({ unit: { name: 'web.service', options: xfleet() }, machines: [], units: [] })).toEqual({ reason: 'no machines are available' });

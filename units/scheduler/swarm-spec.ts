@@ -168,7 +168,7 @@ export function swarmConstraintsFor(input: SwarmPlacementInput): { constraints: 
   }
   const labelRules: Array<[string, string]> = [];
   for (const [key, values] of Object.entries(req.metadata)) {
-    const value = values[0] as string;
+    const value = values[0];
     const direct = values.length === 1 && PLAIN.test(key) && PLAIN.test(value) && nodes.every((node) => node.labels[key] === input.metadataOf(node)[key]);
     if (direct) labelRules.push([key, value]);
   }
@@ -270,7 +270,7 @@ export function viewOfTasks(input: TaskViewInput): TaskView {
     const wanted = tasks.filter((task) => WANTED.has(task.DesiredState));
     const running = wanted.find((task) => task.Status.State === 'running' && nodeReady(task));
     const failing = wanted.find((task) => task.Status.Err);
-    const status: EngineStatus = running ? 'running' : wanted.length > 0 ? statusOfTask(wanted[0] as SwarmTask) : 'missing';
+    const status: EngineStatus = running ? 'running' : wanted.length > 0 ? statusOfTask(wanted[0]) : 'missing';
     return {
       observed: { status, exitCode: null, error: running ? null : (failing?.Status.Err ?? null), observedAt: now },
       machineId: null,
