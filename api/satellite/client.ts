@@ -136,14 +136,19 @@ export class SatelliteClient implements HostAgent {
     const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
     if (json !== undefined) headers['content-type'] = 'application/json';
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
     const abort = (): void => controller.abort();
+    const timeout = setTimeout(abort, timeoutMs);
     request.signal?.addEventListener('abort', abort, { once: true });
+    // The timer and the caller's signal are let go once the answer is complete (or never read).
+    const done = (): void => {
+      clearTimeout(timeout);
+      request.signal?.removeEventListener('abort', abort);
+    };
     let response: Response;
     try {
       response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: long ? this.longAgent : this.agent, signal: controller.signal });
     } catch (err) {
-      clearTimeout(timer);
+      done();
       // A kept-alive socket the satellite closed while idle fails on reuse with ECONNRESET before any
       // answer: a request that is safe to repeat is sent once more (re-signed, so with a fresh nonce).
       if (!request.retried && isRepeatable(method, path, json) && (err as { code?: string }).code === 'ECONNRESET') {
@@ -153,11 +158,13 @@ export class SatelliteClient implements HostAgent {
       throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
     }
     if (written) this.inspections.forget(written);
-    // Streams may run as long as they need; only the wait for the headers is bounded.
-    if (streaming) clearTimeout(timer);
-    else response.body.once('end', () => clearTimeout(timer)).once('error', () => clearTimeout(timer));
+    // Streams may run as long as they need; only the wait for the headers is bounded. An answer
+    // without a body (204) never emits 'end': nothing is left to wait for.
+    if (streaming) clearTimeout(timeout);
+    else if (response.status === 204 || response.headers.get('content-length') === '0') done();
+    else response.body.once('end', done).once('error', done).once('close', done);
     if (!response.ok) {
-      clearTimeout(timer);
+      done();
       throw await this.errorFrom(response);
     }
     return response;
