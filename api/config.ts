@@ -40,6 +40,7 @@ export interface ApiConfig {
     /** The largest limits a create request may ask for. */
     maxima: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
     stopTimeoutSeconds: number;
+    lifetime: ContainerLifetimeConfig;
   };
   stateSyncIntervalMs: number;
   /** BOATLOAD_BACKEND: local (this host's satellite) or swarm (api/backend-config.ts). */
@@ -49,6 +50,32 @@ export interface ApiConfig {
   /** What units submitted through the unit API may take from their host (units/unit-policy.ts). */
   unitPolicy: UnitPolicy;
   logLevel: LogLevel;
+}
+
+/** How long containers live (see README, "Lifetime"). */
+export interface ContainerLifetimeConfig {
+  /** Seconds a one-shot (permanent=false) container lives when its request gives no ttl; null: no limit. */
+  defaultOneShotSeconds: number | null;
+  /** The largest ttl a request may ask for; null: no maximum (then ttl 0, "no lifetime", is allowed too). */
+  maxSeconds: number | null;
+  /** How often the reaper looks for expired containers. */
+  reapIntervalMs: number;
+}
+
+/** One-shot containers live a week by default: a weekend away still finds their output. */
+const DEFAULT_ONE_SHOT_TTL_SECONDS = 7 * 24 * 3600;
+/** Asked-for lifetimes are at most 30 days by default. */
+const DEFAULT_TTL_MAX_SECONDS = 30 * 24 * 3600;
+
+function lifetimeFromEnv(env: Env): ContainerLifetimeConfig {
+  const orNull = (seconds: number): number | null => (seconds === 0 ? null : seconds);
+  const defaultOneShotSeconds = orNull(intFromEnv(env, 'BOATLOAD_CONTAINER_TTL_SECONDS', DEFAULT_ONE_SHOT_TTL_SECONDS));
+  const maxSeconds = orNull(intFromEnv(env, 'BOATLOAD_CONTAINER_TTL_MAX_SECONDS', DEFAULT_TTL_MAX_SECONDS));
+  if (maxSeconds !== null && (defaultOneShotSeconds === null || defaultOneShotSeconds > maxSeconds)) {
+    const given = defaultOneShotSeconds === null ? '0 (no lifetime)' : String(defaultOneShotSeconds);
+    throw new ConfigError(`BOATLOAD_CONTAINER_TTL_SECONDS (${given}) must be from 1 to BOATLOAD_CONTAINER_TTL_MAX_SECONDS (${maxSeconds}); set BOATLOAD_CONTAINER_TTL_MAX_SECONDS=0 for no maximum`);
+  }
+  return { defaultOneShotSeconds, maxSeconds, reapIntervalMs: intFromEnv(env, 'BOATLOAD_CONTAINER_REAP_INTERVAL_MS', 30000, 100) };
 }
 
 /** Limits of the container actions (exec, ?wait=ready, fork, batch create). */
@@ -240,6 +267,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
         pidsLimit: intFromEnv(env, 'BOATLOAD_CONTAINER_PIDS_MAX', 4096, 8),
       },
       stopTimeoutSeconds: intFromEnv(env, 'BOATLOAD_STOP_TIMEOUT_SECONDS', 5),
+      lifetime: lifetimeFromEnv(env),
     },
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
     backend: backendFromEnv(env),

@@ -112,8 +112,14 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     downloadAddresses: config.downloadAddresses,
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
+    defaultOneShotTtlSeconds: config.containers.lifetime.defaultOneShotSeconds,
   });
-  const containerLimits = { scriptMaxBytes: config.limits.scriptMaxBytes, defaultImage: config.containers.defaultImage, resourceMaxima: config.containers.maxima };
+  const containerLimits = {
+    scriptMaxBytes: config.limits.scriptMaxBytes,
+    defaultImage: config.containers.defaultImage,
+    resourceMaxima: config.containers.maxima,
+    ttlMaxSeconds: config.containers.lifetime.maxSeconds,
+  };
   const operations = new OperationService({ repository: new OperationRepository(db), logger: logger.child('operations') });
   // At API start, nothing can still be running: whatever was, was interrupted.
   operations.failInterrupted();

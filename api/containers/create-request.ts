@@ -27,6 +27,11 @@ export interface CreateContainerInput {
   volumes: VolumeRequest[];
   /** Limits asked for; what is not asked for gets the installation's defaults. */
   resources: ResourceRequest;
+  /**
+   * `ttl`: seconds the container lives from its creation; 0 asks for no lifetime; null: not asked
+   * (one-shot containers then get the installation's default, permanent ones none).
+   */
+  ttlSeconds: number | null;
 }
 
 export interface ResourceRequest {
@@ -47,11 +52,16 @@ export interface CreateRequestLimits {
   defaultImage: string;
   /** The administrator's maxima for per-request limits (BOATLOAD_CONTAINER_*_MAX). */
   resourceMaxima: Required<ResourceRequest>;
+  /** BOATLOAD_CONTAINER_TTL_MAX_SECONDS; null: no maximum. */
+  ttlMaxSeconds: number | null;
 }
 
 /** The engine refuses memory limits under 6 MB. */
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
+
+/** A hundred years: beyond any maximum, and well inside what a Date can hold. */
+const TTL_CEILING_SECONDS = 100 * 365 * 24 * 3600;
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 const NO_NUL = /^[^\u0000]*$/;
@@ -100,6 +110,7 @@ const schema = z
     container_args: z.union([z.string().max(65536), z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024)]).optional(),
     env: z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).optional(),
     permanent: z.boolean().optional(),
+    ttl: z.number().int('Must be a whole number of seconds.').min(0, 'Must be 0 (no lifetime) or more seconds.').max(TTL_CEILING_SECONDS, `At most ${TTL_CEILING_SECONDS} seconds.`).optional(),
     memory: z.number().int('Must be a whole number of bytes.').min(MIN_MEMORY_BYTES, `At least ${MIN_MEMORY_BYTES} bytes.`).optional(),
     cpus: z.number().min(0.01, 'At least 0.01.').optional(),
     pids: z.number().int('Must be a whole number.').min(8, 'At least 8.').optional(),
@@ -165,7 +176,7 @@ export function fromMultipartFields(fields: Record<string, unknown>): Record<str
     if (!/^(true|false|1|0)$/i.test(body.permanent)) throw ValidationError.field('permanent', 'Must be true or false.');
     body.permanent = /^(true|1)$/i.test(body.permanent);
   }
-  for (const field of ['memory', 'cpus', 'pids']) {
+  for (const field of ['memory', 'cpus', 'pids', 'ttl']) {
     const value = body[field];
     if (typeof value === 'string') body[field] = /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
@@ -226,7 +237,18 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
     snapshot: raw.snapshot ?? null,
     volumes: (raw.volumes ?? []).map((v) => ({ name: v.name, path: v.path.replace(/\/+$/, ''), readonly: v.readonly ?? false })),
     resources: resourcesWithin(raw, limits.resourceMaxima),
+    ttlSeconds: ttlWithin(raw.ttl, limits.ttlMaxSeconds),
   };
+}
+
+/** The asked-for lifetime, at most the administrator's maximum (and then "none" is over it too). */
+function ttlWithin(ttl: number | undefined, maxSeconds: number | null): number | null {
+  if (ttl === undefined) return null;
+  if (maxSeconds !== null && (ttl === 0 || ttl > maxSeconds)) {
+    const asked = ttl === 0 ? '0 (no lifetime) is over' : `${ttl} is over`;
+    throw ValidationError.field('ttl', `Must be from 1 to ${maxSeconds} seconds: ${asked} the administrator's maximum.`);
+  }
+  return ttl;
 }
 
 /** Per-request limits, each at most the administrator's maximum. */

@@ -127,6 +127,8 @@ export class LifecycleService {
           volumes: [],
           // Copies get the installation's default limits.
           resources: {},
+          // Each copy lives as long as the original was given, counted from the fork (0: none).
+          ttlSeconds: original.ttl ?? 0,
         };
         try {
           containers.push((await this.options.containers.create(user, input)).id);

@@ -73,6 +73,12 @@ const CREATE_FIELDS: FieldDoc[] = [
   { name: 'container_args', type: 'string | string[]', description: 'Arguments (split like a shell, never run by one).' },
   { name: 'env', type: 'object', description: '{"NAME": "value"}' },
   { name: 'permanent', type: 'boolean', description: 'true: restarted always; false (default): runs once.' },
+  {
+    name: 'ttl',
+    type: 'number (seconds)',
+    description:
+      "Lifetime from creation: then the container is stopped and removed (expires_at in every read). Default: the installation's one-shot lifetime for permanent=false, none for permanent=true; 0: none. At most the administrator's maximum.",
+  },
   { name: 'volumes', type: '[{name, path, readonly}]', description: 'Your named volumes (by name or id) mounted at absolute paths (at most 16).' },
 ];
 
@@ -101,7 +107,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/',
       summary: 'Your containers (admins: all).',
-      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason}]',
+      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at}]',
       handlers: [
         (req, res) => {
           res.type('application/json').send(service.listJson(currentUser(req)));
@@ -194,7 +200,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/:id/state',
       summary: 'Scheduler and engine state.',
-      answer: '200 {fleet_state, docker_state, status, reason}',
+      answer: '200 {fleet_state, docker_state, status, reason, node, expires_at}',
       handlers: [
         async (req, res) => {
           res.json(await service.state(currentUser(req), id(req)));

@@ -16,7 +16,7 @@ import { systemdStateOf } from '../../units/scheduler/unit-status';
 import { unitHash } from '../../units/unit-file';
 import type { LogQuery, StreamedResponse } from '../satellite/client';
 import type { SatelliteDirectory } from '../satellite/directory';
-import type { ContainerRepository } from '../store/containers';
+import type { ContainerRecord, ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
 import { LABELS } from '../../common/labels';
@@ -37,6 +37,8 @@ export interface ContainerServiceOptions {
   downloadAddresses: AddressPolicy;
   defaultImage: string;
   resources: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+  /** BOATLOAD_CONTAINER_TTL_SECONDS: the lifetime of one-shot containers that ask for none (null: none). */
+  defaultOneShotTtlSeconds: number | null;
   /**
    * Resolves a request's snapshot and volumes (ownership-checked) into the image to run, the
    * engine mounts and the machine they live on. Without it, requests with either are refused.
@@ -63,6 +65,8 @@ export interface ContainerState {
   node: string | null;
   /** Other copies that may still run (a machine cut off keeps its copy until it reconnects). */
   copies?: string[];
+  /** When the reaper removes it (ISO 8601 UTC); null: never. */
+  expires_at: string | null;
 }
 
 /** Engine container name for a BoatLoad container id. */
@@ -110,6 +114,7 @@ export class ContainerService {
       throw err;
     }
     const unitName = unitNameOf(id);
+    const ttl = this.lifetimeOf(input);
     const record = this.options.containers.insert(
       {
         id,
@@ -128,9 +133,11 @@ export class ContainerService {
           permanent: input.permanent,
           snapshot: input.snapshot,
           volumes: attached.volumes.map((v) => ({ volume: v.volumeId, path: v.target, readonly: v.readonly })),
+          ttl,
         },
       },
       script,
+      ttl,
     );
     const scheduler = this.options.scheduler;
     scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
@@ -145,6 +152,12 @@ export class ContainerService {
     }
     scheduler.convergeLater(unitName);
     return containerView(record, scheduler.get(unitName) as UnitRecord);
+  }
+
+  /** Seconds the container lives: what it asked for (0: none), else the one-shot default; permanent ones get none unless asked. */
+  private lifetimeOf(input: CreateContainerInput): number | null {
+    if (input.ttlSeconds !== null) return input.ttlSeconds === 0 ? null : input.ttlSeconds;
+    return input.permanent ? null : this.options.defaultOneShotTtlSeconds;
   }
 
   private attachmentsFor(owner: User, input: CreateContainerInput): CreateAttachments {
@@ -170,15 +183,28 @@ export class ContainerService {
 
   async delete(user: User, id: string): Promise<void> {
     const { record } = this.owned(user, id);
-    await this.options.scheduler.destroy(record.unitName);
-    this.options.containers.delete(record.id);
+    await this.remove(record);
   }
 
   async deleteOwnedBy(username: string): Promise<void> {
-    for (const record of this.options.containers.list(username)) {
-      await this.options.scheduler.destroy(record.unitName);
-      this.options.containers.delete(record.id);
-    }
+    for (const record of this.options.containers.list(username)) await this.remove(record);
+  }
+
+  /**
+   * Removes a container whose lifetime ended, as a DELETE would. Answers false when it is gone
+   * already (deleted meanwhile) or no longer expired.
+   */
+  async expire(record: ContainerRecord, now: Date): Promise<boolean> {
+    const current = this.options.containers.find(record.id);
+    if (!current || current.expiresAt === null || current.expiresAt > now.toISOString()) return false;
+    await this.remove(current);
+    return true;
+  }
+
+  /** The unit (its engine container, its staged script) first, then the record. */
+  private async remove(record: ContainerRecord): Promise<void> {
+    await this.options.scheduler.destroy(record.unitName);
+    this.options.containers.delete(record.id);
   }
 
   script(user: User, id: string): Buffer {
@@ -208,6 +234,7 @@ export class ContainerService {
       status: view.status,
       reason: view.reason,
       node: location.machineId ?? fresh.machineId,
+      expires_at: record.expiresAt,
     };
     if (location.notes.length > 0) state.copies = location.notes;
     return state;

@@ -13,6 +13,8 @@ export interface ContainerSummaryView {
   status: ContainerStatus;
   exit_code: number | null;
   reason: string | null;
+  /** When the reaper removes it (ISO 8601 UTC); null: it lives until deleted. */
+  expires_at: string | null;
 }
 
 export interface ContainerView extends ContainerSummaryView {
@@ -25,6 +27,8 @@ export interface ContainerView extends ContainerSummaryView {
   env: Record<string, string>;
   snapshot: string | null;
   volumes: Array<{ volume: string; path: string; readonly: boolean }>;
+  /** The lifetime it got, in seconds (null: none). */
+  ttl: number | null;
 }
 
 interface UnitFacts {
@@ -47,6 +51,7 @@ function summary(record: ContainerRecord, unit: UnitFacts): ContainerSummaryView
     status,
     exit_code: unit.observed?.exitCode ?? null,
     reason: status === 'error' || status === 'lost' ? (unit.reason ?? unit.observed?.error ?? null) : null,
+    expires_at: record.expiresAt,
   };
 }
 
@@ -73,5 +78,6 @@ export function containerView(record: ContainerRecord, unit: UnitRecord): Contai
     env: request.env,
     snapshot: request.snapshot ?? null,
     volumes: request.volumes ?? [],
+    ttl: request.ttl ?? null,
   };
 }

@@ -1,6 +1,5 @@
 import type { Db } from './database';
 import { StatementCache } from './statements';
-import { nowIso } from './database';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
 export interface ContainerRequestRecord {
@@ -17,6 +16,8 @@ export interface ContainerRequestRecord {
   snapshot?: string | null;
   /** Mounted volumes, by volume id. */
   volumes?: Array<{ volume: string; path: string; readonly: boolean }>;
+  /** The lifetime it got, in seconds (null: none; absent in records made before lifetimes existed). */
+  ttl?: number | null;
 }
 
 export interface ContainerRecord {
@@ -27,6 +28,8 @@ export interface ContainerRecord {
   request: ContainerRequestRecord;
   created: string;
   updated: string;
+  /** When the reaper removes it (ISO 8601 UTC); null: never. */
+  expiresAt: string | null;
 }
 
 interface ContainerRow {
@@ -37,9 +40,10 @@ interface ContainerRow {
   request: string;
   created: string;
   updated: string;
+  expires_at: string | null;
 }
 
-const SUMMARY_COLUMNS = 'id, owner, image, unit_name, request, created, updated';
+const SUMMARY_COLUMNS = 'id, owner, image, unit_name, request, created, updated, expires_at';
 
 const fromRow = (row: ContainerRow): ContainerRecord => ({
   id: row.id,
@@ -49,6 +53,7 @@ const fromRow = (row: ContainerRow): ContainerRecord => ({
   request: JSON.parse(row.request) as ContainerRequestRecord,
   created: row.created,
   updated: row.updated,
+  expiresAt: row.expires_at,
 });
 
 /** A container with its unit's scheduling fields, for listings (one JOIN, no per-row lookups). */
@@ -71,15 +76,26 @@ export class ContainerRepository {
     this.statements = new StatementCache(db);
   }
 
-  insert(record: Omit<ContainerRecord, 'created' | 'updated'>, script: Buffer | null): ContainerRecord {
-    const now = nowIso();
+  /** `ttlSeconds`: the container expires that long after now (null: never). */
+  insert(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, ttlSeconds: number | null = null): ContainerRecord {
+    const createdAt = new Date();
+    const now = createdAt.toISOString();
+    const expiresAt = ttlSeconds === null ? null : new Date(createdAt.getTime() + ttlSeconds * 1000).toISOString();
     this.statements
       .get(
-        `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now);
-    return { ...record, created: now, updated: now };
+      .run(record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now, expiresAt);
+    return { ...record, created: now, updated: now, expiresAt };
+  }
+
+  /** Containers whose lifetime ended at or before `now`, soonest first (the partial index holds only those with one). */
+  expired(now: Date, limit: number): ContainerRecord[] {
+    const rows = this.statements
+      .get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`)
+      .all(now.toISOString(), limit);
+    return (rows as ContainerRow[]).map(fromRow);
   }
 
   find(id: string): ContainerRecord | undefined {
@@ -102,7 +118,7 @@ export class ContainerRepository {
 
   /** Every container, or one owner's, oldest first, with its unit's state. */
   listWithUnits(owner?: string): ContainerListing[] {
-    const select = `SELECT c.id, c.owner, c.image, c.unit_name, c.request, c.created, c.updated,
+    const select = `SELECT c.id, c.owner, c.image, c.unit_name, c.request, c.created, c.updated, c.expires_at,
                            u.desired_state, u.observed, u.reason, u.ever_started, u.machine_id
                     FROM containers c JOIN units u ON u.name = c.unit_name`;
     const rows = owner === undefined

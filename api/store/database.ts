@@ -106,6 +106,10 @@ const MIGRATIONS: string[] = [
   // The state sync (every 2 s) and replanning read only the units whose desired state is not
   // inactive: this partial index holds just those.
   `CREATE INDEX units_wanted ON units (name) WHERE desired_state != 'inactive';`,
+  // Step 7 - container lifetime: when a container expires (ISO 8601 UTC, NULL: never). The reaper
+  // reads only the containers that have a lifetime: this partial index holds just those, by time.
+  `ALTER TABLE containers ADD COLUMN expires_at TEXT;
+   CREATE INDEX containers_expiry ON containers (expires_at) WHERE expires_at IS NOT NULL;`,
 ];
 
 export function openDatabase(path: string): Db {
