@@ -16,6 +16,7 @@ import type { ApiConfig } from './config';
 import { LABELS } from '../common/labels';
 import { ContainerService } from './containers/service';
 import { ListingCache } from './containers/listing-cache';
+import { ContainerReaper } from './containers/reaper';
 import { attachmentsResolver } from './containers/attachments';
 import { timeoutQuery, waitQuery } from './containers/action-requests';
 import { ExecService } from './containers/exec';
@@ -114,6 +115,12 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
     defaultOneShotTtlSeconds: config.containers.lifetime.defaultOneShotSeconds,
   });
+  const reaper = new ContainerReaper({
+    containers: containerRepository,
+    expire: (record, now) => containers.expire(record, now),
+    intervalMs: config.containers.lifetime.reapIntervalMs,
+    logger: logger.child('reaper'),
+  });
   const containerLimits = {
     scriptMaxBytes: config.limits.scriptMaxBytes,
     defaultImage: config.containers.defaultImage,
@@ -177,7 +184,10 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     await backendParts.waitReady(() => closing);
     if (closing) return;
     await scheduler.reconcileAll();
-    if (!closing) scheduler.startSync(config.stateSyncIntervalMs);
+    if (closing) return;
+    scheduler.startSync(config.stateSyncIntervalMs);
+    // Expired containers go where the scheduler runs (their expiry is in the store).
+    reaper.start();
   };
 
   return {
@@ -220,6 +230,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
       operations.close();
       await backgroundWork;
       scheduler.stopSync();
+      await reaper.stop();
       await fleetListeners?.close();
       fleetListeners = null;
       if (server) {
