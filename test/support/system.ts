@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { silentLogger } from '../../common/logger';
+import { silentLogger, type Logger } from '../../common/logger';
 import { SignatureVerifier } from '../../common/signing';
 import { AddressPolicy } from '../../common/address-policy';
 import { hashPassword } from '../../api/auth/passwords';
@@ -85,9 +85,13 @@ export interface TestSystem {
 
 export const PASSWORD = 'correct-horse-battery';
 
-/** `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock). */
-export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string } = {}): Promise<TestSystem> {
+/**
+ * `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock).
+ * `logger`: the API's logger (default: silent), for tests that read what it logs.
+ */
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger } = {}): Promise<TestSystem> {
   const { dockerSocket } = options;
+  const logger = options.logger ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
   // Scripts as the satellite stages them by default: host files bind-mounted into the containers.
@@ -112,7 +116,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
       ...env,
     });
   let config = configFor();
-  let api = buildApiServer(config, silentLogger);
+  let api = buildApiServer(config, logger);
   await api.listen();
   const tokens = new Map<string, string>();
 
@@ -148,7 +152,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     },
     async startApi() {
       config = configFor();
-      api = buildApiServer(config, silentLogger);
+      api = buildApiServer(config, logger);
       await api.listen();
     },
     async stopSatellite() {
