@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { Logger } from '../../common/logger';
 import { ConfigError, loadApiConfig } from '../../api/config';
+import { removeInstanceSandboxResources } from '../support/resources';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 
 const REAP_INTERVAL_MS = 500;
@@ -47,7 +48,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const instanceId = system.api.instanceId;
   await system.close();
+  // The fork's snapshot image.
+  await removeInstanceSandboxResources(instanceId);
   engineAgent.destroy();
 });
 
@@ -175,6 +179,22 @@ describe('the default lifetime', () => {
     const permanentWithTtl = await create(alice, { container_args: ['sleep', '600'], permanent: true, ttl: 600 });
     expectLifetime(permanentWithTtl, 600);
     await expectEveryReadShows(alice, permanentWithTtl.id as string, permanentWithTtl.expires_at as string);
+  });
+});
+
+describe('forks', () => {
+  test("each copy gets the original's ttl, counted from the fork", async () => {
+    const original = await create(alice, { container_args: ['sleep', '600'], permanent: true, ttl: 900 });
+    const res = await system.http().post(`/v1/container/${original.id as string}/fork`).set(...auth(alice)).send({ count: 1 }).expect(202);
+    const done = await eventually(async () => {
+      const op = await system.http().get(`/v1/operations/${res.body.operation.id as string}`).set(...auth(alice));
+      return ['succeeded', 'failed'].includes(op.body.operation.status) ? (op.body.operation as { status: string; result: { containers: string[] } }) : undefined;
+    }, 60000, 'the fork');
+    expect(done.status).toBe('succeeded');
+    const copy = await system.http().get(`/v1/container/${done.result.containers[0]}/`).set(...auth(alice)).expect(200);
+    expect(copy.body.ttl).toBe(900);
+    expectLifetime(copy.body, 900);
+    expect(Date.parse(copy.body.expires_at as string)).toBeGreaterThan(Date.parse(original.expires_at as string));
   });
 });
 
