@@ -8,8 +8,14 @@ STARTED_DOCKERD_PID=""
 
 log() { printf '[prepare] %s\n' "$*" >&2; }
 
-# npm dependencies: install from the lockfile when node_modules is missing or older than it.
+# npm dependencies: install from the lockfile when node_modules is missing or older than it. A
+# node_modules that is a symbolic link (a git worktree sharing another checkout's) is left alone:
+# `npm ci` would empty the directory it points to for every checkout that shares it.
 ensure_node_modules() {
+  if [ -L "$BOATLOAD_ROOT/node_modules" ]; then
+    log "node_modules is a link to $(readlink "$BOATLOAD_ROOT/node_modules"); not reinstalling it"
+    return 0
+  fi
   if [ ! -d "$BOATLOAD_ROOT/node_modules" ] || [ "$BOATLOAD_ROOT/package-lock.json" -nt "$BOATLOAD_ROOT/node_modules/.package-lock.json" ]; then
     log "installing npm dependencies (npm ci; better-sqlite3 builds from source, ~90 s)"
     (cd "$BOATLOAD_ROOT" && npm ci --no-audit --no-fund) >&2
