@@ -10,7 +10,7 @@ import type { SchedulerBackend } from '../units/scheduler/backend';
 import { LocalBackend } from '../units/scheduler/local-backend';
 import { SwarmBackend, type SwarmPlacementContext } from '../units/scheduler/swarm-backend';
 import { SwarmNodes } from '../units/scheduler/swarm-nodes';
-import { dockerConnectionOf } from './backend-config';
+import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
 import type { SatelliteClient } from './satellite/client';
 import { SingleSatelliteDirectory, type SatelliteDirectory } from './satellite/directory';
@@ -48,18 +48,25 @@ async function retry(closing: () => boolean, attempt: () => Promise<boolean>): P
   }
 }
 
+/** The one place that chooses a backend by its configured kind; everything else asks the scheduler. */
 export function buildSchedulerBackend(input: SchedulerBackendInput): SchedulerBackendParts {
+  const chosen = input.config.backend;
+  return chosen.kind === 'swarm' ? swarmBackendParts(input, chosen) : localBackendParts(input);
+}
+
+function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts {
   const { config, satellite } = input;
-  if (config.backend.kind === 'local') {
-    return {
-      backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds }),
-      satellites: new SingleSatelliteDirectory(satellite),
-      // The satellite may be starting alongside us.
-      waitReady: (closing) => retry(closing, async () => (await satellite.health(), true)),
-      close: () => undefined,
-    };
-  }
-  const swarm = config.backend;
+  return {
+    backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds }),
+    satellites: new SingleSatelliteDirectory(satellite),
+    // The satellite may be starting alongside us.
+    waitReady: (closing) => retry(closing, async () => (await satellite.health(), true)),
+    close: () => undefined,
+  };
+}
+
+function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendConfig, { kind: 'swarm' }>): SchedulerBackendParts {
+  const { config } = input;
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   // dockerode passes `agent` on to http.request (keep-alive, destroyed on close); its types omit it.
   const docker = new Docker({ ...dockerConnectionOf(swarm.dockerHost), agent } as unknown as Docker.DockerOptions);

@@ -41,27 +41,13 @@ export class LifecycleService {
 
   /** Starts the container (again): an ephemeral container that already ran is started too. */
   private async startNow(user: User, view: ContainerView): Promise<ContainerView> {
-    const { locator, scheduler } = this.options;
-    await scheduler.setDesiredState(view.unit, 'launched');
-    let fresh = await locator.refresh(user, await locator.locate(user, view.id));
-    // The local scheduler never re-runs an ephemeral (Restart=no) container on its own; an
-    // explicit start does. (Swarm restarts follow the service's own policy.)
-    if (scheduler.backend.kind === 'local' && !['running', 'restarting', 'paused'].includes(fresh.view.status)) {
-      await fresh.satellite.start(fresh.container);
-      fresh = await locator.refresh(user, fresh);
-    }
-    if (fresh.view.status === 'error' || fresh.view.status === 'lost') throw new Error(fresh.view.reason ?? `the container is ${fresh.view.status}`);
-    return fresh.view;
+    await this.options.scheduler.start(view.unit);
+    return this.options.containers.get(user, view.id);
   }
 
   private async stopNow(user: User, view: ContainerView): Promise<ContainerView> {
-    const { locator, scheduler } = this.options;
-    await scheduler.setDesiredState(view.unit, 'loaded');
-    try {
-      return (await locator.refresh(user, await locator.locate(user, view.id))).view;
-    } catch {
-      return this.options.containers.get(user, view.id);
-    }
+    await this.options.scheduler.stop(view.unit);
+    return this.options.containers.get(user, view.id);
   }
 
   start(user: User, id: string): OperationView {
@@ -76,10 +62,9 @@ export class LifecycleService {
 
   restart(user: User, id: string): OperationView {
     const view = this.options.containers.get(user, id);
-    return this.operation(user, 'restart', containerPath(id), async (signal) => {
-      await this.stopNow(user, view);
-      if (signal.aborted) throw new Error('the API is shutting down');
-      return { container: await this.startNow(user, view) };
+    return this.operation(user, 'restart', containerPath(id), async () => {
+      await this.options.scheduler.restart(view.unit);
+      return { container: this.options.containers.get(user, view.id) };
     });
   }
 

@@ -22,12 +22,24 @@ export interface UnitLocation {
   notes: string[];
 }
 
+/** A start or restart of one unit, as the scheduler asks a backend for it. */
+export interface UnitAction {
+  unit: UnitRecord;
+  workload: Workload;
+  /**
+   * Whether a container that already ran is replaced by a fresh one from the unit's spec (what
+   * systemd's `ExecStartPre=-docker rm -f NAME` then `ExecStart=docker run` does), rather than
+   * started again (its files and logs kept). A container that is gone is always made afresh.
+   */
+  fresh: boolean;
+}
+
 /**
- * Where units run. `local` drives this host's satellite; `swarm` drives a Docker Swarm.
- * The scheduler keeps the desired state in the store and asks the backend to converge.
+ * Where units run: the local backend drives this host's satellite; the swarm backend a Docker
+ * Swarm. The scheduler keeps the desired state in the store and asks the backend to converge, to
+ * start and to restart; nothing outside the scheduler asks which backend it is.
  */
 export interface SchedulerBackend {
-  readonly kind: 'local' | 'swarm';
   machines(): Promise<Machine[]>;
   /**
    * Brings the unit's container to `target`: `created` (exists and staged, not started),
@@ -35,6 +47,14 @@ export interface SchedulerBackend {
    * `inactive` (removed).
    */
   apply(unit: UnitRecord, workload: Workload, target: UnitState | 'created'): Promise<ApplyResult>;
+  /**
+   * Runs the unit (again), as `systemctl start` does: a running container stays as it is; one that
+   * is not running is started, even an ephemeral one that already ran (see UnitAction.fresh).
+   * A container the engine refuses to start is reported in the observation's `error`.
+   */
+  start(action: UnitAction): Promise<ApplyResult>;
+  /** Stops the unit's container (if it runs) and starts it again, as `systemctl restart` does. */
+  restart(action: UnitAction): Promise<ApplyResult>;
   /** One cheap look at every container this installation owns, by engine name. */
   observeAll(): Promise<Map<string, EngineObservation>>;
   /**

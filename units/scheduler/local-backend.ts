@@ -4,7 +4,7 @@
 import { ConflictError, HttpError, ServiceUnavailableError } from '../../common/errors';
 import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { Machine } from '../placement';
-import type { ApplyResult, SchedulerBackend } from './backend';
+import type { ApplyResult, SchedulerBackend, UnitAction } from './backend';
 import type { HostAgent } from './host-agent';
 import type { EngineObservation, UnitRecord, UnitState, Workload } from './model';
 import { observationOf, toEngineStatus } from './observation';
@@ -16,8 +16,12 @@ export interface LocalBackendOptions {
   stopTimeoutSeconds: number;
 }
 
+/** How long a start waits for the engine to finish removing the container it replaces. */
+const REMOVAL_WAIT = { totalMs: 10_000, stepMs: 50 };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class LocalBackend implements SchedulerBackend {
-  readonly kind = 'local' as const;
   private machine: Machine | null = null;
   private readonly instance: { key: string; value: string };
 
@@ -83,6 +87,54 @@ export class LocalBackend implements SchedulerBackend {
       }
     }
     return { observed: observationOf(inspection, startError), machineId: machine.id, everStarted };
+  }
+
+  async start(action: UnitAction): Promise<ApplyResult> {
+    const { unit, workload } = action;
+    const name = workload.spec.name;
+    const [machine] = await this.machines();
+    let inspection = unit.observed === null && !unit.everStarted ? null : await this.options.agent.inspect(name);
+    if (inspection && !this.owns(inspection)) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
+    if (inspection?.state.Running || inspection?.state.Restarting) {
+      return { observed: observationOf(inspection), machineId: machine.id, everStarted: true };
+    }
+    if (inspection && this.replacedOnStart(inspection, action)) {
+      await this.removeAndWait(name);
+      inspection = null;
+    }
+    if (!inspection) await this.createOrAdopt(workload);
+    const started = await this.tryStart(name);
+    return { observed: observationOf(started.inspection, started.error), machineId: machine.id, everStarted: true };
+  }
+
+  async restart(action: UnitAction): Promise<ApplyResult> {
+    const name = action.workload.spec.name;
+    const inspection = await this.options.agent.inspect(name);
+    if (inspection && !this.owns(inspection)) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
+    if (inspection?.state.Running || inspection?.state.Restarting) await this.options.agent.stop(name, this.options.stopTimeoutSeconds);
+    return this.start({ ...action, unit: { ...action.unit, observed: inspection ? observationOf(inspection) : null, everStarted: true } });
+  }
+
+  /**
+   * Whether a start replaces the (stopped) container by a fresh one: when the unit asks for that
+   * and the container already ran (a never-started one is as fresh as a new one), and always for
+   * one the engine removes by itself (`--rm`) or is removing: starting it again would race that.
+   */
+  private replacedOnStart(inspection: ContainerInspection, action: UnitAction): boolean {
+    // Docker quirk: a never-started container reports StartedAt 0001-01-01.
+    const ran = !inspection.state.StartedAt.startsWith('0001-');
+    return inspection.state.Status === 'removing' || (ran && (action.fresh || action.workload.spec.autoRemove));
+  }
+
+  /** Removes the container and waits until the engine no longer has it (its name is free again). */
+  private async removeAndWait(name: string): Promise<void> {
+    await this.options.agent.remove(name);
+    // The engine may still be removing it (an `--rm` container that just exited): the removal
+    // above then returns at once, and a create now would find the name taken.
+    for (let waited = 0; await this.options.agent.inspect(name); waited += REMOVAL_WAIT.stepMs) {
+      if (waited >= REMOVAL_WAIT.totalMs) throw new ServiceUnavailableError(`the engine is still removing container "${name}"`);
+      await sleep(REMOVAL_WAIT.stepMs);
+    }
   }
 
   /**

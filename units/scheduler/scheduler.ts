@@ -6,11 +6,11 @@
  * sync reads every container's state in one call; after an API restart `reconcileAll` converges
  * every unit again from the store.
  */
-import { errorText, ServiceUnavailableError } from '../../common/errors';
+import { BadRequestError, ConflictError, errorText, NotFoundError, ServiceUnavailableError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { Machine } from '../placement';
 import { isTemplateName } from '../unit-name';
-import type { SchedulerBackend, UnitLocation } from './backend';
+import type { SchedulerBackend, UnitAction, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { EngineObservation, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
@@ -43,6 +43,12 @@ export interface UnitReplacement {
   desiredState: UnitState;
 }
 
+/** What one piece of work on a unit does: converge it, or start, stop or restart it. */
+type UnitWork = { kind: 'converge'; until?: 'created' } | { kind: 'start' | 'stop' | 'restart' };
+
+/** The desired state that starting, stopping and restarting set (converging keeps the stored one). */
+const DESIRED_BY: Record<UnitWork['kind'], UnitState | null> = { converge: null, start: 'launched', stop: 'loaded', restart: 'launched' };
+
 /** How many units the start-up reconcile converges at once. */
 const RECONCILE_CONCURRENCY = 8;
 
@@ -52,10 +58,6 @@ export class Scheduler {
   private syncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SchedulerOptions) {}
-
-  get backend(): SchedulerBackend {
-    return this.options.backend;
-  }
 
   get(name: string): UnitRecord | undefined {
     return this.options.store.get(name);
@@ -118,37 +120,86 @@ export class Scheduler {
    * rethrown. Templates are never run.
    */
   converge(name: string, until?: 'created'): Promise<UnitRecord> {
-    return this.serialized(name, async () => {
-      const unit = this.options.store.get(name);
-      if (!unit) throw new Error(`unit ${name} does not exist`);
-      if (isTemplateName(name)) return unit;
-      const target = until ?? unit.desiredState;
-      try {
-        const workload = this.options.workloadOf(unit);
-        if (target !== 'inactive') {
-          const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
-          if ('reason' in placement) {
-            const reason = `not placed: ${placement.reason}`;
-            if (until) throw new ServiceUnavailableError(reason);
-            const result = await this.options.backend.apply(unit, workload, 'inactive');
-            this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
-            return this.options.store.get(name) as UnitRecord;
-          }
-        }
-        const result = await this.options.backend.apply(unit, workload, target);
-        this.options.store.update(name, {
-          observed: result.observed,
-          machineId: result.machineId,
-          everStarted: result.everStarted,
-          currentState: until ? unit.currentState : unit.desiredState,
-          reason: result.observed.error,
-        });
-      } catch (err) {
-        this.options.store.update(name, { reason: errorText(err) });
-        throw err;
+    return this.serialized(name, () => this.work(name, { kind: 'converge', until }));
+  }
+
+  /**
+   * Starts the unit (desired state `launched`) and runs its container, as `systemctl start` does: a
+   * running one stays as it is, one that stopped or finished (even an ephemeral one) runs again.
+   * Answers the unit once its container started. Throws NotFoundError for no such unit,
+   * BadRequestError for a template, ServiceUnavailableError when it cannot be placed (it then waits
+   * for a machine) or the engine cannot be reached, ConflictError when the engine refused to start it.
+   */
+  start(name: string): Promise<UnitRecord> {
+    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'start' })));
+  }
+
+  /** Stops the unit's container, keeping it (desired state `loaded`); answers the unit once stopped. */
+  stop(name: string): Promise<UnitRecord> {
+    return this.serialized(name, () => this.work(name, { kind: 'stop' }));
+  }
+
+  /** Stops the unit's container and starts it again (desired state `launched`); errors as start. */
+  restart(name: string): Promise<UnitRecord> {
+    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'restart' })));
+  }
+
+  private unitOrFail(name: string): UnitRecord {
+    const unit = this.options.store.get(name);
+    if (!unit) throw new NotFoundError(`unit ${name} does not exist`);
+    return unit;
+  }
+
+  /** The unit after a start or restart; a container that did not start is a ConflictError. */
+  private started(unit: UnitRecord): UnitRecord {
+    const error = unit.observed?.error;
+    if (error) throw new ConflictError(`${unit.name} did not start: ${error}`);
+    return unit;
+  }
+
+  /** One piece of work on a unit, already serialized. */
+  private async work(name: string, work: UnitWork): Promise<UnitRecord> {
+    let unit = this.unitOrFail(name);
+    const wanted = DESIRED_BY[work.kind];
+    if (wanted) {
+      if (isTemplateName(name)) throw new BadRequestError(`cannot start or stop template ${name}`);
+      if (unit.desiredState !== wanted) {
+        this.options.store.update(name, { desiredState: wanted });
+        unit = { ...unit, desiredState: wanted };
       }
-      return this.options.store.get(name) as UnitRecord;
-    });
+    }
+    if (isTemplateName(name)) return unit;
+    const until = work.kind === 'converge' ? work.until : undefined;
+    const target = until ?? unit.desiredState;
+    try {
+      const workload = this.options.workloadOf(unit);
+      if (target !== 'inactive') {
+        const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
+        if ('reason' in placement) {
+          const reason = `not placed: ${placement.reason}`;
+          if (until) throw new ServiceUnavailableError(reason);
+          const result = await this.options.backend.apply(unit, workload, 'inactive');
+          this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
+          if (work.kind !== 'converge') throw new ServiceUnavailableError(reason);
+          return this.options.store.get(name) as UnitRecord;
+        }
+      }
+      const action: UnitAction = { unit, workload, fresh: false };
+      const { backend } = this.options;
+      const result =
+        work.kind === 'start' ? await backend.start(action) : work.kind === 'restart' ? await backend.restart(action) : await backend.apply(unit, workload, target);
+      this.options.store.update(name, {
+        observed: result.observed,
+        machineId: result.machineId,
+        everStarted: result.everStarted,
+        currentState: until ? unit.currentState : unit.desiredState,
+        reason: result.observed.error,
+      });
+    } catch (err) {
+      this.options.store.update(name, { reason: errorText(err) });
+      throw err;
+    }
+    return this.options.store.get(name) as UnitRecord;
   }
 
   /** Converges in the background; failures are already recorded on the unit, so only log them. */
@@ -181,8 +232,7 @@ export class Scheduler {
    */
   replace(name: string, replacement: UnitReplacement): Promise<UnitRecord> {
     return this.serialized(name, async () => {
-      const unit = this.options.store.get(name);
-      if (!unit) throw new Error(`unit ${name} does not exist`);
+      const unit = this.unitOrFail(name);
       if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
       this.options.store.update(name, {
         ...replacement,
@@ -251,8 +301,7 @@ export class Scheduler {
    * (swarm) this asks it and records what it saw; otherwise it is `engineName` on the unit's machine.
    */
   async locate(name: string): Promise<{ unit: UnitRecord; location: UnitLocation }> {
-    const unit = this.options.store.get(name);
-    if (!unit) throw new Error(`unit ${name} does not exist`);
+    const unit = this.unitOrFail(name);
     const backend = this.options.backend;
     if (!backend.locate) return { unit, location: { machineId: unit.machineId, container: unit.engineName, problem: null, notes: [] } };
     const location = await backend.locate(unit);
@@ -265,8 +314,7 @@ export class Scheduler {
 
   /** Records a fresh inspection of the unit's container (a state read) and returns the unit. */
   recordInspection(name: string, inspection: ContainerInspection | null): UnitRecord {
-    const unit = this.options.store.get(name);
-    if (!unit) throw new Error(`unit ${name} does not exist`);
+    const unit = this.unitOrFail(name);
     if (this.queues.has(name) || (!inspection && !unit.everStarted)) return unit;
     const seen = observationOf(inspection);
     // A listing or inspection cannot know why a start failed; keep that reason.

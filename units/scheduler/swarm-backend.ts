@@ -15,7 +15,7 @@ import type { Logger } from '../../common/logger';
 import type { ScriptStaging } from '../../common/satellite-protocol';
 import { readFleetRequirements } from '../fleet-options';
 import type { Machine } from '../placement';
-import type { ApplyResult, SchedulerBackend, UnitLocation } from './backend';
+import type { ApplyResult, SchedulerBackend, UnitAction, UnitLocation } from './backend';
 import type { EngineObservation, UnitRecord, UnitState, Workload } from './model';
 import { isSchedulable, machineOfNode, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import {
@@ -70,6 +70,8 @@ interface EngineConfig {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const statusOf = (err: unknown): number | undefined => (err as { statusCode?: number }).statusCode;
 const engineMessage = (err: unknown): string => (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+/** What a started unit's task may be doing: a start leaves these as they are. */
+const RUNNING: ReadonlySet<EngineObservation['status']> = new Set(['running', 'restarting', 'created', 'paused']);
 const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 /**
  * waitForTask's polls (one task list on the manager each): often while a task usually starts (well
@@ -79,7 +81,6 @@ const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown'
 const TASK_POLL = { fastMs: 20, fastForMs: 3000, slowMs: 100 };
 
 export class SwarmBackend implements SchedulerBackend {
-  readonly kind = 'swarm' as const;
   private readonly instance: { key: string; value: string };
   private placementSignature = '';
   private refreshing: Promise<void> | null = null;
@@ -190,7 +191,39 @@ export class SwarmBackend implements SchedulerBackend {
     return result.constraints;
   }
 
-  async apply(unit: UnitRecord, workload: Workload, target: UnitState | 'created'): Promise<ApplyResult> {
+  apply(unit: UnitRecord, workload: Workload, target: UnitState | 'created'): Promise<ApplyResult> {
+    return this.converge(unit, workload, target, false);
+  }
+
+  /**
+   * Every Swarm task is a fresh container from the service's spec, so `fresh` changes nothing here:
+   * a service at 0 replicas is scaled to 1; one whose task is no longer running (an ephemeral
+   * container that finished) is forced to run a new task.
+   */
+  start(action: UnitAction): Promise<ApplyResult> {
+    return this.converge(action.unit, action.workload, 'launched', true);
+  }
+
+  /** A running service is forced to replace its task (a new container); otherwise as start. */
+  async restart(action: UnitAction): Promise<ApplyResult> {
+    const { unit } = action;
+    const service = await this.serviceOf(unit).catch((err) => {
+      throw this.engineFailure(err, 'the service list');
+    });
+    const global = service?.Spec.Mode?.Global !== undefined;
+    if (!service || (!global && (service.Spec.Mode?.Replicated?.Replicas ?? 0) === 0)) return this.start(action);
+    const view = await this.forceNewTask(service, !global);
+    return { observed: view.observed, machineId: global ? null : view.machineId, everStarted: true };
+  }
+
+  /** Makes Swarm replace the service's task(s) by new ones (ForceUpdate), and waits for the new task. */
+  private async forceNewTask(service: EngineService, wait: boolean): Promise<TaskView> {
+    const before = new Set((await this.tasksOf([service.ID])).map((task) => task.ID));
+    await this.updateService(service, (spec) => ({ ...spec, TaskTemplate: { ...spec.TaskTemplate, ForceUpdate: (spec.TaskTemplate?.ForceUpdate ?? 0) + 1 } }));
+    return wait ? this.waitForTask(service, before) : this.viewOf(service);
+  }
+
+  private async converge(unit: UnitRecord, workload: Workload, target: UnitState | 'created', rerun: boolean): Promise<ApplyResult> {
     const { spec } = workload;
     let everStarted = unit.everStarted;
     const existing = await this.serviceOf(unit).catch((err) => {
@@ -218,7 +251,7 @@ export class SwarmBackend implements SchedulerBackend {
 
     if (!service) {
       // An ephemeral container that already ran and then vanished is lost, not re-run.
-      if (everStarted && ephemeral) return { observed: missing('its Swarm service disappeared'), machineId: unit.machineId, everStarted };
+      if (everStarted && ephemeral && !rerun) return { observed: missing('its Swarm service disappeared'), machineId: unit.machineId, everStarted };
       if (global && target !== 'launched') return { observed: missing(), machineId: null, everStarted };
       const serviceName = serviceNameFor(spec.name);
       const imageRef = await this.imageRef(spec.image);
@@ -250,13 +283,19 @@ export class SwarmBackend implements SchedulerBackend {
     } else if (!global) {
       const current = service.Spec.Mode?.Replicated?.Replicas ?? 0;
       let wanted = target === 'launched' ? 1 : 0;
-      // An ephemeral container runs once: never again after it was started.
-      if (ephemeral && everStarted && wanted > current) wanted = current;
+      // An ephemeral container runs once: never again after it was started, unless started again.
+      if (ephemeral && everStarted && wanted > current && !rerun) wanted = current;
       if (target === 'launched' && current > 0) everStarted = true;
       if (wanted !== current) {
         await this.updateService(service, (spec) => ({ ...spec, Mode: { Replicated: { Replicas: wanted } } }));
         if (wanted > 0) everStarted = true;
+      } else if (rerun && current > 0 && !RUNNING.has((await this.viewOf(service)).observed.status)) {
+        const view = await this.forceNewTask(service, true);
+        return { observed: view.observed, machineId: view.machineId, everStarted: true };
       }
+    } else if (target === 'launched' && rerun && !RUNNING.has((await this.viewOf(service)).observed.status)) {
+      await this.forceNewTask(service, false);
+      everStarted = true;
     } else if (target !== 'launched') {
       // A global service cannot have 0 replicas: loading a global unit removes its service.
       await this.options.docker.getService(service.ID).remove().catch(() => undefined);
@@ -282,14 +321,17 @@ export class SwarmBackend implements SchedulerBackend {
     }
   }
 
-  /** Waits (bounded) until Swarm has placed the service's task and it has started or failed. */
-  private async waitForTask(service: EngineService): Promise<TaskView> {
+  /**
+   * Waits (bounded) until Swarm has placed the service's task and it has started or failed; with
+   * `olderTasks`, a task that is not one of those (the one a forced update made).
+   */
+  private async waitForTask(service: EngineService, olderTasks?: ReadonlySet<string>): Promise<TaskView> {
     const started = Date.now();
     const deadline = started + this.options.taskWaitMs;
     for (;;) {
       const tasks = await this.tasksOf([service.ID]);
       const settled = tasks.some(
-        (task) => (task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err))),
+        (task) => !olderTasks?.has(task.ID) && (task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err))),
       );
       if (settled || Date.now() >= deadline) return this.viewOf(service, tasks);
       await sleep(Date.now() - started < TASK_POLL.fastForMs ? TASK_POLL.fastMs : TASK_POLL.slowMs);
