@@ -195,3 +195,20 @@ export function containerSpecFromUnit(options: readonly UnitOption[], unitName: 
   if (spec.name === '') spec.name = containerNameForUnit(unitName);
   return spec;
 }
+
+/**
+ * Whether the unit's ExecStartPre removes its container (`docker rm [-f] NAME`, the usual first
+ * line of a fleet unit). Under systemd every start then runs a fresh container from ExecStart's
+ * `docker run`; BoatLoad's starts do the same. Lines that do not parse (refused at submission)
+ * remove nothing.
+ */
+export function removesContainerBeforeStart(options: readonly UnitOption[], unitName: string): boolean {
+  const lines = execLinesOf(options.filter((option) => option.section === 'Service')).get('ExecStartPre') ?? [];
+  return lines.some((value) => {
+    try {
+      return parseDockerAuxCommand(parseCommand('ExecStartPre', value, unitName)).action === 'rm';
+    } catch {
+      return false;
+    }
+  });
+}

@@ -165,7 +165,7 @@ describe('one unit through its life, as fleetctl drives it', () => {
     expect(state).toMatchObject({ systemdLoadState: 'loaded', systemdActiveState: 'inactive', systemdSubState: 'dead' });
   });
 
-  test('start again after stop runs the same container again', async () => {
+  test('start again after stop runs it again (a fresh container: its ExecStartPre removes the old one)', async () => {
     await fleetctl.start(names.web);
     expect((await engineState(containers.web))?.status).toBe('running');
   });
@@ -301,5 +301,76 @@ describe('what a unit may run', () => {
   test('nothing was stored for refused units', async () => {
     const names = (await fleetctl.units()).map((u) => u.name);
     expect(names.filter((n) => /priv|envfile|host/.test(n))).toEqual([]);
+  });
+});
+
+describe('start, stop, start again: every start runs ExecStartPre and ExecStart again, as under systemd', () => {
+  /** fleet's most common unit form: ExecStartPre removes the container, ExecStart runs it (--rm or not). */
+  const cycleFile = (container: string, input: { rm: boolean; removeFirst: boolean }): string =>
+    [
+      '[Service]',
+      ...(input.removeFirst ? [`ExecStartPre=-/usr/bin/docker rm -f ${container}`] : []),
+      `ExecStart=/usr/bin/docker run ${input.rm ? '--rm ' : ''}--name ${container} boatload/base:latest ${LONG_RUNNING}`,
+      `ExecStop=/usr/bin/docker stop ${container}`,
+      '',
+    ].join('\n');
+  const engineId = async (name: string): Promise<string | null> => docker.getContainer(name).inspect().then((info) => info.Id, () => null);
+  const stateOf = async (name: string): Promise<unknown> => (await transport({ method: 'GET', path: `/fleet/v1/state/${name}?alt=json` })).body;
+
+  test.each([
+    ['with --rm', { rm: true, removeFirst: true }],
+    ['without --rm', { rm: false, removeFirst: true }],
+  ])('%s: start, stop, start, stop, destroy; each start is a fresh container, active/running within about a second', async (label, form) => {
+    const container = `e2e-${tag}-cycle-${form.rm ? 'rm' : 'keep'}`;
+    const name = `${container}.service`;
+    const ctl = new Fleetctl({ transport, files: { [name]: cycleFile(container, form) } });
+    const ids: string[] = [];
+    for (const round of [1, 2]) {
+      const started = Date.now();
+      const state = await ctl.start(name);
+      const took = Date.now() - started;
+      expect(state).toMatchObject({ systemdLoadState: 'loaded', systemdActiveState: 'active', systemdSubState: 'running' });
+      expect(took).toBeLessThan(3000);
+      expect((await engineState(container))?.status).toBe('running');
+      ids.push((await engineId(container)) as string);
+      console.log(`[fleet cycle] ${label}: start ${round} active/running in ${took} ms`);
+
+      const stopped = await ctl.stop(name);
+      expect(stopped).toMatchObject({ desiredState: 'loaded', currentState: 'loaded' });
+      expect(await stateOf(name)).toMatchObject({ systemdLoadState: 'loaded', systemdActiveState: 'inactive', systemdSubState: 'dead' });
+      // --rm: the engine removes the container once it exited; without it, the container stays.
+      if (form.rm) await eventually(async () => ((await engineState(container)) === null ? true : undefined), 5000, 'the --rm container to go');
+      else expect((await engineState(container))?.status).toBe('exited');
+    }
+    expect(ids[1]).not.toBe(ids[0]);
+    await ctl.destroy(name);
+    expect(await ctl.getUnit(name)).toBeNull();
+    expect(await engineState(container)).toBeNull();
+  });
+
+  test('a unit whose ExecStartPre does not remove its container starts that same container again', async () => {
+    const container = `e2e-${tag}-cycle-same`;
+    const name = `${container}.service`;
+    const ctl = new Fleetctl({ transport, files: { [name]: cycleFile(container, { rm: false, removeFirst: false }) } });
+    await ctl.start(name);
+    const first = await engineId(container);
+    await ctl.stop(name);
+    expect((await engineState(container))?.status).toBe('exited');
+    expect(await ctl.start(name)).toMatchObject({ systemdActiveState: 'active', systemdSubState: 'running' });
+    expect(await engineId(container)).toBe(first);
+    await ctl.destroy(name);
+    expect(await engineState(container)).toBeNull();
+  });
+
+  test('unload then start runs an ephemeral unit that already ran again', async () => {
+    const container = `e2e-${tag}-cycle-unload`;
+    const name = `${container}.service`;
+    const ctl = new Fleetctl({ transport, files: { [name]: cycleFile(container, { rm: true, removeFirst: true }) } });
+    await ctl.start(name);
+    await ctl.unload(name);
+    expect(await engineState(container)).toBeNull();
+    expect(await ctl.start(name)).toMatchObject({ systemdActiveState: 'active', systemdSubState: 'running' });
+    await ctl.destroy(name);
+    expect(await engineState(container)).toBeNull();
   });
 });

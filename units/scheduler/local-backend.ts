@@ -68,14 +68,18 @@ export class LocalBackend implements SchedulerBackend {
     }
     if (foreign) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
     if (!inspection) {
-      // An ephemeral container that already ran and then vanished is lost, not re-run.
+      // An ephemeral container that already ran and then vanished is lost, not re-run (until a
+      // start); one the engine removes when it exits (`--rm`) has only finished.
       if (everStarted && workload.spec.restart === 'no') {
-        return { observed: observationOf(null, 'the container disappeared from the engine'), machineId: machine.id, everStarted };
+        const error = workload.spec.autoRemove ? null : 'the container disappeared from the engine';
+        return { observed: observationOf(null, error), machineId: machine.id, everStarted };
       }
       inspection = await this.createOrAdopt(workload);
     }
     if (target === 'loaded' && inspection?.state.Running) {
       await agent.stop(name, this.options.stopTimeoutSeconds);
+      // The engine removes an `--rm` container after it stopped: the stop is done when it is gone.
+      if (workload.spec.autoRemove) await this.waitUntilGone(name);
       inspection = await agent.inspect(name);
     }
     let startError: string | null = null;
@@ -93,6 +97,12 @@ export class LocalBackend implements SchedulerBackend {
     const { unit, workload } = action;
     const name = workload.spec.name;
     const [machine] = await this.machines();
+    // The start right after a create (what every new container does): start it straight away; a
+    // container that is gone after all takes the full path below.
+    if (unit.observed?.status === 'created' && !unit.everStarted) {
+      const launched = await this.tryStart(name);
+      if (launched.inspection) return { observed: observationOf(launched.inspection, launched.error), machineId: machine.id, everStarted: true };
+    }
     let inspection = unit.observed === null && !unit.everStarted ? null : await this.options.agent.inspect(name);
     if (inspection && !this.owns(inspection)) throw new ConflictError(`the engine already has a container named "${name}" that BoatLoad did not create`);
     if (inspection?.state.Running || inspection?.state.Restarting) {
@@ -131,6 +141,10 @@ export class LocalBackend implements SchedulerBackend {
     await this.options.agent.remove(name);
     // The engine may still be removing it (an `--rm` container that just exited): the removal
     // above then returns at once, and a create now would find the name taken.
+    await this.waitUntilGone(name);
+  }
+
+  private async waitUntilGone(name: string): Promise<void> {
     for (let waited = 0; await this.options.agent.inspect(name); waited += REMOVAL_WAIT.stepMs) {
       if (waited >= REMOVAL_WAIT.totalMs) throw new ServiceUnavailableError(`the engine is still removing container "${name}"`);
       await sleep(REMOVAL_WAIT.stepMs);

@@ -9,6 +9,7 @@
 import { BadRequestError, ConflictError, errorText, NotFoundError, ServiceUnavailableError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { Machine } from '../placement';
+import { removesContainerBeforeStart } from '../container-unit';
 import { isTemplateName } from '../unit-name';
 import type { SchedulerBackend, UnitAction, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
@@ -48,6 +49,15 @@ type UnitWork = { kind: 'converge'; until?: 'created' } | { kind: 'start' | 'sto
 
 /** The desired state that starting, stopping and restarting set (converging keeps the stored one). */
 const DESIRED_BY: Record<UnitWork['kind'], UnitState | null> = { converge: null, start: 'launched', stop: 'loaded', restart: 'launched' };
+
+/**
+ * Whether a start replaces a container that already ran by a fresh one: for operators' units whose
+ * ExecStartPre removes the container (as systemd would run it). A /v1/container/ record's container
+ * is started again instead: its files, its output and its staged script are the record's.
+ */
+function startsFresh(unit: UnitRecord): boolean {
+  return unit.containerId === null && removesContainerBeforeStart(unit.options, unit.name);
+}
 
 /** How many units the start-up reconcile converges at once. */
 const RECONCILE_CONCURRENCY = 8;
@@ -184,10 +194,14 @@ export class Scheduler {
           return this.options.store.get(name) as UnitRecord;
         }
       }
-      const action: UnitAction = { unit, workload, fresh: false };
+      const action: UnitAction = { unit, workload, fresh: startsFresh(unit) };
       const { backend } = this.options;
+      // Converging a unit that is not launched yet to `launched` starts it, as a start does (under
+      // systemd every start runs ExecStartPre and ExecStart again); an already launched unit is
+      // only converged (an ephemeral container that finished is not run again on its own).
+      const starting = work.kind === 'start' || (work.kind === 'converge' && !until && target === 'launched' && unit.currentState !== 'launched');
       const result =
-        work.kind === 'start' ? await backend.start(action) : work.kind === 'restart' ? await backend.restart(action) : await backend.apply(unit, workload, target);
+        work.kind === 'restart' ? await backend.restart(action) : starting ? await backend.start(action) : await backend.apply(unit, workload, target);
       this.options.store.update(name, {
         observed: result.observed,
         machineId: result.machineId,
