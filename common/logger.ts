@@ -34,3 +34,20 @@ export const silentLogger: Logger = {
   error: () => undefined,
   child: () => silentLogger,
 };
+
+/** A logger that keeps every line, as `LEVEL [component] message`: for tests that read what was logged. */
+export interface CapturingLogger extends Logger {
+  readonly lines: string[];
+}
+
+export function capturingLogger(component = 'test', lines: string[] = []): CapturingLogger {
+  const keep = (level: LogLevel) => (message: string): void => void lines.push(`${level.toUpperCase()} [${component}] ${message}`);
+  return {
+    lines,
+    debug: keep('debug'),
+    info: keep('info'),
+    warn: keep('warn'),
+    error: keep('error'),
+    child: (name) => capturingLogger(`${component}:${name}`, lines),
+  };
+}

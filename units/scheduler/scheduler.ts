@@ -16,6 +16,7 @@ import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { EngineObservation, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
 import { placementOf } from './unit-placement';
+import { problemOf, UnitProblemLog } from './unit-problems';
 
 export interface SchedulerOptions {
   store: UnitStore;
@@ -66,8 +67,12 @@ export class Scheduler {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly background = new Set<Promise<unknown>>();
   private syncTimer: NodeJS.Timeout | null = null;
+  /** Logs a unit's failures, crash loops and start errors, once per transition. */
+  private readonly problems: UnitProblemLog;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.problems = new UnitProblemLog({ logger: options.logger });
+  }
 
   get(name: string): UnitRecord | undefined {
     return this.options.store.get(name);
@@ -209,8 +214,12 @@ export class Scheduler {
         currentState: until ? unit.currentState : unit.desiredState,
         reason: result.observed.error,
       });
+      this.problems.note(name, problemOf(result.observed));
     } catch (err) {
-      this.options.store.update(name, { reason: errorText(err) });
+      const reason = errorText(err);
+      this.options.store.update(name, { reason });
+      // A unit that was to run and could not be brought there: its start failed.
+      this.problems.note(name, target === 'inactive' || target === 'loaded' ? { kind: 'failed', text: `could not make it ${target}: ${reason}` } : { kind: 'start error', text: reason });
       throw err;
     }
     return this.options.store.get(name) as UnitRecord;
@@ -218,7 +227,8 @@ export class Scheduler {
 
   /** Converges in the background; failures are already recorded on the unit, so only log them. */
   convergeLater(name: string): void {
-    this.converge(name).catch((err: Error) => this.options.logger.warn(`unit ${name}: ${err.message}`));
+    // The failure is already logged (UnitProblemLog) and recorded on the unit.
+    this.converge(name).catch((err: Error) => this.options.logger.debug(`unit ${name}: ${err.message}`));
   }
 
   async setDesiredState(name: string, desiredState: UnitState): Promise<UnitRecord> {
@@ -237,6 +247,7 @@ export class Scheduler {
       this.options.store.update(name, { desiredState: 'inactive' });
       if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
       this.options.store.delete(name);
+      this.problems.forget(name);
     });
   }
 
@@ -256,6 +267,7 @@ export class Scheduler {
         observed: null,
         everStarted: false,
       });
+      this.problems.forget(name);
       return this.options.store.get(name) as UnitRecord;
     });
   }
@@ -274,7 +286,7 @@ export class Scheduler {
       try {
         await this.converge(unit.name);
       } catch (err) {
-        this.options.logger.warn(`replan ${unit.name}: ${(err as Error).message}`);
+        this.options.logger.debug(`replan ${unit.name}: ${(err as Error).message}`);
       }
     }
   }
@@ -308,6 +320,7 @@ export class Scheduler {
       updates.push({ name: unit.name, patch: moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } } });
     }
     this.options.store.updateMany(updates);
+    for (const { name, patch } of updates) this.problems.note(name, problemOf(patch.observed ?? null));
   }
 
   /**
@@ -323,6 +336,7 @@ export class Scheduler {
     if (!seen || this.queues.has(name) || unit.desiredState === 'inactive') return { unit, location };
     const moved = seen.machineId !== undefined && seen.machineId !== null && seen.machineId !== unit.machineId;
     this.options.store.update(name, moved ? { observed: seen, machineId: seen.machineId } : { observed: seen });
+    this.problems.note(name, problemOf(seen));
     return { unit: this.options.store.get(name) as UnitRecord, location };
   }
 
@@ -337,6 +351,7 @@ export class Scheduler {
     const before = unit.observed;
     if (before && before.status === observed.status && before.exitCode === observed.exitCode && before.error === observed.error) return unit;
     this.options.store.update(name, { observed });
+    this.problems.note(name, problemOf(observed));
     return { ...unit, observed };
   }
 
@@ -350,7 +365,7 @@ export class Scheduler {
         try {
           await this.converge(unit.name);
         } catch (err) {
-          this.options.logger.warn(`reconcile ${unit.name}: ${(err as Error).message}`);
+          this.options.logger.debug(`reconcile ${unit.name}: ${(err as Error).message}`);
         }
       }
     };
