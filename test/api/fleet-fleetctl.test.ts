@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { capturingLogger } from '../../common/logger';
 import { parseUnitFile, serializeUnit, unitHash } from '../../units/unit-file';
 import { socketTransport, type FleetTransport } from '../support/fleet-http';
 import { Fleetctl, FleetctlError } from '../support/fleetctl';
@@ -64,6 +65,8 @@ const files: Record<string, string> = {
   [names.global]: serviceFile({ container: containers.global, xfleet: 'Global=true' }),
 };
 
+/** What the API logs, read by the tests of what it says about units going wrong. */
+const logger = capturingLogger('api');
 let system: TestSystem;
 let transport: FleetTransport;
 let fleetctl: Fleetctl;
@@ -78,7 +81,7 @@ async function engineState(name: string): Promise<{ status: string; labels: Reco
 }
 
 beforeAll(async () => {
-  system = await startSystem({ BOATLOAD_FLEET_SOCKET: socketPath, BOATLOAD_STOP_TIMEOUT_SECONDS: '3' });
+  system = await startSystem({ BOATLOAD_FLEET_SOCKET: socketPath, BOATLOAD_STOP_TIMEOUT_SECONDS: '3' }, { logger });
   transport = socketTransport(socketPath);
   fleetctl = new Fleetctl({ transport, files });
 });
@@ -372,5 +375,52 @@ describe('start, stop, start again: every start runs ExecStartPre and ExecStart 
     expect(await ctl.start(name)).toMatchObject({ systemdActiveState: 'active', systemdSubState: 'running' });
     await ctl.destroy(name);
     expect(await engineState(container)).toBeNull();
+  });
+});
+
+describe('the API logs a unit going wrong: one line naming the unit and the reason, once', () => {
+  const fileRunning = (container: string, command: string, restart: string): string =>
+    [
+      '[Service]',
+      `ExecStartPre=-/usr/bin/docker rm -f ${container}`,
+      `ExecStart=/usr/bin/docker run --name ${container} boatload/base:latest ${command}`,
+      `ExecStop=/usr/bin/docker stop ${container}`,
+      `Restart=${restart}`,
+      '',
+    ].join('\n');
+  const linesAbout = (name: string): string[] => logger.lines.filter((line) => line.startsWith('WARN') && line.includes(`unit ${name}:`));
+  const unitCase = async (suffix: string, command: string, restart: string): Promise<{ name: string; ctl: Fleetctl }> => {
+    const container = `e2e-${tag}-${suffix}`;
+    const name = `${container}.service`;
+    const ctl = new Fleetctl({ transport, files: { [name]: fileRunning(container, command, restart) } });
+    await ctl.submit(name);
+    await transport({ method: 'PUT', path: `/fleet/v1/units/${name}?alt=json`, headers: { 'Content-Type': 'application/json' }, body: `${JSON.stringify({ desiredState: 'launched', name })}\n` });
+    return { name, ctl };
+  };
+  // A few state syncs (every 300 ms in tests) after the line appeared: none of them logs again.
+  const afterSyncs = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1500));
+
+  test('a container that exits with an error', async () => {
+    const { name, ctl } = await unitCase('exit3', 'sh -c "sleep 0.3; exit 3"', 'no');
+    await eventually(async () => (linesAbout(name).length > 0 ? true : undefined), 10000, 'the failure to be logged');
+    await afterSyncs();
+    expect(linesAbout(name)).toEqual([expect.stringMatching(new RegExp(`^WARN \\[api:scheduler\\] unit ${name}: failed: its container exited with code 3$`))]);
+    await ctl.destroy(name);
+  });
+
+  test('a container in a crash loop', async () => {
+    const { name, ctl } = await unitCase('loop', 'sh -c "sleep 0.2; exit 1"', 'always');
+    await eventually(async () => (linesAbout(name).length > 0 ? true : undefined), 10000, 'the crash loop to be logged');
+    await afterSyncs();
+    expect(linesAbout(name)).toEqual([expect.stringContaining(`unit ${name}: crash loop: the engine keeps restarting its container`)]);
+    await ctl.destroy(name);
+  });
+
+  test('a start the engine refuses', async () => {
+    const { name, ctl } = await unitCase('nobinary', '/no/such/binary', 'no');
+    expect(linesAbout(name)).toEqual([expect.stringMatching(/start error: .*no such file or directory/)]);
+    await afterSyncs();
+    expect(linesAbout(name)).toHaveLength(1);
+    await ctl.destroy(name);
   });
 });
