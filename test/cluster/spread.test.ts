@@ -254,3 +254,39 @@ describe('[X-Fleet] across nodes (fleet unit API)', () => {
     expect(machines.map((m) => m.id)).toContain(cluster.node(4).machineId);
   });
 });
+
+describe('fleet cycle on swarm: start, stop, start again (every start a fresh task)', () => {
+  const options = (name: string, rm: boolean): Array<{ section: string; name: string; value: string }> => [
+    { section: 'Service', name: 'ExecStartPre', value: `-/usr/bin/docker rm -f ${name}` },
+    // Exits 0 on SIGTERM, so that a stop leaves it inactive/dead rather than failed (killed).
+    { section: 'Service', name: 'ExecStart', value: `/usr/bin/docker run ${rm ? '--rm ' : ''}--name ${name} boatload/base:latest sh -c "trap 'exit 0' TERM; while true; do sleep 1; done"` },
+    { section: 'Service', name: 'ExecStop', value: `/usr/bin/docker stop ${name}` },
+  ];
+  const setState = async (name: string, desiredState: string): Promise<void> => {
+    const res = await api.http().put(`/fleet/v1/units/${name}.service`).set(...(await auth())).send({ desiredState });
+    if (res.status !== 204) throw new Error(`PUT ${name} ${desiredState}: ${res.status} ${JSON.stringify(res.body)}`);
+  };
+  const systemdOf = async (name: string): Promise<string> => {
+    const res = await api.http().get(`/fleet/v1/state/${name}.service`).set(...(await auth()));
+    return res.status === 200 ? `${res.body.systemdActiveState}/${res.body.systemdSubState}` : `HTTP ${res.status}`;
+  };
+
+  test.each([
+    ['with --rm', true],
+    ['without --rm', false],
+  ])('%s: start, stop, start, stop, destroy', async (label, rm) => {
+    const name = `cycle-${rm ? 'rm' : 'keep'}`;
+    const created = await api.http().put(`/fleet/v1/units/${name}.service`).set(...(await auth())).send({ options: options(name, rm) });
+    expect(created.status).toBe(201);
+    for (const round of [1, 2]) {
+      const started = Date.now();
+      await setState(name, 'launched');
+      await eventually(`${name} active (start ${round})`, async () => ((await systemdOf(name)) === 'active/running' ? true : undefined), 30000);
+      process.stdout.write(`[cluster] fleet cycle ${label}: start ${round} active/running after ${Date.now() - started} ms\n`);
+      await setState(name, 'loaded');
+      await eventually(`${name} stopped (stop ${round})`, async () => ((await systemdOf(name)) === 'inactive/dead' ? true : undefined), 30000);
+    }
+    await api.http().delete(`/fleet/v1/units/${name}.service`).set(...(await auth())).expect(204);
+    await api.http().get(`/fleet/v1/units/${name}.service`).set(...(await auth())).expect(404);
+  });
+});
