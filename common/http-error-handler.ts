@@ -2,11 +2,13 @@
  * The one place where errors become HTTP answers, for the API and the satellite alike:
  * typed HttpErrors keep their status and body; body-parser and multer errors become 4xx;
  * anything else is a logged 500. A failure after a stream has started cuts the connection, so
- * the client sees a truncated response rather than a body that looks complete.
+ * the client sees a truncated response rather than a body that looks complete. A refusal given
+ * before the request's body was read does not read it either (common/unread-body.ts).
  */
 import type { ErrorRequestHandler } from 'express';
 import { HttpError, TooManyRequestsError } from './errors';
 import type { Logger } from './logger';
+import { closeIfBodyUnread } from './unread-body';
 
 interface ParserError {
   type?: string;
@@ -52,6 +54,7 @@ export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    closeIfBodyUnread(req, res);
     if (known) {
       if (known instanceof TooManyRequestsError) res.set('Retry-After', String(known.retryAfterSeconds));
       if (known.status >= 500) logger.warn(`${req.method} ${req.originalUrl} → ${known.status}: ${known.message}`);

@@ -1,16 +1,16 @@
 /**
  * The satellite's HTTP API. Only the BoatLoad API talks to it; every request must carry a valid
- * signature (common/signing.ts). Routes are thin: they read the request and call HostEngine,
+ * signature (common/signing.ts), checked before the body is read (signed-body.ts). Routes are thin: they read the request and call HostEngine,
  * ContainerFiles or MetricsReader.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { BadRequestError, NotAuthenticatedError, NotFoundError, ValidationError } from '../common/errors';
+import { BadRequestError, NotFoundError, ValidationError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
 import { CONTAINER_NAME, type ContainerEvent, type CreateContainerRequest, type MachineInfo, type SatelliteHealth } from '../common/satellite-protocol';
-import { SignatureVerifier } from '../common/signing';
+import type { SignatureVerifier } from '../common/signing';
 import { routeUpgrades } from '../common/upgrade';
 import type { ContainerFiles } from './container-files';
 import { engineError } from './engine-errors';
@@ -22,6 +22,7 @@ import { registerContainerSessionRoutes } from './container-session-routes';
 import { ContainerSessions } from './container-sessions';
 import { registerEngineObjectRoutes } from './engine-object-routes';
 import { EngineObjects } from './engine-objects';
+import { signedBody } from './signed-body';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -65,24 +66,8 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // Every request is read raw first: the signature covers the exact body bytes.
-  app.use(express.raw({ type: () => true, limit: deps.maxBodyBytes }));
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const refusal = deps.verifier.verify({ method: req.method, path: req.originalUrl, body }, req.headers);
-    if (refusal) {
-      logger.warn(`refused ${req.method} ${req.originalUrl}: ${refusal}`);
-      return next(new NotAuthenticatedError(`Satellite request refused: ${refusal}.`));
-    }
-    if (body.length && req.is('application/json')) {
-      try {
-        req.body = JSON.parse(body.toString('utf8')) as unknown;
-      } catch {
-        return next(new BadRequestError('JSON parse error.'));
-      }
-    }
-    next();
-  });
+  // Who is asking first (the signature over the headers), then the body, checked against its digest.
+  app.use(signedBody({ verifier: deps.verifier, maxBodyBytes: deps.maxBodyBytes, logger }));
 
   app.get('/health', async (_req, res) => {
     const health: SatelliteHealth = { status: 'ok', engine: 'ok' };
