@@ -18,6 +18,7 @@ import { containerGroup, type ContainerRouteDeps } from './containers/routes';
 import { FLEET_PREFIXES, fleetGroup, fleetRouter } from './fleet/routes';
 import type { FleetUnitService } from './fleet/service';
 import type { HealthReport } from './health';
+import { bodyParsers } from './http/body-parsers';
 import { describedRouter, helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type RouteDef } from './http/route-table';
 import { operationGroup } from './operations/routes';
 import type { OperationService } from './operations/service';
@@ -28,6 +29,11 @@ import { userGroup } from './users/routes';
 import type { UserService } from './users/service';
 import { volumeGroup } from './volumes/routes';
 import type { VolumeService } from './volumes/service';
+
+/** Form bodies of authenticated routes. */
+const FORM_BODY_MAX_BYTES = 64 * 1024;
+/** Bodies of the login and token routes, read before the caller is known. */
+export const CREDENTIAL_BODY_MAX_BYTES = 64 * 1024;
 
 export interface AppDeps {
   users: UserService;
@@ -71,26 +77,30 @@ export function createApp(deps: AppDeps): Express {
   );
 
   const auth = requireAuth(deps.passport);
-  // The fleet unit API, admins only. Mounted before the body parsers: it reads its own bodies and
-  // answers every error, auth included, in fleet's shape.
+  // The fleet unit API, admins only. It reads its own bodies (after its guards) and answers every
+  // error, auth included, in fleet's shape.
   app.use([...FLEET_PREFIXES], fleetRouter({ service: deps.fleet, guards: [auth, requireAdmin], bodyMaxBytes: deps.jsonBodyMaxBytes, logger: deps.logger.child('fleet') }));
 
-  app.use(express.json({ limit: deps.jsonBodyMaxBytes, strict: false }));
-  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 64 }));
+  // Bodies are parsed only once the caller is known: every /v1 router below has its guards first,
+  // then the parsers (multipart is parsed by the create route itself, after them). An
+  // unauthenticated request is answered without its body being read (common/unread-body.ts).
+  const bodies = bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES });
+  // The routes that take credentials in the body read it before anyone is known: small limits.
+  const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
 
-  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie }).routes));
-  app.use('/v1/users', auth, requireAdmin, plainRouter(userGroup(deps.users).routes));
+  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }).routes));
+  app.use('/v1/users', auth, requireAdmin, ...bodies, plainRouter(userGroup(deps.users).routes));
 
   // Each resource with its help, examples and health (generated from the same route table).
   const health = (resource: string) => () => deps.resourceHealth(resource);
-  app.use('/v1/container', queryToken, auth, describedRouter(containerGroup(deps.containers), health('container')));
-  app.use('/v1/volumes', auth, describedRouter(volumeGroup({ volumes: deps.volumes }), health('volumes')));
-  app.use('/v1/snapshots', auth, describedRouter(snapshotGroup({ snapshots: deps.snapshots }), health('snapshots')));
-  app.use('/v1/operations', auth, describedRouter(operationGroup({ operations: deps.operations }), health('operations')));
+  app.use('/v1/container', queryToken, auth, ...bodies, describedRouter(containerGroup(deps.containers), health('container')));
+  app.use('/v1/volumes', auth, ...bodies, describedRouter(volumeGroup({ volumes: deps.volumes }), health('volumes')));
+  app.use('/v1/snapshots', auth, ...bodies, describedRouter(snapshotGroup({ snapshots: deps.snapshots }), health('snapshots')));
+  app.use('/v1/operations', auth, ...bodies, describedRouter(operationGroup({ operations: deps.operations }), health('operations')));
   // The fleet API is served at /fleet/v1 and described at /v1/units.
   const units = fleetGroup({ service: deps.fleet, bodyMaxBytes: deps.jsonBodyMaxBytes });
   app.use('/v1/units', auth, plainRouter(helpRoutes(units, { mount: '/v1/units', health: health('units') })));
-  // Every other /v1 path needs auth too, then is a 404.
+  // Every other /v1 path needs auth too, then is a 404 (its body is never read).
   app.use('/v1', auth);
 
   app.use((_req, _res, next) => next(new NotFoundError()));

@@ -2,7 +2,7 @@
  * Login endpoints: djangorestframework-jwt's token routes and the session login. Thin: they read
  * the body, call UserService / TokenService, and shape the answer.
  */
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ValidationError } from '../../common/errors';
 import type { FieldDoc, RouteGroup } from '../http/route-table';
 import type { UserService } from '../users/service';
@@ -18,6 +18,11 @@ export interface AuthRouteDeps {
   passport: Authenticator;
   throttle: LoginThrottle;
   secureCookie: boolean;
+  /**
+   * Body parsers: `credentials` for the routes that authenticate with the body (small limits, run
+   * before anyone is known), `authenticated` for the routes that read a body after `auth`.
+   */
+  bodies: { credentials: RequestHandler[]; authenticated: RequestHandler[] };
 }
 
 async function credentialsFrom(req: Request, users: UserService, throttle: LoginThrottle): Promise<NonNullable<Awaited<ReturnType<UserService['authenticate']>>>> {
@@ -40,7 +45,7 @@ async function credentialsFrom(req: Request, users: UserService, throttle: Login
 
 /** Login, tokens and the caller's own account, as a route table mounted at the root. */
 export function authGroup(deps: AuthRouteDeps): RouteGroup {
-  const { users, tokens, passport, throttle } = deps;
+  const { users, tokens, passport, throttle, bodies } = deps;
   const auth = requireAuth(passport);
   const credentials: FieldDoc[] = [
     { name: 'username', type: 'string', required: true, description: 'Your user name.' },
@@ -60,6 +65,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         body: credentials,
         answer: '200 {token}; bad credentials: 400 {non_field_errors}',
         handlers: [
+          ...bodies.credentials,
           async (req, res) => {
             const user = await credentialsFrom(req, users, throttle);
             res.json({ token: tokens.issue(user.username) });
@@ -73,6 +79,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         body: token,
         answer: '200 {token}',
         handlers: [
+          ...bodies.credentials,
           (req, res) => {
             res.json({ token: tokens.refresh((req.body as { token?: unknown } | undefined)?.token) });
           },
@@ -85,6 +92,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         body: token,
         answer: '200 {token}, else 400',
         handlers: [
+          ...bodies.credentials,
           (req, res) => {
             const given = (req.body as { token?: unknown } | undefined)?.token;
             const payload = tokens.verify(given);
@@ -100,6 +108,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         body: credentials,
         answer: '200 {username, is_admin, created, csrf_token}',
         handlers: [
+          ...bodies.credentials,
           async (req: Request, res: Response) => {
             const user = await credentialsFrom(req, users, throttle);
             // passport's req.login regenerates the session id (no session fixation).
@@ -151,6 +160,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         answer: '204',
         handlers: [
           auth,
+          ...bodies.authenticated,
           async (req, res) => {
             await users.changePassword(currentUser(req), (req.body ?? {}) as { old_password: unknown; new_password: unknown });
             res.status(204).end();

@@ -1,10 +1,15 @@
 /**
  * An attacker's corpus of malformed requests across the routes: every answer is a 4xx in the
  * documented error shape (never a 5xx, never a hang), the API stays healthy, and nothing is left
- * behind in the engine or the store.
+ * behind in the engine or the store. Bodies are parsed only once the caller is authenticated.
  */
 import Docker from 'dockerode';
-import { b64, startSystem, type TestSystem } from '../support/system';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { CREDENTIAL_BODY_MAX_BYTES } from '../../api/app';
+import { slowUpload } from '../support/slow-upload';
+import { b64, PASSWORD, startSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 let token: string;
@@ -148,4 +153,92 @@ test('afterwards the API is healthy and nothing was left behind', async () => {
   const engine = await new Docker().listContainers({ all: true, filters: { label: [`boatload.owner=attacker`, `boatload.instance=${system.api.instanceId}`] } });
   expect(engine).toEqual([]);
   await system.http().get(`/v1/container/${id}/file/secret.txt`).set('Authorization', `JWT ${other}`).expect(200);
+});
+
+// ---- Who is asking is settled before any body is parsed.
+
+const MiB = 1024 * 1024;
+
+describe('bodies are parsed only after authentication', () => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    // The API's own app on a port of its own: the raw client below needs a socket, supertest does not give one.
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = system.api.app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  });
+
+  // Each body would be a 400 (not JSON) or a 413 (over BoatLoad's JSON limit) if it were parsed.
+  const bodies: Array<[string, string]> = [
+    ['invalid JSON', '{"script": "abc'],
+    ['JSON over the body limit', JSON.stringify({ script: 'A'.repeat(4 * MiB) })],
+  ];
+  const paths = ['/v1/container/', '/v1/volumes/', '/v1/snapshots/', '/v1/operations/', '/v1/users/', '/v1/no-such-resource'];
+  test.each(paths.flatMap((path) => bodies.map(([what, body]) => [path, what, body] as const)))('POST %s with no token and %s: 401', async (path, _what, body) => {
+    const res = await system.http().post(path).set('Content-Type', 'application/json').send(body);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ detail: 'Authentication credentials were not provided.' });
+  });
+
+  test('a bad token with a body that would be a 400: 401', async () => {
+    const res = await system.http().post('/v1/container/').set('Authorization', 'JWT not.a.token').set('Content-Type', 'application/json').send('{"script": "abc');
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ detail: 'Invalid or expired token.' });
+  });
+
+  test('no token and a declared 1 GiB JSON body: 401 at once, before a byte of the body is sent; the connection closes', async () => {
+    const res = await slowUpload({ url, server, method: 'POST', path: '/v1/container/', headers: { 'content-type': 'application/json' }, sendBytes: 0, declaredLength: 1024 * MiB, timeoutMs: 5000 });
+    expect(res.status).toBe(401);
+    expect(res.answeredAfterMs).toBeLessThan(1000);
+    expect(res.serverBytesRead).toBeLessThan(4096);
+    expect(res.serverClosed).toBe(true);
+  });
+
+  test('no token and 50 MiB of JSON streamed slowly: 401 before the client has sent most of it; the API reads almost none of it', async () => {
+    // 256 KiB every 20 ms: about 4 s to send it all.
+    const res = await slowUpload({ url, server, method: 'POST', path: '/v1/container/', headers: { 'content-type': 'application/json' }, sendBytes: 50 * MiB, fill: '[', timeoutMs: 20000 });
+    expect(res.status).toBe(401);
+    expect(res.finishedSending).toBe(false);
+    expect(res.answeredAfterMs).toBeLessThan(1500);
+    expect(res.serverBytesRead).toBeLessThan(2 * MiB);
+    expect(res.serverClosed).toBe(true);
+  });
+
+  test('with a token the same bodies are still parsed: 400 and 413 (a declared oversize at once)', async () => {
+    for (const [body, status] of [['{"script": "abc', 400], [JSON.stringify({ script: 'A'.repeat(4 * MiB) }), 413]] as const) {
+      const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).set('Content-Type', 'application/json').send(body);
+      expect(res.status).toBe(status);
+    }
+    const declared = await slowUpload({ url, server, method: 'POST', path: '/v1/container/', headers: { 'content-type': 'application/json', authorization: `JWT ${token}` }, sendBytes: 0, declaredLength: 1024 * MiB, timeoutMs: 5000 });
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body)).toEqual({ detail: 'Request body is too large.' });
+  });
+
+  test('a session write without its CSRF token is a 403 before its body is parsed', async () => {
+    const agent = request.agent(system.api.app);
+    const login = await agent.post('/v1/auth/login').send({ username: 'attacker', password: PASSWORD }).expect(200);
+    const refused = await agent.post('/v1/container/').set('Content-Type', 'application/json').send('{"script": "abc');
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toMatch(/CSRF/);
+    const parsed = await agent.post('/v1/container/').set('X-CSRFToken', login.body.csrf_token).set('Content-Type', 'application/json').send('{"script": "abc');
+    expect(parsed.status).toBe(400);
+  });
+
+  test('the login and token routes still read their bodies first, JSON or form, within a small limit', async () => {
+    await system.http().post('/api-token-auth/').type('form').send({ username: 'attacker', password: PASSWORD }).expect(200);
+    await system.http().post('/v1/auth/login').send({ username: 'attacker', password: PASSWORD }).expect(200);
+    const big = await system.http().post('/api-token-auth/').send({ username: 'attacker', password: 'x'.repeat(CREDENTIAL_BODY_MAX_BYTES) });
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ detail: 'Request body is too large.' });
+  });
 });
