@@ -57,6 +57,8 @@ function lingerOnClose(req: IncomingMessage, socket: Socket): void {
     timer.unref();
     req.on('data', count);
     req.once('end', stop);
+    // A reader that stopped part-way (a body over its limit) left the request paused.
+    req.resume();
     socket.once('close', () => clearTimeout(timer));
   };
 }

@@ -128,6 +128,7 @@ test('a signed head with a body over the limit is a 413: at once when declared, 
   expect(streamed.finishedSending).toBe(false);
   // The satellite's limit in these tests is 16 MiB (test/support/system.ts).
   expect(streamed.serverBytesRead).toBeLessThan(20 * MiB);
+  expect(streamed.serverClosed).toBe(true);
 });
 
 test('a signed request whose streamed body does not match its digest is refused, nothing is done, and its nonce stays unused', async () => {
