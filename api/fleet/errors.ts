@@ -7,6 +7,7 @@ import type { ErrorRequestHandler } from 'express';
 import { errorText, HttpError } from '../../common/errors';
 import { toHttpError } from '../../common/http-error-handler';
 import type { Logger } from '../../common/logger';
+import { closeIfBodyUnread } from '../../common/unread-body';
 
 export interface FleetErrorBody {
   error: { code: number; message: string };
@@ -32,6 +33,7 @@ export function fleetErrorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    closeIfBodyUnread(req, res);
     const known = toHttpError(err);
     if (!known) {
       logger.error(`${req.method} ${req.originalUrl} → 500: ${(err as Error).stack ?? String(err)}`);

@@ -214,6 +214,14 @@ describe('bodies are parsed only after authentication', () => {
     expect(res.serverClosed).toBe(true);
   });
 
+  test('the fleet API likewise: no token and a declared 1 GiB unit body is a 401 at once; the connection closes', async () => {
+    const res = await slowUpload({ url, server, method: 'PUT', path: '/fleet/v1/units/big.service', headers: { 'content-type': 'application/json' }, sendBytes: 0, declaredLength: 1024 * MiB, timeoutMs: 5000 });
+    expect(res.status).toBe(401);
+    expect(res.answeredAfterMs).toBeLessThan(1000);
+    expect(res.serverBytesRead).toBeLessThan(4096);
+    expect(res.serverClosed).toBe(true);
+  });
+
   test('with a token the same bodies are still parsed: 400 and 413 (a declared oversize at once)', async () => {
     for (const [body, status] of [['{"script": "abc', 400], [JSON.stringify({ script: 'A'.repeat(4 * MiB) }), 413]] as const) {
       const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).set('Content-Type', 'application/json').send(body);
