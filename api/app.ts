@@ -8,7 +8,7 @@ import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
 import { routeUpgrades } from '../common/upgrade';
 import { requireAuth, requireAdmin } from './auth/authenticate';
-import type { LoginThrottle } from './auth/login-throttle';
+import type { LoginService } from './auth/login';
 import type { Authenticator } from './auth/passport';
 import { sessionMiddleware } from './auth/session';
 import { queryToken } from './auth/query-token';
@@ -39,7 +39,7 @@ export interface AppDeps {
   users: UserService;
   tokens: TokenService;
   passport: Authenticator;
-  loginThrottle: LoginThrottle;
+  login: LoginService;
   sessionStore: SqliteSessionStore;
   sessionSecret: string;
   session: { maxAgeSeconds: number; secureCookie: boolean };
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Express {
   // The routes that take credentials in the body read it before anyone is known: small limits.
   const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
 
-  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, throttle: deps.loginThrottle, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }).routes));
+  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, login: deps.login, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }).routes));
   app.use('/v1/users', auth, requireAdmin, ...bodies, plainRouter(userGroup(deps.users).routes));
 
   // Each resource with its help, examples and health (generated from the same route table).

@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger';
 import { Scheduler } from '../units/scheduler/scheduler';
 import { createApp } from './app';
+import { LoginService } from './auth/login';
 import { LoginThrottle } from './auth/login-throttle';
+import { pbkdf2Hasher, type PasswordHasher } from './auth/passwords';
 import { createPassport } from './auth/passport';
 import { TokenService } from './auth/tokens';
 import type { ApiConfig } from './config';
@@ -41,6 +43,7 @@ import { buildSchedulerBackend } from './scheduler-backend';
 import { SatelliteClient } from './satellite/client';
 import { ContainerRepository } from './store/containers';
 import { openDatabase, type Db } from './store/database';
+import { LoginFailureRepository } from './store/login-failures';
 import { MachineMetadataRepository } from './store/machine-metadata';
 import { SqliteSessionStore } from './store/session-store';
 import { SettingsRepository } from './store/settings';
@@ -68,7 +71,13 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
+/** Parts a test may swap for an instrumented one (never for a fake that changes behaviour). */
+export interface ApiServerSeams {
+  /** How passwords are hashed and checked (default pbkdf2Hasher). */
+  passwords?: PasswordHasher;
+}
+
+export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): ApiServer {
   const db = openDatabase(config.dbPath);
   const settings = new SettingsRepository(db);
   const secret = (): string => randomBytes(48).toString('hex');
@@ -145,6 +154,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
   const users = new UserService({
     users: new UserRepository(db),
     passwordIterations: config.passwordIterations,
+    passwords: seams.passwords ?? pbkdf2Hasher,
     onDelete: async (username) => {
       await containers.deleteOwnedBy(username);
       // A user's snapshots, volumes and operations go with the user.
@@ -160,7 +170,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger): ApiServer {
     users,
     tokens,
     passport: createPassport({ users, tokens }),
-    loginThrottle: new LoginThrottle(config.loginThrottle),
+    login: new LoginService({ users, throttle: new LoginThrottle({ ...config.loginThrottle, store: new LoginFailureRepository(db) }) }),
     sessionStore,
     sessionSecret,
     session: config.session,

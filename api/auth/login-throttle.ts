@@ -1,53 +1,73 @@
 /**
- * Throttles password guessing: failed logins are counted per username and per client address in
- * a sliding window; past either limit, logins answer 429 with Retry-After until the window moves
- * on. A success clears the username's count. (Counts live in memory: losing them on restart only
- * resets a window, which is not worth a store write per failed login.)
+ * Throttles password guessing: logins are counted per username and per client address in a window
+ * that starts at the key's first failure; past either limit, logins answer 429 with Retry-After
+ * until the window ends.
+ *
+ * An attempt is counted *before* its password is hashed (`reserve`), and taken back when it turns
+ * out right (`succeeded`, which also clears the username's count). So parallel guesses cannot all
+ * pass the check before any of them is counted, and a throttled attempt costs no hashing. Counts
+ * live in the store: a restart does not reset them, and filling the table with other keys evicts
+ * nothing (each counted key cost the sender one full password hash; ended windows are swept).
  */
 import { TooManyRequestsError } from '../../common/errors';
+import type { LoginFailureRepository } from '../store/login-failures';
 
 export interface LoginThrottleOptions {
   maxFailuresPerUser: number;
   maxFailuresPerAddress: number;
   windowSeconds: number;
+  store: LoginFailureRepository;
   now?: () => number;
 }
 
-const MAX_TRACKED_KEYS = 100_000;
+/** Ended windows are swept at most this often, on a counted attempt. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+const userKey = (username: string): string => `user:${username}`;
+const addressKey = (address: string): string => `addr:${address}`;
 
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
   private readonly now: () => number;
+  private lastSweepMs = 0;
 
   constructor(private readonly options: LoginThrottleOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  private recent(key: string): number[] {
-    const cutoff = this.now() - this.options.windowSeconds * 1000;
-    const times = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
-    if (times.length) this.failures.set(key, times);
-    else this.failures.delete(key);
-    return times;
+  private get windowMs(): number {
+    return this.options.windowSeconds * 1000;
   }
 
-  /** Throws 429 when the user or the address has failed too often lately. */
-  check(username: string, address: string): void {
-    for (const [key, limit] of [[`user:${username}`, this.options.maxFailuresPerUser], [`addr:${address}`, this.options.maxFailuresPerAddress]] as const) {
-      const times = this.recent(key);
-      if (times.length >= limit) {
-        const retryAfter = Math.max(1, Math.ceil((times[0] + this.options.windowSeconds * 1000 - this.now()) / 1000));
-        throw new TooManyRequestsError(`Too many failed login attempts; try again in ${retryAfter} seconds.`, retryAfter);
-      }
+  /**
+   * Counts an attempt for the user and the address as a failure until `succeeded` says otherwise.
+   * Throws 429 (and counts nothing) when either is at its limit.
+   */
+  reserve(username: string, address: string): void {
+    const nowMs = this.now();
+    this.sweep(nowMs);
+    const result = this.options.store.reserve({
+      keys: [
+        { key: userKey(username), limit: this.options.maxFailuresPerUser },
+        { key: addressKey(address), limit: this.options.maxFailuresPerAddress },
+      ],
+      nowMs,
+      windowMs: this.windowMs,
+    });
+    if (!result.reserved) {
+      const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      throw new TooManyRequestsError(`Too many failed login attempts; try again in ${retryAfter} seconds.`, retryAfter);
     }
   }
 
-  recordFailure(username: string, address: string): void {
-    if (this.failures.size > MAX_TRACKED_KEYS) this.failures.clear();
-    for (const key of [`user:${username}`, `addr:${address}`]) this.failures.set(key, [...this.recent(key), this.now()]);
+  /** The reserved attempt was right: the user's count is cleared, the address's attempt taken back. */
+  succeeded(username: string, address: string): void {
+    this.options.store.clear(userKey(username));
+    this.options.store.release({ key: addressKey(address), nowMs: this.now(), windowMs: this.windowMs });
   }
 
-  recordSuccess(username: string): void {
-    this.failures.delete(`user:${username}`);
+  private sweep(nowMs: number): void {
+    if (nowMs - this.lastSweepMs < SWEEP_INTERVAL_MS) return;
+    this.lastSweepMs = nowMs;
+    this.options.store.sweep({ nowMs, windowMs: this.windowMs });
   }
 }

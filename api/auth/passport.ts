@@ -1,12 +1,11 @@
 /**
- * passport strategies: `jwt` for `Authorization: JWT <token>` (or `Bearer <token>`), `local` for
- * the session login, and the session's (de)serialisation by username.
+ * passport strategies: `jwt` for `Authorization: JWT <token>` (or `Bearer <token>`), and the
+ * session's (de)serialisation by username. Password logins go through LoginService (throttled).
  */
 import passportModule from 'passport';
 
 export type Authenticator = InstanceType<typeof passportModule.Passport>;
 import { Strategy as JwtStrategy } from 'passport-jwt';
-import { Strategy as LocalStrategy } from 'passport-local';
 import type { Request } from 'express';
 import type { User } from '../store/users';
 import type { UserService } from '../users/service';
@@ -36,12 +35,6 @@ export function createPassport(input: { users: UserService; tokens: TokenService
         done(null, input.users.find(payload.username) ?? false);
       },
     ),
-  );
-  passport.use(
-    'local',
-    new LocalStrategy((username, password, done) => {
-      input.users.authenticate(username, password).then((user) => done(null, user ?? false), done);
-    }),
   );
   passport.serializeUser((user, done) => done(null, user.username));
   passport.deserializeUser((username: string, done) => done(null, input.users.find(username) ?? false));

@@ -27,3 +27,11 @@ export async function verifyPassword(password: string, encoded: string): Promise
   const actual = await pbkdf2Async(password, parts[2], iterations, expected.length || 32, 'sha256');
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
+
+/** What UserService hashes and checks passwords with; a seam so tests can count the work done. */
+export interface PasswordHasher {
+  hash(password: string, iterations: number, salt?: string): Promise<string>;
+  verify(password: string, encoded: string): Promise<boolean>;
+}
+
+export const pbkdf2Hasher: PasswordHasher = { hash: hashPassword, verify: verifyPassword };

@@ -9,14 +9,15 @@ import type { UserService } from '../users/service';
 import { toUserView } from '../users/service';
 import { CSRF_COOKIE, currentUser, newCsrfToken, requireAuth } from './authenticate';
 import type { Authenticator } from './passport';
-import type { LoginThrottle } from './login-throttle';
+import type { LoginService } from './login';
+import type { User } from '../store/users';
 import type { TokenService } from './tokens';
 
 export interface AuthRouteDeps {
   users: UserService;
   tokens: TokenService;
   passport: Authenticator;
-  throttle: LoginThrottle;
+  login: LoginService;
   secureCookie: boolean;
   /**
    * Body parsers: `credentials` for the routes that authenticate with the body (small limits, run
@@ -25,27 +26,19 @@ export interface AuthRouteDeps {
   bodies: { credentials: RequestHandler[]; authenticated: RequestHandler[] };
 }
 
-async function credentialsFrom(req: Request, users: UserService, throttle: LoginThrottle): Promise<NonNullable<Awaited<ReturnType<UserService['authenticate']>>>> {
+/** Validates the login body (DRF's field errors), then logs in through the throttle. */
+async function credentialsFrom(req: Request, login: LoginService): Promise<User> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const errors: Record<string, string[]> = {};
   if (typeof body.username !== 'string' || !body.username) errors.username = ['This field is required.'];
   if (typeof body.password !== 'string' || !body.password) errors.password = ['This field is required.'];
   if (Object.keys(errors).length) throw new ValidationError(errors);
-  const username = body.username as string;
-  const address = req.socket.remoteAddress ?? 'unknown';
-  throttle.check(username, address);
-  const user = await users.authenticate(username, body.password as string);
-  if (!user) {
-    throttle.recordFailure(username, address);
-    throw ValidationError.field('non_field_errors', 'Unable to log in with provided credentials.');
-  }
-  throttle.recordSuccess(username);
-  return user;
+  return login.login({ username: body.username as string, password: body.password as string, address: req.socket.remoteAddress ?? 'unknown' });
 }
 
 /** Login, tokens and the caller's own account, as a route table mounted at the root. */
 export function authGroup(deps: AuthRouteDeps): RouteGroup {
-  const { users, tokens, passport, throttle, bodies } = deps;
+  const { users, tokens, passport, login, bodies } = deps;
   const auth = requireAuth(passport);
   const credentials: FieldDoc[] = [
     { name: 'username', type: 'string', required: true, description: 'Your user name.' },
@@ -63,11 +56,11 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/api-token-auth',
         summary: 'A JWT for a username and password (JSON or form).',
         body: credentials,
-        answer: '200 {token}; bad credentials: 400 {non_field_errors}',
+        answer: '200 {token}; bad credentials: 400 {non_field_errors}; too many failures: 429',
         handlers: [
           ...bodies.credentials,
           async (req, res) => {
-            const user = await credentialsFrom(req, users, throttle);
+            const user = await credentialsFrom(req, login);
             res.json({ token: tokens.issue(user.username) });
           },
         ],
@@ -110,7 +103,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         handlers: [
           ...bodies.credentials,
           async (req: Request, res: Response) => {
-            const user = await credentialsFrom(req, users, throttle);
+            const user = await credentialsFrom(req, login);
             // passport's req.login regenerates the session id (no session fixation).
             await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
             const csrfToken = newCsrfToken();

@@ -1,6 +1,6 @@
 /**
  * The embedded store: one SQLite file (WAL mode) holding users, sessions, settings, containers,
- * units and machine metadata edits. Migrations run at start-up, in order, tracked by SQLite's user_version.
+ * units, machine metadata edits and login-throttling counts. Migrations run at start-up, in order, tracked by SQLite's user_version.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -110,6 +110,15 @@ const MIGRATIONS: string[] = [
   // reads only the containers that have a lifetime: this partial index holds just those, by time.
   `ALTER TABLE containers ADD COLUMN expires_at TEXT;
    CREATE INDEX containers_expiry ON containers (expires_at) WHERE expires_at IS NOT NULL;`,
+  // Login throttling: failed (and in-flight) logins per key (`user:<name>`, `addr:<address>`) in a
+  // window that starts at the key's first failure. Stored so a restart does not reset the counts;
+  // windows that ended are swept by window_start_ms.
+  `CREATE TABLE login_failures (
+     key             TEXT PRIMARY KEY,
+     failures        INTEGER NOT NULL,
+     window_start_ms INTEGER NOT NULL
+   );
+   CREATE INDEX login_failures_window ON login_failures (window_start_ms);`,
 ];
 
 export function openDatabase(path: string): Db {

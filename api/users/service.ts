@@ -1,7 +1,7 @@
 /** Users: credentials, the admin fixture, and admin-side management. */
 import { readFileSync } from 'node:fs';
 import { ConflictError, NotFoundError, ValidationError } from '../../common/errors';
-import { hashPassword, verifyPassword } from '../auth/passwords';
+import type { PasswordHasher } from '../auth/passwords';
 import type { User, UserRepository } from '../store/users';
 
 export interface UserView {
@@ -20,6 +20,8 @@ interface FixtureEntry {
 export interface UserServiceOptions {
   users: UserRepository;
   passwordIterations: number;
+  /** Hashes and checks passwords (pbkdf2Hasher). */
+  passwords: PasswordHasher;
   /** Called before a user is deleted, to remove what they own. */
   onDelete: (username: string) => Promise<void>;
   /** Called after a user is deleted or changes password, to end their sessions. */
@@ -64,17 +66,17 @@ export class UserService {
     const user = this.options.users.find(username);
     if (!user) {
       // Spend the same time as a real check, so timing does not tell which usernames exist.
-      await hashPassword(password, this.options.passwordIterations, 'timing-equalizer');
+      await this.options.passwords.hash(password, this.options.passwordIterations, 'timing-equalizer');
       return null;
     }
-    return (await verifyPassword(password, user.password)) ? user : null;
+    return (await this.options.passwords.verify(password, user.password)) ? user : null;
   }
 
   /** Whether the admin still has the default password (warned about in logs and /health). */
   async usesDefaultAdminPassword(): Promise<boolean> {
     if (this.defaultAdminPassword === null) {
       const admin = this.options.users.find(DEFAULT_ADMIN.username);
-      this.defaultAdminPassword = admin ? await verifyPassword(DEFAULT_ADMIN.password, admin.password) : false;
+      this.defaultAdminPassword = admin ? await this.options.passwords.verify(DEFAULT_ADMIN.password, admin.password) : false;
     }
     return this.defaultAdminPassword;
   }
@@ -93,7 +95,7 @@ export class UserService {
     if (input.is_admin !== undefined && typeof input.is_admin !== 'boolean') errors.is_admin = ['Must be a boolean.'];
     if (Object.keys(errors).length) throw new ValidationError(errors);
     const username = input.username as string;
-    const password = await hashPassword(input.password as string, this.options.passwordIterations);
+    const password = await this.options.passwords.hash(input.password as string, this.options.passwordIterations);
     if (!this.options.users.insert({ username, password, isAdmin: input.is_admin === true })) {
       throw ValidationError.field('username', 'A user with that username already exists.');
     }
@@ -109,12 +111,12 @@ export class UserService {
   }
 
   async changePassword(user: User, input: { old_password: unknown; new_password: unknown }): Promise<void> {
-    if (typeof input.old_password !== 'string' || !(await verifyPassword(input.old_password, user.password))) {
+    if (typeof input.old_password !== 'string' || !(await this.options.passwords.verify(input.old_password, user.password))) {
       throw ValidationError.field('old_password', 'Your old password was entered incorrectly.');
     }
     const problem = this.passwordProblem(input.new_password);
     if (problem) throw ValidationError.field('new_password', problem);
-    this.options.users.setPassword(user.username, await hashPassword(input.new_password as string, this.options.passwordIterations));
+    this.options.users.setPassword(user.username, await this.options.passwords.hash(input.new_password as string, this.options.passwordIterations));
     this.defaultAdminPassword = null;
     this.options.onCredentialsChanged(user.username);
   }

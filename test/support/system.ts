@@ -15,7 +15,7 @@ import { SignatureVerifier } from '../../common/signing';
 import { AddressPolicy } from '../../common/address-policy';
 import { hashPassword } from '../../api/auth/passwords';
 import { loadApiConfig, type ApiConfig } from '../../api/config';
-import { buildApiServer, type ApiServer } from '../../api/server';
+import { buildApiServer, type ApiServer, type ApiServerSeams } from '../../api/server';
 import { createSatelliteApp } from '../../satellite/app';
 import { ContainerFiles } from '../../satellite/container-files';
 import { HostEngine } from '../../satellite/host-engine';
@@ -88,9 +88,10 @@ export const PASSWORD = 'correct-horse-battery';
 /**
  * `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock).
  * `logger`: the API's logger (default: silent), for tests that read what it logs.
+ * `seams`: instrumented parts for the API (kept across restarts).
  */
-export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger } = {}): Promise<TestSystem> {
-  const { dockerSocket } = options;
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; seams?: ApiServerSeams } = {}): Promise<TestSystem> {
+  const { dockerSocket, seams } = options;
   const logger = options.logger ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
@@ -116,7 +117,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
       ...env,
     });
   let config = configFor();
-  let api = buildApiServer(config, logger);
+  let api = buildApiServer(config, logger, seams);
   await api.listen();
   const tokens = new Map<string, string>();
 
@@ -152,7 +153,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     },
     async startApi() {
       config = configFor();
-      api = buildApiServer(config, logger);
+      api = buildApiServer(config, logger, seams);
       await api.listen();
     },
     async stopSatellite() {
