@@ -9,7 +9,7 @@ import { Strategy as JwtStrategy } from 'passport-jwt';
 import type { Request } from 'express';
 import type { User } from '../store/users';
 import type { UserService } from '../users/service';
-import type { TokenPayload, TokenService } from './tokens';
+import { tokenHolder, type TokenPayload, type TokenService } from './tokens';
 
 /** Reads `JWT <token>` (djangorestframework-jwt's prefix) or `Bearer <token>`. */
 export function tokenFromHeader(req: Request): string | null {
@@ -31,8 +31,9 @@ export function createPassport(input: { users: UserService; tokens: TokenService
         algorithms: ['HS256'],
       },
       (payload: TokenPayload, done: (err: unknown, user?: User | false) => void) => {
-        // A token outlives nothing: the user must still exist.
-        done(null, input.users.find(payload.username) ?? false);
+        // A token outlives nothing: the user must still exist and hold the credentials it was
+        // issued under (one read of the user by primary key, as before).
+        done(null, tokenHolder(payload, (username) => input.users.find(username)) ?? false);
       },
     ),
   );

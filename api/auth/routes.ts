@@ -11,7 +11,7 @@ import { CSRF_COOKIE, currentUser, newCsrfToken, requireAuth } from './authentic
 import type { Authenticator } from './passport';
 import type { LoginService } from './login';
 import type { User } from '../store/users';
-import type { TokenService } from './tokens';
+import { tokenHolder, type TokenPayload, type TokenService } from './tokens';
 
 export interface AuthRouteDeps {
   users: UserService;
@@ -40,6 +40,14 @@ async function credentialsFrom(req: Request, login: LoginService): Promise<User>
 export function authGroup(deps: AuthRouteDeps): RouteGroup {
   const { users, tokens, passport, login, bodies } = deps;
   const auth = requireAuth(passport);
+  /** The user a posted token speaks for; a 400 in DRF-jwt's shape when there is none. */
+  const holderOf = (payload: TokenPayload): User => {
+    const user = users.find(payload.username);
+    if (!user) throw ValidationError.field('non_field_errors', "User doesn't exist.");
+    const holder = tokenHolder(payload, () => user);
+    if (!holder) throw ValidationError.field('non_field_errors', 'Token has been revoked.');
+    return holder;
+  };
   const credentials: FieldDoc[] = [
     { name: 'username', type: 'string', required: true, description: 'Your user name.' },
     { name: 'password', type: 'string', required: true, description: 'Your password.' },
@@ -61,7 +69,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
           ...bodies.credentials,
           async (req, res) => {
             const user = await credentialsFrom(req, login);
-            res.json({ token: tokens.issue(user.username) });
+            res.json({ token: tokens.issue(user) });
           },
         ],
       },
@@ -70,11 +78,12 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/api-token-refresh',
         summary: 'A new token with the same orig_iat, until the refresh window ends.',
         body: token,
-        answer: '200 {token}',
+        answer: '200 {token}; a revoked token (password changed, user deleted, logged out everywhere): 400',
         handlers: [
           ...bodies.credentials,
           (req, res) => {
-            res.json({ token: tokens.refresh((req.body as { token?: unknown } | undefined)?.token) });
+            const payload = tokens.verify((req.body as { token?: unknown } | undefined)?.token);
+            res.json({ token: tokens.refresh(payload, holderOf(payload)) });
           },
         ],
       },
@@ -88,8 +97,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
           ...bodies.credentials,
           (req, res) => {
             const given = (req.body as { token?: unknown } | undefined)?.token;
-            const payload = tokens.verify(given);
-            if (!users.find(payload.username)) throw ValidationError.field('non_field_errors', "User doesn't exist.");
+            holderOf(tokens.verify(given));
             res.json({ token: given });
           },
         ],
@@ -145,7 +153,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
       {
         method: 'post',
         path: '/v1/auth/password',
-        summary: 'Change your password (at least 8 characters); ends your sessions.',
+        summary: 'Change your password (at least 8 characters); ends your sessions and every token issued before.',
         body: [
           { name: 'old_password', type: 'string', required: true, description: 'The current password.' },
           { name: 'new_password', type: 'string', required: true, description: 'The new one.' },

@@ -119,6 +119,11 @@ const MIGRATIONS: string[] = [
      window_start_ms INTEGER NOT NULL
    );
    CREATE INDEX login_failures_window ON login_failures (window_start_ms);`,
+  // A random id per user's credentials, embedded in the tokens issued to them and drawn anew when
+  // the password changes or an admin logs the user out everywhere: older tokens no longer match.
+  // Tokens issued before this column existed carry none and are refused.
+  `ALTER TABLE users ADD COLUMN credential_id TEXT NOT NULL DEFAULT '';
+   UPDATE users SET credential_id = lower(hex(randomblob(16)));`,
 ];
 
 export function openDatabase(path: string): Db {

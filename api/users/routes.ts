@@ -1,4 +1,7 @@
-/** Admin-only (guarded where mounted) user management: GET/POST /v1/users/, DELETE /v1/users/<username>/. */
+/**
+ * Admin-only (guarded where mounted) user management: GET/POST /v1/users/, DELETE /v1/users/<username>/,
+ * POST /v1/users/<username>/logout (ends every token and session of the user).
+ */
 import { currentUser } from '../auth/authenticate';
 import type { RouteGroup } from '../http/route-table';
 import type { UserService } from './service';
@@ -7,7 +10,7 @@ export function userGroup(users: UserService): RouteGroup {
   return {
     name: 'users',
     base: '/v1/users',
-    description: 'Users (admins only; others get 403). Deleting a user deletes their containers.',
+    description: 'Users (admins only; others get 403). Deleting a user deletes their containers and ends their tokens and sessions.',
     idVariable: 'USERNAME',
     routes: [
       {
@@ -45,6 +48,18 @@ export function userGroup(users: UserService): RouteGroup {
         handlers: [
           async (req, res) => {
             await users.delete(String(req.params.username), currentUser(req));
+            res.status(204).end();
+          },
+        ],
+      },
+      {
+        method: 'post',
+        path: '/:username/logout',
+        summary: 'Log the user out everywhere: every token and session they hold stops working.',
+        answer: '204; unknown user: 404',
+        handlers: [
+          (req, res) => {
+            users.logoutEverywhere(String(req.params.username));
             res.status(204).end();
           },
         ],

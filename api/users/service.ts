@@ -24,7 +24,7 @@ export interface UserServiceOptions {
   passwords: PasswordHasher;
   /** Called before a user is deleted, to remove what they own. */
   onDelete: (username: string) => Promise<void>;
-  /** Called after a user is deleted or changes password, to end their sessions. */
+  /** Called after a user is deleted, changes password or is logged out everywhere, to end their sessions. */
   onCredentialsChanged: (username: string) => void;
 }
 
@@ -53,7 +53,8 @@ export class UserService {
     }
     if (adminHash) {
       if (!users.find(DEFAULT_ADMIN.username)) users.insert({ username: DEFAULT_ADMIN.username, password: adminHash, isAdmin: true });
-      else users.setPassword(DEFAULT_ADMIN.username, adminHash);
+      // Only a new hash is a password change (which ends the admin's tokens), not every start-up.
+      else if (users.find(DEFAULT_ADMIN.username)?.password !== adminHash) users.setPassword(DEFAULT_ADMIN.username, adminHash);
     }
     this.defaultAdminPassword = null;
   }
@@ -107,6 +108,12 @@ export class UserService {
     if (username === actingUser.username) throw new ConflictError('You cannot delete your own account.');
     await this.options.onDelete(username);
     this.options.users.delete(username);
+    this.options.onCredentialsChanged(username);
+  }
+
+  /** Ends every token and session of the user (an admin's "log out everywhere"). */
+  logoutEverywhere(username: string): void {
+    if (!this.options.users.renewCredentials(username)) throw new NotFoundError();
     this.options.onCredentialsChanged(username);
   }
 
