@@ -17,7 +17,7 @@ import type { TokenService } from './auth/tokens';
 import { containerGroup, type ContainerRouteDeps } from './containers/routes';
 import { FLEET_PREFIXES, fleetGroup, fleetRouter } from './fleet/routes';
 import type { FleetUnitService } from './fleet/service';
-import type { HealthReport } from './health';
+import type { HealthReport, HealthStatus } from './health';
 import { bodyParsers } from './http/body-parsers';
 import { describedRouter, helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type RouteDef } from './http/route-table';
 import { operationGroup } from './operations/routes';
@@ -50,7 +50,8 @@ export interface AppDeps {
   operations: OperationService;
   fleet: FleetUnitService;
   jsonBodyMaxBytes: number;
-  health: () => Promise<HealthReport>;
+  /** `status`: ok or not ok, for anyone (writes nothing); `detailed`: the report, for admins. */
+  health: { status: () => Promise<HealthStatus>; detailed: () => Promise<HealthReport> };
   /** A resource's dependencies, for its GET .../health. */
   resourceHealth: (resource: string) => Promise<ResourceHealth>;
   logger: Logger;
@@ -60,11 +61,6 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-
-  app.get('/health', async (_req, res) => {
-    const report = await deps.health();
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
-  });
 
   app.use(
     sessionMiddleware({
@@ -77,6 +73,17 @@ export function createApp(deps: AppDeps): Express {
   );
 
   const auth = requireAuth(deps.passport);
+  // Anonymous: ok or not ok. A request with credentials is authenticated as anywhere else, and an
+  // admin gets the detailed report (satellite URLs, error texts, warnings).
+  app.get('/health', (req, res, next) => (req.headers.authorization || req.user ? auth(req, res, next) : next()), async (req, res) => {
+    if (req.user?.isAdmin) {
+      const report = await deps.health.detailed();
+      res.status(report.status === 'ok' ? 200 : 503).json(report);
+      return;
+    }
+    const status = await deps.health.status();
+    res.status(status === 'ok' ? 200 : 503).json({ status });
+  });
   // The fleet unit API, admins only. It reads its own bodies (after its guards) and answers every
   // error, auth included, in fleet's shape.
   app.use([...FLEET_PREFIXES], fleetRouter({ service: deps.fleet, guards: [auth, requireAdmin], bodyMaxBytes: deps.jsonBodyMaxBytes, logger: deps.logger.child('fleet') }));

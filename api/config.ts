@@ -3,7 +3,7 @@
  * once at start-up, and fails fast with a message naming the variable. README lists them all.
  */
 import { jsonBodyLimitFor } from '../common/body-limits';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
@@ -14,6 +14,22 @@ import { backendFromEnv, type BackendConfig } from './backend-config';
 
 export { ConfigError };
 
+const ADMIN_HASH = /^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+$/;
+
+/** ADMINHASH_FILE: the admin's hash in a file (a mounted secret); ADMINHASH wins when both are set. */
+function adminHashFromFile(env: Env): string | undefined {
+  const path = env.ADMINHASH_FILE;
+  if (!path) return undefined;
+  let hash: string;
+  try {
+    hash = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`ADMINHASH_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); write the output of npm run hash-password into it`);
+  }
+  if (!ADMIN_HASH.test(hash)) throw new ConfigError(`ADMINHASH_FILE: ${path} must hold a pbkdf2_sha256$<iterations>$<salt>$<hash> string (npm run hash-password)`);
+  return hash;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface ApiConfig {
@@ -22,7 +38,7 @@ export interface ApiConfig {
   dataDir: string;
   dbPath: string;
   usersFixture: string;
-  /** ADMINHASH: replaces the admin's password hash at start-up. */
+  /** ADMINHASH (or the content of ADMINHASH_FILE): replaces the admin's password hash at start-up. */
   adminHash?: string;
   passwordIterations: number;
   jwt: { secret?: string; expirationSeconds: number; refreshExpirationSeconds: number };
@@ -220,7 +236,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
   if (env.BOATLOAD_JWT_SECRET !== undefined && env.BOATLOAD_JWT_SECRET.length < 32) {
     throw new ConfigError('BOATLOAD_JWT_SECRET must be at least 32 characters');
   }
-  if (env.ADMINHASH !== undefined && !/^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+$/.test(env.ADMINHASH)) {
+  if (env.ADMINHASH !== undefined && !ADMIN_HASH.test(env.ADMINHASH)) {
     throw new ConfigError('ADMINHASH must be a pbkdf2_sha256$<iterations>$<salt>$<hash> string (npm run hash-password)');
   }
   const scriptMaxBytes = intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1);
@@ -231,7 +247,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     dataDir,
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
     usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
-    adminHash: env.ADMINHASH || undefined,
+    adminHash: env.ADMINHASH || adminHashFromFile(env),
     passwordIterations: passwordIterationsFromEnv(env),
     jwt: {
       secret: env.BOATLOAD_JWT_SECRET || undefined,

@@ -16,7 +16,16 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('api', config.logLevel);
   const api = buildApiServer(config, logger);
-  await api.listen();
+  try {
+    await api.listen();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`api: configuration error: ${err.message}\n`);
+      await api.close().catch(() => undefined);
+      process.exit(2);
+    }
+    throw err;
+  }
   const stop = (): void => {
     logger.info('shutting down');
     api.close().then(() => process.exit(0), () => process.exit(1));

@@ -14,7 +14,8 @@ import { LoginThrottle } from './auth/login-throttle';
 import { pbkdf2Hasher, type PasswordHasher } from './auth/passwords';
 import { createPassport } from './auth/passport';
 import { TokenService } from './auth/tokens';
-import type { ApiConfig } from './config';
+import { ConfigError, type ApiConfig } from './config';
+import { isLoopback } from '../common/env';
 import { LABELS } from '../common/labels';
 import { ContainerService } from './containers/service';
 import { ListingCache } from './containers/listing-cache';
@@ -38,7 +39,7 @@ import { startFleetListeners, type FleetListeners } from './fleet/listeners';
 import { MachineRegistry } from './fleet/machines';
 import { createFleetApp } from './fleet/routes';
 import { FleetUnitService } from './fleet/service';
-import { checkHealth, DEFAULT_PASSWORD_WARNING } from './health';
+import { checkHealth, DEFAULT_PASSWORD_WARNING, PublicHealth } from './health';
 import { buildSchedulerBackend } from './scheduler-backend';
 import { SatelliteClient } from './satellite/client';
 import { ContainerRepository } from './store/containers';
@@ -69,6 +70,14 @@ export interface ApiServer {
   /** The fleet HTTPS listener's address once listening; null when it is not configured. */
   fleetTlsAddress(): AddressInfo | null;
   close(): Promise<void>;
+}
+
+export function exposedDefaultPassword(host: string): string {
+  return (
+    `refusing to listen on ${host || 'every address'} (BOATLOAD_HOST, not a loopback address) while the admin account still has the default password "admin": ` +
+    "set ADMINHASH (or ADMINHASH_FILE) to a hash made with `npm run hash-password -- 'a new password'`, " +
+    'or listen on 127.0.0.1 and change the password first (POST /v1/auth/password)'
+  );
 }
 
 /** Parts a test may swap for an instrumented one (never for a fake that changes behaviour). */
@@ -166,6 +175,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   });
   users.loadFixture(config.usersFixture, config.adminHash);
   const tokens = new TokenService({ secret: jwtSecret, expirationSeconds: config.jwt.expirationSeconds, refreshExpirationSeconds: config.jwt.refreshExpirationSeconds });
+  const publicHealth = new PublicHealth({ db, satellites });
   const app = createApp({
     users,
     tokens,
@@ -180,7 +190,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     operations,
     fleet,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
-    health: () => checkHealth({ db, satellites, users }),
+    health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db, satellites, users }) },
     resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
     logger: logger.child('http'),
   });
@@ -210,6 +220,8 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     operations,
     instanceId,
     async listen() {
+      // Default credentials on a port others can reach: refuse rather than warn.
+      if (!isLoopback(config.host) && (await users.usesDefaultAdminPassword())) throw new ConfigError(exposedDefaultPassword(config.host));
       server = await new Promise<Server>((resolve, reject) => {
         // Express 5 hands listen errors (EADDRINUSE) to the callback.
         const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));

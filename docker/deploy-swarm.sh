@@ -19,7 +19,9 @@
 # docker/load-images.sh, or a registry), SATELLITE_PORT (8001), API_PORT (8000),
 # DOCKER_SOCK (the engine socket on each node, default /var/run/docker.sock; a Swarm template such as
 # /run/{{.Node.Hostname}}.sock works too), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
-# "NAME=value" words for the API service), BOATLOAD_SECRET_FILE.
+# "NAME=value" words for the API service), BOATLOAD_SECRET_FILE, ADMINHASH (required for the API:
+# the admin's password hash from `npm run hash-password -- 'a password'`; the API refuses to listen
+# on the node's address while the admin has the default password).
 set -euo pipefail
 REPO="${REPO:-boatload}"
 TAG="${TAG:-latest}"
@@ -68,7 +70,16 @@ deploy_satellites() {
   log "service boatload-satellite: global, port $SATELLITE_PORT on every node"
 }
 
+require_adminhash() {
+  if [ -z "${ADMINHASH:-}" ]; then
+    log "ADMINHASH is required: the API refuses to listen on the node's address while admin has the default password"
+    log "make one with: npm run hash-password -- 'a new password'   then: ADMINHASH='pbkdf2_sha256\$...' $0 api"
+    exit 2
+  fi
+}
+
 deploy_api() {
+  require_adminhash
   ensure_secret
   local labelled
   labelled="$(docker node ls -q --filter node.label=boatload.api=true | head -1)"
@@ -92,6 +103,7 @@ deploy_api() {
     --env BOATLOAD_SWARM_SATELLITE_PORT="$SATELLITE_PORT" \
     --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
     --env BOATLOAD_FLEET_SOCKET=off \
+    --env "ADMINHASH=$ADMINHASH" \
     "${extra[@]}" \
     --restart-condition any --restart-delay 2s \
     "$(image_ref "$REPO/api:$TAG")" >/dev/null
@@ -101,7 +113,7 @@ deploy_api() {
 case "${1:-}" in
   satellites) deploy_satellites ;;
   api) deploy_api ;;
-  all) deploy_satellites; deploy_api ;;
+  all) require_adminhash; deploy_satellites; deploy_api ;;
   remove) remove_service boatload-api; remove_service boatload-satellite ;;
   *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

@@ -176,7 +176,7 @@ describe('users', () => {
 
 describe('health', () => {
   test('200 with every part ok, and the default-password warning while admin/admin is in use', async () => {
-    const res = await system.http().get('/health').expect(200);
+    const res = await system.http().get('/health').set('Authorization', `JWT ${await system.token('admin')}`).expect(200);
     expect(res.body).toMatchObject({ status: 'ok', store: 'ok', engine: 'ok' });
     expect(Object.values(res.body.satellites)).toEqual(['ok']);
     expect(res.body.warnings[0]).toMatch(/default password/);
@@ -184,7 +184,7 @@ describe('health', () => {
 
   test('503 naming the satellite when it is down, and ok again when it returns', async () => {
     await system.stopSatellite();
-    const down = await system.http().get('/health').expect(503);
+    const down = await system.http().get('/health').set('Authorization', `JWT ${await system.token('admin')}`).expect(503);
     expect(down.body.status).toBe('unavailable');
     expect(Object.values(down.body.satellites)[0]).toMatch(/unavailable/);
     const admin = await system.token('admin');

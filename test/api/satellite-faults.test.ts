@@ -76,7 +76,7 @@ test.each([
   expect(outcome.complete).toBe(false);
   expect(outcome.bytes).toBeLessThan(fullSize);
 
-  const health = await system.http().get('/health').expect(503);
+  const health = await system.http().get('/health').set('Authorization', `JWT ${token}`).expect(503);
   expect(Object.values(health.body.satellites)[0]).toMatch(/unavailable/);
   const down = await system.http().get(`/v1/container/${id}/state`).set('Authorization', `JWT ${token}`).expect(503);
   expect(down.body.detail).toMatch(/satellite .* is unavailable/);

@@ -47,7 +47,7 @@ test('a full disk: creates are 503 with nothing left behind, reads work, and it 
   fillDisk();
   const refused = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ container_args: ['true'] }).expect(503);
   expect(refused.body.detail).toMatch(/store is unavailable \(SQLITE_FULL/);
-  const health = await system.http().get('/health').expect(503);
+  const health = await system.http().get('/health').set('Authorization', `JWT ${token}`).expect(503);
   expect(health.body.store).toMatch(/unavailable/);
   expect((await system.http().get('/v1/container/').set('Authorization', `JWT ${token}`).expect(200)).body.length).toBe(before);
   expect(await ourContainers()).toBe(containersBefore);
@@ -97,7 +97,7 @@ describe('the store filesystem turns read-only while the API runs', () => {
     expect(refused.body).toEqual({ detail: expect.stringMatching(/^The store is unavailable \(SQLITE_(IOERR|READONLY)\w*\); nothing was changed/) });
     const deleted = await ro.http().delete(`/v1/container/${ids[0]}/`).set('Authorization', `JWT ${roToken}`).expect(503);
     expect(deleted.body.detail).toMatch(/store is unavailable/);
-    expect((await ro.http().get('/health').expect(503)).body.store).toMatch(/unavailable/);
+    expect((await ro.http().get('/health').set('Authorization', `JWT ${roToken}`).expect(503)).body.store).toMatch(/unavailable/);
     expect(await engineContainers()).toBe(containersBefore);
 
     // Reads: the listing, each record and each container's output.

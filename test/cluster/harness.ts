@@ -11,6 +11,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hashPassword } from '../../api/auth/passwords';
 import { projectRoot } from '../../common/project-root';
 import { machineIdOfNode } from '../../units/scheduler/swarm-nodes';
 
@@ -20,6 +21,8 @@ const CLUSTER_SCRIPT = join(projectRoot(), 'test', 'cluster', 'cluster.sh');
 const DEPLOY_SCRIPT = join(projectRoot(), 'docker', 'deploy-swarm.sh');
 export const PREFIX = process.env.BLC_PREFIX || 'blc';
 export const SATELLITE_PORT = 8001;
+/** The admin password of the API image deployed on the Swarm (it refuses to listen there with the default). */
+export const DEPLOYED_ADMIN_PASSWORD = 'cluster-admin-password';
 
 export interface ClusterNode {
   index: number;
@@ -164,6 +167,7 @@ export class Cluster {
     await run(DEPLOY_SCRIPT, ['api'], {
       DOCKER_HOST: this.managerHost,
       DOCKER_SOCK: '/run/{{.Node.Hostname}}.sock',
+      ADMINHASH: await hashPassword(DEPLOYED_ADMIN_PASSWORD, 1000),
       API_ENV: extraEnv.join(' '),
     });
   }

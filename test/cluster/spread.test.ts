@@ -3,7 +3,7 @@
  * service: containers spread over the nodes, every per-host read works for a container on any node,
  * a killed satellite is a clear 503 naming its node until Swarm restarts it.
  */
-import { Cluster } from './harness';
+import { Cluster, DEPLOYED_ADMIN_PASSWORD } from './harness';
 import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
 
 let cluster: Cluster;
@@ -166,7 +166,7 @@ describe('the API image as a Swarm service on the manager', () => {
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
     };
     await eventually('the API service answering', async () => ((await json('/health')).status === 200 ? true : undefined), 90000, 500);
-    const login = await json('/api-token-auth/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) });
+    const login = await json('/api-token-auth/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: DEPLOYED_ADMIN_PASSWORD }) });
     expect(login.status).toBe(200);
     const authHeader = { authorization: `JWT ${String(login.body.token)}`, 'content-type': 'application/json' };
     let placed: { id: string; node: string } | null = null;
