@@ -1,5 +1,6 @@
 /**
- * Throttles password guessing: logins are counted per username and per client address in a window
+ * Throttles password guessing: logins are counted per username and per client (an IPv4 address or
+ * an IPv6 /64, see clientNetwork) in a window
  * that starts at the key's first failure; past either limit, logins answer 429 with Retry-After
  * until the window ends.
  *
@@ -9,6 +10,7 @@
  * live in the store: a restart does not reset them, and filling the table with other keys evicts
  * nothing (each counted key cost the sender one full password hash; ended windows are swept).
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { TooManyRequestsError } from '../../common/errors';
 import type { LoginFailureRepository } from '../store/login-failures';
 
@@ -24,7 +26,23 @@ export interface LoginThrottleOptions {
 const SWEEP_INTERVAL_MS = 60_000;
 
 const userKey = (username: string): string => `user:${username}`;
-const addressKey = (address: string): string => `addr:${address}`;
+const addressKey = (address: string): string => `addr:${clientNetwork(address)}`;
+
+/**
+ * What one client is counted as: an IPv4 address (also when IPv4-mapped), or an IPv6 address's /64,
+ * the smallest network a host is usually given (so it cannot spread guesses over its 2^64 addresses).
+ */
+export function clientNetwork(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (isIPv4(address) || !isIPv6(address.split('%')[0])) return address;
+  const [head, tail] = address.split('%')[0].split('::') as [string, string | undefined];
+  const groupsOf = (part: string | undefined): string[] => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const before = groupsOf(head);
+  const after = groupsOf(tail);
+  const groups = tail === undefined ? before : [...before, ...Array<string>(8 - before.length - after.length).fill('0'), ...after];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
 
 export class LoginThrottle {
   private readonly now: () => number;

@@ -5,7 +5,7 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LoginThrottle } from '../../api/auth/login-throttle';
+import { clientNetwork, LoginThrottle } from '../../api/auth/login-throttle';
 import { pbkdf2Hasher, type PasswordHasher } from '../../api/auth/passwords';
 import { openDatabase } from '../../api/store/database';
 import { LoginFailureRepository } from '../../api/store/login-failures';
@@ -46,6 +46,22 @@ describe('LoginThrottle', () => {
     throttle.succeeded('bob', 'a');
     expect(() => throttle.reserve('cid', 'a')).not.toThrow();
     expect(() => throttle.reserve('dan', 'a')).toThrow(/Too many/);
+  });
+
+  test('a client is an IPv4 address (mapped or not) or an IPv6 /64', () => {
+    expect(clientNetwork('10.1.2.3')).toBe('10.1.2.3');
+    expect(clientNetwork('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(clientNetwork('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientNetwork('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
+    expect(clientNetwork('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientNetwork('unknown')).toBe('unknown');
+    const throttle = throttleOn(new LoginFailureRepository(openDatabase(':memory:')), { maxFailuresPerUser: 100, maxFailuresPerAddress: 2 });
+    throttle.reserve('a', '2001:db8:1:2::1');
+    throttle.reserve('b', '2001:db8:1:2:aaaa::7');
+    expect(() => throttle.reserve('c', '2001:db8:1:2:ffff:ffff:ffff:ffff')).toThrow(/Too many/);
+    expect(() => throttle.reserve('c', '2001:db8:1:3::1')).not.toThrow();
   });
 
   test('100,001 other keys (the old tracker cleared everything past 100,000) do not drop the target user count', () => {
