@@ -126,7 +126,11 @@ const MIGRATIONS: string[] = [
    UPDATE users SET credential_id = lower(hex(randomblob(16)));`,
 ];
 
-export function openDatabase(path: string): Db {
+/** The store version (SQLite user_version) once every migration has run. */
+export const STORE_VERSION = MIGRATIONS.length;
+
+/** Opens (creating) the store and migrates it; `version` stops earlier (tests build older stores). */
+export function openDatabase(path: string, options: { version?: number } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -137,13 +141,13 @@ export function openDatabase(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  migrate(db, options.version ?? STORE_VERSION);
   return db;
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, target: number): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < target; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version]);
       db.pragma(`user_version = ${version + 1}`);

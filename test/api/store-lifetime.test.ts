@@ -3,18 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerRepository } from '../../api/store/containers';
-import { openDatabase } from '../../api/store/database';
+import { openDatabase, STORE_VERSION } from '../../api/store/database';
 
 test('a store from before lifetimes gains expires_at (NULL for its containers); the reaper query uses the partial index', () => {
   const dir = mkdtempSync(join(tmpdir(), 'boatload-store-lifetime-'));
   try {
     const path = join(dir, 'store.sqlite3');
-    // Make the store as the step before would have left it: the lifetime step is the latest one.
-    const db = openDatabase(path);
-    const latest = db.pragma('user_version', { simple: true }) as number;
-    db.exec('DROP INDEX containers_expiry; ALTER TABLE containers DROP COLUMN expires_at;');
+    // Make the store as the step before would have left it: the lifetime step is step 7.
+    const latest = STORE_VERSION;
+    const db = openDatabase(path, { version: 6 });
     db.prepare(`INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated) VALUES ('old', 'alice', 'boatload/base:latest', 'old.service', '{"permanent":false}', NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`).run();
-    db.pragma(`user_version = ${latest - 1}`);
     db.close();
 
     const upgraded = openDatabase(path);

@@ -2,11 +2,10 @@
  * The SQLite unit store on a real store file: the lookups the unit API relies on at scale, and the
  * migrations that index them (an existing store is upgraded in place).
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../api/store/database';
+import { openDatabase, STORE_VERSION, type Db } from '../../api/store/database';
 import { SqliteUnitStore } from '../../api/store/units';
 import type { EngineObservation, EngineStatus, UnitRecord, UnitState } from '../../units/scheduler/model';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
@@ -142,13 +141,9 @@ describe('the units the scheduler works on', () => {
 
 test('an existing store is upgraded in place: units kept, indexes added', () => {
   const path = join(dir, 'old.sqlite3');
-  const current = openDatabase(path);
-  const version = current.pragma('user_version', { simple: true }) as number;
-  current.close();
-  // A store from before the unit indexes: drop them and step back to the version that had none.
-  const old = new Database(path);
-  old.exec('DROP INDEX units_engine_name; DROP INDEX units_with_state; DROP INDEX units_wanted');
-  old.pragma(`user_version = 3`);
+  const version = STORE_VERSION;
+  // A store from before the unit indexes: the version that had none.
+  const old = openDatabase(path, { version: 3 });
   new SqliteUnitStore(old).insert(record('kept.service', { engineName: 'kept' }));
   old.close();
 
