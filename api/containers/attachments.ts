@@ -1,19 +1,21 @@
 /**
  * What a create request's `snapshot` and `volumes` mean: the snapshot's image, the engine
- * mounts, and the machine that holds them (the new container's unit is pinned there). Only the
- * caller's own snapshots and volumes can be named (admins: anyone's, by id).
+ * mounts, the machine that holds them (the new container's unit is pinned there), and the
+ * snapshot's command (its script is staged again: see snapshots/service.ts). Only the caller's own
+ * snapshots and volumes can be named (admins: anyone's, by id).
  */
 import { ValidationError } from '../../common/errors';
 import type { CreateContainerInput } from './create-request';
 import type { CreateAttachments } from './service';
 import type { User } from '../store/users';
-import type { SnapshotService } from '../snapshots/service';
+import type { SnapshotCommand, SnapshotService } from '../snapshots/service';
 import type { VolumeService } from '../volumes/service';
 
 export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes: VolumeService }): (owner: User, input: CreateContainerInput) => CreateAttachments {
   return (owner, input) => {
     const machines = new Set<string>();
     let image = input.image;
+    let command: SnapshotCommand | undefined;
     if (input.snapshot) {
       let snapshot;
       try {
@@ -22,6 +24,7 @@ export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes:
         throw ValidationError.field('snapshot', `There is no snapshot ${input.snapshot}.`);
       }
       image = snapshot.image;
+      command = deps.snapshots.command(snapshot);
       if (snapshot.machineId) machines.add(snapshot.machineId);
     }
     const volumes = input.volumes.map((mount) => {
@@ -32,6 +35,6 @@ export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes:
     });
     if (machines.size > 1) throw ValidationError.field('volumes', 'The snapshot and the volumes are on different machines; a container can use them only on one.');
     const [machineId] = machines;
-    return { image, volumes, machineId };
+    return { image, volumes, machineId, command };
   };
 }

@@ -85,7 +85,7 @@ export class LifecycleService {
   /**
    * `count` writable copies of the container, each started from one snapshot taken now. The
    * copies' filesystems are the original's at that moment; their processes start afresh with
-   * the original's command (a snapshot holds files, not running processes). Volumes are not
+   * the original's command and script (a snapshot holds files, not running processes). Volumes are not
    * part of a snapshot, so copies mount none.
    */
   fork(user: User, id: string, count: number): OperationView {
@@ -104,7 +104,8 @@ export class LifecycleService {
           scripturl: null,
           dataurl: null,
           datapath: null,
-          // The image's command is the original's (the commit keeps it).
+          // No script and no arguments of its own: the copy runs the snapshot's command, the
+          // original's script (staged again; a commit does not capture it) and arguments.
           args: [],
           env: { ...original.env },
           permanent: original.permanent,

@@ -17,6 +17,7 @@ import { unitHash } from '../../units/unit-file';
 import type { LogQuery, StreamedResponse } from '../satellite/client';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRecord, ContainerRepository } from '../store/containers';
+import type { SnapshotCommand } from '../snapshots/service';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
 import { LABELS } from '../../common/labels';
@@ -54,6 +55,8 @@ export interface CreateAttachments {
   volumes: Array<VolumeMount & { volumeId: string }>;
   /** Pins the unit where the snapshot image or the volumes are. */
   machineId?: string;
+  /** The snapshot's command, which a request without a script of its own inherits. */
+  command?: SnapshotCommand;
 }
 
 export interface ContainerState {
@@ -67,6 +70,17 @@ export interface ContainerState {
   copies?: string[];
   /** When the reaper removes it (ISO 8601 UTC); null: never. */
   expires_at: string | null;
+}
+
+/**
+ * A request from a snapshot without a script of its own runs the snapshot's command: its script
+ * (staged again at its path: the engine commit did not capture it) and its arguments, unless the
+ * request gives arguments of its own.
+ */
+function inheritCommand(input: CreateContainerInput, command: SnapshotCommand): CreateContainerInput {
+  const args = input.args.length > 0 ? input.args : command.args;
+  if (command.script === null || command.scriptname === null) return { ...input, args };
+  return { ...input, script: command.script, scriptname: command.scriptname, args };
 }
 
 /** Engine container name for a BoatLoad container id. */
@@ -95,13 +109,15 @@ export class ContainerService {
     return containerView(record, unit);
   }
 
-  async create(owner: User, input: CreateContainerInput): Promise<ContainerView> {
-    let script = input.script;
-    if (input.scripturl) {
-      script = await downloadToBuffer({ url: input.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
+  async create(owner: User, request: CreateContainerInput): Promise<ContainerView> {
+    let script = request.script;
+    if (request.scripturl) {
+      script = await downloadToBuffer({ url: request.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
       checkScript(script, this.options.scriptMaxBytes, 'scripturl');
     }
-    const attached = this.attachmentsFor(owner, input);
+    const attached = this.attachmentsFor(owner, request);
+    const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
+    if (script === null) script = input.script;
     const id = randomBytes(16).toString('hex');
     const spec = this.specFor(id, owner.username, input, script !== null);
     spec.image = attached.image;

@@ -2,6 +2,11 @@
  * Snapshots: a container's filesystem committed as an engine image (`boatload/snapshot:<id>`,
  * labelled with owner, instance and source), with a record in the store. A container started
  * from one is pinned to the machine that holds the image.
+ *
+ * The record also keeps the source container's command: its script, script name and arguments.
+ * The script is not in the image: it is a bind mount of a host file (or a Swarm config), which an
+ * engine commit does not capture (the image holds an empty placeholder at its path). Every container
+ * made from the snapshot has the script staged again, the same way on every backend.
  */
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../../common/errors';
@@ -22,6 +27,13 @@ export interface SnapshotView {
   size: number;
   node: string | null;
   created: string;
+}
+
+/** A snapshot's source command: the script (null without one), its name and the arguments. */
+export interface SnapshotCommand {
+  script: Buffer | null;
+  scriptname: string | null;
+  args: string[];
 }
 
 export function snapshotView(record: SnapshotRecord): SnapshotView {
@@ -53,6 +65,7 @@ export class SnapshotService {
       labels,
       comment: `BoatLoad snapshot ${id} of container ${source.view.id}`,
     });
+    const request = source.record.request;
     const record = this.options.snapshots.insert({
       id,
       owner: owner.username,
@@ -62,6 +75,9 @@ export class SnapshotService {
       imageId: committed.imageId,
       size: committed.size,
       machineId: source.machineId,
+      script: this.options.containers.script(source.record.id),
+      scriptname: request.scriptname,
+      args: request.container_args,
     });
     return snapshotView(record);
   }
@@ -71,6 +87,11 @@ export class SnapshotService {
     const record = /^[0-9a-f]{32}$/.test(id) ? this.options.snapshots.find(id) : undefined;
     if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
     return record;
+  }
+
+  /** The command a container made from the (already ownership-checked) snapshot runs by default. */
+  command(record: SnapshotRecord): SnapshotCommand {
+    return { script: this.options.snapshots.script(record.id), scriptname: record.scriptname, args: record.args };
   }
 
   get(user: User, id: string): SnapshotView {

@@ -124,6 +124,17 @@ const MIGRATIONS: string[] = [
   // Tokens issued before this column existed carry none and are refused.
   `ALTER TABLE users ADD COLUMN credential_id TEXT NOT NULL DEFAULT '';
    UPDATE users SET credential_id = lower(hex(randomblob(16)));`,
+  // A snapshot carries the command of the container it was taken from: the script is a bind mount
+  // (or a Swarm config) that an engine commit does not capture, so it is staged again for every
+  // container made from the snapshot. Snapshots taken before get it from their source container,
+  // if that still exists.
+  `ALTER TABLE snapshots ADD COLUMN script BLOB;
+   ALTER TABLE snapshots ADD COLUMN scriptname TEXT;
+   ALTER TABLE snapshots ADD COLUMN container_args TEXT;
+   UPDATE snapshots SET
+     script = (SELECT c.script FROM containers c WHERE c.id = snapshots.container_id),
+     scriptname = (SELECT json_extract(c.request, '$.scriptname') FROM containers c WHERE c.id = snapshots.container_id),
+     container_args = (SELECT json_extract(c.request, '$.container_args') FROM containers c WHERE c.id = snapshots.container_id);`,
 ];
 
 /** The store version (SQLite user_version) once every migration has run. */

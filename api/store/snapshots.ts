@@ -13,8 +13,17 @@ export interface SnapshotRecord {
   imageId: string;
   size: number;
   machineId: string | null;
+  /**
+   * The source container's command: its script's name (null without a script) and its
+   * container_args. The script's bytes are read with `script(id)`.
+   */
+  scriptname: string | null;
+  args: string[];
   created: string;
 }
+
+/** A new snapshot: its record and the source container's script (null without one). */
+export type NewSnapshot = Omit<SnapshotRecord, 'created'> & { script: Buffer | null };
 
 interface SnapshotRow {
   id: string;
@@ -25,8 +34,12 @@ interface SnapshotRow {
   image_id: string;
   size: number;
   machine_id: string | null;
+  scriptname: string | null;
+  container_args: string | null;
   created: string;
 }
+
+const COLUMNS = 'id, owner, container_id, name, image, image_id, size, machine_id, scriptname, container_args, created';
 
 const fromRow = (row: SnapshotRow): SnapshotRecord => ({
   id: row.id,
@@ -37,29 +50,41 @@ const fromRow = (row: SnapshotRow): SnapshotRecord => ({
   imageId: row.image_id,
   size: row.size,
   machineId: row.machine_id,
+  scriptname: row.scriptname,
+  args: row.container_args === null ? [] : (JSON.parse(row.container_args) as string[]),
   created: row.created,
 });
 
 export class SnapshotRepository {
   constructor(private readonly db: Db) {}
 
-  insert(record: Omit<SnapshotRecord, 'created'>): SnapshotRecord {
+  insert(snapshot: NewSnapshot): SnapshotRecord {
     const created = nowIso();
+    const { script, ...record } = snapshot;
     this.db
-      .prepare('INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(record.id, record.owner, record.containerId, record.name, record.image, record.imageId, record.size, record.machineId, created);
+      .prepare(
+        `INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, script, scriptname, container_args, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(record.id, record.owner, record.containerId, record.name, record.image, record.imageId, record.size, record.machineId, script, record.scriptname, JSON.stringify(record.args), created);
     return { ...record, created };
   }
 
+  /** The source container's script, kept with the snapshot (null without one). */
+  script(id: string): Buffer | null {
+    const row = this.db.prepare('SELECT script FROM snapshots WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
+    return row?.script ?? null;
+  }
+
   find(id: string): SnapshotRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM snapshots WHERE id = ?').get(id) as SnapshotRow | undefined;
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE id = ?`).get(id) as SnapshotRow | undefined;
     return row && fromRow(row);
   }
 
   list(owner?: string): SnapshotRecord[] {
     const rows = owner === undefined
-      ? this.db.prepare('SELECT * FROM snapshots ORDER BY created, id').all()
-      : this.db.prepare('SELECT * FROM snapshots WHERE owner = ? ORDER BY created, id').all(owner);
+      ? this.db.prepare(`SELECT ${COLUMNS} FROM snapshots ORDER BY created, id`).all()
+      : this.db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE owner = ? ORDER BY created, id`).all(owner);
     return (rows as SnapshotRow[]).map(fromRow);
   }
 
