@@ -5,9 +5,10 @@
  */
 import { parse as shellParse } from 'shell-quote';
 import { z } from 'zod';
-import { PayloadTooLargeError, ValidationError } from '../../common/errors';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { validationErrorFrom } from '../http/parse-body';
+import { namesReservedImage } from './reserved-images';
 
 export interface CreateContainerInput {
   image: string;
@@ -220,6 +221,8 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
   if (raw.snapshot && (raw.image_name !== undefined || raw.image_tag !== undefined)) {
     throw ValidationError.field('snapshot', 'Give either snapshot or image_name/image_tag, not both.');
   }
+  // Snapshot images are reached only through `snapshot`, which checks the owner.
+  if (raw.image_name !== undefined && namesReservedImage(raw.image_name)) throw new NotFoundError();
   const imageName = raw.image_name ?? limits.defaultImage;
   const imageTag = raw.image_tag ?? 'latest';
   return {

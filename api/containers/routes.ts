@@ -62,7 +62,7 @@ export interface ContainerRouteDeps extends ContainerActionDeps {
 }
 
 const CREATE_FIELDS: FieldDoc[] = [
-  { name: 'image_name', type: 'string', description: 'Image (default boatload/base); it must be present on the host.' },
+  { name: 'image_name', type: 'string', description: 'Image (default boatload/base); it must be present on the host. Snapshot images (boatload/snapshot, image IDs) are a 404 here: use snapshot.' },
   { name: 'image_tag', type: 'string', description: 'Tag (default latest).' },
   { name: 'snapshot', type: 'string (snapshot id)', description: 'Start from one of your snapshots instead of image_name/image_tag.' },
   { name: 'script', type: 'string (base64)', description: 'The script to run (#! line or executable); or a multipart file field.' },

@@ -35,6 +35,8 @@ interface Case {
   body?: unknown;
   raw?: { type: string; data: string | Buffer };
   auth?: 'attacker' | 'none';
+  /** The exact status, where one is required. */
+  status?: number;
 }
 
 const NASTY_STRINGS = ['line\nbreak', 'carriage\rreturn', 'nul\u0000byte', 'tab\tand\u001bescape', '[Service]\nExecStart=/bin/evil', 'a=b\nc=d', '%n%i%%', '\\\\backslashes\\', 'emoji 🚢', '\u202etxt.exe', '\ud800lone', 'x'.repeat(70000)];
@@ -54,6 +56,10 @@ function createCases(): Case[] {
   for (const env of [{ 'BAD KEY': 'x' }, { '': 'x' }, { A: 1 }, { A: null }, { A: 'nul\u0000' }, 'A=B', ['A=B'], { '1A': 'x' }]) post(`env ${JSON.stringify(env)}`, { env });
   for (const script of ['@@@', 'YWJj!', '====', 'a', 'ab=c', b64('no shebang'), b64(''), '#!/bin/sh']) post(`script ${script.slice(0, 20)}`, { script });
   for (const image of ['UPPER', 'a//b', '-leading', 'a:b:c', 'x'.repeat(300), 'no/such/image', 'boatload/base@sha256:zz', '../etc', 'host:99999999/x']) post(`image_name ${image.slice(0, 20)}`, { image_name: image });
+  // Images BoatLoad made (snapshots), named other than through `snapshot`: a 404 whether or not they exist.
+  for (const [image_name, image_tag] of [['boatload/snapshot', 'latest'], ['boatload/snapshot', '0'.repeat(32)], ['docker.io/boatload/snapshot', '0'.repeat(32)], ['index.docker.io/boatload/snapshot', 'x'], ['sha256', 'a'.repeat(64)], ['sha256', 'dbaa24ed4e3c']]) {
+    cases.push({ name: `image ${image_name}:${image_tag.slice(0, 12)}`, method: 'post', path: '/v1/container/', body: { image_name, image_tag }, status: 404 });
+  }
   for (const datapath of ['/', '/proc', '/proc/self', '/sys/x', '/dev/null', '/boatload', '/a/../../etc', 'relative', '/x\n/y']) post(`datapath ${datapath}`, { dataurl: 'http://example.invalid/d.tar', datapath });
   for (const url of ['ftp://x/y', 'file:///etc/passwd', 'gopher://x', 'http://', 'javascript:alert(1)', 'http://[::1]/x', 'http://169.254.169.254/', 'http://0.0.0.0/', 'http://127.1/']) post(`scripturl ${url}`, { scripturl: url });
   for (const args of ['a; b', 'a | b', 'a && b', '$(id)', 'a > /etc/x', 'a < b', 'a & b', 'a || b', 'a\u0000b']) post(`container_args ${args}`, { container_args: args });
@@ -139,6 +145,7 @@ test.each(ALL.map((c) => [c.name, c] as const))('%s → 4xx in the error shape',
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(res.status).toBeLessThan(500);
   expect(isErrorShape(res.body)).toBe(true);
+  if (c.status !== undefined) expect(res.status).toBe(c.status);
 });
 
 test('huge headers are refused by the HTTP layer, not answered by a crash', async () => {
