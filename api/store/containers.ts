@@ -72,8 +72,26 @@ interface ListingRow extends ContainerRow {
 export class ContainerRepository {
   private readonly statements: StatementCache;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.statements = new StatementCache(db);
+  }
+
+  /**
+   * Inserts the container (as `insert`) unless its owner already has `limit` (0: no limit); null
+   * when over. The count and the insert are one IMMEDIATE transaction, so concurrent creates (in
+   * this process across awaits, or in another process on the same file) never both take the last slot.
+   */
+  insertWithinLimit(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, limit: number, ttlSeconds: number | null = null): ContainerRecord | null {
+    return this.db
+      .transaction(() => {
+        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return null;
+        return this.insert(record, script, ttlSeconds);
+      })
+      .immediate();
+  }
+
+  countOwnedBy(owner: string): number {
+    return (this.statements.get('SELECT COUNT(*) AS n FROM containers WHERE owner = ?').get(owner) as { n: number }).n;
   }
 
   /** `ttlSeconds`: the container expires that long after now (null: never). */

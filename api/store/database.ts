@@ -135,6 +135,17 @@ const MIGRATIONS: string[] = [
      script = (SELECT c.script FROM containers c WHERE c.id = snapshots.container_id),
      scriptname = (SELECT json_extract(c.request, '$.scriptname') FROM containers c WHERE c.id = snapshots.container_id),
      container_args = (SELECT json_extract(c.request, '$.container_args') FROM containers c WHERE c.id = snapshots.container_id);`,
+  // Step 11 - per-user quota overrides set by admins (api/quotas/): NULL in a column means the
+  // installation's default (BOATLOAD_QUOTA_*), 0 means unlimited.
+  `CREATE TABLE user_quotas (
+     username             TEXT PRIMARY KEY,
+     containers           INTEGER,
+     volumes              INTEGER,
+     snapshots            INTEGER,
+     container_disk_bytes INTEGER,
+     volume_bytes         INTEGER,
+     updated              TEXT NOT NULL
+   );`,
 ];
 
 /** The store version (SQLite user_version) once every migration has run. */

@@ -70,6 +70,17 @@ export class SnapshotRepository {
     return { ...record, created };
   }
 
+  /** Inserts the snapshot unless its owner already has `limit` (0: no limit); null when over. One IMMEDIATE transaction. */
+  insertWithinLimit(snapshot: NewSnapshot, limit: number): SnapshotRecord | null {
+    return this.db
+      .transaction(() => (limit > 0 && this.countOwnedBy(snapshot.owner) >= limit ? null : this.insert(snapshot)))
+      .immediate();
+  }
+
+  countOwnedBy(owner: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM snapshots WHERE owner = ?').get(owner) as { n: number }).n;
+  }
+
   /** The source container's script, kept with the snapshot (null without one). */
   script(id: string): Buffer | null {
     const row = this.db.prepare('SELECT script FROM snapshots WHERE id = ?').get(id) as { script: Buffer | null } | undefined;

@@ -43,6 +43,23 @@ export class VolumeRepository {
     return result.changes === 1 ? { ...record, created } : null;
   }
 
+  /**
+   * Inserts the volume unless its owner already has `limit` of them (0: no limit): 'over-limit',
+   * or null when the name is taken. Count and insert are one IMMEDIATE transaction (race-free).
+   */
+  insertWithinLimit(record: Omit<VolumeRecord, 'created'>, limit: number): VolumeRecord | null | 'over-limit' {
+    return this.db
+      .transaction((): VolumeRecord | null | 'over-limit' => {
+        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return 'over-limit';
+        return this.insert(record);
+      })
+      .immediate();
+  }
+
+  countOwnedBy(owner: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM volumes WHERE owner = ?').get(owner) as { n: number }).n;
+  }
+
   find(id: string): VolumeRecord | undefined {
     const row = this.db.prepare('SELECT * FROM volumes WHERE id = ?').get(id) as VolumeRow | undefined;
     return row && fromRow(row);
