@@ -26,6 +26,7 @@ import { snapshotGroup } from './snapshots/routes';
 import type { SnapshotService } from './snapshots/service';
 import type { SqliteSessionStore } from './store/session-store';
 import { userGroup } from './users/routes';
+import type { QuotaService } from './quotas/service';
 import type { UserService } from './users/service';
 import { volumeGroup } from './volumes/routes';
 import type { VolumeService } from './volumes/service';
@@ -47,6 +48,7 @@ export interface AppDeps {
   containers: ContainerRouteDeps;
   volumes: VolumeService;
   snapshots: SnapshotService;
+  quotas: QuotaService;
   operations: OperationService;
   fleet: FleetUnitService;
   jsonBodyMaxBytes: number;
@@ -96,7 +98,7 @@ export function createApp(deps: AppDeps): Express {
   const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
 
   app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, login: deps.login, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }).routes));
-  app.use('/v1/users', auth, requireAdmin, ...bodies, plainRouter(userGroup(deps.users).routes));
+  app.use('/v1/users', auth, requireAdmin, ...bodies, plainRouter(userGroup(deps.users, deps.quotas).routes));
 
   // Each resource with its help, examples and health (generated from the same route table).
   const health = (resource: string) => () => deps.resourceHealth(resource);

@@ -11,6 +11,7 @@ import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-pol
 import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
 import { allowedHostPathProblem, HOST_NETWORK_VARIABLE, HOST_PATHS_VARIABLE, normalizeHostPath, type UnitPolicy } from '../units/unit-policy';
 import { backendFromEnv, type BackendConfig } from './backend-config';
+import type { QuotaLimits } from './quotas/limits';
 
 export { ConfigError };
 
@@ -65,6 +66,7 @@ export interface ApiConfig {
   actions: ContainerActionLimits;
   /** What units submitted through the unit API may take from their host (units/unit-policy.ts). */
   unitPolicy: UnitPolicy;
+  quotas: QuotaConfig;
   logLevel: LogLevel;
 }
 
@@ -92,6 +94,30 @@ function lifetimeFromEnv(env: Env): ContainerLifetimeConfig {
     throw new ConfigError(`BOATLOAD_CONTAINER_TTL_SECONDS (${given}) must be from 1 to BOATLOAD_CONTAINER_TTL_MAX_SECONDS (${maxSeconds}); set BOATLOAD_CONTAINER_TTL_MAX_SECONDS=0 for no maximum`);
   }
   return { defaultOneShotSeconds, maxSeconds, reapIntervalMs: intFromEnv(env, 'BOATLOAD_CONTAINER_REAP_INTERVAL_MS', 30000, 100) };
+}
+
+/** Installation-wide quota defaults (0: unlimited; admins override them per user) and the disk watchdog. */
+export interface QuotaConfig {
+  defaults: QuotaLimits;
+  /** How often the disk watchdog measures writable layers and volumes; 0: never. */
+  diskWatchIntervalMs: number;
+}
+
+const GIB = 1024 * 1024 * 1024;
+
+function quotaConfigFromEnv(env: Env): QuotaConfig {
+  const watch = intFromEnv(env, 'BOATLOAD_QUOTA_DISK_WATCH_INTERVAL_MS', 60000);
+  if (watch > 0 && watch < 200) throw new ConfigError(`BOATLOAD_QUOTA_DISK_WATCH_INTERVAL_MS must be 0 (off) or at least 200, got "${watch}"`);
+  return {
+    defaults: {
+      containers: intFromEnv(env, 'BOATLOAD_QUOTA_CONTAINERS', 100),
+      volumes: intFromEnv(env, 'BOATLOAD_QUOTA_VOLUMES', 20),
+      snapshots: intFromEnv(env, 'BOATLOAD_QUOTA_SNAPSHOTS', 50),
+      containerDiskBytes: intFromEnv(env, 'BOATLOAD_QUOTA_CONTAINER_DISK_BYTES', 10 * GIB),
+      volumeBytes: intFromEnv(env, 'BOATLOAD_QUOTA_VOLUME_BYTES', 10 * GIB),
+    },
+    diskWatchIntervalMs: watch,
+  };
 }
 
 /** Limits of the container actions (exec, ?wait=ready, fork, batch create). */
@@ -290,6 +316,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
     actions: actionLimitsFromEnv(env),
     unitPolicy: unitPolicyFromEnv(env),
+    quotas: quotaConfigFromEnv(env),
     logLevel: logLevel as LogLevel,
   };
 }

@@ -52,6 +52,8 @@ import { storeGeneration } from './store/generation';
 import { SqliteUnitStore } from './store/units';
 import { UserRepository } from './store/users';
 import { UserService } from './users/service';
+import { QuotaRepository } from './store/quotas';
+import { QuotaService } from './quotas/service';
 
 export interface ApiServer {
   app: Express;
@@ -115,11 +117,20 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     logger: logger.child('scheduler'),
   });
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: config.unitPolicy, logger: logger.child('fleet') });
-  const snapshots = new SnapshotService({ snapshots: new SnapshotRepository(db), containers: containerRepository, satellites, instanceId });
-  const volumes = new VolumeService({ volumes: new VolumeRepository(db), containers: containerRepository, satellites, scheduler, instanceId });
+  const snapshotRepository = new SnapshotRepository(db);
+  const volumeRepository = new VolumeRepository(db);
+  const quotas = new QuotaService({
+    repository: new QuotaRepository(db),
+    defaults: config.quotas.defaults,
+    count: (kind, username) =>
+      (kind === 'containers' ? containerRepository : kind === 'volumes' ? volumeRepository : snapshotRepository).countOwnedBy(username),
+  });
+  const snapshots = new SnapshotService({ snapshots: snapshotRepository, containers: containerRepository, satellites, instanceId, quotas });
+  const volumes = new VolumeService({ volumes: volumeRepository, containers: containerRepository, satellites, scheduler, instanceId, quotas });
   const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });
   const containers = new ContainerService({
     listings: new ListingCache(storeGeneration(db)),
+    quotas,
     attachments: attachmentsResolver({ snapshots, volumes }),
     locator,
     containers: containerRepository,
@@ -150,7 +161,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   operations.failInterrupted();
   const view = containers.get.bind(containers);
   const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
-  const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits });
+  const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits, quotas });
   const terminal = new TerminalGateway({ locator, logger: logger.child('terminal') });
   const createWaiter: CreateWaiter = {
     parse(req) {
@@ -170,6 +181,8 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       await snapshots.deleteOwnedBy(username);
       await volumes.deleteOwnedBy(username);
       operations.deleteOwnedBy(username);
+      // A user created again under the same name starts from the defaults.
+      quotas.forget(username);
     },
     onCredentialsChanged: (username) => sessionStore.destroyForUser(username),
   });
@@ -187,6 +200,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     containers: { service: containers, createLimits: containerLimits, wait: createWaiter, exec, lifecycle, terminal, limits: config.actions },
     volumes,
     snapshots,
+    quotas,
     operations,
     fleet,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,

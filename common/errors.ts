@@ -44,6 +44,13 @@ export class PermissionDeniedError extends HttpError {
   }
 }
 
+/** 403: the request would take the user over one of their quotas; the detail names the limit. */
+export class QuotaExceededError extends HttpError {
+  constructor(detail: string) {
+    super(403, { detail });
+  }
+}
+
 export class NotFoundError extends HttpError {
   constructor(detail = 'Not found.') {
     super(404, { detail });

@@ -13,6 +13,7 @@ import type { User } from '../store/users';
 import type { ContainerLocator } from './locator';
 import { OperationFailure, type OperationService, type OperationView } from '../operations/service';
 import type { SnapshotService, SnapshotView } from '../snapshots/service';
+import type { QuotaService } from '../quotas/service';
 
 export interface LifecycleServiceOptions {
   locator: ContainerLocator;
@@ -21,6 +22,8 @@ export interface LifecycleServiceOptions {
   operations: OperationService;
   snapshots: SnapshotService;
   createLimits: CreateRequestLimits;
+  /** Snapshot and fork are refused (403) before their operation exists when over quota. */
+  quotas: QuotaService;
 }
 
 export type BatchItemResult = { index: number; id: string } | { index: number; error: { status: number; body: unknown } };
@@ -70,6 +73,7 @@ export class LifecycleService {
 
   snapshot(user: User, id: string, name: string | null): OperationView {
     this.options.containers.get(user, id);
+    this.options.quotas.ensureRoom(user.username, 'snapshots');
     return this.operation(user, 'snapshot', containerPath(id), async () => ({ snapshot: await this.takeSnapshot(user, id, name) }));
   }
 
@@ -87,9 +91,16 @@ export class LifecycleService {
    * copies' filesystems are the original's at that moment; their processes start afresh with
    * the original's command and script (a snapshot holds files, not running processes). Volumes are not
    * part of a snapshot, so copies mount none.
+   *
+   * Quotas: the fork needs room for one snapshot and `count` containers, or it is refused (403)
+   * before anything is done. Each copy's create checks the container quota again; if concurrent
+   * creates took the room meanwhile, the operation fails at that copy and its result lists the
+   * snapshot and the copies already made (they are kept).
    */
   fork(user: User, id: string, count: number): OperationView {
     const original = this.options.containers.get(user, id);
+    this.options.quotas.ensureRoom(user.username, 'snapshots');
+    this.options.quotas.ensureRoom(user.username, 'containers', count);
     return this.operation(user, 'fork', containerPath(id), async (signal) => {
       const snapshot = await this.takeSnapshot(user, id, `fork of ${id}`);
       const containers: string[] = [];

@@ -23,6 +23,7 @@ import { checkScript, type CreateContainerInput } from './create-request';
 import { LABELS } from '../../common/labels';
 import type { ListingCache } from './listing-cache';
 import type { ContainerLocator, OwnedRecord } from './locator';
+import { countQuotaExceeded, type QuotaService } from '../quotas/service';
 import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
 
 export interface ContainerServiceOptions {
@@ -47,6 +48,8 @@ export interface ContainerServiceOptions {
   attachments?: (owner: User, input: CreateContainerInput) => CreateAttachments;
   /** Serialized listings, kept until the store changes. */
   listings: ListingCache;
+  /** Each owner's container quota (checked again in the insert's transaction). */
+  quotas: QuotaService;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -110,6 +113,8 @@ export class ContainerService {
   }
 
   async create(owner: User, request: CreateContainerInput): Promise<ContainerView> {
+    // Early, before any download: the count that decides is taken again where the record is inserted.
+    this.options.quotas.ensureRoom(owner.username, 'containers');
     let script = request.script;
     if (request.scripturl) {
       script = await downloadToBuffer({ url: request.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
@@ -131,7 +136,8 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
-    const record = this.options.containers.insert(
+    const limit = this.options.quotas.limitsFor(owner.username).containers;
+    const record = this.options.containers.insertWithinLimit(
       {
         id,
         owner: owner.username,
@@ -153,8 +159,10 @@ export class ContainerService {
         },
       },
       script,
+      limit,
       ttl,
     );
+    if (!record) throw countQuotaExceeded('containers', limit);
     const scheduler = this.options.scheduler;
     scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
     try {

@@ -16,6 +16,7 @@ import type { SnapshotRecord, SnapshotRepository } from '../store/snapshots';
 import type { User } from '../store/users';
 import type { LocatedContainer } from '../containers/locator';
 import { LABELS, SNAPSHOT_REPOSITORY } from '../../common/labels';
+import { countQuotaExceeded, type QuotaService } from '../quotas/service';
 
 export interface SnapshotView {
   id: string;
@@ -45,6 +46,8 @@ export interface SnapshotServiceOptions {
   containers: ContainerRepository;
   satellites: SatelliteDirectory;
   instanceId: string;
+  /** Each owner's snapshot quota. */
+  quotas: QuotaService;
 }
 
 export class SnapshotService {
@@ -52,6 +55,7 @@ export class SnapshotService {
 
   /** Commits the (already ownership-checked) container. */
   async take(owner: User, source: LocatedContainer, name: string | null): Promise<SnapshotView> {
+    this.options.quotas.ensureRoom(owner.username, 'snapshots');
     const id = randomBytes(16).toString('hex');
     const labels = {
       [LABELS.snapshot]: id,
@@ -66,7 +70,9 @@ export class SnapshotService {
       comment: `BoatLoad snapshot ${id} of container ${source.view.id}`,
     });
     const request = source.record.request;
-    const record = this.options.snapshots.insert({
+    // The commit took a while: the count that decides is taken again with the insert.
+    const limit = this.options.quotas.limitsFor(owner.username).snapshots;
+    const record = this.options.snapshots.insertWithinLimit({
       id,
       owner: owner.username,
       containerId: source.view.id,
@@ -78,7 +84,11 @@ export class SnapshotService {
       script: this.options.containers.script(source.record.id),
       scriptname: request.scriptname,
       args: request.container_args,
-    });
+    }, limit);
+    if (!record) {
+      await source.satellite.removeImage(`${SNAPSHOT_REPOSITORY}:${id}`).catch(() => undefined);
+      throw countQuotaExceeded('snapshots', limit);
+    }
     return snapshotView(record);
   }
 

@@ -1,12 +1,29 @@
 /**
  * Admin-only (guarded where mounted) user management: GET/POST /v1/users/, DELETE /v1/users/<username>/,
- * POST /v1/users/<username>/logout (ends every token and session of the user).
+ * POST /v1/users/<username>/logout (ends every token and session of the user), and GET/PUT
+ * /v1/users/<username>/quotas.
  */
+import type { Request } from 'express';
+import { NotFoundError } from '../../common/errors';
 import { currentUser } from '../auth/authenticate';
 import type { RouteGroup } from '../http/route-table';
+import type { QuotaService } from '../quotas/service';
 import type { UserService } from './service';
 
-export function userGroup(users: UserService): RouteGroup {
+const QUOTA_FIELDS_DOC = [
+  { name: 'containers', type: 'number|null', description: 'Containers the user may hold (0: unlimited; null: the default).' },
+  { name: 'volumes', type: 'number|null', description: 'Volumes the user may hold.' },
+  { name: 'snapshots', type: 'number|null', description: 'Snapshots the user may hold (a fork takes one).' },
+  { name: 'container_disk_bytes', type: 'number|null', description: "Bytes each container's writable layer may hold; the disk watchdog stops one over it." },
+  { name: 'volume_bytes', type: 'number|null', description: 'Bytes each volume may hold; the disk watchdog stops the containers writing to one over it.' },
+];
+
+export function userGroup(users: UserService, quotas: QuotaService): RouteGroup {
+  const existing = (req: Request): string => {
+    const username = String(req.params.username);
+    if (!users.find(username)) throw new NotFoundError();
+    return username;
+  };
   return {
     name: 'users',
     base: '/v1/users',
@@ -37,6 +54,30 @@ export function userGroup(users: UserService): RouteGroup {
         handlers: [
           async (req, res) => {
             res.status(201).json(await users.create((req.body ?? {}) as { username: unknown; password: unknown; is_admin?: unknown }));
+          },
+        ],
+      },
+      {
+        method: 'get',
+        path: '/:username/quotas',
+        summary: "The user's quotas in force, the overrides set for them, the installation's defaults and what they hold now.",
+        answer: '200 {username, quotas: {containers, volumes, snapshots, container_disk_bytes, volume_bytes}, overrides: {...}, defaults: {...}, usage: {containers, volumes, snapshots}}',
+        handlers: [
+          (req, res) => {
+            res.json(quotas.view(existing(req)));
+          },
+        ],
+      },
+      {
+        method: 'put',
+        path: '/:username/quotas',
+        summary: "Replace the user's quota overrides: each a whole number (0: unlimited) or null (the default); a field left out is the default. Counts already over a lowered quota are kept; new creates are refused.",
+        body: QUOTA_FIELDS_DOC,
+        answer: '200 (as GET)',
+        example: { body: { containers: 5, container_disk_bytes: 1073741824 } },
+        handlers: [
+          (req, res) => {
+            res.json(quotas.set(existing(req), req.body ?? {}));
           },
         ],
       },

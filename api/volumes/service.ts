@@ -11,6 +11,7 @@ import type { ContainerRepository } from '../store/containers';
 import type { User } from '../store/users';
 import type { VolumeRecord, VolumeRepository } from '../store/volumes';
 import { LABELS, volumeEngineName } from '../../common/labels';
+import { countQuotaExceeded, type QuotaService } from '../quotas/service';
 
 export interface VolumeView {
   id: string;
@@ -29,6 +30,8 @@ export interface VolumeServiceOptions {
   satellites: SatelliteDirectory;
   scheduler: Scheduler;
   instanceId: string;
+  /** Each owner's volume quota. */
+  quotas: QuotaService;
 }
 
 export class VolumeService {
@@ -48,22 +51,27 @@ export class VolumeService {
   }
 
   async create(owner: User, input: { name: string }): Promise<VolumeView> {
-    const { volumes } = this.options;
+    const { volumes, quotas } = this.options;
     if (volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
+    quotas.ensureRoom(owner.username, 'volumes');
     const [machine] = await this.options.scheduler.machines();
     if (!machine) throw new ServiceUnavailableError('No machine is available for the volume.');
     const id = randomBytes(16).toString('hex');
     const engineName = volumeEngineName(id);
-    const satellite = this.options.satellites.forMachine(machine.id);
-    await satellite.createVolume({
-      name: engineName,
-      labels: { [LABELS.volume]: id, [LABELS.owner]: owner.username, [LABELS.instance]: this.options.instanceId },
-    });
-    const record = volumes.insert({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id });
-    if (!record) {
-      // Another request took the name meanwhile.
-      await satellite.removeVolume(engineName).catch(() => undefined);
-      throw new ConflictError(`You already have a volume named "${input.name}".`);
+    // The record first: its insert is where the quota and the name are decided, atomically,
+    // so concurrent creates never make engine volumes that are then refused.
+    const limit = quotas.limitsFor(owner.username).volumes;
+    const record = volumes.insertWithinLimit({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id }, limit);
+    if (record === 'over-limit') throw countQuotaExceeded('volumes', limit);
+    if (!record) throw new ConflictError(`You already have a volume named "${input.name}".`);
+    try {
+      await this.options.satellites.forMachine(machine.id).createVolume({
+        name: engineName,
+        labels: { [LABELS.volume]: id, [LABELS.owner]: owner.username, [LABELS.instance]: this.options.instanceId },
+      });
+    } catch (err) {
+      volumes.delete(id);
+      throw err;
     }
     return this.view(record, new Map());
   }
