@@ -54,6 +54,7 @@ import { UserRepository } from './store/users';
 import { UserService } from './users/service';
 import { QuotaRepository } from './store/quotas';
 import { QuotaService } from './quotas/service';
+import { DiskWatchdog } from './quotas/disk-watchdog';
 
 export interface ApiServer {
   app: Express;
@@ -63,6 +64,8 @@ export interface ApiServer {
   satellite: SatelliteClient;
   fleet: FleetUnitService;
   operations: OperationService;
+  /** Measures writable layers and volumes against their owners' quotas (tests run a round with `check`). */
+  diskWatchdog: DiskWatchdog;
   instanceId: string;
   /**
    * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
@@ -159,6 +162,17 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   const operations = new OperationService({ repository: new OperationRepository(db), logger: logger.child('operations') });
   // At API start, nothing can still be running: whatever was, was interrupted.
   operations.failInterrupted();
+  const diskWatchdog = new DiskWatchdog({
+    satellites,
+    containers: containerRepository,
+    volumes: volumeRepository,
+    quotas,
+    scheduler,
+    instanceId,
+    helperImage: config.containers.defaultImage,
+    intervalMs: config.quotas.diskWatchIntervalMs,
+    logger: logger.child('disk-watchdog'),
+  });
   const view = containers.get.bind(containers);
   const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
   const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits, quotas });
@@ -222,6 +236,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     scheduler.startSync(config.stateSyncIntervalMs);
     // Expired containers go where the scheduler runs (their expiry is in the store).
     reaper.start();
+    diskWatchdog.start();
   };
 
   return {
@@ -232,6 +247,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     satellite,
     fleet,
     operations,
+    diskWatchdog,
     instanceId,
     async listen() {
       // Default credentials on a port others can reach: refuse rather than warn.
@@ -267,6 +283,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       await backgroundWork;
       scheduler.stopSync();
       await reaper.stop();
+      await diskWatchdog.stop();
       await fleetListeners?.close();
       fleetListeners = null;
       if (server) {

@@ -178,3 +178,25 @@ export type TerminalServerMessage =
   | { type: 'output'; data: string }
   | { type: 'exit'; exit_code: number | null }
   | { type: 'error'; detail: string };
+
+/** GET /usage/containers?label=k=v: one entry per container with those labels (for the disk watchdog). */
+export interface ContainerDiskUsage {
+  /** The engine's name. */
+  name: string;
+  labels: Record<string, string>;
+  /** The engine's one-word state (running, exited, ...). */
+  state: string;
+  /** Bytes in the container's writable layer (the engine's SizeRw). */
+  sizeRw: number;
+}
+
+/** POST /usage/volumes: the sizes of these volumes, measured by `du` in a helper container of `image`. */
+export interface VolumeUsageRequest {
+  volumes: string[];
+  image: string;
+}
+
+export interface VolumeDiskUsage {
+  name: string;
+  bytes: number;
+}

@@ -23,6 +23,7 @@ import { ContainerSessions } from './container-sessions';
 import { registerEngineObjectRoutes } from './engine-object-routes';
 import { EngineObjects } from './engine-objects';
 import { signedBody } from './signed-body';
+import { DiskUsage } from './disk-usage';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -190,7 +191,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   });
 
   registerContainerSessionRoutes(app, { sessions: new ContainerSessions({ docker: engine.docker, logger }), logger });
-  registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }) });
+  registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }), usage: new DiskUsage({ docker: engine.docker }) });
 
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));
   app.use(httpErrorHandler(logger));

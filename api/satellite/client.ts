@@ -25,6 +25,9 @@ import type {
   SatelliteHealth,
   VolumeCreateRequest,
   VolumeInfo,
+  ContainerDiskUsage,
+  VolumeDiskUsage,
+  VolumeUsageRequest,
 } from '../../common/satellite-protocol';
 import { signRequest } from '../../common/signing';
 import type { Logger } from '../../common/logger';
@@ -357,5 +360,16 @@ export class SatelliteClient implements HostAgent {
 
   removeVolume(name: string): Promise<void> {
     return this.json('DELETE', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  /** Writable-layer sizes of the containers with these labels (the engine walks each layer). */
+  containerDiskUsage(labelFilters: string[]): Promise<ContainerDiskUsage[]> {
+    const query = labelFilters.map((l) => `label=${encodeURIComponent(l)}`).join('&');
+    return this.json('GET', `/usage/containers?${query}`, undefined, Math.max(this.options.timeoutMs, 120_000));
+  }
+
+  /** Sizes of these volumes, measured in a helper container of `image`. */
+  volumeDiskUsage(request: VolumeUsageRequest): Promise<VolumeDiskUsage[]> {
+    return this.json('POST', '/usage/volumes', request, Math.max(this.options.timeoutMs, 120_000));
   }
 }

@@ -236,6 +236,19 @@ export class Scheduler {
     return this.converge(name);
   }
 
+  /**
+   * Stops the unit (desired state `loaded`) and keeps `reason` on it: its container reads as an
+   * error with that reason until someone starts it again (a start clears the reason).
+   */
+  halt(name: string, reason: string): Promise<UnitRecord> {
+    return this.serialized(name, async () => {
+      await this.work(name, { kind: 'stop' });
+      this.options.store.update(name, { reason });
+      return this.options.store.get(name) as UnitRecord;
+    });
+  }
+
+
   /** Removes the unit's container, then the unit. */
   destroy(name: string): Promise<void> {
     return this.serialized(name, async () => {

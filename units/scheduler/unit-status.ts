@@ -51,8 +51,10 @@ export function containerStatusOf(unit: Pick<UnitRecord, 'desiredState' | 'obser
     case 'restarting':
       return 'restarting';
     case 'removing':
-    case 'exited':
       return 'exited';
+    case 'exited':
+      // Stopped by BoatLoad for a reason (a quota, see Scheduler.halt): an error, with that reason.
+      return unit.reason && unit.desiredState !== 'launched' ? 'error' : 'exited';
     case 'dead':
       return 'error';
   }
