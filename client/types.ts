@@ -1,0 +1,200 @@
+/** The API's answers and requests, as the client sees them (see README "API"). */
+
+/** creating, starting, running, restarting, paused, stopped, exited, error, lost. */
+export type ContainerStatus = string;
+
+export interface ContainerSummary {
+  id: string;
+  image: string;
+  owner: string;
+  node: string | null;
+  unit: string;
+  created: string;
+  status: ContainerStatus;
+  exit_code: number | null;
+  reason: string | null;
+  expires_at: string | null;
+}
+
+export interface Readiness {
+  status: string;
+  reason: string | null;
+  exit_code: number | null;
+  checked: string;
+  timed_out?: boolean;
+}
+
+export interface Container extends ContainerSummary {
+  permanent: boolean;
+  scriptname: string | null;
+  scripturl: string | null;
+  dataurl: string | null;
+  datapath: string | null;
+  container_args: string[];
+  env: Record<string, string>;
+  snapshot: string | null;
+  volumes: Array<{ volume: string; path: string; readonly: boolean }>;
+  ttl: number | null;
+  readiness?: Readiness;
+}
+
+export interface CreateContainerRequest {
+  image_name?: string;
+  image_tag?: string;
+  snapshot?: string;
+  /** The script's bytes (sent base64), or already base64 text. */
+  script?: Buffer | string;
+  scriptname?: string;
+  scripturl?: string;
+  dataurl?: string;
+  datapath?: string;
+  container_args?: string | string[];
+  env?: Record<string, string>;
+  permanent?: boolean;
+  ttl?: number;
+  volumes?: Array<{ name: string; path: string; readonly?: boolean }>;
+}
+
+export interface ContainerState {
+  fleet_state: string | null;
+  docker_state: string | null;
+  status: ContainerStatus;
+  reason: string | null;
+  node: string | null;
+  expires_at: string | null;
+  [key: string]: unknown;
+}
+
+export interface ContainerMetrics {
+  timestamp: string;
+  cpu_percent: number;
+  memory: Record<string, unknown>;
+  network: Record<string, unknown>;
+  pids: number | Record<string, unknown> | null;
+  block_io: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface Change {
+  Path: string;
+  Kind: number;
+}
+
+export interface ChangedFile {
+  num: number;
+  path: string;
+  size: number;
+}
+
+export interface ExecRequest {
+  cmd: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  timeout?: number;
+}
+
+export interface ExecResult {
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  truncated: boolean;
+  timed_out: boolean;
+}
+
+export interface Operation {
+  id: string;
+  kind: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  target: string;
+  created: string;
+  updated: string;
+  result?: unknown;
+  error?: string;
+}
+
+export interface Snapshot {
+  id: string;
+  owner: string;
+  name: string | null;
+  container: string;
+  image: string;
+  size: number | null;
+  node: string | null;
+  created: string;
+}
+
+export interface Volume {
+  id: string;
+  name: string;
+  owner: string;
+  engine_name: string;
+  node: string | null;
+  created: string;
+  used_by: string[];
+}
+
+export interface User {
+  username: string;
+  is_admin: boolean;
+  created: string;
+}
+
+export interface Me extends User {
+  auth: string;
+}
+
+/** A fleet unit option: one `Name=value` line of a `[Section]`. */
+export interface UnitOption {
+  section: string;
+  name: string;
+  value: string;
+}
+
+export type UnitDesiredState = 'inactive' | 'loaded' | 'launched';
+
+export interface Unit {
+  name: string;
+  options: UnitOption[];
+  desiredState: UnitDesiredState;
+  currentState: UnitDesiredState;
+  machineID?: string;
+  reason?: string;
+}
+
+export interface UnitState {
+  name: string;
+  hash: string;
+  machineID: string;
+  systemdLoadState: string;
+  systemdActiveState: string;
+  systemdSubState: string;
+}
+
+export interface Machine {
+  id: string;
+  primaryIP: string;
+  metadata: Record<string, string>;
+}
+
+/** Which output `stdout` reads. */
+export interface LogOptions {
+  stream?: 'stdout' | 'stderr' | 'all';
+  follow?: boolean;
+  tail?: number;
+}
+
+/** One Server-Sent Event of `/stream`. */
+export interface OutputEvent {
+  /** stdout, stderr, then exit. */
+  event: string;
+  data: string;
+  id?: string;
+}
+
+export interface ExitInfo {
+  exit_code: number | null;
+  error: string | null;
+  finished_at: string | null;
+}
