@@ -1,0 +1,158 @@
+/**
+ * `boatload run`: create a container from a local script (or a command after `--`), stream its
+ * output live from the /stream events and exit with its exit code, as `docker run` does. Ctrl-C
+ * stops the container and says so.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { BoatLoadClient, type CreateContainerRequest } from '../../client';
+import { CliError } from '../errors';
+import { contextOf, examples } from './common';
+import { finished } from './containers';
+
+interface RunOptions {
+  image?: string;
+  env: string[];
+  port: string[];
+  permanent?: boolean;
+  detach?: boolean;
+  ttl?: number;
+  rm?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function seconds(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CliError(`--ttl ${value}: a whole number of seconds is required.`);
+  return Number(value);
+}
+
+/** `name[:tag]`, where a colon before the last slash belongs to a registry host:port. */
+export function splitImage(image: string): { image_name: string; image_tag?: string } {
+  const colon = image.lastIndexOf(':');
+  if (colon > image.lastIndexOf('/') && colon > 0) return { image_name: image.slice(0, colon), image_tag: image.slice(colon + 1) };
+  return { image_name: image };
+}
+
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--env ${pair}: expected NAME=value.`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/**
+ * Whether the operands came after `--` (a command) rather than starting with a script file:
+ * commander drops the `--`, so look at the raw arguments.
+ */
+function isCommandMode(operands: string[], raw: string[]): boolean {
+  const dash = raw.indexOf('--');
+  return dash >= 0 && raw.length - dash - 1 === operands.length && raw[dash + 1] === operands[0];
+}
+
+export function registerRun(program: Command): void {
+  examples(
+    program
+      .command('run')
+      .description('Run a script (or, after --, a command) in a new container; stream its output and exit with its exit code')
+      .argument('[script]', 'a local script file (sent to the container); or, after --, the command')
+      .argument('[args...]', "the script's (or command's) arguments")
+      .option('--image <image[:tag]>', 'image (default boatload/base:latest)')
+      .option('-e, --env <NAME=value>', 'an environment variable (repeatable)', collect, [])
+      .option('-p, --port <port>', 'not available yet: container networking (issue 13) is not built; refused', collect, [])
+      .option('--permanent', 'restart it always (it runs until removed)')
+      .option('-d, --detach', 'print the id and return at once')
+      .option('--ttl <seconds>', 'lifetime from creation, then it is removed (0: none)', seconds)
+      .option('--rm', 'remove the container once it exits')
+      .passThroughOptions()
+      .action(async (script: string | undefined, args: string[], options: RunOptions, command: Command) => {
+        if (options.port.length) throw new CliError('--port is not supported yet: container networking (ports, names; issue 13) is not built. Run without --port.', 2);
+        const operands = script === undefined ? [] : [script, ...args];
+        if (!operands.length) throw new CliError('Nothing to run: give a SCRIPT file, or -- CMD ARGS. See boatload run --help.', 2);
+        const request: CreateContainerRequest = { ...(options.image ? splitImage(options.image) : {}) };
+        if (options.env.length) request.env = parseEnv(options.env);
+        if (options.permanent) request.permanent = true;
+        if (options.ttl !== undefined) request.ttl = options.ttl;
+        if (isCommandMode(operands, process.argv.slice(2))) {
+          request.container_args = operands;
+        } else {
+          const [file, ...scriptArgs] = operands as [string, ...string[]];
+          let bytes: Buffer;
+          try {
+            bytes = readFileSync(file);
+          } catch (err) {
+            throw new CliError(`Cannot read the script ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. To run a command instead: boatload run -- ${operands.join(' ')}`, 2);
+          }
+          request.script = bytes;
+          request.scriptname = basename(file);
+          if (scriptArgs.length) request.container_args = scriptArgs;
+        }
+        const client = contextOf(command).client();
+        const created = await client.createContainer(request);
+        if (options.detach) {
+          process.stdout.write(`${created.id}\n`);
+          return;
+        }
+        const code = await follow(client, created.id);
+        if (options.rm) await client.deleteContainer(created.id).catch(() => undefined);
+        process.exitCode = code;
+      }),
+    [
+      'boatload run job.sh',
+      'boatload run --env NAME=world --image boatload/base:latest job.py input.csv',
+      'boatload run -- sh -c \'echo hello; exit 3\'; echo $?    # 3',
+      'boatload run --detach --permanent --ttl 3600 -- sleep 3600',
+    ],
+  );
+}
+
+/** Streams the output until the exit event; Ctrl-C stops the container. Answers the exit code. */
+async function follow(client: BoatLoadClient, id: string): Promise<number> {
+  // Set by the SIGINT handler (an object: TypeScript would narrow a plain variable to null here).
+  const interrupt: { stopping: Promise<number> | null } = { stopping: null };
+  const onInterrupt = (): void => {
+    if (interrupt.stopping) {
+      process.stderr.write('\nInterrupted again: leaving it.\n');
+      process.exit(130);
+    }
+    process.stderr.write(`\nStopping container ${id.slice(0, 12)} (Ctrl-C again to leave it running)...\n`);
+    const stopping = client
+      .stop(id)
+      .then((operation) => finished(client, operation, 'stop'))
+      .then(() => {
+        process.stderr.write(`Stopped container ${id}.\n`);
+        return 130;
+      });
+    interrupt.stopping = stopping;
+    stopping.catch((err: Error) => {
+      process.stderr.write(`Error: ${err.message}\n`);
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    for await (const event of client.events(id)) {
+      if (event.event === 'stdout') process.stdout.write(event.data + '\n');
+      else if (event.event === 'stderr') process.stderr.write(event.data + '\n');
+      else if (event.event === 'exit') {
+        if (interrupt.stopping) return await interrupt.stopping;
+        const exit = BoatLoadClient.exitInfo(event);
+        if (exit.error) process.stderr.write(`boatload: ${exit.error}\n`);
+        return exit.exit_code ?? 125;
+      }
+    }
+    if (interrupt.stopping) return await interrupt.stopping;
+    // The stream ended without its exit event: ask the record.
+    const record = await client.getContainer(id);
+    if (record.exit_code !== null) return record.exit_code;
+    throw new CliError(`The output stream of ${id} ended before the container did (status ${record.status}). Follow it with: boatload logs -f ${id.slice(0, 12)}`);
+  } finally {
+    if (!interrupt.stopping) process.off('SIGINT', onInterrupt);
+  }
+}

@@ -1,0 +1,49 @@
+/** Runs the compiled `boatload` (dist/cli/main.js) as a user would: its own HOME, stdin not a terminal. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { projectRoot } from '../../common/project-root';
+
+export const CLI = join(projectRoot(), 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+}
+
+export interface CliHome {
+  home: string;
+  /** Extra environment (BOATLOAD_URL, BOATLOAD_TOKEN, ...). */
+  env?: Record<string, string>;
+}
+
+export function cliEnv(where: CliHome): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: where.home, XDG_CONFIG_HOME: join(where.home, '.config'), ...where.env };
+  return env;
+}
+
+export function startCli(args: string[], where: CliHome): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { env: cliEnv(where), cwd: where.home, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export function cli(args: string[], where: CliHome, input?: string | Buffer): Promise<CliResult> {
+  const child = startCli(args, where);
+  return collect(child, input);
+}
+
+export function collect(child: ChildProcess, input?: string | Buffer): Promise<CliResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin?.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
+    });
+  });
+}
