@@ -11,7 +11,7 @@ export function parseUnitFile(text: string, file: string): UnitOption[] {
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     // A trailing backslash continues the line.
     while (line.endsWith('\\') && i + 1 < lines.length) {
-      line = line.slice(0, -1) + ' ' + (lines[++i] ?? '').trim();
+      line = line.slice(0, -1).trimEnd() + ' ' + (lines[++i] ?? '').trim();
     }
     const header = /^\[([^\]]+)\]$/.exec(line);
     if (header) {
