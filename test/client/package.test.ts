@@ -1,0 +1,26 @@
+/** The package exposes the client as its SDK and `boatload` as its command (compiled dist/, as tests use it). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../common/project-root';
+
+const root = projectRoot();
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+test('main and exports point at the compiled client, types next to it', () => {
+  expect(pkg.main).toBe('dist/client/index.js');
+  expect(pkg.exports['.']).toEqual({ types: './dist/client/index.d.ts', default: './dist/client/index.js' });
+  // The client's declarations come from tsconfig.client.json (npm run build), next to its JavaScript.
+  const clientConfig = JSON.parse(readFileSync(join(root, 'tsconfig.client.json'), 'utf8'));
+  expect(clientConfig.compilerOptions).toMatchObject({ declaration: true, emitDeclarationOnly: true });
+  expect(pkg.scripts.build).toContain('tsc -p tsconfig.client.json');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sdk = require(join(root, pkg.main));
+  expect(typeof sdk.BoatLoadClient).toBe('function');
+  expect(typeof sdk.BoatLoadApiError).toBe('function');
+  expect(Object.keys(sdk.CLIENT_ROUTES).length).toBeGreaterThan(40);
+});
+
+test('bin boatload is the compiled CLI with a node shebang', () => {
+  expect(pkg.bin).toEqual({ boatload: 'dist/cli/main.js' });
+  expect(readFileSync(join(root, pkg.bin.boatload), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+});
