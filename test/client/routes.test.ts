@@ -35,7 +35,7 @@ async function servedRoutes(): Promise<Set<string>> {
   // Mounted without help (api/app.ts): the auth table at the root, the users table at /v1/users.
   // The tables only close over these services when a request comes; the casts never run them.
   const plain: Array<{ mount: string; group: RouteGroup }> = [
-    { mount: '', group: authGroup({ users: system.api.users, tokens: {} as TokenService, passport: {} as Authenticator, throttle: {} as LoginThrottle, secureCookie: false }) },
+    { mount: '', group: authGroup({ users: system.api.users, tokens: {} as TokenService, passport: {} as Authenticator, throttle: {} as LoginThrottle, secureCookie: false, bodies: { credentials: [], authenticated: [] } }) },
     { mount: '/v1/users', group: userGroup(system.api.users) },
   ];
   for (const { mount, group } of plain) for (const route of group.routes) served.add(`${route.method.toUpperCase()} ${normal(displayPath(mount, route.path))}`);
