@@ -236,6 +236,9 @@ describe('logged in', () => {
     const other = { home, env: { BOATLOAD_PROFILE: 'second' } };
     const login = await cli(['login', url, '--username', 'admin', '--password-stdin'], other, 'admin');
     expect(login.code).toBe(0);
+    // --profile names the same stored login as BOATLOAD_PROFILE.
+    expect(await cli(['--profile', 'second', 'whoami'], where)).toMatchObject({ code: 0, stdout: `admin (admin) at ${url}\n` });
+    expect(Object.keys(JSON.parse(readFileSync(join(home, '.config', 'boatload', 'config.json'), 'utf8')).profiles).sort()).toEqual(['default', 'second']);
     expect((await cli(['logout'], other)).code).toBe(0);
     const after = await cli(['whoami'], other);
     expect(after.code).toBe(1);
