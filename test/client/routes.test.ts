@@ -36,7 +36,7 @@ async function servedRoutes(): Promise<Set<string>> {
   // The tables only close over these services when a request comes; the casts never run them.
   const plain: Array<{ mount: string; group: RouteGroup }> = [
     { mount: '', group: authGroup({ users: system.api.users, bodies: { credentials: [], authenticated: [] } } as unknown as AuthDeps) },
-    { mount: '/v1/users', group: userGroup(system.api.users) },
+    { mount: '/v1/users', group: userGroup(system.api.users, {} as unknown as Parameters<typeof userGroup>[1]) },
   ];
   for (const { mount, group } of plain) for (const route of group.routes) served.add(`${route.method.toUpperCase()} ${normal(displayPath(mount, route.path))}`);
   return served;
