@@ -1,7 +1,8 @@
 /**
  * The scheduler backend and the satellite directory that go with it, chosen by BOATLOAD_BACKEND:
  * `local` drives this host's satellite (SATELLITE_URL) and reads through it; `swarm` drives a Swarm
- * manager's engine (BOATLOAD_SWARM_DOCKER_HOST) and reads through the satellite on each node.
+ * manager (its engine, BOATLOAD_SWARM_DOCKER_HOST, or its satellite, BOATLOAD_SWARM_MANAGER_SATELLITE)
+ * and reads through the satellite on each node.
  */
 import Docker from 'dockerode';
 import { Agent } from 'node:http';
@@ -13,6 +14,7 @@ import { SwarmNodes } from '../units/scheduler/swarm-nodes';
 import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
 import type { SatelliteClient } from './satellite/client';
+import { SwarmManagerProxy } from './satellite/swarm-manager-proxy';
 import { SingleSatelliteDirectory, type SatelliteDirectory } from './satellite/directory';
 import { SwarmSatelliteDirectory } from './satellite/swarm-directory';
 
@@ -25,7 +27,7 @@ export interface SchedulerBackendParts {
 }
 
 export interface SchedulerBackendInput {
-  config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers'>;
+  config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers' | 'limits'>;
   /** The client for SATELLITE_URL (the local backend's only satellite). */
   satellite: SatelliteClient;
   /** `key=value` carried by everything this installation creates. */
@@ -68,8 +70,20 @@ function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts 
 function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendConfig, { kind: 'swarm' }>): SchedulerBackendParts {
   const { config } = input;
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  let proxy: SwarmManagerProxy | null = null;
+  let connection: ReturnType<typeof dockerConnectionOf>;
+  let managerName: string;
+  if (swarm.manager.kind === 'satellite') {
+    // No Docker socket in the API: the manager's satellite forwards the backend's calls.
+    proxy = new SwarmManagerProxy({ url: swarm.manager.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, maxBodyBytes: config.limits.jsonBodyMaxBytes, logger: input.logger.child('manager') });
+    connection = { socketPath: proxy.socketPath };
+    managerName = `the satellite at ${swarm.manager.url}`;
+  } else {
+    connection = dockerConnectionOf(swarm.manager.dockerHost);
+    managerName = swarm.manager.dockerHost;
+  }
   // dockerode passes `agent` on to http.request (keep-alive, destroyed on close); its types omit it.
-  const docker = new Docker({ ...dockerConnectionOf(swarm.dockerHost), agent } as unknown as Docker.DockerOptions);
+  const docker = new Docker({ ...connection, agent } as unknown as Docker.DockerOptions);
   const nodes = new SwarmNodes({ docker, maxAgeMs: 500 });
   const satellites = new SwarmSatelliteDirectory({
     nodes,
@@ -97,7 +111,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
       await retry(closing, async () => {
         const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
         if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
-          input.logger.warn(`${swarm.dockerHost} is not a Swarm manager (state ${info.Swarm?.LocalNodeState ?? 'unknown'})`);
+          input.logger.warn(`${managerName} is not a Swarm manager (state ${info.Swarm?.LocalNodeState ?? 'unknown'})`);
           return false;
         }
         await nodes.list(true);
@@ -108,6 +122,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     close() {
       satellites.close();
       agent.destroy();
+      proxy?.close();
     },
   };
 }

@@ -7,7 +7,8 @@
 #   deploy-swarm.sh api          the API as a one-replica service on the node labelled boatload.api=true
 #                                (the manager this runs against unless one is labelled already), its
 #                                store in that node's volume boatload-data, port 8000 published there,
-#                                BOATLOAD_BACKEND=swarm driving the Swarm through the manager's socket
+#                                BOATLOAD_BACKEND=swarm driving the Swarm through the satellite on that
+#                                node (BOATLOAD_SWARM_MANAGER_SATELLITE): the API mounts no Docker socket
 #   deploy-swarm.sh all          both
 #   deploy-swarm.sh remove       removes both services (the secret and the volume stay)
 #
@@ -64,9 +65,12 @@ deploy_satellites() {
     --secret "source=$SECRET,target=satellite.secret,mode=0400" \
     --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
     --env SATELLITE_HOST=0.0.0.0 \
+    --env SATELLITE_SWARM_PROXY=on \
     --restart-condition any --restart-delay "$SATELLITE_RESTART_DELAY" \
     --stop-grace-period 5s \
     "$(image_ref "$REPO/satellite:$TAG")" >/dev/null
+  # SATELLITE_SWARM_PROXY=on: the API drives Swarm through the satellite of its (manager) node, for the
+  # swarm backend's calls only; on a worker the engine itself refuses them.
   log "service boatload-satellite: global, port $SATELLITE_PORT on every node"
 }
 
@@ -88,6 +92,9 @@ deploy_api() {
     docker node update --label-add boatload.api=true "$labelled" >/dev/null
   fi
   remove_service boatload-api
+  # The satellite on the API's own node forwards the Swarm calls: its address as Swarm knows it.
+  local manager_addr
+  manager_addr="$(docker node inspect -f '{{.Status.Addr}}' "$labelled")"
   local extra=() word
   for word in ${API_ENV:-}; do extra+=(--env "$word"); done
   docker service create --detach --quiet --name boatload-api --replicas 1 \
@@ -95,11 +102,10 @@ deploy_api() {
     --constraint node.labels.boatload.api==true \
     --no-resolve-image --endpoint-mode dnsrr \
     --publish "mode=host,target=8000,published=$API_PORT,protocol=tcp" \
-    --mount "type=bind,source=$DOCKER_SOCK,target=/var/run/docker.sock" \
     --mount type=volume,source=boatload-data,target=/var/lib/boatload \
     --secret "source=$SECRET,target=satellite.secret,mode=0400" \
     --env BOATLOAD_BACKEND=swarm \
-    --env BOATLOAD_SWARM_DOCKER_HOST=unix:///var/run/docker.sock \
+    --env "BOATLOAD_SWARM_MANAGER_SATELLITE=http://$manager_addr:$SATELLITE_PORT" \
     --env BOATLOAD_SWARM_SATELLITE_PORT="$SATELLITE_PORT" \
     --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
     --env BOATLOAD_FLEET_SOCKET=off \
@@ -107,7 +113,7 @@ deploy_api() {
     "${extra[@]}" \
     --restart-condition any --restart-delay 2s \
     "$(image_ref "$REPO/api:$TAG")" >/dev/null
-  log "service boatload-api: on node $labelled (label boatload.api=true), port $API_PORT"
+  log "service boatload-api: on node $labelled (label boatload.api=true), port $API_PORT, Swarm through the satellite at $manager_addr:$SATELLITE_PORT"
 }
 
 case "${1:-}" in

@@ -24,6 +24,7 @@ import { registerEngineObjectRoutes } from './engine-object-routes';
 import { EngineObjects } from './engine-objects';
 import { signedBody } from './signed-body';
 import { DiskUsage } from './disk-usage';
+import { registerSwarmProxyRoutes, type EngineEndpoint } from './swarm-proxy';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -34,6 +35,8 @@ export interface SatelliteAppDeps {
   logger: Logger;
   /** Largest request body (create requests carry the script). */
   maxBodyBytes: number;
+  /** On a Swarm manager: forward the swarm backend's calls to this engine (SATELLITE_SWARM_PROXY). */
+  swarmProxy?: EngineEndpoint;
 }
 
 function containerName(req: Request): string {
@@ -192,6 +195,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
 
   registerContainerSessionRoutes(app, { sessions: new ContainerSessions({ docker: engine.docker, logger }), logger });
   registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }), usage: new DiskUsage({ docker: engine.docker }) });
+  if (deps.swarmProxy) registerSwarmProxyRoutes(app, { engine: deps.swarmProxy, logger });
 
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));
   app.use(httpErrorHandler(logger));

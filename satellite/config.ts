@@ -27,6 +27,8 @@ export interface SatelliteConfig {
   scriptDir: string | null;
   /** Largest request body: a create request carrying a script of BOATLOAD_SCRIPT_MAX_BYTES (base64). */
   maxBodyBytes: number;
+  /** Forward the swarm backend's Swarm calls to this node's engine (on managers; satellite/swarm-proxy.ts). */
+  swarmProxy: boolean;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -39,6 +41,14 @@ export function parseMetadata(raw: string | undefined, name: string): Record<str
     metadata[match[1]] = match[2].trim();
   }
   return metadata;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new ConfigError(`${name} must be on or off, got "${value}"`);
 }
 
 export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
@@ -71,5 +81,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     logLevel: logLevel as SatelliteConfig['logLevel'],
     scriptDir: env.SATELLITE_SCRIPT_DIR === 'off' ? null : (env.SATELLITE_SCRIPT_DIR || join(dataDir, 'scripts')),
     maxBodyBytes: jsonBodyLimitFor(intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1)),
+    swarmProxy: onOff(env, 'SATELLITE_SWARM_PROXY', false),
   };
 }

@@ -9,6 +9,15 @@ import { HostEngine } from './host-engine';
 import { machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
 import { ScriptFiles } from './script-files';
+import type { EngineEndpoint } from './swarm-proxy';
+
+/** Where dockerode reaches the engine (DOCKER_HOST or the default socket), for the swarm proxy. */
+function engineEndpointOf(docker: Docker): EngineEndpoint {
+  // dockerode's types do not describe its modem's connection settings.
+  const modem = docker.modem as { socketPath?: string; host?: string; port?: number | string };
+  if (modem.socketPath) return { socketPath: modem.socketPath };
+  return { host: modem.host, port: modem.port === undefined ? undefined : Number(modem.port) };
+}
 
 function main(): void {
   let config;
@@ -48,6 +57,7 @@ function main(): void {
     machine: machineInfoReader({ docker, publicIp: config.publicIp, metadata: config.metadata }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    swarmProxy: config.swarmProxy ? engineEndpointOf(docker) : undefined,
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);

@@ -159,6 +159,11 @@ describe('satellites', () => {
 describe('the API image as a Swarm service on the manager', () => {
   test('serves containers that run on the other nodes', async () => {
     await cluster.deployApi();
+    // The API reaches the engines only through satellites: no Docker socket is mounted into it.
+    const service = (await cluster.manager.docker.getService('boatload-api').inspect()) as { Spec: { TaskTemplate: { ContainerSpec: { Mounts?: Array<{ Type: string; Source?: string }>; Env?: string[] } } } };
+    const spec = service.Spec.TaskTemplate.ContainerSpec;
+    expect((spec.Mounts ?? []).filter((mount) => mount.Type === 'bind')).toEqual([]);
+    expect(spec.Env).toEqual(expect.arrayContaining([`BOATLOAD_SWARM_MANAGER_SATELLITE=http://${cluster.manager.ip}:8001`]));
     const base = `http://${cluster.manager.ip}:8000`;
     const json = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
       const res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(10000) });

@@ -33,7 +33,7 @@ export interface SatelliteHandle {
   close(): Promise<void>;
 }
 
-export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string } = {}): Promise<SatelliteHandle> {
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean } = {}): Promise<SatelliteHandle> {
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
   const docker = new Docker({ agent: engineAgent, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) } as Docker.DockerOptions);
@@ -45,6 +45,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
     machine: machineInfoReader({ docker, metadata: { role: 'test' } }),
     logger: silentLogger,
     maxBodyBytes: 16 * 1024 * 1024,
+    swarmProxy: options.swarmProxy ? { socketPath: options.dockerSocket ?? '/var/run/docker.sock' } : undefined,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port ?? 0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -1,0 +1,89 @@
+/**
+ * The Swarm manager's API, through the satellite of a manager node (SATELLITE_SWARM_PROXY=on), so
+ * that the API of a swarm deployment needs no Docker socket of its own. Only the calls the swarm
+ * backend makes are forwarded (services, tasks, nodes, configs, image inspection, info); every
+ * other engine path is a 403. Requests are signed like every satellite request (the app verifies
+ * them before this route runs); answers are the engine's own, streamed back unchanged.
+ *
+ *   ANY /swarm-api/<engine path>   e.g. GET /swarm-api/v1.41/services?filters=...
+ */
+import type { Express, Request, Response } from 'express';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { PermissionDeniedError, ServiceUnavailableError } from '../common/errors';
+import type { Logger } from '../common/logger';
+
+/** Where the local engine listens (dockerode's modem settings). */
+export interface EngineEndpoint {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+export const SWARM_PROXY_PREFIX = '/swarm-api';
+
+const ID = '[A-Za-z0-9_.-]{1,128}';
+/** The engine calls the swarm backend makes; the optional `/v1.NN` version prefix is allowed. */
+const ALLOWED: ReadonlyArray<[string, RegExp]> = [
+  ['GET', /^\/_ping$/],
+  ['HEAD', /^\/_ping$/],
+  ['GET', /^\/info$/],
+  ['GET', /^\/version$/],
+  ['GET', /^\/services$/],
+  ['POST', /^\/services\/create$/],
+  ['GET', new RegExp(`^/services/${ID}$`)],
+  ['DELETE', new RegExp(`^/services/${ID}$`)],
+  ['POST', new RegExp(`^/services/${ID}/update$`)],
+  ['GET', /^\/tasks$/],
+  ['GET', new RegExp(`^/tasks/${ID}$`)],
+  ['GET', /^\/nodes$/],
+  ['GET', new RegExp(`^/nodes/${ID}$`)],
+  ['GET', /^\/configs$/],
+  ['POST', /^\/configs\/create$/],
+  ['GET', new RegExp(`^/configs/${ID}$`)],
+  ['DELETE', new RegExp(`^/configs/${ID}$`)],
+  // Image references may contain `/` and `:` (repository/name:tag) or be `sha256:<id>`.
+  ['GET', /^\/images\/[A-Za-z0-9_.:/@-]{1,300}\/json$/],
+];
+
+/** Whether the swarm proxy forwards this method and engine path (query excluded). */
+export function swarmCallAllowed(method: string, enginePath: string): boolean {
+  const path = enginePath.replace(/^\/v1\.\d{1,3}(?=\/)/, '');
+  if (path.includes('..') || path.includes('//') || path.includes('%')) return false;
+  return ALLOWED.some(([m, pattern]) => m === method && pattern.test(path));
+}
+
+function bodyBytes(req: Request): Buffer | null {
+  if (Buffer.isBuffer(req.body)) return req.body.length ? req.body : null;
+  // The app parsed a JSON body after checking its signature: the engine gets the same JSON.
+  if (req.body !== undefined && req.body !== null && typeof req.body === 'object') return Buffer.from(JSON.stringify(req.body));
+  return null;
+}
+
+export function registerSwarmProxyRoutes(app: Express, deps: { engine: EngineEndpoint; logger: Logger }): void {
+  app.all(`${SWARM_PROXY_PREFIX}/*enginePath`, async (req: Request, res: Response) => {
+    const original = new URL(req.originalUrl, 'http://satellite.invalid');
+    const enginePath = original.pathname.slice(SWARM_PROXY_PREFIX.length);
+    if (!swarmCallAllowed(req.method, enginePath)) throw new PermissionDeniedError(`The swarm proxy does not forward ${req.method} ${enginePath}.`);
+    const body = bodyBytes(req);
+    const headers: Record<string, string> = {};
+    if (body) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(body.length);
+    }
+    const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = httpRequest({ ...deps.engine, method: req.method, path: enginePath + original.search, headers }, resolve);
+      outgoing.on('error', (err) => reject(new ServiceUnavailableError(`The engine does not answer: ${err.message}`)));
+      outgoing.end(body ?? undefined);
+    });
+    res.status(upstream.statusCode ?? 502);
+    const type = upstream.headers['content-type'];
+    if (type) res.type(type);
+    try {
+      await pipeline(upstream, res);
+    } catch (err) {
+      deps.logger.warn(`swarm proxy ${req.method} ${enginePath} failed mid-answer: ${(err as Error).message}`);
+      res.destroy();
+    }
+  });
+}
