@@ -172,6 +172,16 @@ export class Cluster {
     });
   }
 
+  /** The last lines a service logged (for a failing test's message). */
+  async serviceLogs(name: string, lines = 40): Promise<string> {
+    try {
+      const { stdout, stderr } = await exec('docker', ['service', 'logs', '--raw', '--tail', String(lines), name], { env: { ...process.env, DOCKER_HOST: this.managerHost }, maxBuffer: 4 * 1024 * 1024 });
+      return stdout + stderr;
+    } catch (err) {
+      return `(no logs: ${(err as Error).message})`;
+    }
+  }
+
   /** Whether the satellite on the node answers (unsigned: a 401 means it is up). */
   async satelliteUp(index: number): Promise<boolean> {
     try {

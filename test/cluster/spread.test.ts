@@ -177,7 +177,7 @@ describe('the API image as a Swarm service on the manager', () => {
     let placed: { id: string; node: string } | null = null;
     for (let attempt = 0; attempt < 4 && !placed; attempt++) {
       const created = await json('/v1/container/', { method: 'POST', headers: authHeader, body: JSON.stringify({ script: b64('#!/bin/sh\necho "from the API image"\nexec sleep 600\n') }) });
-      expect(created.status).toBe(201);
+      if (created.status !== 201) throw new Error(`create answered ${created.status} ${JSON.stringify(created.body)}; the API logged:\n${await cluster.serviceLogs('boatload-api')}\nthe manager's satellite logged:\n${await cluster.serviceLogs('boatload-satellite')}`);
       const id = String(created.body.id);
       const state = await eventually('running', async () => {
         const res = await json(`/v1/container/${id}/state`, { headers: authHeader });
