@@ -14,9 +14,12 @@ import type { EngineEndpoint } from './swarm-proxy';
 /** Where dockerode reaches the engine (DOCKER_HOST or the default socket), for the swarm proxy. */
 function engineEndpointOf(docker: Docker): EngineEndpoint {
   // dockerode's types do not describe its modem's connection settings.
-  const modem = docker.modem as { socketPath?: string; host?: string; port?: number | string };
-  if (modem.socketPath) return { socketPath: modem.socketPath };
-  return { host: modem.host, port: modem.port === undefined ? undefined : Number(modem.port) };
+  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: number | string };
+  if (typeof modem.socketPath === 'string') return { socketPath: modem.socketPath };
+  if (modem.host) return { host: modem.host, port: modem.port === undefined ? undefined : Number(modem.port) };
+  // docker-modem quirk: without DOCKER_HOST its socketPath is a function that looks for the default
+  // socket lazily; the engine's own default is this one.
+  return { socketPath: '/var/run/docker.sock' };
 }
 
 function main(): void {
