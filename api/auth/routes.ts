@@ -3,7 +3,9 @@
  * the body, call UserService / TokenService, and shape the answer.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
 import { ValidationError } from '../../common/errors';
+import { validationErrorFrom } from '../http/parse-body';
 import type { FieldDoc, RouteGroup } from '../http/route-table';
 import type { UserService } from '../users/service';
 import { toUserView } from '../users/service';
@@ -26,14 +28,19 @@ export interface AuthRouteDeps {
   bodies: { credentials: RequestHandler[]; authenticated: RequestHandler[] };
 }
 
+const REQUIRED = 'This field is required.';
+const requiredString = z.string({ required_error: REQUIRED, invalid_type_error: REQUIRED }).min(1, REQUIRED);
+
+/** A login's body (JSON or form); other fields are ignored, as djangorestframework-jwt does. */
+export const credentialsSchema = z.object({ username: requiredString, password: requiredString });
+
 /** Validates the login body (DRF's field errors), then logs in through the throttle. */
 async function credentialsFrom(req: Request, login: LoginService): Promise<User> {
-  const body = (req.body ?? {}) as Record<string, unknown>;
-  const errors: Record<string, string[]> = {};
-  if (typeof body.username !== 'string' || !body.username) errors.username = ['This field is required.'];
-  if (typeof body.password !== 'string' || !body.password) errors.password = ['This field is required.'];
-  if (Object.keys(errors).length) throw new ValidationError(errors);
-  return login.login({ username: body.username as string, password: body.password as string, address: req.socket.remoteAddress ?? 'unknown' });
+  const body: unknown = req.body;
+  const result = credentialsSchema.safeParse(typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {});
+  if (!result.success) throw validationErrorFrom(result.error);
+  const { username, password } = result.data;
+  return login.login({ username, password, address: req.socket.remoteAddress ?? 'unknown' });
 }
 
 /** Login, tokens and the caller's own account, as a route table mounted at the root. */
@@ -64,6 +71,8 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/api-token-auth',
         summary: 'A JWT for a username and password (JSON or form).',
         body: credentials,
+        bodySchema: credentialsSchema,
+        bodyTypes: ['application/x-www-form-urlencoded'],
         answer: '200 {token}; bad credentials: 400 {non_field_errors}; too many failures: 429',
         handlers: [
           ...bodies.credentials,
@@ -107,6 +116,8 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/v1/auth/login',
         summary: 'A session: the sessionid cookie, and a csrftoken cookie and csrf_token for writes.',
         body: credentials,
+        bodySchema: credentialsSchema,
+        bodyTypes: ['application/x-www-form-urlencoded'],
         answer: '200 {username, is_admin, created, csrf_token}',
         handlers: [
           ...bodies.credentials,
@@ -126,6 +137,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/v1/auth/logout',
         summary: 'Ends the session.',
         answer: '204',
+        access: 'user',
         handlers: [
           auth,
           async (req: Request, res: Response) => {
@@ -143,6 +155,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         path: '/v1/auth/me',
         summary: 'Who you are, and how you authenticated.',
         answer: '200 {username, is_admin, created, auth}',
+        access: 'user',
         handlers: [
           auth,
           (req, res) => {
@@ -159,6 +172,7 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
           { name: 'new_password', type: 'string', required: true, description: 'The new one.' },
         ],
         answer: '204',
+        access: 'user',
         handlers: [
           auth,
           ...bodies.authenticated,

@@ -19,8 +19,9 @@ export interface ExecInput {
   timeoutSeconds: number;
 }
 
-export function parseExecRequest(body: unknown, limits: { timeoutMaxSeconds: number }): ExecInput {
-  const schema = z
+/** The body of POST /v1/container/<id>/exec; the route describes it with the same object it validates with. */
+export function execRequestSchema(limits: { timeoutMaxSeconds: number }) {
+  return z
     .object({
       cmd: z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).min(1, 'A command is required.').max(1024),
       env: z
@@ -31,6 +32,9 @@ export function parseExecRequest(body: unknown, limits: { timeoutMaxSeconds: num
       timeout: z.number().positive('Must be more than 0 seconds.').max(limits.timeoutMaxSeconds, `At most ${limits.timeoutMaxSeconds} seconds.`).optional(),
     })
     .strict();
+}
+
+export function parseExecRequest(body: unknown, limits: { timeoutMaxSeconds: number }, schema: ReturnType<typeof execRequestSchema> = execRequestSchema(limits)): ExecInput {
   const raw = parseWith(schema, body);
   return {
     cmd: raw.cmd,
@@ -81,25 +85,29 @@ export interface SnapshotInput {
   name: string | null;
 }
 
+export const snapshotRequestSchema = z.object({ name: z.string().min(1).max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'Control characters are not allowed.').optional() }).strict();
+
 export function parseSnapshotRequest(body: unknown): SnapshotInput {
-  const raw = parseWith(z.object({ name: z.string().min(1).max(128).regex(/^[^\u0000-\u001f\u007f]*$/, 'Control characters are not allowed.').optional() }).strict(), body ?? {});
+  const raw = parseWith(snapshotRequestSchema, body ?? {});
   return { name: raw.name ?? null };
 }
 
-export function parseForkRequest(body: unknown, limits: { forkMaxCount: number }): { count: number } {
-  const raw = parseWith(
-    z.object({ count: z.number().int('Must be a whole number.').min(1, 'At least 1.').max(limits.forkMaxCount, `At most ${limits.forkMaxCount}.`).optional() }).strict(),
-    body ?? {},
-  );
+export function forkRequestSchema(limits: { forkMaxCount: number }) {
+  return z.object({ count: z.number().int('Must be a whole number.').min(1, 'At least 1.').max(limits.forkMaxCount, `At most ${limits.forkMaxCount}.`).optional() }).strict();
+}
+
+export function parseForkRequest(body: unknown, limits: { forkMaxCount: number }, schema: ReturnType<typeof forkRequestSchema> = forkRequestSchema(limits)): { count: number } {
+  const raw = parseWith(schema, body ?? {});
   return { count: raw.count ?? 1 };
 }
 
 /** `{requests: [...]}`: the list is checked here, each request later (its errors are results). */
-export function parseBatchRequest(body: unknown, limits: { batchMaxRequests: number }): unknown[] {
-  const raw = parseWith(
-    z.object({ requests: z.array(z.unknown()).min(1, 'At least one request.').max(limits.batchMaxRequests, `At most ${limits.batchMaxRequests} requests.`) }).strict(),
-    body,
-  );
+export function batchRequestSchema(limits: { batchMaxRequests: number }) {
+  return z.object({ requests: z.array(z.unknown()).min(1, 'At least one request.').max(limits.batchMaxRequests, `At most ${limits.batchMaxRequests} requests.`) }).strict();
+}
+
+export function parseBatchRequest(body: unknown, limits: { batchMaxRequests: number }, schema: ReturnType<typeof batchRequestSchema> = batchRequestSchema(limits)): unknown[] {
+  const raw = parseWith(schema, body);
   return raw.requests;
 }
 

@@ -11,7 +11,7 @@ import type { ContainerActionLimits } from '../config';
 import { relay } from '../http/relay';
 import type { FieldDoc, RouteDef } from '../http/route-table';
 import type { OperationView } from '../operations/service';
-import { parseBatchRequest, parseExecRequest, parseForkRequest, parseSnapshotRequest, resumePoint, terminalQuery, timeoutQuery } from './action-requests';
+import { batchRequestSchema, execRequestSchema, forkRequestSchema, parseBatchRequest, parseExecRequest, parseForkRequest, parseSnapshotRequest, resumePoint, snapshotRequestSchema, terminalQuery, timeoutQuery } from './action-requests';
 import type { ExecService } from './exec';
 import type { LifecycleService } from './lifecycle';
 import type { TerminalGateway } from './terminal';
@@ -41,17 +41,22 @@ export const OPERATION_ANSWER = '202 {operation: {id, kind, status, target, crea
 
 export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
   const { exec, lifecycle, terminal, limits } = deps;
+  // One object validates each body and describes it (GET /v1/openapi.json).
+  const execSchema = execRequestSchema({ timeoutMaxSeconds: limits.execTimeoutMaxSeconds });
+  const forkSchema = forkRequestSchema(limits);
+  const batchSchema = batchRequestSchema(limits);
   return [
     {
       method: 'post',
       path: '/batch',
       summary: `Create up to ${limits.batchMaxRequests} containers as one operation; its result lists each container id or its error.`,
       body: [{ name: 'requests', type: 'object[]', required: true, description: 'Create requests (JSON fields as for POST /v1/container/).' }],
+      bodySchema: batchSchema,
       answer: `${OPERATION_ANSWER}; result: {created, failed, containers: [{index, id} | {index, error: {status, body}}]}`,
       example: { body: { requests: [{ container_args: ['sleep', '60'] }, { container_args: ['echo', 'hi'] }] } },
       handlers: [
         (req, res) => {
-          accepted(res, lifecycle.batchCreate(currentUser(req), parseBatchRequest(req.body, limits)));
+          accepted(res, lifecycle.batchCreate(currentUser(req), parseBatchRequest(req.body, limits, batchSchema)));
         },
       ],
     },
@@ -74,11 +79,12 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       path: '/:id/exec',
       summary: `Run a command to its end and answer its output (each stream capped at ${limits.execOutputMaxBytes} bytes). 409 if the container is not running.`,
       body: EXEC_FIELDS,
+      bodySchema: execSchema,
       answer: '200 {exit_code, stdout, stderr, duration_ms, truncated, timed_out}',
       example: { body: { cmd: ['/bin/sh', '-c', 'echo hello; uname -a'], timeout: 10 } },
       handlers: [
         async (req, res) => {
-          const input = parseExecRequest(req.body, { timeoutMaxSeconds: limits.execTimeoutMaxSeconds });
+          const input = parseExecRequest(req.body, { timeoutMaxSeconds: limits.execTimeoutMaxSeconds }, execSchema);
           res.json(await exec.exec(currentUser(req), id(req), input));
         },
       ],
@@ -142,6 +148,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       path: '/:id/snapshot',
       summary: "Commit the container's filesystem as a snapshot image (the container is paused for the commit, never stopped).",
       body: [{ name: 'name', type: 'string', description: 'A label for you.' }],
+      bodySchema: snapshotRequestSchema,
       answer: `${OPERATION_ANSWER}; result: {snapshot: {id, owner, name, container, image, size, node, created}}`,
       example: { body: { name: 'before-upgrade' } },
       handlers: [
@@ -155,11 +162,12 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       path: '/:id/fork',
       summary: `Branch the container into writable copies, each started from one snapshot taken now (at most ${limits.forkMaxCount}); the original keeps running. Copies start the original's command afresh and mount no volumes.`,
       body: [{ name: 'count', type: 'number', description: 'How many copies (default 1).' }],
+      bodySchema: forkSchema,
       answer: `${OPERATION_ANSWER}; result: {snapshot, containers: [ids]}`,
       example: { body: { count: 2 } },
       handlers: [
         (req, res) => {
-          accepted(res, lifecycle.fork(currentUser(req), id(req), parseForkRequest(req.body, limits).count));
+          accepted(res, lifecycle.fork(currentUser(req), id(req), parseForkRequest(req.body, limits, forkSchema).count));
         },
       ],
     },

@@ -93,7 +93,8 @@ const volumeMount = z
 
 const url = z.string().max(2048).regex(NO_CONTROL_CHARS, 'Control characters are not allowed.').url('Enter a valid URL.');
 
-const schema = z
+/** The body of a create; the route describes it with this same object (limits are checked after it). */
+export const createRequestSchema = z
   .object({
     image_name: z.string().max(255).regex(IMAGE_NAME, 'Enter a valid image name, such as boatload/base.').optional(),
     image_tag: z.string().regex(IMAGE_TAG, 'Enter a valid image tag, such as latest.').optional(),
@@ -124,7 +125,7 @@ const schema = z
   })
   .strict();
 
-type RawCreateRequest = z.infer<typeof schema>;
+type RawCreateRequest = z.infer<typeof createRequestSchema>;
 
 function splitArgs(args: string | string[] | undefined): string[] {
   if (args === undefined) return [];
@@ -205,7 +206,7 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw ValidationError.field('non_field_errors', 'Invalid data. Expected a dictionary.');
   }
-  const result = schema.safeParse(body);
+  const result = createRequestSchema.safeParse(body);
   if (!result.success) throw validationErrorFrom(result.error);
   const raw: RawCreateRequest = result.data;
   if (uploadedScript && raw.script !== undefined) throw ValidationError.field('script', 'Send the script as a file or as base64, not both.');

@@ -13,7 +13,7 @@ import type { User } from '../store/users';
 import { relay } from '../http/relay';
 import type { FieldDoc, RouteDef, RouteGroup } from '../http/route-table';
 import { containerActionRoutes, type ContainerActionDeps } from './action-routes';
-import { fromMultipartFields, parseCreateRequest, type CreateRequestLimits } from './create-request';
+import { createRequestSchema, fromMultipartFields, parseCreateRequest, type CreateRequestLimits } from './create-request';
 import type { ContainerService } from './service';
 import type { ContainerView } from './view';
 
@@ -123,6 +123,9 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
         { name: 'timeout', type: 'number (seconds)', description: `How long to wait (default 30, at most ${deps.limits.waitReadyMaxSeconds}).` },
       ],
       body: CREATE_FIELDS,
+      bodySchema: createRequestSchema,
+      bodyTypes: ['multipart/form-data', 'application/x-www-form-urlencoded'],
+      bodyFiles: ['script'],
       answer: '201 the record; with ?wait=ready also readiness: {status: ready|starting|exited|error|..., reason, exit_code, checked, timed_out?}',
       example: { query: 'wait=ready&timeout=30', body: { container_args: ['sleep', '3600'] } },
       handlers: [

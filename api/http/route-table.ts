@@ -6,6 +6,7 @@
  * also what a machine-readable API description can be generated from.
  */
 import { Router, type Request, type RequestHandler } from 'express';
+import type { AnyZodObject, ZodTypeAny } from 'zod';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -26,6 +27,18 @@ export interface RouteExample {
   text?: string;
 }
 
+/** Who may call a route: anyone, a logged-in user, or an administrator. */
+export type RouteAccess = 'public' | 'user' | 'admin';
+
+/** An answer described beyond `answer`: its status, and the schema of its body when it has one. */
+export interface ResponseDoc {
+  status: number;
+  description: string;
+  schema?: ZodTypeAny;
+  /** Default application/json. */
+  contentType?: string;
+}
+
 export interface RouteDef {
   method: HttpMethod;
   /** Express path relative to the group's base, e.g. `/:id/exec`. */
@@ -36,6 +49,21 @@ export interface RouteDef {
   /** Status and shape of a successful answer. */
   answer: string;
   example?: RouteExample;
+  /**
+   * The zod schema the handler validates the body with: the same object, so that it describes the
+   * body in the API description (GET /v1/openapi.json) and cannot drift. Without it, `body` does.
+   */
+  bodySchema?: ZodTypeAny;
+  /** Media types the body may also come as, besides application/json (e.g. multipart/form-data). */
+  bodyTypes?: string[];
+  /** Fields that are files in a multipart body (described as binary there). */
+  bodyFiles?: string[];
+  /** The zod schema the handler validates the query with; without it, `query` describes it. */
+  querySchema?: AnyZodObject;
+  /** Answers with a schema, or besides the statuses `answer` names. */
+  responses?: ResponseDoc[];
+  /** Who may call it, when it is not what the mount it is served under requires. */
+  access?: RouteAccess;
   /** Middleware and the handler, in order. */
   handlers: RequestHandler[];
 }
@@ -189,4 +217,23 @@ export function describedRouter(group: RouteGroup, health: () => Promise<HealthR
   // Help routes first: `/:id` would take `/help` otherwise.
   registerRoutes(router, [...helpRoutes(group, { mount: group.base, health }), ...group.routes]);
   return router;
+}
+
+/**
+ * Routes as the app serves them: where they are mounted, who may call them and the shape their
+ * errors take. The app mounts these, and the API description (GET /v1/openapi.json) is generated
+ * from the same list, so a route cannot be served without being described.
+ */
+export interface MountedRoutes {
+  /** The tag they are grouped under in the description. */
+  name: string;
+  description: string;
+  /** Where they are served, e.g. `/v1/container` ('' for the root). */
+  base: string;
+  /** In registration order: a group's help routes first. */
+  routes: readonly RouteDef[];
+  /** What the mount requires; a route's own `access` overrides it. */
+  access: RouteAccess;
+  /** DRF's {"detail"} / {"field": [...]} bodies, or fleet's {"error": {code, message}}. */
+  errors: 'drf' | 'fleet';
 }

@@ -2,7 +2,7 @@
 import type { Request } from 'express';
 import { currentUser } from '../auth/authenticate';
 import type { RouteGroup } from '../http/route-table';
-import { parseVolumeRequest } from './requests';
+import { parseVolumeRequest, volumeRequestSchema } from './requests';
 import type { VolumeService } from './service';
 
 export interface VolumeRouteDeps {
@@ -26,6 +26,7 @@ export function volumeGroup(deps: VolumeRouteDeps): RouteGroup {
         body: [{ name: 'name', type: 'string', required: true, description: '1-64 letters, digits, dots, dashes or underscores.' }],
         answer: '201 {id, name, owner, engine_name, node, created, used_by}; 409 if you have one of that name',
         example: { body: { name: 'work' } },
+        bodySchema: volumeRequestSchema,
         handlers: [
           async (req, res) => {
             res.status(201).json(await volumes.create(currentUser(req), parseVolumeRequest(req.body)));
