@@ -2,7 +2,7 @@
  * The API's Express app, built from already-constructed services (see server.ts): middleware,
  * auth, the routers, and the one error handler.
  */
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import { NotFoundError } from '../common/errors';
 import { httpErrorHandler } from '../common/http-error-handler';
 import type { Logger } from '../common/logger';
@@ -19,7 +19,9 @@ import { FLEET_PREFIXES, fleetGroup, fleetRouter } from './fleet/routes';
 import type { FleetUnitService } from './fleet/service';
 import type { HealthReport, HealthStatus } from './health';
 import { bodyParsers } from './http/body-parsers';
-import { describedRouter, helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type RouteDef } from './http/route-table';
+import { buildOpenApiDocument, type OpenApiDocument } from './description/openapi-document';
+import { descriptionRoutes, OPENAPI_PATH } from './description/routes';
+import { helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type MountedRoutes, type RouteAccess, type RouteDef, type RouteGroup } from './http/route-table';
 import { operationGroup } from './operations/routes';
 import type { OperationService } from './operations/service';
 import { snapshotGroup } from './snapshots/routes';
@@ -57,12 +59,108 @@ export interface AppDeps {
   /** A resource's dependencies, for its GET .../health. */
   resourceHealth: (resource: string) => Promise<ResourceHealth>;
   logger: Logger;
+  /** The API's version, for its description (package.json's). */
+  version?: string;
+}
+
+/** Where each route table is served, who may call it, and its error shape: what the app mounts and describes. */
+export interface RouteCatalog {
+  /** /health, /v1/openapi.json and /docs: open to anyone. */
+  description: MountedRoutes;
+  auth: MountedRoutes;
+  users: MountedRoutes;
+  container: MountedRoutes;
+  volumes: MountedRoutes;
+  snapshots: MountedRoutes;
+  operations: MountedRoutes;
+  /** The fleet API's help, examples and health, at /v1/units. */
+  units: MountedRoutes;
+  /** The fleet API itself, at /fleet/v1 (and /v1-alpha). */
+  fleet: MountedRoutes;
+}
+
+/** GET /health. Anonymous: ok or not ok. With credentials, authenticated as anywhere else; an admin gets the detailed report. */
+function healthHandlers(deps: AppDeps, auth: RequestHandler): RequestHandler[] {
+  return [
+    (req, res, next) => (req.headers.authorization || req.user ? auth(req, res, next) : next()),
+    async (req, res) => {
+      if (req.user?.isAdmin) {
+        const report = await deps.health.detailed();
+        res.status(report.status === 'ok' ? 200 : 503).json(report);
+        return;
+      }
+      const status = await deps.health.status();
+      res.status(status === 'ok' ? 200 : 503).json({ status });
+    },
+  ];
+}
+
+/**
+ * Every route table with its mount. The app mounts these entries and GET /v1/openapi.json describes
+ * the same entries, so a route cannot be served undescribed. A new group is a new entry here.
+ */
+export function routeCatalog(deps: AppDeps): RouteCatalog {
+  const auth = requireAuth(deps.passport);
+  const health = (resource: string) => () => deps.resourceHealth(resource);
+  const described = (group: RouteGroup, access: RouteAccess): MountedRoutes => ({
+    name: group.name,
+    description: group.description,
+    base: group.base,
+    // Help routes first: `/:id` would take `/help` otherwise.
+    routes: [...helpRoutes(group, { mount: group.base, health: health(group.name) }), ...group.routes],
+    access,
+    errors: 'drf',
+  });
+  const plain = (group: RouteGroup, access: RouteAccess): MountedRoutes => ({ name: group.name, description: group.description, base: group.base, routes: group.routes, access, errors: 'drf' });
+  const fleet = fleetGroup({ service: deps.fleet, bodyMaxBytes: deps.jsonBodyMaxBytes });
+  const bodies = bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES });
+  // The routes that take credentials in the body read it before anyone is known: small limits.
+  const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
+  const version = deps.version ?? '0.0.0';
+  let document: OpenApiDocument | undefined;
+  const catalog: RouteCatalog = {
+    description: {
+      name: 'description',
+      description: 'The API described by itself: its health, this OpenAPI document and the interactive reference at /docs.',
+      base: '',
+      routes: descriptionRoutes({
+        document: () =>
+          (document ??= buildOpenApiDocument(catalogEntries(catalog), {
+            title: 'BoatLoad API',
+            version,
+            description:
+              'A self-hosted container API. Authenticate with `Authorization: JWT <token>` (POST /api-token-auth/), `Bearer <token>`, or a session (POST /v1/auth/login; writes carry X-CSRFToken). Errors are Django REST framework bodies, {"detail"} or {"field": ["message"]}; the fleet API (/fleet/v1) answers fleet\'s {"error": {code, message}}.',
+          })),
+        health: healthHandlers(deps, auth),
+      }),
+      access: 'public',
+      errors: 'drf',
+    },
+    auth: plain(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, login: deps.login, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }), 'public'),
+    users: plain(userGroup(deps.users, deps.quotas), 'admin'),
+    container: described(containerGroup(deps.containers), 'user'),
+    volumes: described(volumeGroup({ volumes: deps.volumes }), 'user'),
+    snapshots: described(snapshotGroup({ snapshots: deps.snapshots }), 'user'),
+    operations: described(operationGroup({ operations: deps.operations }), 'user'),
+    // The fleet API is served at /fleet/v1 and described at /v1/units.
+    units: { name: 'units', description: fleet.description, base: '/v1/units', routes: helpRoutes(fleet, { mount: '/v1/units', health: health('units') }), access: 'user', errors: 'drf' },
+    fleet: { name: 'fleet', description: fleet.description, base: fleet.base, routes: fleet.routes, access: 'admin', errors: 'fleet' },
+  };
+  return catalog;
+}
+
+/** The catalog's entries in mount order. */
+export function catalogEntries(catalog: RouteCatalog): MountedRoutes[] {
+  const entries: Record<keyof RouteCatalog, MountedRoutes> = catalog;
+  return Object.values(entries);
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const catalog = routeCatalog(deps);
+  app.locals.routeCatalog = catalog;
 
   app.use(
     sessionMiddleware({
@@ -75,17 +173,8 @@ export function createApp(deps: AppDeps): Express {
   );
 
   const auth = requireAuth(deps.passport);
-  // Anonymous: ok or not ok. A request with credentials is authenticated as anywhere else, and an
-  // admin gets the detailed report (satellite URLs, error texts, warnings).
-  app.get('/health', (req, res, next) => (req.headers.authorization || req.user ? auth(req, res, next) : next()), async (req, res) => {
-    if (req.user?.isAdmin) {
-      const report = await deps.health.detailed();
-      res.status(report.status === 'ok' ? 200 : 503).json(report);
-      return;
-    }
-    const status = await deps.health.status();
-    res.status(status === 'ok' ? 200 : 503).json({ status });
-  });
+  // Open to anyone: /health (detailed for an admin), the API description and its reference page.
+  app.use(plainRouter(catalog.description.routes));
   // The fleet unit API, admins only. It reads its own bodies (after its guards) and answers every
   // error, auth included, in fleet's shape.
   app.use([...FLEET_PREFIXES], fleetRouter({ service: deps.fleet, guards: [auth, requireAdmin], bodyMaxBytes: deps.jsonBodyMaxBytes, logger: deps.logger.child('fleet') }));
@@ -94,29 +183,33 @@ export function createApp(deps: AppDeps): Express {
   // then the parsers (multipart is parsed by the create route itself, after them). An
   // unauthenticated request is answered without its body being read (common/unread-body.ts).
   const bodies = bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES });
-  // The routes that take credentials in the body read it before anyone is known: small limits.
-  const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
 
-  app.use(plainRouter(authGroup({ users: deps.users, tokens: deps.tokens, passport: deps.passport, login: deps.login, secureCookie: deps.session.secureCookie, bodies: { credentials: credentialBodies, authenticated: bodies } }).routes));
-  app.use('/v1/users', auth, requireAdmin, ...bodies, plainRouter(userGroup(deps.users, deps.quotas).routes));
+  app.use(plainRouter(catalog.auth.routes));
+  app.use(catalog.users.base, auth, requireAdmin, ...bodies, plainRouter(catalog.users.routes));
 
   // Each resource with its help, examples and health (generated from the same route table).
-  const health = (resource: string) => () => deps.resourceHealth(resource);
-  app.use('/v1/container', queryToken, auth, ...bodies, describedRouter(containerGroup(deps.containers), health('container')));
-  app.use('/v1/volumes', auth, ...bodies, describedRouter(volumeGroup({ volumes: deps.volumes }), health('volumes')));
-  app.use('/v1/snapshots', auth, ...bodies, describedRouter(snapshotGroup({ snapshots: deps.snapshots }), health('snapshots')));
-  app.use('/v1/operations', auth, ...bodies, describedRouter(operationGroup({ operations: deps.operations }), health('operations')));
-  // The fleet API is served at /fleet/v1 and described at /v1/units.
-  const units = fleetGroup({ service: deps.fleet, bodyMaxBytes: deps.jsonBodyMaxBytes });
-  app.use('/v1/units', auth, plainRouter(helpRoutes(units, { mount: '/v1/units', health: health('units') })));
+  app.use(catalog.container.base, queryToken, auth, ...bodies, plainRouter(catalog.container.routes));
+  for (const mount of [catalog.volumes, catalog.snapshots, catalog.operations]) app.use(mount.base, auth, ...bodies, plainRouter(mount.routes));
+  app.use(catalog.units.base, auth, plainRouter(catalog.units.routes));
   // Every other /v1 path needs auth too, then is a 404 (its body is never read).
   app.use('/v1', auth);
 
-  app.use((_req, _res, next) => next(new NotFoundError()));
+  // Not the resource-not-found "Not found.": a client (and the description's test) can tell them apart.
+  app.use((_req, _res, next) => next(new NotFoundError(UNKNOWN_ROUTE)));
   app.use(httpErrorHandler(deps.logger));
   // Terminals are WebSocket upgrades: route them through the app, auth and error handler included.
   routeUpgrades(app);
   return app;
+}
+
+/** The detail of a 404 for a method and path that no route serves. */
+export const UNKNOWN_ROUTE = `No route serves this method and path (the routes: GET ${OPENAPI_PATH}).`;
+
+/** The catalog an app built by createApp mounts. */
+export function routeCatalogOf(app: Express): RouteCatalog {
+  const catalog: unknown = app.locals.routeCatalog;
+  if (!catalog || typeof catalog !== 'object' || !('description' in catalog)) throw new Error('not an app built by createApp: no route catalog');
+  return catalog as RouteCatalog;
 }
 
 function plainRouter(routes: readonly RouteDef[]): Router {

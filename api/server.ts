@@ -8,6 +8,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger';
 import { Scheduler } from '../units/scheduler/scheduler';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../common/project-root';
 import { createApp } from './app';
 import { LoginService } from './auth/login';
 import { LoginThrottle } from './auth/login-throttle';
@@ -221,6 +224,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db, satellites, users }) },
     resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
     logger: logger.child('http'),
+    version: (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version,
   });
 
   let server: Server | null = null;
