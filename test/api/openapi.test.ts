@@ -243,6 +243,7 @@ test('/docs serves swagger-ui from the bundled package, pointed at the document'
   const init = await system.http().get('/docs/init.js').expect(200).expect('Content-Type', /javascript/);
   expect(init.text).toContain('url: "/v1/openapi.json"');
   expect(init.text).toContain('persistAuthorization: true');
+  expect(init.text).toContain('validatorUrl: null');
   // Only the page's own files: no other file of the package, no path out of it.
   expect((await system.http().get('/docs/assets/package.json').expect(404)).body).toEqual({ detail: 'Not found.' });
   await system.http().get('/docs/assets/..%2F..%2Fpackage.json').expect(404);
