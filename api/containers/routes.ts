@@ -7,9 +7,11 @@
 import type { Request, RequestHandler } from 'express';
 import multer from 'multer';
 import { posix } from 'node:path';
+import { z } from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../../common/errors';
 import { currentUser } from '../auth/authenticate';
 import type { User } from '../store/users';
+import { parseQueryWith } from '../http/parse-body';
 import { relay } from '../http/relay';
 import type { FieldDoc, RouteDef, RouteGroup } from '../http/route-table';
 import { containerActionRoutes, type ContainerActionDeps } from './action-routes';
@@ -25,19 +27,19 @@ export interface CreateWaiter {
 const MAX_TAIL = 10_000_000;
 const MAX_FILE_NUMBER = 1_000_000_000;
 
+const TAIL = `Must be a whole number from 0 to ${MAX_TAIL}.`;
+
+/** The query of GET /:id/stdout; the route describes its query with this same object. */
+export const logQuerySchema = z.object({
+  stream: z.enum(['stdout', 'stderr', 'all'], { errorMap: () => ({ message: 'Must be stdout, stderr or all.' }) }).optional().describe('Which stream (default all).'),
+  follow: z.enum(['true', 'false', '1', '0'], { errorMap: () => ({ message: 'Must be true or false.' }) }).optional().describe('Until exit (default false).'),
+  tail: z.string({ invalid_type_error: TAIL }).regex(/^\d{1,8}$/, TAIL).refine((t) => Number(t) <= MAX_TAIL, TAIL).optional().describe('Last N lines.'),
+});
+
 function logQuery(req: Request): { stdout: boolean; stderr: boolean; follow: boolean; tail?: number } {
-  const stream = req.query.stream ?? 'all';
-  if (stream !== 'stdout' && stream !== 'stderr' && stream !== 'all') throw ValidationError.field('stream', 'Must be stdout, stderr or all.');
-  const follow = req.query.follow ?? 'false';
-  if (follow !== 'true' && follow !== 'false' && follow !== '1' && follow !== '0') throw ValidationError.field('follow', 'Must be true or false.');
-  let tail: number | undefined;
-  if (req.query.tail !== undefined) {
-    if (typeof req.query.tail !== 'string' || !/^\d{1,8}$/.test(req.query.tail) || Number(req.query.tail) > MAX_TAIL) {
-      throw ValidationError.field('tail', `Must be a whole number from 0 to ${MAX_TAIL}.`);
-    }
-    tail = Number(req.query.tail);
-  }
-  return { stdout: stream !== 'stderr', stderr: stream !== 'stdout', follow: follow === 'true' || follow === '1', tail };
+  const query = parseQueryWith(logQuerySchema, req.query);
+  const stream = query.stream ?? 'all';
+  return { stdout: stream !== 'stderr', stderr: stream !== 'stdout', follow: query.follow === 'true' || query.follow === '1', tail: query.tail === undefined ? undefined : Number(query.tail) };
 }
 
 /** `/file/<filepath>`: an absolute path inside the container; `..` is refused outright. */
@@ -176,6 +178,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
         { name: 'follow', type: 'boolean', description: 'Until exit.' },
         { name: 'tail', type: 'number', description: 'Last N lines.' },
       ],
+      querySchema: logQuerySchema,
       answer: '200 text/plain',
       example: { stream: true },
       handlers: [

@@ -4,8 +4,13 @@
  * with (`bodySchema`, `querySchema`: the same objects). A route without a schema yet is described
  * from its FieldDoc lists. Nothing here is written by hand per route, so it cannot drift.
  */
-import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig, type ZodContentObject } from '@asteasolutions/zod-to-openapi';
+import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig, type ZodContentObject } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
 import type { FieldDoc, MountedRoutes, ResponseDoc, RouteAccess, RouteDef } from '../http/route-table';
+
+// The generator turns a query schema into parameters through zod's `.openapi()`, which this adds to
+// zod's types (once; it changes no validation).
+extendZodWithOpenApi(z);
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
 type Parameter = NonNullable<RouteConfig['parameters']>[number];

@@ -37,3 +37,10 @@ export function parseWith<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
   if (!result.success) throw validationErrorFrom(result.error);
   return result.data as z.infer<T>;
 }
+
+/** A query string, checked against `schema` (unknown parameters pass: `token`, `alt` and the like). */
+export function parseQueryWith<T extends z.ZodTypeAny>(schema: T, query: unknown): z.infer<T> {
+  const result = schema.safeParse(query ?? {});
+  if (!result.success) throw validationErrorFrom(result.error);
+  return result.data as z.infer<T>;
+}

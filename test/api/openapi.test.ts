@@ -165,6 +165,11 @@ test('request bodies are the zod schemas the handlers validate with', async () =
   expect(exec?.content['application/json']?.schema).toMatchObject({ required: ['cmd'], properties: { timeout: { maximum: system.config.actions.execTimeoutMaxSeconds } } });
   expect(doc.paths['/v1/volumes/']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({ required: ['name'], additionalProperties: false });
   expect(doc.paths['/api-token-auth']?.post?.requestBody?.content['application/json']?.schema).toMatchObject({ required: ['username', 'password'] });
+  // Queries too: ?stream= of stdout is the schema's enum, and the API refuses what it leaves out.
+  const stream = doc.paths['/v1/container/{id}/stdout']?.get?.parameters?.find((p) => p.name === 'stream') as { in: string; schema?: { enum?: string[] } } | undefined;
+  expect(stream).toMatchObject({ in: 'query', schema: { enum: ['stdout', 'stderr', 'all'] } });
+  const bad = await system.http().get(`/v1/container/${real.container}/stdout?stream=both`).set('Authorization', `JWT ${admin}`).expect(400);
+  expect(bad.body).toEqual({ stream: ['Must be stdout, stderr or all.'] });
   // What the document says is what the API refuses: an unknown field is a 400 naming it.
   const res = await system.http().post('/v1/volumes/').set('Authorization', `JWT ${admin}`).send({ name: 'ok', extra: 1 }).expect(400);
   expect(res.body).toEqual({ extra: ['Unknown field.'] });
