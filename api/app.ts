@@ -22,6 +22,8 @@ import { bodyParsers } from './http/body-parsers';
 import { buildOpenApiDocument, type OpenApiDocument } from './description/openapi-document';
 import { descriptionRoutes, OPENAPI_PATH } from './description/routes';
 import { helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type MountedRoutes, type RouteAccess, type RouteDef, type RouteGroup } from './http/route-table';
+import type { ApiMetrics } from './metrics/api-metrics';
+import { metricsGroup } from './metrics/routes';
 import { operationGroup } from './operations/routes';
 import type { OperationService } from './operations/service';
 import { snapshotGroup } from './snapshots/routes';
@@ -58,6 +60,7 @@ export interface AppDeps {
   health: { status: () => Promise<HealthStatus>; detailed: () => Promise<HealthReport> };
   /** A resource's dependencies, for its GET .../health. */
   resourceHealth: (resource: string) => Promise<ResourceHealth>;
+  metrics: ApiMetrics;
   logger: Logger;
   /** The API's version, for its description (package.json's). */
   version?: string;
@@ -77,6 +80,8 @@ export interface RouteCatalog {
   units: MountedRoutes;
   /** The fleet API itself, at /fleet/v1 (and /v1-alpha). */
   fleet: MountedRoutes;
+  /** GET /metrics (Prometheus), admins only. */
+  metrics: MountedRoutes;
 }
 
 /** GET /health. Anonymous: ok or not ok. With credentials, authenticated as anywhere else; an admin gets the detailed report. */
@@ -145,8 +150,15 @@ export function routeCatalog(deps: AppDeps): RouteCatalog {
     // The fleet API is served at /fleet/v1 and described at /v1/units.
     units: { name: 'units', description: fleet.description, base: '/v1/units', routes: helpRoutes(fleet, { mount: '/v1/units', health: health('units') }), access: 'user', errors: 'drf' },
     fleet: { name: 'fleet', description: fleet.description, base: fleet.base, routes: fleet.routes, access: 'admin', errors: 'fleet' },
+    metrics: metricsMount(metricsGroup({ registry: deps.metrics.registry })),
   };
   return catalog;
+}
+
+/** The metrics group with its help; its health has nothing to check (the registry is in memory). */
+function metricsMount(group: RouteGroup): MountedRoutes {
+  const health = async (): Promise<ResourceHealth> => ({ concern: group.name, status: 'ok', checks: {} });
+  return { name: group.name, description: group.description, base: group.base, routes: [...helpRoutes(group, { mount: group.base, health }), ...group.routes], access: 'admin', errors: 'drf' };
 }
 
 /** The catalog's entries in mount order. */
@@ -161,6 +173,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   const catalog = routeCatalog(deps);
   app.locals.routeCatalog = catalog;
+  app.use(deps.metrics.http.middleware());
 
   app.use(
     sessionMiddleware({
@@ -191,6 +204,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(catalog.container.base, queryToken, auth, ...bodies, plainRouter(catalog.container.routes));
   for (const mount of [catalog.volumes, catalog.snapshots, catalog.operations]) app.use(mount.base, auth, ...bodies, plainRouter(mount.routes));
   app.use(catalog.units.base, auth, plainRouter(catalog.units.routes));
+  app.use(catalog.metrics.base, auth, requireAdmin, plainRouter(catalog.metrics.routes));
   // Every other /v1 path needs auth too, then is a 404 (its body is never read).
   app.use('/v1', auth);
 

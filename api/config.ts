@@ -68,6 +68,11 @@ export interface ApiConfig {
   unitPolicy: UnitPolicy;
   quotas: QuotaConfig;
   logLevel: LogLevel;
+  /**
+   * BOATLOAD_METRICS_HOST/_PORT: a separate listener serving GET /metrics without authentication
+   * (for Prometheus on a private interface); null: off, /metrics only on the main port for admins.
+   */
+  metricsListener: { host: string; port: number } | null;
 }
 
 /** How long containers live (see README, "Lifetime"). */
@@ -206,6 +211,16 @@ function fleetTlsFromEnv(env: Env, defaultHost: string): FleetListenConfig['tls'
   };
 }
 
+function metricsListenerFromEnv(env: Env): ApiConfig['metricsListener'] {
+  if (env.BOATLOAD_METRICS_PORT === undefined || env.BOATLOAD_METRICS_PORT === '') {
+    if (env.BOATLOAD_METRICS_HOST) throw new ConfigError('BOATLOAD_METRICS_HOST is set but BOATLOAD_METRICS_PORT is not');
+    return null;
+  }
+  const port = intFromEnv(env, 'BOATLOAD_METRICS_PORT', 0);
+  if (port > 65535) throw new ConfigError(`BOATLOAD_METRICS_PORT must be a port number (0-65535), got "${port}"`);
+  return { host: env.BOATLOAD_METRICS_HOST || '127.0.0.1', port };
+}
+
 function optionalPositive(env: Env, name: string, fallback: number): number | undefined {
   const value = intFromEnv(env, name, fallback);
   return value === 0 ? undefined : value;
@@ -318,5 +333,6 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     unitPolicy: unitPolicyFromEnv(env),
     quotas: quotaConfigFromEnv(env),
     logLevel: logLevel as LogLevel,
+    metricsListener: metricsListenerFromEnv(env),
   };
 }

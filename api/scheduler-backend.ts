@@ -13,6 +13,7 @@ import { SwarmBackend, type SwarmPlacementContext } from '../units/scheduler/swa
 import { SwarmNodes } from '../units/scheduler/swarm-nodes';
 import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
+import type { SatelliteCallObserver } from './satellite/call-observer';
 import type { SatelliteClient } from './satellite/client';
 import { SwarmManagerProxy } from './satellite/swarm-manager-proxy';
 import { SingleSatelliteDirectory, type SatelliteDirectory } from './satellite/directory';
@@ -35,6 +36,8 @@ export interface SchedulerBackendInput {
   /** What placement sees (machines with metadata edits, units with their machines): read lazily. */
   placementContext: () => Promise<SwarmPlacementContext>;
   logger: Logger;
+  /** Told of every call to a Swarm node's satellite (for metrics); optional. */
+  satelliteObserver?: SatelliteCallObserver;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,6 +95,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     timeoutMs: config.satellite.timeoutMs,
     refreshMs: 2000,
     logger: input.logger.child('satellites'),
+    observer: input.satelliteObserver,
   });
   const backend = new SwarmBackend({
     docker,

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../common/logger';
+import type { UnitRecord } from '../units/scheduler/model';
 import { Scheduler } from '../units/scheduler/scheduler';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ import { MachineRegistry } from './fleet/machines';
 import { createFleetApp } from './fleet/routes';
 import { FleetUnitService } from './fleet/service';
 import { checkHealth, DEFAULT_PASSWORD_WARNING, PublicHealth } from './health';
+import { startMetricsListener, type MetricsListener } from '../common/metrics/exposition';
+import { ApiMetrics } from './metrics/api-metrics';
 import { buildSchedulerBackend } from './scheduler-backend';
 import { SatelliteClient } from './satellite/client';
 import { ContainerRepository } from './store/containers';
@@ -69,6 +72,7 @@ export interface ApiServer {
   operations: OperationService;
   /** Measures writable layers and volumes against their owners' quotas (tests run a round with `check`). */
   diskWatchdog: DiskWatchdog;
+  metrics: ApiMetrics;
   instanceId: string;
   /**
    * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
@@ -77,6 +81,8 @@ export interface ApiServer {
   listen(): Promise<Server>;
   /** The fleet HTTPS listener's address once listening; null when it is not configured. */
   fleetTlsAddress(): AddressInfo | null;
+  /** The unauthenticated metrics listener's address once listening; null when it is off. */
+  metricsAddress(): AddressInfo | null;
   close(): Promise<void>;
 }
 
@@ -96,13 +102,15 @@ export interface ApiServerSeams {
 
 export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): ApiServer {
   const db = openDatabase(config.dbPath);
+  // Read at scrape time; `scheduler` exists by the time anything scrapes.
+  const metrics = new ApiMetrics({ units: (): UnitRecord[] => scheduler.list() });
   const settings = new SettingsRepository(db);
   const secret = (): string => randomBytes(48).toString('hex');
   const instanceId = settings.getOrCreate('instance_id', () => randomBytes(8).toString('hex'));
   const jwtSecret = config.jwt.secret ?? settings.getOrCreate('jwt_secret', secret);
   const sessionSecret = config.session.secret ?? settings.getOrCreate('session_secret', secret);
 
-  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite') });
+  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite'), observer: metrics.satelliteObserver });
   // BOATLOAD_BACKEND: the local satellite, or a Swarm with a satellite on every node.
   const backendParts = buildSchedulerBackend({
     config,
@@ -110,6 +118,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     instanceLabel: `${LABELS.instance}=${instanceId}`,
     placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
     logger: logger.child('backend'),
+    satelliteObserver: metrics.satelliteObserver,
   });
   const satellites = backendParts.satellites;
   const containerRepository = new ContainerRepository(db);
@@ -121,6 +130,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     workloadOf: workloadResolver({ containers: containerRepository, instanceId }),
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
+    observer: metrics.schedulerObserver,
   });
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: config.unitPolicy, logger: logger.child('fleet') });
   const snapshotRepository = new SnapshotRepository(db);
@@ -210,7 +220,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     users,
     tokens,
     passport: createPassport({ users, tokens }),
-    login: new LoginService({ users, throttle: new LoginThrottle({ ...config.loginThrottle, store: new LoginFailureRepository(db) }) }),
+    login: new LoginService({ users, throttle: new LoginThrottle({ ...config.loginThrottle, store: new LoginFailureRepository(db) }), observer: metrics.loginObserver }),
     sessionStore,
     sessionSecret,
     session: config.session,
@@ -223,12 +233,14 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
     health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db, satellites, users }) },
     resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
+    metrics,
     logger: logger.child('http'),
     version: (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version,
   });
 
   let server: Server | null = null;
   let fleetListeners: FleetListeners | null = null;
+  let metricsListener: MetricsListener | null = null;
   let closing = false;
   let backgroundWork: Promise<void> = Promise.resolve();
   const background = async (): Promise<void> => {
@@ -252,6 +264,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     fleet,
     operations,
     diskWatchdog,
+    metrics,
     instanceId,
     async listen() {
       // Default credentials on a port others can reach: refuse rather than warn.
@@ -265,7 +278,13 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       try {
         const fleetApp = createFleetApp({ service: fleet, bodyMaxBytes: config.limits.jsonBodyMaxBytes, logger: logger.child('fleet') });
         fleetListeners = await startFleetListeners({ app: fleetApp, config: config.fleet, logger: logger.child('fleet') });
+        if (config.metricsListener) {
+          metricsListener = await startMetricsListener({ ...config.metricsListener, registry: metrics.registry });
+          logger.warn(`metrics listener on http://${metricsListener.address.address}:${metricsListener.address.port}/metrics answers without authentication`);
+        }
       } catch (err) {
+        await fleetListeners?.close();
+        fleetListeners = null;
         const main = server;
         server = null;
         await new Promise<void>((resolve) => {
@@ -279,6 +298,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       return server;
     },
     fleetTlsAddress: () => fleetListeners?.tlsAddress ?? null,
+    metricsAddress: () => metricsListener?.address ?? null,
     async close() {
       closing = true;
       // End terminals and stop recording operations.
@@ -290,6 +310,8 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       await diskWatchdog.stop();
       await fleetListeners?.close();
       fleetListeners = null;
+      await metricsListener?.close();
+      metricsListener = null;
       if (server) {
         const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
         server.closeAllConnections();

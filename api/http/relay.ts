@@ -9,6 +9,9 @@ import type { StreamedResponse } from '../satellite/client';
  */
 export async function relay(res: Response, upstream: StreamedResponse, headers: Record<string, string>): Promise<void> {
   res.status(200).set(headers);
+  const meter = upstream.meter;
+  // An extra 'data' listener only observes: pipe's pause() stops it too, so back-pressure holds.
+  if (meter) upstream.body.on('data', (chunk: Buffer) => meter(chunk.length));
   try {
     await pipeline(upstream.body, res);
   } catch {

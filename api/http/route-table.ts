@@ -7,6 +7,7 @@
  */
 import { Router, type Request, type RequestHandler } from 'express';
 import type { AnyZodObject, ZodTypeAny } from 'zod';
+import { stampRoutePattern } from '../../common/metrics/http-metrics';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -96,7 +97,8 @@ export interface RegisterOptions {
 
 /** Registers every route of the table on the router, in table order. */
 export function registerRoutes(router: Router, routes: readonly RouteDef[], options: RegisterOptions = {}): void {
-  for (const route of routes) router[route.method](route.path, ...route.handlers);
+  // The stamp names the matched pattern for the HTTP metrics and the access log.
+  for (const route of routes) router[route.method](route.path, stampRoutePattern(route.path), ...route.handlers);
   if (!options.otherMethods) return;
   const methodsByPath = new Map<string, string[]>();
   for (const route of routes) methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method.toUpperCase()]);

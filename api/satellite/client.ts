@@ -32,6 +32,7 @@ import type {
 import { signRequest } from '../../common/signing';
 import type { Logger } from '../../common/logger';
 import type { HostAgent } from '../../units/scheduler/host-agent';
+import { operationOf, streamKindOf, type SatelliteCallObserver } from './call-observer';
 import { EventFeed } from './event-feed';
 import { InspectionCache } from './inspection-cache';
 
@@ -42,6 +43,8 @@ export interface SatelliteClientOptions {
   /** Names the satellite's host in error messages. */
   label: string;
   logger?: Logger;
+  /** Told of every call and of streamed bytes (for metrics); optional. */
+  observer?: SatelliteCallObserver;
 }
 
 interface SatelliteRequest {
@@ -80,6 +83,8 @@ function containerNameIn(path: string, json: unknown): string | null {
 export interface StreamedResponse {
   headers: Record<string, string>;
   body: Readable;
+  /** Counts bytes as they are relayed to the client (api/http/relay.ts); absent without metrics. */
+  meter?: (bytes: number) => void;
 }
 
 export interface LogQuery {
@@ -148,10 +153,15 @@ export class SatelliteClient implements HostAgent {
       request.signal?.removeEventListener('abort', abort);
     };
     let response: Response;
+    const started = performance.now();
+    const observe = (outcome: 'answered' | 'unreachable'): void =>
+      this.options.observer?.call({ satellite: this.options.label, operation: operationOf(method, path), seconds: (performance.now() - started) / 1000, outcome });
     try {
       response = await fetch(this.options.url + path, { method, headers, body: json === undefined ? undefined : body, agent: long ? this.longAgent : this.agent, signal: controller.signal });
+      observe('answered');
     } catch (err) {
       done();
+      observe('unreachable');
       // A kept-alive socket the satellite closed while idle fails on reuse with ECONNRESET before any
       // answer: a request that is safe to repeat is sent once more (re-signed, so with a fresh nonce).
       if (!request.retried && isRepeatable(method, path, json) && (err as { code?: string }).code === 'ECONNRESET') {
@@ -200,7 +210,9 @@ export class SatelliteClient implements HostAgent {
     const response = await this.send({ method: 'GET', path, streaming: true });
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => (headers[key] = value));
-    return { headers, body: response.body as unknown as Readable };
+    const observer = this.options.observer;
+    const kind = streamKindOf(path);
+    return { headers, body: response.body as unknown as Readable, ...(observer ? { meter: (bytes: number) => observer.streamBytes(kind, bytes) } : {}) };
   }
 
   private containerPath(name: string, rest = ''): string {

@@ -7,6 +7,7 @@
 import { ServiceUnavailableError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { describeNode, type SwarmNode, type SwarmNodes } from '../../units/scheduler/swarm-nodes';
+import type { SatelliteCallObserver } from './call-observer';
 import { SatelliteClient } from './client';
 import type { SatelliteDirectory } from './directory';
 
@@ -19,6 +20,8 @@ export interface SwarmSatelliteDirectoryOptions {
   /** How often the node listing is refreshed in the background (ms). */
   refreshMs: number;
   logger: Logger;
+  /** Told of every call to a node's satellite (for metrics); optional. */
+  observer?: SatelliteCallObserver;
 }
 
 export class SwarmSatelliteDirectory implements SatelliteDirectory {
@@ -50,7 +53,7 @@ export class SwarmSatelliteDirectory implements SatelliteDirectory {
           this.clients.delete(oldKey);
         }
       }
-      client = new SatelliteClient({ url, secret: this.options.secret, timeoutMs: this.options.timeoutMs, label: `${describeNode(node)} at ${url}` });
+      client = new SatelliteClient({ url, secret: this.options.secret, timeoutMs: this.options.timeoutMs, label: `${describeNode(node)} at ${url}`, observer: this.options.observer });
       this.clients.set(key, client);
     }
     return client;

@@ -26,6 +26,17 @@ export interface SchedulerOptions {
   /** The machines placement sees (e.g. with edited metadata); default: the backend's. */
   machines?: () => Promise<Machine[]>;
   logger: Logger;
+  /** Told when a convergence ends (for metrics); optional. */
+  observer?: SchedulerObserver;
+}
+
+/** What the scheduler reports about its work (api/metrics counts it). */
+export interface SchedulerObserver {
+  /**
+   * Work towards a desired state ended: `seconds` from the request (the desired-state change,
+   * queueing included) until the engine's observed state was recorded, or the attempt failed.
+   */
+  converged(event: { target: UnitState; seconds: number; ok: boolean }): void;
 }
 
 export interface NewUnit {
@@ -46,7 +57,8 @@ export interface UnitReplacement {
 }
 
 /** What one piece of work on a unit does: converge it, or start, stop or restart it. */
-type UnitWork = { kind: 'converge'; until?: 'created' } | { kind: 'start' | 'stop' | 'restart' };
+/** `requestedAt`: performance.now() when the work was asked for, before it queued (for the observer). */
+type UnitWork = ({ kind: 'converge'; until?: 'created' } | { kind: 'start' | 'stop' | 'restart' }) & { requestedAt: number };
 
 /** The desired state that starting, stopping and restarting set (converging keeps the stored one). */
 const DESIRED_BY: Record<UnitWork['kind'], UnitState | null> = { converge: null, start: 'launched', stop: 'loaded', restart: 'launched' };
@@ -135,7 +147,8 @@ export class Scheduler {
    * rethrown. Templates are never run.
    */
   converge(name: string, until?: 'created'): Promise<UnitRecord> {
-    return this.serialized(name, () => this.work(name, { kind: 'converge', until }));
+    const requestedAt = performance.now();
+    return this.serialized(name, () => this.work(name, { kind: 'converge', until, requestedAt }));
   }
 
   /**
@@ -146,17 +159,20 @@ export class Scheduler {
    * for a machine) or the engine cannot be reached, ConflictError when the engine refused to start it.
    */
   start(name: string): Promise<UnitRecord> {
-    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'start' })));
+    const requestedAt = performance.now();
+    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'start', requestedAt })));
   }
 
   /** Stops the unit's container, keeping it (desired state `loaded`); answers the unit once stopped. */
   stop(name: string): Promise<UnitRecord> {
-    return this.serialized(name, () => this.work(name, { kind: 'stop' }));
+    const requestedAt = performance.now();
+    return this.serialized(name, () => this.work(name, { kind: 'stop', requestedAt }));
   }
 
   /** Stops the unit's container and starts it again (desired state `launched`); errors as start. */
   restart(name: string): Promise<UnitRecord> {
-    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'restart' })));
+    const requestedAt = performance.now();
+    return this.serialized(name, async () => this.started(await this.work(name, { kind: 'restart', requestedAt })));
   }
 
   private unitOrFail(name: string): UnitRecord {
@@ -186,6 +202,9 @@ export class Scheduler {
     if (isTemplateName(name)) return unit;
     const until = work.kind === 'converge' ? work.until : undefined;
     const target = until ?? unit.desiredState;
+    const report = (ok: boolean): void => {
+      if (target !== 'created') this.options.observer?.converged({ target, seconds: (performance.now() - work.requestedAt) / 1000, ok });
+    };
     try {
       const workload = this.options.workloadOf(unit);
       if (target !== 'inactive') {
@@ -195,6 +214,7 @@ export class Scheduler {
           if (until) throw new ServiceUnavailableError(reason);
           const result = await this.options.backend.apply(unit, workload, 'inactive');
           this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
+          report(false);
           if (work.kind !== 'converge') throw new ServiceUnavailableError(reason);
           return this.options.store.get(name) as UnitRecord;
         }
@@ -215,9 +235,11 @@ export class Scheduler {
         reason: result.observed.error,
       });
       this.problems.note(name, problemOf(result.observed));
+      report(result.observed.error === null);
     } catch (err) {
       const reason = errorText(err);
       this.options.store.update(name, { reason });
+      report(false);
       // A unit that was to run and could not be brought there: its start failed.
       this.problems.note(name, target === 'inactive' || target === 'loaded' ? { kind: 'failed', text: `could not make it ${target}: ${reason}` } : { kind: 'start error', text: reason });
       throw err;
@@ -242,7 +264,7 @@ export class Scheduler {
    */
   halt(name: string, reason: string): Promise<UnitRecord> {
     return this.serialized(name, async () => {
-      await this.work(name, { kind: 'stop' });
+      await this.work(name, { kind: 'stop', requestedAt: performance.now() });
       this.options.store.update(name, { reason });
       return this.options.store.get(name) as UnitRecord;
     });
