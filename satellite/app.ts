@@ -18,6 +18,8 @@ import { openContainerEvents, writeEventFeed } from './engine-events';
 import type { HostEngine } from './host-engine';
 import type { LogStreamName } from './log-demux';
 import type { MetricsReader } from './metrics';
+import { SatelliteMetrics } from './satellite-metrics';
+import { metricsHandler } from '../common/metrics/exposition';
 import { registerContainerSessionRoutes } from './container-session-routes';
 import { ContainerSessions } from './container-sessions';
 import { registerEngineObjectRoutes } from './engine-object-routes';
@@ -37,6 +39,8 @@ export interface SatelliteAppDeps {
   maxBodyBytes: number;
   /** On a Swarm manager: forward the swarm backend's calls to this engine (SATELLITE_SWARM_PROXY). */
   swarmProxy?: EngineEndpoint;
+  /** The satellite's Prometheus metrics (GET /metrics); default: a registry of its own. */
+  instruments?: SatelliteMetrics;
 }
 
 function containerName(req: Request): string {
@@ -65,10 +69,13 @@ async function streamTo(res: Response, source: NodeJS.ReadableStream): Promise<v
 }
 
 export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
-  const { engine, files, metrics, logger } = deps;
+  const { files, metrics, logger } = deps;
+  const instruments = deps.instruments ?? new SatelliteMetrics();
+  const engine = instruments.timed(deps.engine);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(instruments.http.middleware());
 
   // Who is asking first (the signature over the headers), then the body, checked against its digest.
   app.use(signedBody({ verifier: deps.verifier, maxBodyBytes: deps.maxBodyBytes, logger }));
@@ -97,6 +104,9 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     res.status(200).type('application/x-ndjson').set('Cache-Control', 'no-store');
     await writeEventFeed({ events, out: res, logger });
   });
+
+  // Signed like every route (the check above): Prometheus scrapes SATELLITE_METRICS_PORT instead.
+  app.get('/metrics', metricsHandler(instruments.registry));
 
   app.get('/machine', async (_req, res) => {
     res.json(await deps.machine());
@@ -136,7 +146,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     res.status(204).end();
   });
 
-  app.get('/containers/:name/logs', async (req, res) => {
+  app.get('/containers/:name/logs', instruments.streamBytes('logs'), async (req, res) => {
     const name = containerName(req);
     const streams = new Set<LogStreamName>();
     if (flag(req.query.stdout)) streams.add('stdout');
@@ -163,7 +173,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     res.json(await files.files(engine.container(name)));
   });
 
-  app.get('/containers/:name/file', async (req, res) => {
+  app.get('/containers/:name/file', instruments.streamBytes('file'), async (req, res) => {
     const name = containerName(req);
     const path = req.query.path;
     if (typeof path !== 'string' || !path.startsWith('/')) throw ValidationError.field('path', 'An absolute path is required.');
@@ -174,7 +184,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     await streamTo(res, file.stream);
   });
 
-  app.get('/containers/:name/archive', async (req, res) => {
+  app.get('/containers/:name/archive', instruments.streamBytes('archive'), async (req, res) => {
     const name = containerName(req);
     await engine.inspect(name);
     const gzip = flag(req.query.gzip);
@@ -193,6 +203,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     }
   });
 
+  app.use('/containers/:name/output', instruments.streamBytes('output'));
   registerContainerSessionRoutes(app, { sessions: new ContainerSessions({ docker: engine.docker, logger }), logger });
   registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }), usage: new DiskUsage({ docker: engine.docker }) });
   if (deps.swarmProxy) registerSwarmProxyRoutes(app, { engine: deps.swarmProxy, logger });

@@ -29,6 +29,11 @@ export interface SatelliteConfig {
   maxBodyBytes: number;
   /** Forward the swarm backend's Swarm calls to this node's engine (on managers; satellite/swarm-proxy.ts). */
   swarmProxy: boolean;
+  /**
+   * SATELLITE_METRICS_HOST/_PORT: a separate listener serving GET /metrics without a signature (for
+   * Prometheus on a private interface); null: off, /metrics only as a signed route.
+   */
+  metricsListener: { host: string; port: number } | null;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -49,6 +54,16 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   if (value === 'on' || value === 'true') return true;
   if (value === 'off' || value === 'false') return false;
   throw new ConfigError(`${name} must be on or off, got "${value}"`);
+}
+
+function metricsListenerFromEnv(env: Env): SatelliteConfig['metricsListener'] {
+  if (env.SATELLITE_METRICS_PORT === undefined || env.SATELLITE_METRICS_PORT === '') {
+    if (env.SATELLITE_METRICS_HOST) throw new ConfigError('SATELLITE_METRICS_HOST is set but SATELLITE_METRICS_PORT is not');
+    return null;
+  }
+  const port = intFromEnv(env, 'SATELLITE_METRICS_PORT', 0);
+  if (port > 65535) throw new ConfigError(`SATELLITE_METRICS_PORT must be a port number (0-65535), got "${port}"`);
+  return { host: env.SATELLITE_METRICS_HOST || '127.0.0.1', port };
 }
 
 export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
@@ -82,5 +97,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     scriptDir: env.SATELLITE_SCRIPT_DIR === 'off' ? null : (env.SATELLITE_SCRIPT_DIR || join(dataDir, 'scripts')),
     maxBodyBytes: jsonBodyLimitFor(intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1)),
     swarmProxy: onOff(env, 'SATELLITE_SWARM_PROXY', false),
+    metricsListener: metricsListenerFromEnv(env),
   };
 }

@@ -21,6 +21,8 @@ function engineEndpointOf(docker: Docker): EngineEndpoint {
   // socket lazily; the engine's own default is this one.
   return { socketPath: '/var/run/docker.sock' };
 }
+import { SatelliteMetrics } from './satellite-metrics';
+import { startMetricsListener } from '../common/metrics/exposition';
 
 function main(): void {
   let config;
@@ -52,7 +54,9 @@ function main(): void {
   sweepScripts();
   const sweeper = setInterval(sweepScripts, 10 * 60 * 1000);
   sweeper.unref();
+  const instruments = new SatelliteMetrics();
   const app = createSatelliteApp({
+    instruments,
     engine,
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
@@ -65,6 +69,15 @@ function main(): void {
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);
   });
+  if (config.metricsListener) {
+    startMetricsListener({ ...config.metricsListener, registry: instruments.registry }).then(
+      (listener) => logger.warn(`metrics listener on http://${listener.address.address}:${listener.address.port}/metrics answers without a signature`),
+      (err: Error) => {
+        logger.error(`metrics listener: ${err.message}`);
+        process.exit(1);
+      },
+    );
+  }
   // The API keeps connections alive: close idle ones only after a minute, not Node's 5 s, so reuse
   // rarely races a close (the API retries a read that does).
   server.keepAliveTimeout = 65_000;
