@@ -4,7 +4,9 @@
  */
 import express, { Router, type Express, type RequestHandler } from 'express';
 import { NotFoundError } from '../common/errors';
+import { accessLog } from '../common/access-log';
 import { httpErrorHandler } from '../common/http-error-handler';
+import { requestIdMiddleware } from '../common/request-context';
 import type { Logger } from '../common/logger';
 import { routeUpgrades } from '../common/upgrade';
 import { requireAuth, requireAdmin } from './auth/authenticate';
@@ -173,6 +175,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   const catalog = routeCatalog(deps);
   app.locals.routeCatalog = catalog;
+  app.use(requestIdMiddleware({ generate: true }));
+  app.use(accessLog(deps.logger));
   app.use(deps.metrics.http.middleware());
 
   app.use(

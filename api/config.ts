@@ -8,7 +8,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
 import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
-import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+import { ConfigError, type Env, intFromEnv, isLoopback, logFormatFromEnv } from '../common/env';
+import type { LogFormat } from '../common/logger';
 import { allowedHostPathProblem, HOST_NETWORK_VARIABLE, HOST_PATHS_VARIABLE, normalizeHostPath, type UnitPolicy } from '../units/unit-policy';
 import { backendFromEnv, type BackendConfig } from './backend-config';
 import type { QuotaLimits } from './quotas/limits';
@@ -32,6 +33,7 @@ function adminHashFromFile(env: Env): string | undefined {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { LogFormat };
 
 export interface ApiConfig {
   host: string;
@@ -68,6 +70,8 @@ export interface ApiConfig {
   unitPolicy: UnitPolicy;
   quotas: QuotaConfig;
   logLevel: LogLevel;
+  /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal). */
+  logFormat: LogFormat;
   /**
    * BOATLOAD_METRICS_HOST/_PORT: a separate listener serving GET /metrics without authentication
    * (for Prometheus on a private interface); null: off, /metrics only on the main port for admins.
@@ -333,6 +337,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     unitPolicy: unitPolicyFromEnv(env),
     quotas: quotaConfigFromEnv(env),
     logLevel: logLevel as LogLevel,
+    logFormat: logFormatFromEnv(env, process.stdout.isTTY === true),
     metricsListener: metricsListenerFromEnv(env),
   };
 }

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger('api', config.logLevel);
+  const logger = createLogger('api', { level: config.logLevel, format: config.logFormat });
   const api = buildApiServer(config, logger);
   try {
     await api.listen();

@@ -14,3 +14,11 @@ export function intFromEnv(env: Env, name: string, fallback: number, min = 0): n
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
+
+/** LOG_FORMAT: `json`, `pretty`, or `auto` (the default: pretty when stdout is a terminal). */
+export function logFormatFromEnv(env: Env, stdoutIsTerminal: boolean): 'json' | 'pretty' {
+  const raw = env.LOG_FORMAT ?? 'auto';
+  if (raw === 'json' || raw === 'pretty') return raw;
+  if (raw === 'auto' || raw === '') return stdoutIsTerminal ? 'pretty' : 'json';
+  throw new ConfigError(`LOG_FORMAT must be json, pretty or auto, got "${raw}"`);
+}

@@ -6,7 +6,7 @@
  * before the request's body was read does not read it either (common/unread-body.ts).
  */
 import type { ErrorRequestHandler } from 'express';
-import { HttpError, TooManyRequestsError } from './errors';
+import { HttpError, TooManyRequestsError, type ErrorBody } from './errors';
 import type { Logger } from './logger';
 import { closeIfBodyUnread } from './unread-body';
 
@@ -46,22 +46,34 @@ export function toHttpError(err: unknown): HttpError | null {
   return null;
 }
 
+/**
+ * A `{detail}` body repeats the client's own X-Request-Id as `request_id` (the header always carries
+ * it). Only when the client sent one: clients that compare bodies exactly see no change unless they
+ * opt in; field-error bodies (`{field: [messages]}`) never get it, where it would read as a field.
+ */
+function withRequestId(body: ErrorBody, locals: Record<string, unknown>): ErrorBody | { detail: string; request_id: string } {
+  if (!locals.clientRequestId || typeof locals.requestId !== 'string' || typeof body.detail !== 'string') return body;
+  return { ...body, detail: body.detail, request_id: locals.requestId };
+}
+
 export function httpErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const known = toHttpError(err);
+    // The path only: a query may carry a token (?token= for EventSource).
+    const where = `${req.method} ${req.path}`;
     if (res.headersSent) {
-      logger.warn(`${req.method} ${req.originalUrl} failed mid-response: ${(err as Error).message}`);
+      logger.warn(`${where} failed mid-response: ${(err as Error).message}`);
       res.destroy();
       return;
     }
     closeIfBodyUnread(req, res);
     if (known) {
       if (known instanceof TooManyRequestsError) res.set('Retry-After', String(known.retryAfterSeconds));
-      if (known.status >= 500) logger.warn(`${req.method} ${req.originalUrl} → ${known.status}: ${known.message}`);
-      res.status(known.status).json(known.body);
+      if (known.status >= 500) logger.warn(`${where} → ${known.status}: ${known.message}`);
+      res.status(known.status).json(withRequestId(known.body, res.locals));
       return;
     }
-    logger.error(`${req.method} ${req.originalUrl} → 500: ${(err as Error).stack ?? String(err)}`);
-    res.status(500).json({ detail: 'Internal server error.' });
+    logger.error(`${where} → 500: ${(err as Error).stack ?? String(err)}`);
+    res.status(500).json(withRequestId({ detail: 'Internal server error.' }, res.locals));
   };
 }

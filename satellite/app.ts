@@ -7,7 +7,9 @@ import express, { type Request, type Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BadRequestError, NotFoundError, ValidationError } from '../common/errors';
+import { accessLog } from '../common/access-log';
 import { httpErrorHandler } from '../common/http-error-handler';
+import { requestIdMiddleware } from '../common/request-context';
 import type { Logger } from '../common/logger';
 import { CONTAINER_NAME, type ContainerEvent, type CreateContainerRequest, type MachineInfo, type SatelliteHealth } from '../common/satellite-protocol';
 import type { SignatureVerifier } from '../common/signing';
@@ -75,6 +77,9 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // The API's X-Request-Id (when it sent one) is in every line this request logs.
+  app.use(requestIdMiddleware({ generate: false }));
+  app.use(accessLog(logger.child('http'), { quietWithoutRequestId: true }));
   app.use(instruments.http.middleware());
 
   // Who is asking first (the signature over the headers), then the body, checked against its digest.

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { jsonBodyLimitFor } from '../common/body-limits';
 import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-policy';
-import { ConfigError, type Env, intFromEnv, isLoopback } from '../common/env';
+import { ConfigError, type Env, intFromEnv, isLoopback, logFormatFromEnv } from '../common/env';
+import type { LogFormat } from '../common/logger';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
 
@@ -23,6 +24,8 @@ export interface SatelliteConfig {
   logMaxSize: string;
   logMaxFiles: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal). */
+  logFormat: LogFormat;
   /** Host directory for scripts bind-mounted into containers; null: copy them into each container. */
   scriptDir: string | null;
   /** Largest request body: a create request carrying a script of BOATLOAD_SCRIPT_MAX_BYTES (base64). */
@@ -94,6 +97,7 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     logMaxSize: env.BOATLOAD_LOG_MAX_SIZE ?? '256m',
     logMaxFiles: intFromEnv(env, 'BOATLOAD_LOG_MAX_FILES', 2, 1),
     logLevel: logLevel as SatelliteConfig['logLevel'],
+    logFormat: logFormatFromEnv(env, process.stdout.isTTY === true),
     scriptDir: env.SATELLITE_SCRIPT_DIR === 'off' ? null : (env.SATELLITE_SCRIPT_DIR || join(dataDir, 'scripts')),
     maxBodyBytes: jsonBodyLimitFor(intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1)),
     swarmProxy: onOff(env, 'SATELLITE_SWARM_PROXY', false),

@@ -35,7 +35,7 @@ function main(): void {
     }
     throw err;
   }
-  const logger = createLogger('satellite', config.logLevel);
+  const logger = createLogger('satellite', { level: config.logLevel, format: config.logFormat });
   const docker = new Docker();
   const engine = new HostEngine({
     docker,

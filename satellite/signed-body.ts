@@ -82,7 +82,7 @@ function tooLarge(limit: number): PayloadTooLargeError {
 export function signedBody(options: SignedBodyOptions): RequestHandler {
   const { verifier, maxBodyBytes, logger } = options;
   const refuse = (req: Request, next: NextFunction, refusal: string): void => {
-    logger.warn(`refused ${req.method} ${req.originalUrl}: ${refusal}`);
+    logger.warn(`refused ${req.method} ${req.path}: ${refusal}`);
     next(new NotAuthenticatedError(`Satellite request refused: ${refusal}.`));
   };
   return (req: Request, _res: Response, next: NextFunction) => {

@@ -21,8 +21,12 @@ function stopAll(code) {
   for (const child of children) child.process.once('exit', () => { if (--remaining === 0) process.exit(code); });
 }
 
+// The children write to our pipes, not to a terminal: ask them for readable lines when we are on one.
+const env = { ...process.env };
+if (process.stdout.isTTY && !env.LOG_FORMAT) env.LOG_FORMAT = 'pretty';
+
 for (const child of children) {
-  child.process = spawn(process.execPath, [path.join(root, child.script)], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.process = spawn(process.execPath, [path.join(root, child.script)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.process.stdout, child.process.stderr]) {
     readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${child.name} | ${line}\n`));
   }

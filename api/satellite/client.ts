@@ -29,6 +29,7 @@ import type {
   VolumeDiskUsage,
   VolumeUsageRequest,
 } from '../../common/satellite-protocol';
+import { currentRequestId, outsideRequest, REQUEST_ID_HEADER } from '../../common/request-context';
 import { signRequest } from '../../common/signing';
 import type { Logger } from '../../common/logger';
 import type { HostAgent } from '../../units/scheduler/host-agent';
@@ -143,6 +144,9 @@ export class SatelliteClient implements HostAgent {
     const body = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
     const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
     if (json !== undefined) headers['content-type'] = 'application/json';
+    // The request this call serves, for the satellite's log lines (not signed: it only labels).
+    const requestId = currentRequestId();
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     const timeout = setTimeout(abort, timeoutMs);
@@ -256,7 +260,8 @@ export class SatelliteClient implements HostAgent {
    * satellite's event feed is live (the feed starts with the first such read), else read afresh.
    */
   cachedInspect(name: string): Promise<ContainerInspection | null> {
-    this.events.start();
+    // The feed outlives the request that happens to start it: it runs outside that request's id.
+    outsideRequest(() => this.events.start());
     return this.inspections.read(name, () => this.inspect(name));
   }
 
@@ -327,7 +332,9 @@ export class SatelliteClient implements HostAgent {
    */
   openTerminal(name: string, query: URLSearchParams): Promise<WebSocket> {
     const path = this.containerPath(name, `/terminal${query.size ? `?${query.toString()}` : ''}`);
-    const headers = signRequest(this.options.secret, { method: 'GET', path, body: Buffer.alloc(0) });
+    const headers: Record<string, string> = { ...signRequest(this.options.secret, { method: 'GET', path, body: Buffer.alloc(0) }) };
+    const requestId = currentRequestId();
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     const url = this.options.url.replace(/^http/, 'ws') + path;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers, handshakeTimeout: this.options.timeoutMs, maxPayload: 4 * 1024 * 1024 });

@@ -33,17 +33,18 @@ export interface SatelliteHandle {
   close(): Promise<void>;
 }
 
-export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean } = {}): Promise<SatelliteHandle> {
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean; logger?: Logger } = {}): Promise<SatelliteHandle> {
+  const logger = options.logger ?? silentLogger;
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
   const docker = new Docker({ agent: engineAgent, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) } as Docker.DockerOptions);
   const app = createSatelliteApp({
-    engine: new HostEngine({ docker, logger: silentLogger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
+    engine: new HostEngine({ docker, logger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
     machine: machineInfoReader({ docker, metadata: { role: 'test' } }),
-    logger: silentLogger,
+    logger,
     maxBodyBytes: 16 * 1024 * 1024,
     swarmProxy: options.swarmProxy ? { socketPath: options.dockerSocket ?? '/var/run/docker.sock' } : undefined,
   });
@@ -88,17 +89,18 @@ export const PASSWORD = 'correct-horse-battery';
 
 /**
  * `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock).
- * `logger`: the API's logger (default: silent), for tests that read what it logs.
+ * `logger` / `satelliteLogger`: the API's and the satellite's loggers (default: silent), for tests
+ * that read what they log.
  * `seams`: instrumented parts for the API (kept across restarts).
  */
-export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; seams?: ApiServerSeams } = {}): Promise<TestSystem> {
-  const { dockerSocket, seams } = options;
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; satelliteLogger?: Logger; seams?: ApiServerSeams } = {}): Promise<TestSystem> {
+  const { dockerSocket, seams, satelliteLogger } = options;
   const logger = options.logger ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
   // Scripts as the satellite stages them by default: host files bind-mounted into the containers.
   const scriptDir = join(dataDir, 'scripts');
-  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir });
+  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
   const configFor = (): ApiConfig =>
     loadApiConfig({
@@ -163,7 +165,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     async restartSatellite() {
       const port = Number(new URL(satellite.url).port);
       await satellite.close().catch(() => undefined);
-      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir });
+      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger });
     },
     async close() {
       const instanceId = api.instanceId;
