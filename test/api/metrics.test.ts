@@ -86,9 +86,12 @@ test('an unreachable satellite reads 0', async () => {
   }
 });
 
-test('the metrics route is in the route tables: /metrics/help describes it', async () => {
+test('the metrics route is in the route tables: /metrics/help and the API description describe it', async () => {
   const res = await system.http().get('/metrics/help').set('Authorization', `JWT ${admin}`).expect(200);
   expect(res.body.routes).toEqual(expect.arrayContaining([expect.objectContaining({ method: 'GET', path: '/metrics/' })]));
+  const description = await system.http().get('/v1/openapi.json').expect(200);
+  const paths = Object.keys(description.body.paths as Record<string, unknown>);
+  expect(paths.some((path) => /^\/metrics\/?$/.test(path))).toBe(true);
 });
 
 describe('BOATLOAD_METRICS_PORT', () => {
