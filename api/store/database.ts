@@ -151,6 +151,13 @@ const MIGRATIONS: string[] = [
 /** The store version (SQLite user_version) once every migration has run. */
 export const STORE_VERSION = MIGRATIONS.length;
 
+/** The store version once the step whose SQL contains `marker` has run (tests build the store before it). */
+export function storeVersionAfter(marker: string): number {
+  const index = MIGRATIONS.findIndex((sql) => sql.includes(marker));
+  if (index < 0) throw new Error(`no store migration contains "${marker}"`);
+  return index + 1;
+}
+
 /** Opens (creating) the store and migrates it; `version` stops earlier (tests build older stores). */
 export function openDatabase(path: string, options: { version?: number } = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, STORE_VERSION } from '../../api/store/database';
+import { openDatabase, STORE_VERSION, storeVersionAfter } from '../../api/store/database';
 import { ContainerRepository } from '../../api/store/containers';
 import { SnapshotRepository } from '../../api/store/snapshots';
 
@@ -33,8 +33,8 @@ test('a snapshot keeps its source container\'s script, script name and arguments
 test('snapshots taken before the upgrade get the command of their source container, if it still exists', () => {
   const path = join(dir, 'old.sqlite3');
   const version = STORE_VERSION;
-  // A store from before the command columns (the last step).
-  const old = openDatabase(path, { version: version - 1 });
+  // A store from before the command columns.
+  const old = openDatabase(path, { version: storeVersionAfter('ALTER TABLE snapshots ADD COLUMN script') - 1 });
   new ContainerRepository(old).insert({ id: snapshot.containerId, owner: 'alice', image: 'boatload/base:latest', unitName: 'c.service', request }, Buffer.from('#!/bin/sh\necho hi\n'));
   const insert = old.prepare('INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, created) VALUES (?, ?, ?, NULL, ?, ?, 1, NULL, ?)');
   insert.run('a'.repeat(32), 'alice', snapshot.containerId, snapshot.image, snapshot.imageId, new Date().toISOString());

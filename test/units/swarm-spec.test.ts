@@ -247,13 +247,25 @@ describe('BOATLOAD_BACKEND', () => {
     expect(() => backendFromEnv({ BOATLOAD_BACKEND: 'swarm', SATELLITE_SECRET: 's', BOATLOAD_SWARM_DOCKER_HOST: 'http://x' })).toThrow(/unix:\/\/\/path or tcp:\/\/host:port/);
     expect(backendFromEnv({ BOATLOAD_BACKEND: 'swarm', SATELLITE_SECRET_FILE: '/s' })).toEqual({
       kind: 'swarm',
-      dockerHost: 'unix:///var/run/docker.sock',
+      manager: { kind: 'engine', dockerHost: 'unix:///var/run/docker.sock' },
       satellitePort: 8001,
       restartDelayMs: 1000,
       taskWaitMs: 20000,
       logs: { maxSize: '256m', maxFiles: 2 },
     });
     expect(dockerConnectionOf('unix:///run/d.sock')).toEqual({ socketPath: '/run/d.sock' });
+    expect(dockerConnectionOf('tcp://10.0.0.1:2375')).toEqual({ host: '10.0.0.1', port: 2375, protocol: 'http' });
+  });
+
+  test("swarm through a manager's satellite: an http(s) origin, not together with an engine address", () => {
+    const swarm = { BOATLOAD_BACKEND: 'swarm', SATELLITE_SECRET: 's' };
+    expect(backendFromEnv({ ...swarm, BOATLOAD_SWARM_MANAGER_SATELLITE: 'http://10.0.0.1:8001' })).toMatchObject({ kind: 'swarm', manager: { kind: 'satellite', url: 'http://10.0.0.1:8001' } });
+    expect(backendFromEnv({ ...swarm, BOATLOAD_SWARM_MANAGER_SATELLITE: 'https://m.example:8001/' })).toMatchObject({ manager: { kind: 'satellite', url: 'https://m.example:8001' } });
+    expect(() => backendFromEnv({ ...swarm, BOATLOAD_SWARM_MANAGER_SATELLITE: 'http://m:8001', BOATLOAD_SWARM_DOCKER_HOST: 'unix:///x' })).toThrow(/not both/);
+    for (const bad of ['m:8001', 'ftp://m:8001', 'http://m:8001/swarm', 'http://m:8001/?x=1', 'not a url']) {
+      expect(() => backendFromEnv({ ...swarm, BOATLOAD_SWARM_MANAGER_SATELLITE: bad })).toThrow(/BOATLOAD_SWARM_MANAGER_SATELLITE must be an http\(s\) URL/);
+    }
+    expect(() => backendFromEnv({ BOATLOAD_SWARM_MANAGER_SATELLITE: 'http://m:8001' })).toThrow(/is set but BOATLOAD_BACKEND is not swarm/);
     expect(dockerConnectionOf('tcp://10.0.0.1:2375')).toEqual({ host: '10.0.0.1', port: 2375, protocol: 'http' });
   });
 });
