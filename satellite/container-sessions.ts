@@ -18,7 +18,7 @@ import {
 } from '../common/satellite-protocol';
 import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/timestamps';
 import { sendJson, sendWithFlow } from '../common/ws-flow';
-import { engineError } from './engine-errors';
+import { containerState, engineError } from './engine-errors';
 
 export interface ContainerSessionsOptions {
   docker: Docker;
@@ -127,12 +127,8 @@ export class ContainerSessions {
   }
 
   /** The container's engine state; 404 when it does not exist. */
-  private async state(name: string): Promise<Docker.ContainerInspectInfo['State']> {
-    try {
-      return (await this.container(name).inspect()).State;
-    } catch (err) {
-      throw engineError(err, `container ${name}`);
-    }
+  private state(name: string): Promise<Docker.ContainerInspectInfo['State']> {
+    return containerState(this.options.docker, name);
   }
 
   private async requireRunning(name: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type Docker from 'dockerode';
 import { BadGatewayError, BadRequestError, ConflictError, HttpError, NotFoundError, ServiceUnavailableError } from '../common/errors';
 
 /** dockerode rejects with an Error carrying the engine's statusCode; turn it into our typed errors. */
@@ -22,4 +23,13 @@ export function isEngineNotFound(err: unknown): boolean {
 export function engineMessage(err: unknown): string {
   const e = err as { message?: string; json?: { message?: string } };
   return e.json?.message ?? e.message ?? String(err);
+}
+
+/** A container's engine state; a 404 (as engineError maps it) when the engine has no such container. */
+export async function containerState(docker: Docker, name: string): Promise<Docker.ContainerInspectInfo['State']> {
+  try {
+    return (await docker.getContainer(name).inspect()).State;
+  } catch (err) {
+    throw engineError(err, `container ${name}`);
+  }
 }

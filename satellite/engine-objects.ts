@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import type { CommitRequest, CommitResult, VolumeCreateRequest, VolumeInfo } from '../common/satellite-protocol';
-import { engineError, isEngineNotFound } from './engine-errors';
+import { containerState, engineError, isEngineNotFound } from './engine-errors';
 
 export class EngineObjects {
   constructor(private readonly options: { docker: Docker }) {}
@@ -14,12 +14,8 @@ export class EngineObjects {
   }
 
   /** The container's engine state; 404 when it does not exist. */
-  private async state(name: string): Promise<Docker.ContainerInspectInfo['State']> {
-    try {
-      return (await this.container(name).inspect()).State;
-    } catch (err) {
-      throw engineError(err, `container ${name}`);
-    }
+  private state(name: string): Promise<Docker.ContainerInspectInfo['State']> {
+    return containerState(this.options.docker, name);
   }
 
   /** Commits the container's filesystem as an image (paused for the commit, never stopped). */
