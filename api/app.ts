@@ -24,6 +24,7 @@ import { bodyParsers } from './http/body-parsers';
 import { buildOpenApiDocument, type OpenApiDocument } from './description/openapi-document';
 import { descriptionRoutes, OPENAPI_PATH } from './description/routes';
 import { helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type MountedRoutes, type RouteAccess, type RouteDef, type RouteGroup } from './http/route-table';
+import { dashboardRouter } from './dashboard/static';
 import type { ApiMetrics } from './metrics/api-metrics';
 import { metricsGroup } from './metrics/routes';
 import { operationGroup } from './operations/routes';
@@ -58,6 +59,8 @@ export interface AppDeps {
   operations: OperationService;
   fleet: FleetUnitService;
   jsonBodyMaxBytes: number;
+  /** The built dashboard, served at / (503 with a hint while it is not built). */
+  uiDir: string;
   /** `status`: ok or not ok, for anyone (writes nothing); `detailed`: the report, for admins. */
   health: { status: () => Promise<HealthStatus>; detailed: () => Promise<HealthReport> };
   /** A resource's dependencies, for its GET .../health. */
@@ -211,6 +214,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(catalog.metrics.base, auth, requireAdmin, plainRouter(catalog.metrics.routes));
   // Every other /v1 path needs auth too, then is a 404 (its body is never read).
   app.use('/v1', auth);
+  // The dashboard: static files and its client routes, never an API path (those 404 above or below).
+  app.use(dashboardRouter({ dir: deps.uiDir }));
 
   // Not the resource-not-found "Not found.": a client (and the description's test) can tell them apart.
   app.use((_req, _res, next) => next(new NotFoundError(UNKNOWN_ROUTE)));

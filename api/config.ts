@@ -41,6 +41,8 @@ export interface ApiConfig {
   dataDir: string;
   dbPath: string;
   usersFixture: string;
+  /** BOATLOAD_UI_DIR: the built dashboard (ui/dist), served at /. */
+  uiDir: string;
   /** ADMINHASH (or the content of ADMINHASH_FILE): replaces the admin's password hash at start-up. */
   adminHash?: string;
   passwordIterations: number;
@@ -292,6 +294,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     dataDir,
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
     usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
+    uiDir: resolve(env.BOATLOAD_UI_DIR ?? join(projectRoot(), 'ui', 'dist')),
     adminHash: env.ADMINHASH || adminHashFromFile(env),
     passwordIterations: passwordIterationsFromEnv(env),
     jwt: {

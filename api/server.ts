@@ -231,6 +231,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     operations,
     fleet,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
+    uiDir: config.uiDir,
     health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db, satellites, users }) },
     resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
     metrics,
