@@ -1,6 +1,6 @@
 // ESLint (flat config): typescript-eslint's type-checked recommended rules on the TypeScript sources
 // (types from tsconfig.json through the project service), ESLint's recommended rules on the CommonJS
-// scripts. `npm run lint`; scripts/test.sh runs it before the suites.
+// scripts, the dashboard's sources (ui/) with browser globals. `npm run lint`; scripts/test.sh runs it before the suites.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import { dirname } from 'node:path';
@@ -9,7 +9,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', '.run/', 'data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', '.run/', 'data/', 'coverage/', 'bench/results/', 'ui/dist/'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   {
     files: ['**/*.ts'],
@@ -40,6 +40,11 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
     },
+  },
+  {
+    // The dashboard runs in the browser (types from ui/tsconfig.json, found by the project service).
+    files: ['ui/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['**/*.js'],

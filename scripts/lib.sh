@@ -80,3 +80,24 @@ ensure_base_image() {
 }
 
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+
+# The dashboard (ui/ built by Vite into ui/dist, served by the API at /): rebuilt when any file under
+# ui/ (but the build) or the lockfile is newer than the last build.
+ensure_ui() {
+  local built="$BOATLOAD_ROOT/ui/dist/index.html"
+  if [ -f "$built" ] && [ ! "$BOATLOAD_ROOT/package-lock.json" -nt "$built" ] \
+    && [ -z "$(find "$BOATLOAD_ROOT/ui" -path "$BOATLOAD_ROOT/ui/dist" -prune -o -type f -newer "$built" -print -quit)" ]; then
+    return 0
+  fi
+  log "building the dashboard (npm run build:ui: ui/ -> ui/dist)"
+  (cd "$BOATLOAD_ROOT" && npm run --silent build:ui) >&2
+}
+
+# Debian's Chromium, for the browser tests (test/ui, driven by playwright-core): installed like the
+# engine, as root; Playwright's own browser download cannot work here.
+CHROMIUM_PATH=/usr/bin/chromium
+ensure_chromium() {
+  if [ -x "$CHROMIUM_PATH" ]; then return 0; fi
+  apt_install chromium || { log "the browser tests need $CHROMIUM_PATH (Debian's chromium): run as root: apt-get install -y chromium"; return 1; }
+  [ -x "$CHROMIUM_PATH" ] || { log "apt-get installed chromium but $CHROMIUM_PATH is missing"; return 1; }
+}

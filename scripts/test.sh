@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: the same preparation as `npm start`, lint (a finding fails the run), a type check, then the
+# `npm test`: the same preparation as `npm start` (the dashboard built), Debian's Chromium for the
+# browser tests, lint (a finding fails the run), a type check, then the
 # whole suite on the real engine.
 # Extra arguments go to jest. BOATLOAD_JEST_JSON=<file> also writes jest's JSON report there (.ci/run).
 # As root and without arguments, the cluster suite runs afterwards (BOATLOAD_CLUSTER_TESTS=off skips it).
@@ -10,6 +11,8 @@ cd "$BOATLOAD_ROOT"
 cluster_json=""
 if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then cluster_json="${BOATLOAD_JEST_JSON%.json}.cluster.json"; rm -f "$cluster_json"; fi
 ensure_node_modules
+ensure_chromium
+ensure_ui
 log "linting (npm run lint: ESLint with typescript-eslint, eslint.config.mjs)"
 npx eslint .
 ensure_engine

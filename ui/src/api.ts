@@ -1,0 +1,129 @@
+/**
+ * The API as the dashboard uses it: same-origin fetches with the session cookie, the csrftoken
+ * cookie echoed in X-CSRFToken on writes, and the API's own error messages as ApiError.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface User {
+  username: string;
+  is_admin: boolean;
+}
+
+export type ContainerStatus = 'creating' | 'starting' | 'running' | 'restarting' | 'paused' | 'exited' | 'error' | 'lost' | 'stopped';
+
+export interface ContainerSummary {
+  id: string;
+  image: string;
+  owner: string;
+  node: string | null;
+  created: string;
+  status: ContainerStatus;
+  exit_code: number | null;
+  reason: string | null;
+}
+
+export interface Container extends ContainerSummary {
+  permanent: boolean;
+  container_args: string[];
+  env: Record<string, string>;
+}
+
+export interface ContainerState {
+  /** The scheduler's view, as systemd would show the unit. */
+  fleet_state: { name: string; loadState: string; activeState: string; subState: string };
+  /** The engine's State of the container ({} before the engine has it). */
+  docker_state: { Status?: string; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
+  status: string;
+  reason: string | null;
+}
+
+export interface ChangedFile {
+  num: number;
+  path: string;
+  size: number;
+}
+
+export interface ExecResult {
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  timed_out: boolean;
+}
+
+function csrfToken(): string {
+  const match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+/** The API's message from an error body: {"detail": "..."} or {"field": ["msg", ...]}. */
+export function errorMessage(body: unknown, status: number): string {
+  if (body && typeof body === 'object') {
+    const record = body as Record<string, unknown>;
+    if (typeof record.detail === 'string') return record.detail;
+    const parts = Object.entries(record).map(([field, value]) => {
+      const text = Array.isArray(value) ? value.map(String).join(' ') : String(value);
+      return field === 'non_field_errors' ? text : `${field}: ${text}`;
+    });
+    if (parts.length) return parts.join('; ');
+  }
+  return `The API answered ${status}.`;
+}
+
+async function request(method: string, path: string, body?: FormData | object): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (method !== 'GET') headers['X-CSRFToken'] = csrfToken();
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
+  if (!res.ok) {
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    throw new ApiError(res.status, errorMessage(parsed, res.status));
+  }
+  return res;
+}
+
+async function json<T>(method: string, path: string, body?: FormData | object): Promise<T> {
+  return (await (await request(method, path, body)).json()) as T;
+}
+
+const c = (id: string): string => `/v1/container/${encodeURIComponent(id)}`;
+
+export const api = {
+  me: () => json<User>('GET', '/v1/auth/me'),
+  login: (username: string, password: string) => json<User>('POST', '/v1/auth/login', { username, password }),
+  logout: async () => {
+    await request('POST', '/v1/auth/logout');
+  },
+  containers: () => json<ContainerSummary[]>('GET', '/v1/container/'),
+  create: (form: FormData) => json<Container>('POST', '/v1/container/', form),
+  container: (id: string) => json<Container>('GET', c(id)),
+  state: (id: string) => json<ContainerState>('GET', `${c(id)}/state`),
+  stdout: async (id: string) => (await request('GET', `${c(id)}/stdout`)).text(),
+  files: (id: string) => json<ChangedFile[]>('GET', `${c(id)}/file`),
+  exec: (id: string, command: string) => json<ExecResult>('POST', `${c(id)}/exec`, { cmd: ['/bin/sh', '-c', command] }),
+  remove: async (id: string) => {
+    await request('DELETE', c(id));
+  },
+  streamUrl: (id: string) => `${c(id)}/stream`,
+  fileUrl: (id: string, num: number) => `${c(id)}/filebynum/${num}`,
+  archiveUrl: (id: string) => `${c(id)}/archive`,
+};

@@ -1,0 +1,71 @@
+/** Create a container: image and tag, a script (typed or a file), args, env lines, permanent. */
+import { html } from 'htm/preact';
+import type { VNode } from 'preact';
+import { useState } from 'preact/hooks';
+import { api } from './api';
+
+/** NAME=value lines into an object; a line without '=' is an error naming it. */
+export function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const at = line.indexOf('=');
+    if (at <= 0) throw new Error(`env: "${line}" is not NAME=value.`);
+    env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return env;
+}
+
+function text(fields: FormData, name: string): string {
+  const value = fields.get(name);
+  return typeof value === 'string' ? value : '';
+}
+
+export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const fields = new FormData(form);
+    const body = new FormData();
+    setError(null);
+    try {
+      for (const name of ['image_name', 'image_tag', 'container_args']) {
+        const value = text(fields, name).trim();
+        if (value) body.set(name, value);
+      }
+      const env = parseEnv(text(fields, 'env'));
+      if (Object.keys(env).length) body.set('env', JSON.stringify(env));
+      body.set('permanent', fields.get('permanent') ? 'true' : 'false');
+      const file = fields.get('script_file');
+      const typed = text(fields, 'script_text');
+      if (file instanceof File && file.size > 0) body.set('script', file, file.name);
+      else if (typed.trim()) body.set('script', new Blob([typed.replace(/\r\n/g, '\n')], { type: 'application/octet-stream' }), 'script');
+      setBusy(true);
+      const created = await api.create(body);
+      form.reset();
+      props.onCreated(created.id);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return html`
+    <form class="create" onSubmit=${submit} aria-label="New container">
+      <div class="row">
+        <label>Image <input name="image_name" placeholder="boatload/base" /></label>
+        <label>Tag <input name="image_tag" placeholder="latest" /></label>
+      </div>
+      <label>Script <textarea name="script_text" rows="6" spellcheck="false" placeholder=${'#!/bin/sh\necho hello'}></textarea></label>
+      <label>or a script file <input name="script_file" type="file" /></label>
+      <label>Arguments <input name="container_args" placeholder="sleep 3600" /></label>
+      <label>Environment (NAME=value, one a line) <textarea name="env" rows="2" spellcheck="false"></textarea></label>
+      <label class="check"><input name="permanent" type="checkbox" /> Permanent (restarted always)</label>
+      ${error && html`<p role="alert" class="error">${error}</p>`}
+      <button type="submit" disabled=${busy}>Create</button>
+    </form>
+  `;
+}
