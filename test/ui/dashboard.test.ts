@@ -1,0 +1,145 @@
+/**
+ * The dashboard in a real browser (headless Debian Chromium, playwright-core) against a real
+ * BoatLoad on the real engine, walking what a person does. One browser for the file; each user has
+ * a page of their own. Screenshots of each step: .run/ui-screenshots/dashboard/.
+ */
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../support/browser';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
+import { PASSWORD } from '../support/system';
+
+jest.setTimeout(90_000);
+
+let system: SandboxSystem;
+let base: string;
+let browser: TestBrowser;
+let admin: Page;
+let adminToken: string;
+/** The admin's one-shot container, created through the API. */
+let adminContainer: string;
+
+async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+const row = (page: Page, id: string) => page.locator(`tr[data-id="${id}"]`);
+
+beforeAll(async () => {
+  [system, browser] = await Promise.all([startSandboxSystem(), launchBrowser('dashboard')]);
+  base = await system.listen();
+  adminToken = await system.token('admin');
+  admin = await browser.page();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+test("a wrong password shows the API's own message", async () => {
+  const answer = await system.http().post('/v1/auth/login').send({ username: 'nobody', password: 'wrong' });
+  const message = (answer.body.non_field_errors as string[])[0];
+  expect(message).toMatch(/credentials/);
+  await logIn(admin, 'admin', 'not-the-password');
+  await expect(admin.getByRole('alert').textContent()).resolves.toBe(message);
+  await browser.screenshot(admin, 'wrong-password');
+});
+
+test('logs in and sees a container appear in the list, its state changing without a reload', async () => {
+  await logIn(admin, 'admin', 'admin');
+  await admin.getByRole('heading', { name: 'Containers' }).waitFor();
+  // A marker on the window: gone if the page reloads.
+  await admin.evaluate(() => Object.assign(globalThis, { boatloadMarker: 1 }));
+  adminContainer = await system.create(adminToken, { container_args: ['sh', '-c', 'sleep 4'] });
+  await row(admin, adminContainer).getByTestId('state').filter({ hasText: 'running' }).waitFor({ timeout: 15_000 });
+  await browser.screenshot(admin, 'list-running');
+  await row(admin, adminContainer).getByTestId('state').filter({ hasText: 'exited' }).waitFor({ timeout: 20_000 });
+  await expect(admin.evaluate(() => (globalThis as { boatloadMarker?: number }).boatloadMarker)).resolves.toBe(1);
+  // Admins see the owner column; the filter hides what is not in the chosen state.
+  await expect(row(admin, adminContainer).textContent()).resolves.toContain('admin');
+  await admin.getByLabel('State').selectOption('running');
+  await row(admin, adminContainer).waitFor({ state: 'detached' });
+  await admin.getByLabel('State').selectOption('exited');
+  await row(admin, adminContainer).waitFor();
+  await admin.getByLabel('State').selectOption('');
+});
+
+test('creates a script container from the form, follows its output live, runs an exec, downloads its files, deletes it', async () => {
+  const before = new Set(((await system.http().get('/v1/container/').set(...system.auth(adminToken))).body as Array<{ id: string }>).map((c) => c.id));
+  await admin.getByRole('button', { name: 'New container' }).click();
+  const script = ['#!/bin/sh', 'echo first-line', "printf 'ui-bytes\\n' > /result.txt", 'sleep 3', 'echo second-line', 'sleep 120', ''].join('\n');
+  await admin.getByLabel('Script', { exact: true }).fill(script);
+  await admin.getByLabel('Environment (NAME=value, one a line)').fill('GREETING=hi');
+  await browser.screenshot(admin, 'create-form');
+  await admin.getByRole('button', { name: 'Create' }).click();
+  await admin.getByRole('form', { name: 'New container' }).waitFor({ state: 'detached' });
+  const listed = (await system.http().get('/v1/container/').set(...system.auth(adminToken))).body as Array<{ id: string }>;
+  const id = listed.map((c) => c.id).find((c) => !before.has(c));
+  if (!id) throw new Error('the form created no container');
+  const record = await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken));
+  expect(record.body.env).toEqual({ GREETING: 'hi' });
+
+  await row(admin, id).getByRole('link').click();
+  expect(new URL(admin.url()).pathname).toBe(`/containers/${id}`);
+  const output = admin.getByTestId('output');
+  await output.filter({ hasText: 'first-line' }).waitFor({ timeout: 20_000 });
+  // The second line is printed 3 s after the first: it arrives on the open page, through the stream.
+  await output.filter({ hasText: 'second-line' }).waitFor({ timeout: 20_000 });
+  await expect(output.textContent()).resolves.toBe('first-line\nsecond-line\n');
+  await expect(admin.getByTestId('status').textContent()).resolves.toContain('running');
+  await expect(admin.getByTestId('fleet-state').textContent()).resolves.toBe('active (running)');
+  await expect(admin.getByTestId('docker-state').textContent()).resolves.toBe('running');
+
+  await admin.getByLabel('Command (run by /bin/sh -c)').fill('echo exec-$((6*7)) $GREETING');
+  await admin.getByRole('button', { name: 'Run' }).click();
+  await admin.getByTestId('exec-stdout').filter({ hasText: 'exec-42 hi' }).waitFor();
+  await expect(admin.getByTestId('exec-exit').textContent()).resolves.toBe('0');
+
+  const fileLink = admin.getByRole('link', { name: '/result.txt' });
+  await fileLink.waitFor({ timeout: 15_000 });
+  await browser.screenshot(admin, 'container-page');
+  const [download] = await Promise.all([admin.waitForEvent('download'), fileLink.click()]);
+  expect(download.suggestedFilename()).toBe('result.txt');
+  expect(readFileSync(await download.path()).toString('utf8')).toBe('ui-bytes\n');
+  const [archive] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('link', { name: 'Download all changes (tar)' }).click()]);
+  expect(archive.suggestedFilename()).toBe(`${id}.tar`);
+  expect(readFileSync(await archive.path()).includes(Buffer.from('ui-bytes\n'))).toBe(true);
+
+  await admin.getByRole('button', { name: `Delete ${id}` }).click();
+  await admin.getByRole('button', { name: 'Yes, delete' }).click();
+  await admin.getByRole('heading', { name: 'Containers' }).waitFor();
+  await row(admin, id).waitFor({ state: 'detached' });
+  await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken)).expect(404);
+});
+
+test("a second user sees only their own containers, and a stranger's container is not found", async () => {
+  const bobToken = await system.token('bob');
+  const own = await system.create(bobToken, { container_args: ['sleep', '60'] });
+  const bob = await browser.page();
+  await logIn(bob, 'bob', PASSWORD);
+  await row(bob, own).waitFor({ timeout: 15_000 });
+  await expect(bob.locator('tbody tr').count()).resolves.toBe(1);
+  await expect(row(bob, adminContainer).count()).resolves.toBe(0);
+  await expect(bob.getByRole('columnheader', { name: 'Owner' }).count()).resolves.toBe(0);
+  await browser.screenshot(bob, 'second-user-list');
+  await bob.goto(`${base}/containers/${adminContainer}`);
+  await expect(bob.getByTestId('not-found').textContent()).resolves.toBe('Not found.');
+  await browser.screenshot(bob, 'stranger-not-found');
+  await bob.context().close();
+});
+
+test('logs out: the session is gone', async () => {
+  await admin.getByRole('button', { name: 'Log out' }).click();
+  await admin.getByRole('button', { name: 'Log in' }).waitFor();
+  await admin.reload();
+  await admin.getByRole('button', { name: 'Log in' }).waitFor();
+  await expect(admin.evaluate(async () => (await fetch('/v1/auth/me')).status)).resolves.toBe(401);
+});
+
+test('no console errors on any page', () => {
+  expect(browser.consoleErrors).toEqual([]);
+});
