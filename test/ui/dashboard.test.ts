@@ -126,10 +126,67 @@ test("a second user sees only their own containers, and a stranger's container i
   await expect(row(bob, adminContainer).count()).resolves.toBe(0);
   await expect(bob.getByRole('columnheader', { name: 'Owner' }).count()).resolves.toBe(0);
   await browser.screenshot(bob, 'second-user-list');
+  // At 390 px wide (a phone) the page does not scroll sideways: wide tables scroll in their own box.
+  await bob.setViewportSize({ width: 390, height: 800 });
+  await expect(bob.evaluate<number>('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
+  await browser.screenshot(bob, 'second-user-list-390px');
+  await bob.setViewportSize({ width: 1280, height: 800 });
   await bob.goto(`${base}/containers/${adminContainer}`);
   await expect(bob.getByTestId('not-found').textContent()).resolves.toBe('Not found.');
   await browser.screenshot(bob, 'stranger-not-found');
+  // Not an admin: no Units or Users in the navigation.
+  await expect(bob.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).resolves.toEqual(['Containers']);
   await bob.context().close();
+});
+
+test("changing your password ends the session; the new one logs in; a wrong current password shows the API's message", async () => {
+  const carolToken = await system.token('carol');
+  expect(carolToken).toBeTruthy();
+  const carol = await browser.page();
+  await logIn(carol, 'carol', PASSWORD);
+  await carol.getByRole('link', { name: 'carol' }).click();
+  const change = async (old: string, next: string): Promise<void> => {
+    await carol.getByLabel('Current password').fill(old);
+    await carol.getByLabel('New password', { exact: true }).fill(next);
+    await carol.getByLabel('New password again').fill(next);
+    await carol.getByRole('button', { name: 'Change password' }).click();
+  };
+  await change('wrong-old-password', 'a-new-password-1');
+  const refused = await system.http().post('/v1/auth/password').set('Authorization', `JWT ${carolToken}`).send({ old_password: 'wrong-old-password', new_password: 'a-new-password-1' });
+  expect(refused.status).toBe(400);
+  await expect(carol.getByRole('alert').textContent()).resolves.toBe(Object.entries(refused.body as Record<string, string[]>).map(([field, msgs]) => (field === 'non_field_errors' ? msgs.join(' ') : `${field}: ${msgs.join(' ')}`)).join('; '));
+  await change(PASSWORD, 'a-new-password-1');
+  await carol.getByRole('status').filter({ hasText: 'password was changed' }).waitFor();
+  await logIn(carol, 'carol', 'a-new-password-1');
+  await carol.getByRole('heading', { name: 'Containers' }).waitFor();
+  await carol.context().close();
+});
+
+test('admins list, create and delete users, and see the fleet units', async () => {
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await admin.getByRole('heading', { name: 'Users' }).waitFor();
+  const form = admin.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Username').fill('dave');
+  await form.getByLabel('Password').fill('x');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  // The API's refusal of a short password, as the API words it.
+  const refused = await system.http().post('/v1/users/').set(...system.auth(adminToken)).send({ username: 'dave', password: 'x' });
+  expect(refused.status).toBe(400);
+  await expect(form.getByRole('alert').textContent()).resolves.toContain((refused.body as { password: string[] }).password[0]);
+  await form.getByLabel('Password').fill('dave-password-1');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await admin.locator('tr[data-user="dave"]').waitFor();
+  await browser.screenshot(admin, 'users');
+  await admin.getByRole('button', { name: 'Delete dave' }).click();
+  await admin.getByRole('button', { name: 'Yes, delete' }).click();
+  await admin.locator('tr[data-user="dave"]').waitFor({ state: 'detached' });
+  const users = (await system.http().get('/v1/users/').set(...system.auth(adminToken))).body as Array<{ username: string }>;
+  expect(users.map((u) => u.username)).not.toContain('dave');
+
+  const unit = ((await system.http().get(`/v1/container/${adminContainer}`).set(...system.auth(adminToken))).body as { unit: string }).unit;
+  await admin.getByRole('link', { name: 'Units' }).click();
+  await admin.locator(`tr[data-unit="${unit}"]`).waitFor({ timeout: 10_000 });
+  await browser.screenshot(admin, 'units');
 });
 
 test('logs out: the session is gone', async () => {

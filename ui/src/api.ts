@@ -15,6 +15,15 @@ export class ApiError extends Error {
 export interface User {
   username: string;
   is_admin: boolean;
+  created?: string;
+}
+
+/** A fleet unit, as GET /fleet/v1/units lists it. */
+export interface Unit {
+  name: string;
+  desiredState: string;
+  currentState: string;
+  machineID?: string;
 }
 
 export type ContainerStatus = 'creating' | 'starting' | 'running' | 'restarting' | 'paused' | 'exited' | 'error' | 'lost' | 'stopped';
@@ -123,6 +132,15 @@ export const api = {
   remove: async (id: string) => {
     await request('DELETE', c(id));
   },
+  changePassword: async (oldPassword: string, newPassword: string) => {
+    await request('POST', '/v1/auth/password', { old_password: oldPassword, new_password: newPassword });
+  },
+  users: () => json<User[]>('GET', '/v1/users/'),
+  createUser: (body: { username: string; password: string; is_admin: boolean }) => json<User>('POST', '/v1/users/', body),
+  deleteUser: async (username: string) => {
+    await request('DELETE', `/v1/users/${encodeURIComponent(username)}`);
+  },
+  units: async () => (await json<{ units?: Unit[] }>('GET', '/fleet/v1/units')).units ?? [],
   streamUrl: (id: string) => `${c(id)}/stream`,
   fileUrl: (id: string, num: number) => `${c(id)}/filebynum/${num}`,
   archiveUrl: (id: string) => `${c(id)}/archive`,

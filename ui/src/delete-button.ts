@@ -1,16 +1,16 @@
-/** Delete with an in-page confirmation: the first click asks, "Yes, delete" deletes. */
+/** Delete with an in-page confirmation: the first click asks, "Yes, delete" deletes (a container by default). */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api';
 
-export function DeleteButton(props: { id: string; onDeleted: () => void; onError: (message: string) => void }): VNode {
+export function DeleteButton(props: { id: string; onDeleted: () => void; onError: (message: string) => void; remove?: (id: string) => Promise<void> }): VNode {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const remove = async (): Promise<void> => {
     setBusy(true);
     try {
-      await api.remove(props.id);
+      await (props.remove ?? api.remove)(props.id);
       props.onDeleted();
     } catch (err) {
       props.onError(err instanceof Error ? err.message : String(err));

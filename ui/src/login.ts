@@ -4,7 +4,7 @@ import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, type User } from './api';
 
-export function LoginForm(props: { onLogin: (user: User) => void }): VNode {
+export function LoginForm(props: { onLogin: (user: User) => void; notice?: string | null }): VNode {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -26,6 +26,7 @@ export function LoginForm(props: { onLogin: (user: User) => void }): VNode {
   return html`
     <main class="login">
       <h1>BoatLoad</h1>
+      ${props.notice && html`<p role="status" class="notice">${props.notice}</p>`}
       <form onSubmit=${submit} aria-label="Log in">
         <label>Username <input name="username" autocomplete="username" required value=${username} onInput=${(e: Event) => setUsername((e.target as HTMLInputElement).value)} /></label>
         <label>Password <input name="password" type="password" autocomplete="current-password" required value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} /></label>

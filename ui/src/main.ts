@@ -3,6 +3,8 @@ import { html } from 'htm/preact';
 import { render, type VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type User } from './api';
+import { AccountPage } from './account';
+import { UnitsPage, UsersPage } from './admin';
 import { ContainerPage } from './container-page';
 import { ContainerList } from './containers';
 import { LoginForm } from './login';
@@ -12,6 +14,7 @@ import './style.css';
 function App(): VNode {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const path = usePath();
 
   useEffect(() => {
@@ -23,7 +26,7 @@ function App(): VNode {
 
   if (error) return html`<main><p role="alert" class="error">${error}</p></main>`;
   if (user === undefined) return html`<main><p>Loading…</p></main>`;
-  if (user === null) return html`<${LoginForm} onLogin=${setUser} />`;
+  if (user === null) return html`<${LoginForm} notice=${notice} onLogin=${(u: User) => { setNotice(null); setUser(u); }} />`;
 
   const logout = async (): Promise<void> => {
     try {
@@ -33,15 +36,29 @@ function App(): VNode {
       navigate('/');
     }
   };
+  const passwordChanged = (): void => {
+    setNotice('Your password was changed and your sessions ended: log in with the new one.');
+    setUser(null);
+    navigate('/');
+  };
   const match = /^\/containers\/([^/]+)$/.exec(path);
   const page = match
     ? html`<${ContainerPage} id=${decodeURIComponent(match[1])} user=${user} />`
-    : html`<${ContainerList} user=${user} />`;
+    : path === '/account'
+      ? html`<${AccountPage} onPasswordChanged=${passwordChanged} />`
+      : path === '/users' && user.is_admin
+        ? html`<${UsersPage} user=${user} />`
+        : path === '/units' && user.is_admin
+          ? html`<${UnitsPage} />`
+          : html`<${ContainerList} user=${user} />`;
   return html`
     <header>
       <${Link} href="/" class="brand">BoatLoad<//>
-      <nav><${Link} href="/">Containers<//></nav>
-      <span class="who">${user.username}${user.is_admin ? ' (admin)' : ''}</span>
+      <nav aria-label="Pages">
+        <${Link} href="/">Containers<//>
+        ${user.is_admin && html`<${Link} href="/units">Units<//> <${Link} href="/users">Users<//>`}
+      </nav>
+      <${Link} href="/account" class="who">${user.username}${user.is_admin ? ' (admin)' : ''}<//>
       <button type="button" onClick=${logout}>Log out</button>
     </header>
     <main>${page}</main>
