@@ -9,8 +9,8 @@ import { EVENT_HEARTBEAT_SECONDS, type ContainerEvent, type EventFeedLine } from
 import type { Logger } from '../common/logger';
 
 /**
- * Actions that never change what an inspection answers (execs, attaches, file copies): a sandbox
- * running thousands of execs would otherwise keep emptying the cache for nothing.
+ * Actions that never change what an inspection answers (execs, attaches, file copies): a
+ * container running thousands of execs would otherwise keep emptying the cache for nothing.
  */
 const INERT_ACTIONS = /^(exec_|attach$|detach$|resize$|top$|archive-path$|extract-to-dir$|export$)/;
 

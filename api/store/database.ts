@@ -60,7 +60,7 @@ const MIGRATIONS: string[] = [
      updated    TEXT NOT NULL,
      PRIMARY KEY (machine_id, key)
    );`,
-  // Sandbox resources: operations (receipts of long actions), snapshots (committed images) and
+  // Resources beside containers: operations (receipts of long actions), snapshots (committed images) and
   // named volumes, each with its owner.
   `CREATE TABLE operations (
      id      TEXT PRIMARY KEY,
