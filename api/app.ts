@@ -23,7 +23,7 @@ import type { HealthReport, HealthStatus } from './health';
 import { bodyParsers } from './http/body-parsers';
 import { buildOpenApiDocument, type OpenApiDocument } from './description/openapi-document';
 import { descriptionRoutes, OPENAPI_PATH } from './description/routes';
-import { helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type MountedRoutes, type RouteAccess, type RouteDef, type RouteGroup } from './http/route-table';
+import { describedRoutes, helpRoutes, registerRoutes, type HealthReport as ResourceHealth, type MountedRoutes, type RouteAccess, type RouteDef, type RouteGroup } from './http/route-table';
 import { dashboardRouter } from './dashboard/static';
 import type { ApiMetrics } from './metrics/api-metrics';
 import { metricsGroup } from './metrics/routes';
@@ -112,12 +112,11 @@ function healthHandlers(deps: AppDeps, auth: RequestHandler): RequestHandler[] {
 export function routeCatalog(deps: AppDeps): RouteCatalog {
   const auth = requireAuth(deps.passport);
   const health = (resource: string) => () => deps.resourceHealth(resource);
-  const described = (group: RouteGroup, access: RouteAccess): MountedRoutes => ({
+  const described = (group: RouteGroup, access: RouteAccess, groupHealth = health(group.name)): MountedRoutes => ({
     name: group.name,
     description: group.description,
     base: group.base,
-    // Help routes first: `/:id` would take `/help` otherwise.
-    routes: [...helpRoutes(group, { mount: group.base, health: health(group.name) }), ...group.routes],
+    routes: describedRoutes(group, groupHealth),
     access,
     errors: 'drf',
   });
@@ -155,15 +154,10 @@ export function routeCatalog(deps: AppDeps): RouteCatalog {
     // The fleet API is served at /fleet/v1 and described at /v1/units.
     units: { name: 'units', description: fleet.description, base: '/v1/units', routes: helpRoutes(fleet, { mount: '/v1/units', health: health('units') }), access: 'user', errors: 'drf' },
     fleet: { name: 'fleet', description: fleet.description, base: fleet.base, routes: fleet.routes, access: 'admin', errors: 'fleet' },
-    metrics: metricsMount(metricsGroup({ registry: deps.metrics.registry })),
+    // Its health has nothing to check: the registry is in memory.
+    metrics: described(metricsGroup({ registry: deps.metrics.registry }), 'admin', async () => ({ concern: 'metrics', status: 'ok', checks: {} })),
   };
   return catalog;
-}
-
-/** The metrics group with its help; its health has nothing to check (the registry is in memory). */
-function metricsMount(group: RouteGroup): MountedRoutes {
-  const health = async (): Promise<ResourceHealth> => ({ concern: group.name, status: 'ok', checks: {} });
-  return { name: group.name, description: group.description, base: group.base, routes: [...helpRoutes(group, { mount: group.base, health }), ...group.routes], access: 'admin', errors: 'drf' };
 }
 
 /** The catalog's entries in mount order. */

@@ -5,7 +5,7 @@
  * that registered the routes, so the description cannot drift from the server; the tables are
  * also what a machine-readable API description can be generated from.
  */
-import { Router, type Request, type RequestHandler } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import type { AnyZodObject, ZodTypeAny } from 'zod';
 import { stampRoutePattern } from '../../common/metrics/http-metrics';
 
@@ -124,7 +124,7 @@ interface PlacedRoute extends RouteDef {
 }
 
 /** The help document of a group: every route it serves, its own help routes first. */
-export function renderHelp(group: RouteGroup, routes: readonly PlacedRoute[]): unknown {
+function renderHelp(group: RouteGroup, routes: readonly PlacedRoute[]): unknown {
   return {
     concern: group.name,
     description: group.description,
@@ -140,7 +140,7 @@ export function renderHelp(group: RouteGroup, routes: readonly PlacedRoute[]): u
   };
 }
 
-export function renderExamples(group: RouteGroup, routes: readonly PlacedRoute[], req: Request): { concern: string; setup: string[]; examples: Array<{ route: string; example: string }> } {
+function renderExamples(group: RouteGroup, routes: readonly PlacedRoute[], req: Request): { concern: string; setup: string[]; examples: Array<{ route: string; example: string }> } {
   const origin = `${req.protocol}://${req.get('host') ?? '127.0.0.1:8000'}`;
   const setup = [
     `BOATLOAD=${origin}`,
@@ -213,12 +213,9 @@ export function helpRoutes(group: RouteGroup, options: { mount: string; health: 
   return meta;
 }
 
-/** A router serving a group's routes with its help, examples and health in front of them. */
-export function describedRouter(group: RouteGroup, health: () => Promise<HealthReport>): Router {
-  const router = Router();
-  // Help routes first: `/:id` would take `/help` otherwise.
-  registerRoutes(router, [...helpRoutes(group, { mount: group.base, health }), ...group.routes]);
-  return router;
+/** A group's routes with its help, examples and health in front of them (`/:id` would take `/help` otherwise). */
+export function describedRoutes(group: RouteGroup, health: () => Promise<HealthReport>): RouteDef[] {
+  return [...helpRoutes(group, { mount: group.base, health }), ...group.routes];
 }
 
 /**

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import express from 'express';
 import request from 'supertest';
-import { describedRouter, type RouteGroup } from '../../api/http/route-table';
+import { describedRoutes, registerRoutes, type RouteGroup } from '../../api/http/route-table';
 import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 const run = promisify(execFile);
@@ -94,7 +94,9 @@ test('help cannot drift: the table that registers the routes is the one describe
     ],
   };
   const app = express();
-  app.use('/v1/demo', describedRouter(group, async () => ({ concern: 'demo', status: 'ok', checks: {} })));
+  const router = express.Router();
+  registerRoutes(router, describedRoutes(group, async () => ({ concern: 'demo', status: 'ok', checks: {} })));
+  app.use('/v1/demo', router);
   const help = await request(app).get('/v1/demo/help').expect(200);
   expect(help.body.routes.map((r: { method: string; path: string }) => `${r.method} ${r.path}`)).toEqual([
     'GET /v1/demo/help',
