@@ -114,7 +114,7 @@ export class ContainerService {
 
   async create(owner: User, request: CreateContainerInput): Promise<ContainerView> {
     // Early, before any download: the count that decides is taken again where the record is inserted.
-    this.options.quotas.ensureRoom(owner.username, 'containers');
+    const limit = this.options.quotas.ensureRoom(owner.username, 'containers');
     let script = request.script;
     if (request.scripturl) {
       script = await downloadToBuffer({ url: request.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
@@ -136,7 +136,6 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
-    const limit = this.options.quotas.limitsFor(owner.username).containers;
     const record = this.options.containers.insertWithinLimit(
       {
         id,

@@ -27,8 +27,6 @@ export interface QuotaView {
   usage: { containers: number; volumes: number; snapshots: number };
 }
 
-const NOUNS: Record<CountedKind, string> = { containers: 'containers', volumes: 'volumes', snapshots: 'snapshots' };
-
 function snake<T>(values: { [K in QuotaKind]: T }): Record<string, T> {
   return Object.fromEntries(QUOTA_KINDS.map((kind) => [QUOTA_FIELDS[kind], values[kind]]));
 }
@@ -36,24 +34,24 @@ function snake<T>(values: { [K in QuotaKind]: T }): Record<string, T> {
 /** The 403 of a create that would take the user over a count quota. */
 export function countQuotaExceeded(kind: CountedKind, limit: number, more = 1): QuotaExceededError {
   const asked = more > 1 ? ` (this request needs ${more} more)` : '';
-  return new QuotaExceededError(`Quota exceeded: your ${kind} quota is ${limit} ${NOUNS[kind]}${asked}. Delete some first, or ask an administrator to raise it.`);
+  return new QuotaExceededError(`Quota exceeded: your ${kind} quota is ${limit} ${kind}${asked}. Delete some first, or ask an administrator to raise it.`);
 }
 
 export class QuotaService {
   constructor(private readonly options: QuotaServiceOptions) {}
 
-  get defaults(): QuotaLimits {
-    return this.options.defaults;
-  }
-
   limitsFor(username: string): QuotaLimits {
     return effectiveLimits(this.options.defaults, this.options.repository.find(username));
   }
 
-  /** Refuses at once (403) when the user has no room for `more` objects of the kind. */
-  ensureRoom(username: string, kind: CountedKind, more = 1): void {
+  /**
+   * Refuses at once (403) when the user has no room for `more` objects of the kind; otherwise the
+   * limit, for the insert that takes the deciding count again.
+   */
+  ensureRoom(username: string, kind: CountedKind, more = 1): number {
     const limit = this.limitsFor(username)[kind];
     if (wouldExceed(limit, this.options.count(kind, username), more)) throw countQuotaExceeded(kind, limit, more);
+    return limit;
   }
 
   view(username: string): QuotaView {

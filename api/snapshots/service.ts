@@ -55,7 +55,7 @@ export class SnapshotService {
 
   /** Commits the (already ownership-checked) container. */
   async take(owner: User, source: LocatedContainer, name: string | null): Promise<SnapshotView> {
-    this.options.quotas.ensureRoom(owner.username, 'snapshots');
+    const limit = this.options.quotas.ensureRoom(owner.username, 'snapshots');
     const id = randomBytes(16).toString('hex');
     const labels = {
       [LABELS.snapshot]: id,
@@ -71,7 +71,6 @@ export class SnapshotService {
     });
     const request = source.record.request;
     // The commit took a while: the count that decides is taken again with the insert.
-    const limit = this.options.quotas.limitsFor(owner.username).snapshots;
     const record = this.options.snapshots.insertWithinLimit({
       id,
       owner: owner.username,

@@ -25,12 +25,6 @@ export class QuotaRepository {
     return { containers: row.containers, volumes: row.volumes, snapshots: row.snapshots, containerDiskBytes: row.container_disk_bytes, volumeBytes: row.volume_bytes };
   }
 
-  /** Every user with an override, by name. */
-  all(): Map<string, QuotaOverrides> {
-    const rows = this.statements.get('SELECT username FROM user_quotas').all() as Array<{ username: string }>;
-    return new Map(rows.map((row) => [row.username, this.find(row.username)]));
-  }
-
   /** Replaces the user's overrides (null: the default). */
   set(username: string, overrides: QuotaOverrides): void {
     this.statements

@@ -53,14 +53,13 @@ export class VolumeService {
   async create(owner: User, input: { name: string }): Promise<VolumeView> {
     const { volumes, quotas } = this.options;
     if (volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
-    quotas.ensureRoom(owner.username, 'volumes');
+    const limit = quotas.ensureRoom(owner.username, 'volumes');
     const [machine] = await this.options.scheduler.machines();
     if (!machine) throw new ServiceUnavailableError('No machine is available for the volume.');
     const id = randomBytes(16).toString('hex');
     const engineName = volumeEngineName(id);
     // The record first: its insert is where the quota and the name are decided, atomically,
     // so concurrent creates never make engine volumes that are then refused.
-    const limit = quotas.limitsFor(owner.username).volumes;
     const record = volumes.insertWithinLimit({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id }, limit);
     if (record === 'over-limit') throw countQuotaExceeded('volumes', limit);
     if (!record) throw new ConflictError(`You already have a volume named "${input.name}".`);
