@@ -46,9 +46,11 @@ export function prettyLine(json: string): string {
     return json;
   }
   const message = typeof entry.msg === 'string' ? entry.msg : '';
-  // A field the message already shows (an access line's method, route, status) is not repeated.
+  // A field the message already shows as a word (an access line's method, route, status) is not
+  // repeated; a value that is only part of a word (user "x" in "/v1/x") still is.
+  const words = new Set(message.split(' '));
   const fields = Object.entries(entry)
-    .filter(([key, value]) => !HIDDEN_IN_PRETTY.has(key) && value !== undefined && !((typeof value === 'string' || typeof value === 'number') && message.includes(String(value))))
+    .filter(([key, value]) => !HIDDEN_IN_PRETTY.has(key) && value !== undefined && !((typeof value === 'string' || typeof value === 'number') && words.has(String(value))))
     .map(([key, value]) => `${key}=${typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`);
   const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value) ?? '');
   const level = text(entry.level ?? 'info').toUpperCase().padEnd(5);

@@ -7,6 +7,9 @@ import type { ContainerSpec } from './container-spec';
 /** A container name as the satellite accepts it in a path (the engine's own rule); also a safe file name. */
 export const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** The satellite's path prefix for the Swarm calls it forwards to its engine (SATELLITE_SWARM_PROXY). */
+export const SWARM_PROXY_PREFIX = '/swarm-api';
+
 /** Where a submitted script lands inside the container; hidden from changes listings. */
 export const SCRIPT_DIR = '/boatload';
 

@@ -12,6 +12,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { PermissionDeniedError, ServiceUnavailableError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { SWARM_PROXY_PREFIX } from '../common/satellite-protocol';
 
 /** Where the local engine listens (dockerode's modem settings). */
 export interface EngineEndpoint {
@@ -19,8 +20,6 @@ export interface EngineEndpoint {
   host?: string;
   port?: number;
 }
-
-export const SWARM_PROXY_PREFIX = '/swarm-api';
 
 const ID = '[A-Za-z0-9_.-]{1,128}';
 /** The engine calls the swarm backend makes; the optional `/v1.NN` version prefix is allowed. */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../common/logger';
+import { SWARM_PROXY_PREFIX } from '../../common/satellite-protocol';
 import { signRequest } from '../../common/signing';
 
 export interface SwarmManagerProxyOptions {
@@ -23,9 +24,6 @@ export interface SwarmManagerProxyOptions {
   maxBodyBytes: number;
   logger: Logger;
 }
-
-/** The path the satellite forwards to its engine. */
-const PREFIX = '/swarm-api';
 
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
@@ -61,7 +59,7 @@ export class SwarmManagerProxy {
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === null) return this.fail(res, 413, `request body over ${this.options.maxBodyBytes} bytes`);
     const method = req.method ?? 'GET';
-    const path = PREFIX + (req.url ?? '/');
+    const path = SWARM_PROXY_PREFIX + (req.url ?? '/');
     const target = new URL(path, this.options.url);
     const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
     if (body.length) {
