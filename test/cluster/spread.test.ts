@@ -276,6 +276,17 @@ describe('fleet cycle on swarm: start, stop, start again (every start a fresh ta
     return res.status === 200 ? `${res.body.systemdActiveState}/${res.body.systemdSubState}` : `HTTP ${res.status}`;
   };
 
+  /** True once the unit shows `wanted`; otherwise throws what it shows and its tasks (the timeout's message). */
+  const reached = async (name: string, wanted: string): Promise<true> => {
+    const seen = await systemdOf(name);
+    if (seen === wanted) return true;
+    const unit = (await api.http().get(`/fleet/v1/units/${name}.service`).set(...(await auth()))).body as { currentState?: string };
+    const services = (await cluster.manager.docker.listServices({ filters: { label: [`boatload.unit=${name}.service`] } })) as Array<{ ID: string }>;
+    const tasks = (services.length === 0 ? [] : await cluster.manager.docker.listTasks({ filters: { service: services.map((service) => service.ID) } })) as Array<{ DesiredState: string; Status: { State: string; Err?: string } }>;
+    const taskText = tasks.map((task) => `${task.DesiredState}/${task.Status.State}${task.Status.Err ? ` (${task.Status.Err})` : ''}`).join(', ');
+    throw new Error(`${seen}, currentState ${unit.currentState}, tasks [${taskText}]`);
+  };
+
   test.each([
     ['with --rm', true],
     ['without --rm', false],
@@ -283,13 +294,13 @@ describe('fleet cycle on swarm: start, stop, start again (every start a fresh ta
     const name = `cycle-${rm ? 'rm' : 'keep'}`;
     const created = await api.http().put(`/fleet/v1/units/${name}.service`).set(...(await auth())).send({ options: options(name, rm) });
     expect(created.status).toBe(201);
-    for (const round of [1, 2]) {
+    for (const round of [1, 2, 3]) {
       const started = Date.now();
       await setState(name, 'launched');
-      await eventually(`${name} active (start ${round})`, async () => ((await systemdOf(name)) === 'active/running' ? true : undefined), 30000);
+      await eventually(`${name} active (start ${round})`, async () => reached(name, 'active/running'), 30000);
       process.stdout.write(`[cluster] fleet cycle ${label}: start ${round} active/running after ${Date.now() - started} ms\n`);
       await setState(name, 'loaded');
-      await eventually(`${name} stopped (stop ${round})`, async () => ((await systemdOf(name)) === 'inactive/dead' ? true : undefined), 30000);
+      await eventually(`${name} stopped (stop ${round})`, async () => reached(name, 'inactive/dead'), 30000);
     }
     await api.http().delete(`/fleet/v1/units/${name}.service`).set(...(await auth())).expect(204);
     await api.http().get(`/fleet/v1/units/${name}.service`).set(...(await auth())).expect(404);

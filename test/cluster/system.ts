@@ -9,7 +9,7 @@ import request from 'supertest';
 import { hashPassword } from '../../api/auth/passwords';
 import { loadApiConfig } from '../../api/config';
 import { buildApiServer, type ApiServer } from '../../api/server';
-import { silentLogger } from '../../common/logger';
+import { createLogger, silentLogger } from '../../common/logger';
 import { projectRoot } from '../../common/project-root';
 import type { Cluster } from './harness';
 
@@ -41,7 +41,7 @@ export async function startClusterApi(cluster: Cluster, env: Record<string, stri
     LOG_LEVEL: 'error',
     ...env,
   });
-  const api = buildApiServer(config, silentLogger);
+  const api = buildApiServer(config, process.env.BLC_DEBUG ? createLogger('api', 'debug') : silentLogger);
   await api.listen();
   let token: string | null = null;
   return {

@@ -197,8 +197,8 @@ export class SwarmBackend implements SchedulerBackend {
 
   /**
    * Every Swarm task is a fresh container from the service's spec, so `fresh` changes nothing here:
-   * a service at 0 replicas is scaled to 1; one whose task is no longer running (an ephemeral
-   * container that finished) is forced to run a new task.
+   * a service at 0 replicas (a stopped unit) is replaced by a new service; one whose task is no
+   * longer running (an ephemeral container that finished) is forced to run a new task.
    */
   start(action: UnitAction): Promise<ApplyResult> {
     return this.converge(action.unit, action.workload, 'launched', true);
@@ -232,13 +232,7 @@ export class SwarmBackend implements SchedulerBackend {
     const missing = (error: string | null = null): EngineObservation => ({ status: 'missing', exitCode: null, error, observedAt: new Date().toISOString() });
 
     if (target === 'inactive') {
-      if (existing) {
-        try {
-          await this.options.docker.getService(existing.ID).remove();
-        } catch (err) {
-          if (statusOf(err) !== 404) throw this.engineFailure(err, 'the service removal');
-        }
-      }
+      if (existing) await this.removeService(existing);
       await this.removeConfigs(unit.name).catch((err: Error) => this.options.logger.debug(`configs of ${unit.name}: ${err.message}`));
       return { observed: missing(), machineId: null, everStarted };
     }
@@ -248,6 +242,15 @@ export class SwarmBackend implements SchedulerBackend {
     const global = readFleetRequirements(unit.options, unit.name).global;
     const ephemeral = spec.restart === 'no';
     let service = existing;
+
+    if (service && rerun && !global && target === 'launched' && (service.Spec.Mode?.Replicated?.Replicas ?? 0) === 0) {
+      // Starting a stopped unit makes a new service rather than scaling the old one from 0 to 1:
+      // Swarm (restart condition none) sometimes creates no task at all for that scale-up, for as
+      // long as we waited (20 s), while a new service always gets its task. Under systemd every
+      // start runs the unit afresh anyway; the script config (content-addressed) is reused.
+      await this.removeService(service);
+      service = null;
+    }
 
     if (!service) {
       // An ephemeral container that already ran and then vanished is lost, not re-run.
@@ -304,6 +307,14 @@ export class SwarmBackend implements SchedulerBackend {
 
     const view = target === 'launched' && !global ? await this.waitForTask(service) : await this.viewOf(service);
     return { observed: view.observed, machineId: global ? null : view.machineId, everStarted };
+  }
+
+  private async removeService(service: EngineService): Promise<void> {
+    try {
+      await this.options.docker.getService(service.ID).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw this.engineFailure(err, 'the service removal');
+    }
   }
 
   /** Updates a service from its current version (a concurrent update is retried once). */
