@@ -209,8 +209,12 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   });
 
   app.use('/containers/:name/output', instruments.streamBytes('output'));
-  registerContainerSessionRoutes(app, { sessions: new ContainerSessions({ docker: engine.docker, logger }), logger });
-  registerEngineObjectRoutes(app, { objects: new EngineObjects({ docker: engine.docker }), usage: new DiskUsage({ docker: engine.docker }) });
+  const sessions = instruments.timed(new ContainerSessions({ docker: engine.docker, logger }), { prefix: 'sessions', untimed: ['runTerminal'] });
+  registerContainerSessionRoutes(app, { sessions, logger });
+  registerEngineObjectRoutes(app, {
+    objects: instruments.timed(new EngineObjects({ docker: engine.docker }), { prefix: 'objects' }),
+    usage: instruments.timed(new DiskUsage({ docker: engine.docker }), { prefix: 'usage' }),
+  });
   if (deps.swarmProxy) registerSwarmProxyRoutes(app, { engine: deps.swarmProxy, logger });
 
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));

@@ -9,24 +9,28 @@ import { HttpMetrics, LATENCY_BUCKETS } from '../common/metrics/http-metrics';
 export class SatelliteMetrics {
   readonly registry = new Registry();
   readonly http = new HttpMetrics(this.registry, 'boatload_satellite');
-  private readonly engineCalls = new Histogram({ name: 'boatload_satellite_engine_call_duration_seconds', help: 'Calls of the host engine wrapper (HostEngine) by operation and outcome; streams until they open.', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly engineCalls = new Histogram({ name: 'boatload_satellite_engine_call_duration_seconds', help: 'Calls of the engine wrappers (HostEngine, ContainerSessions, EngineObjects, DiskUsage) by operation and outcome; streams until they open.', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly streamBytesTotal = new Counter({ name: 'boatload_satellite_stream_bytes_total', help: 'Bytes of streamed answers (logs, files, archives, output), by kind.', labelNames: ['kind'], registers: [this.registry] });
 
   /**
-   * The engine with its public async methods timed: a Proxy, so HostEngine itself stays free of
-   * metrics. Operation labels are HostEngine's method names (a bounded set).
+   * An engine wrapper with its public async methods timed: a Proxy, so the wrappers themselves stay
+   * free of metrics. Operation labels are method names (a bounded set), after `prefix.` when given
+   * (HostEngine's have none; ContainerSessions' are `sessions.exec`, ...). `untimed` methods (a
+   * terminal session that lasts as long as the user types) pass through unobserved.
    */
-  timed<T extends object>(engine: T): T {
+  timed<T extends object>(engine: T, options: { prefix?: string; untimed?: ReadonlyArray<keyof T & string> } = {}): T {
     const histogram = this.engineCalls;
+    const untimed = new Set<string>(options.untimed ?? []);
     return new Proxy(engine, {
       get(target, property) {
         const value = Reflect.get(target, property, target) as unknown;
-        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        if (typeof value !== 'function' || typeof property !== 'string' || untimed.has(property)) return value;
+        const operation = options.prefix ? `${options.prefix}.${property}` : property;
         return (...args: unknown[]): unknown => {
           const started = performance.now();
           const result = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (result instanceof Promise) {
-            const observe = (outcome: string) => (): void => histogram.observe({ operation: property, outcome }, (performance.now() - started) / 1000);
+            const observe = (outcome: string) => (): void => histogram.observe({ operation, outcome }, (performance.now() - started) / 1000);
             result.then(observe('ok'), observe('error'));
           }
           return result;

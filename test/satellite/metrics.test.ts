@@ -36,3 +36,15 @@ test('a signed scrape shows the HTTP and engine call metrics moving', async () =
   expect(sampleValue(text, 'boatload_satellite_engine_call_duration_seconds_count', { operation: 'ping', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
   expect(sampleValue(text, 'boatload_satellite_engine_call_duration_seconds_count', { operation: 'inspect', outcome: 'error' })).toBe(1);
 });
+
+test('calls of the session and engine-object wrappers are timed too, each under its own prefix', async () => {
+  const exec = '/containers/boatload-nosuch-metrics/exec';
+  const body = Buffer.from(JSON.stringify({ cmd: ['true'], timeoutMs: 5000, maxOutputBytes: 1024 }));
+  const execRes = await fetch(`${satellite.url}${exec}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', ...signRequest(SATELLITE_SECRET, { method: 'POST', path: exec, body }) } });
+  expect(execRes.status).toBe(404);
+  const volume = '/volumes/boatload-nosuch-metrics';
+  expect((await fetch(`${satellite.url}${volume}`, { headers: signed(volume) })).status).toBe(404);
+  const text = await (await fetch(`${satellite.url}/metrics`, { headers: signed('/metrics') })).text();
+  expect(sampleValue(text, 'boatload_satellite_engine_call_duration_seconds_count', { operation: 'sessions.exec', outcome: 'error' })).toBe(1);
+  expect(sampleValue(text, 'boatload_satellite_engine_call_duration_seconds_count', { operation: 'objects.inspectVolume', outcome: 'error' })).toBe(1);
+});
