@@ -82,13 +82,15 @@ async function openArchive(container: Docker.Container, path: string): Promise<R
 
 export class ContainerFiles {
   async changes(container: Docker.Container): Promise<ChangeEntry[]> {
-    let diff: ChangeEntry[] | null;
+    let answer: unknown;
     try {
-      diff = (await container.changes()) as ChangeEntry[] | null;
+      answer = await container.changes();
     } catch (err) {
       throw engineError(err, 'container');
     }
-    // Docker quirk: a container without changes answers null, not [].
+    // Docker quirk: a container without changes answers the JSON null, not [], and dockerode hands
+    // that body back unparsed, as a Buffer holding "null\n".
+    const diff = (Buffer.isBuffer(answer) ? JSON.parse(answer.toString('utf8')) : answer) as ChangeEntry[] | null;
     return (diff ?? []).filter((c) => !isHidden(c.Path)).sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
   }
 
