@@ -26,6 +26,48 @@ export interface Unit {
   machineID?: string;
 }
 
+/** fleet's desired states: submitted (inactive), loaded, started (launched). */
+export type UnitDesiredState = 'inactive' | 'loaded' | 'launched';
+
+export interface UnitOption {
+  section: string;
+  name: string;
+  value: string;
+}
+
+/** A fleet machine, as GET /fleet/v1/machines lists it. */
+export interface Machine {
+  id: string;
+  primaryIP: string;
+  metadata?: Record<string, string>;
+}
+
+/** GET /v1/container/<id>/metrics: one sample. */
+export interface Metrics {
+  timestamp: string;
+  cpu_percent: number | null;
+  online_cpus: number;
+  memory: { usage_bytes: number; limit_bytes: number; percent: number | null };
+  network: { rx_bytes: number; tx_bytes: number };
+  pids: number;
+}
+
+export interface Operation {
+  id: string;
+  kind: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed';
+  target: string;
+  result?: unknown;
+  error?: string;
+}
+
+export interface Snapshot {
+  id: string;
+  name: string | null;
+  image: string;
+  size: number;
+}
+
 export type ContainerStatus = 'creating' | 'starting' | 'running' | 'restarting' | 'paused' | 'exited' | 'error' | 'lost' | 'stopped';
 
 export interface ContainerSummary {
@@ -73,11 +115,16 @@ function csrfToken(): string {
   return match ? decodeURIComponent(match[1]) : '';
 }
 
-/** The API's message from an error body: {"detail": "..."} or {"field": ["msg", ...]}. */
+/**
+ * The API's message from an error body: {"detail": "..."} or {"field": ["msg", ...]}, or the fleet
+ * API's {"error": {"code": N, "message": "..."}}.
+ */
 export function errorMessage(body: unknown, status: number): string {
   if (body && typeof body === 'object') {
     const record = body as Record<string, unknown>;
     if (typeof record.detail === 'string') return record.detail;
+    const fleet = record.error as Record<string, unknown> | undefined;
+    if (fleet && typeof fleet === 'object' && typeof fleet.message === 'string') return fleet.message;
     const parts = Object.entries(record).map(([field, value]) => {
       const text = Array.isArray(value) ? value.map(String).join(' ') : String(value);
       return field === 'non_field_errors' ? text : `${field}: ${text}`;
@@ -110,11 +157,24 @@ async function request(method: string, path: string, body?: FormData | object): 
   return res;
 }
 
+/** Every page of a fleet list (fleet pages with nextPageToken). */
+async function allPages<T>(path: string, key: string): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await json<Record<string, unknown>>('GET', token ? `${path}?nextPageToken=${encodeURIComponent(token)}` : path);
+    items.push(...((page[key] as T[] | undefined) ?? []));
+    token = typeof page.nextPageToken === 'string' ? page.nextPageToken : undefined;
+  } while (token);
+  return items;
+}
+
 async function json<T>(method: string, path: string, body?: FormData | object): Promise<T> {
   return (await (await request(method, path, body)).json()) as T;
 }
 
 const c = (id: string): string => `/v1/container/${encodeURIComponent(id)}`;
+const unit = (name: string): string => `/fleet/v1/units/${encodeURIComponent(name)}`;
 
 export const api = {
   me: () => json<User>('GET', '/v1/auth/me'),
@@ -140,7 +200,22 @@ export const api = {
   deleteUser: async (username: string) => {
     await request('DELETE', `/v1/users/${encodeURIComponent(username)}`);
   },
-  units: async () => (await json<{ units?: Unit[] }>('GET', '/fleet/v1/units')).units ?? [],
+  metrics: (id: string) => json<Metrics>('GET', `${c(id)}/metrics`),
+  snapshot: async (id: string, name: string) => (await json<{ operation: Operation }>('POST', `${c(id)}/snapshot`, name ? { name } : {})).operation,
+  fork: async (id: string, count: number) => (await json<{ operation: Operation }>('POST', `${c(id)}/fork`, { count })).operation,
+  operation: async (id: string) => (await json<{ operation: Operation }>('GET', `/v1/operations/${encodeURIComponent(id)}`)).operation,
+  units: () => allPages<Unit>('/fleet/v1/units', 'units'),
+  machines: () => allPages<Machine>('/fleet/v1/machines', 'machines'),
+  /** Submit a unit (options) with a desired state, or change a unit's desired state (no options). */
+  putUnit: async (name: string, body: { desiredState: UnitDesiredState; options?: UnitOption[] }) => {
+    await request('PUT', unit(name), body);
+  },
+  destroyUnit: async (name: string) => {
+    await request('DELETE', unit(name));
+  },
+  /** The terminal's WebSocket: same origin, so the session cookie goes with it (the API checks the Origin). */
+  terminalUrl: (id: string, size: { cols: number; rows: number }) =>
+    `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${c(id)}/terminal?cols=${size.cols}&rows=${size.rows}`,
   streamUrl: (id: string) => `${c(id)}/stream`,
   fileUrl: (id: string, num: number) => `${c(id)}/filebynum/${num}`,
   archiveUrl: (id: string) => `${c(id)}/archive`,

@@ -1,12 +1,18 @@
-/** One container: its record and state (both views), output, changed files, an exec box, delete. */
+/**
+ * One container: its record and state (both views), output, metrics over time, a terminal, an exec
+ * box, changed files, snapshot and fork, delete.
+ */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useCallback, useState } from 'preact/hooks';
 import { api, ApiError, type ChangedFile, type Container, type ContainerState, type ExecResult, type User } from './api';
+import { SnapshotAndFork } from './container-actions';
 import { DeleteButton } from './delete-button';
+import { MetricsChart } from './metrics-chart';
 import { Output } from './output';
 import { usePoll } from './poll';
 import { navigate } from './router';
+import { TerminalPanel } from './terminal';
 
 const LIVE = new Set(['creating', 'starting', 'running', 'restarting']);
 
@@ -52,8 +58,11 @@ export function ContainerPage(props: { id: string; user: User }): VNode {
         <dt>Permanent</dt><dd>${record.permanent ? 'yes' : 'no'}</dd>
       </dl>
       <${Output} id=${id} live=${live} onExit=${() => void load()} />
+      <${MetricsChart} id=${id} live=${record.status === 'running'} />
+      ${record.status === 'running' && html`<${TerminalPanel} id=${id} />`}
       ${record.status === 'running' && html`<${ExecBox} id=${id} onRan=${() => setFilesVersion((v) => v + 1)} />`}
       <${Files} id=${id} version=${`${filesVersion}:${record.status}`} />
+      <${SnapshotAndFork} id=${id} />
     </section>
   `;
 }

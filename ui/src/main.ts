@@ -43,7 +43,7 @@ function App(): VNode {
   };
   const match = /^\/containers\/([^/]+)$/.exec(path);
   const page = match
-    ? html`<${ContainerPage} id=${decodeURIComponent(match[1])} user=${user} />`
+    ? html`<${ContainerPage} key=${match[1]} id=${decodeURIComponent(match[1])} user=${user} />`
     : path === '/account'
       ? html`<${AccountPage} onPasswordChanged=${passwordChanged} />`
       : path === '/users' && user.is_admin
