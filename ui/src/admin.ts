@@ -1,8 +1,10 @@
-/** Admins only: the users (list, create, delete) and the fleet units with their states. */
+/**
+ * Admins: the users (list, create, delete). A non-admin sees the API's refusal and nothing else.
+ */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, type Unit, type User } from './api';
+import { api, type User } from './api';
 import { DeleteButton } from './delete-button';
 import { usePoll } from './poll';
 
@@ -35,6 +37,10 @@ export function UsersPage(props: { user: User }): VNode {
       setFormError(err instanceof Error ? err.message : String(err));
     }
   };
+  // Until the API has answered the list, nothing but its refusal is shown.
+  if (users === null) {
+    return html`<section><h1>Users</h1>${error ? html`<p role="alert" class="error" data-testid="refused">${error}</p>` : html`<p>Loading…</p>`}</section>`;
+  }
   return html`
     <section>
       <h1>Users</h1>
@@ -48,7 +54,7 @@ export function UsersPage(props: { user: User }): VNode {
         ${formError && html`<p role="alert" class="error">${formError}</p>`}
         <button type="submit">Create user</button>
       </form>
-      ${users && html`<div class="scroll"><table class="users">
+      ${html`<div class="scroll"><table class="users">
         <thead><tr><th>Username</th><th>Admin</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>${users.map((u) => html`<tr key=${u.username} data-user=${u.username}>
           <td>${u.username}</td><td>${u.is_admin ? 'yes' : 'no'}</td>
@@ -56,32 +62,6 @@ export function UsersPage(props: { user: User }): VNode {
           <td>${u.username !== props.user.username && html`<${DeleteButton} id=${u.username} remove=${api.deleteUser} onDeleted=${() => void load()} onError=${setError} />`}</td>
         </tr>`)}</tbody>
       </table></div>`}
-    </section>
-  `;
-}
-
-export function UnitsPage(): VNode {
-  const [units, setUnits] = useState<Unit[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (): Promise<void> => {
-    try {
-      setUnits(await api.units());
-      setError(null);
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
-  usePoll(load, 2000, []);
-  return html`
-    <section>
-      <h1>Units</h1>
-      ${error && html`<p role="alert" class="error">${error}</p>`}
-      ${units && (units.length === 0
-        ? html`<p class="empty">No units.</p>`
-        : html`<div class="scroll"><table class="units">
-          <thead><tr><th>Name</th><th>Desired</th><th>Current</th><th>Machine</th></tr></thead>
-          <tbody>${units.map((u) => html`<tr key=${u.name} data-unit=${u.name}><td><code>${u.name}</code></td><td>${u.desiredState}</td><td>${u.currentState}</td><td>${u.machineID ?? '—'}</td></tr>`)}</tbody>
-        </table></div>`)}
     </section>
   `;
 }

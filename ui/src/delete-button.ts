@@ -1,10 +1,13 @@
-/** Delete with an in-page confirmation: the first click asks, "Yes, delete" deletes (a container by default). */
+/**
+ * Delete with an in-page confirmation: the first click asks, "Yes, <label>" deletes (a container by
+ * default; the label defaults to "Delete").
+ */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api';
 
-export function DeleteButton(props: { id: string; onDeleted: () => void; onError: (message: string) => void; remove?: (id: string) => Promise<void> }): VNode {
+export function DeleteButton(props: { id: string; onDeleted: () => void; onError: (message: string) => void; remove?: (id: string) => Promise<void>; label?: string }): VNode {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const remove = async (): Promise<void> => {
@@ -19,10 +22,11 @@ export function DeleteButton(props: { id: string; onDeleted: () => void; onError
       setAsking(false);
     }
   };
-  if (!asking) return html`<button type="button" class="danger" aria-label=${`Delete ${props.id}`} onClick=${() => setAsking(true)}>Delete</button>`;
-  return html`<span class="confirm" role="group" aria-label="Confirm delete">
-    Delete ${props.id.slice(0, 12)}?
-    <button type="button" class="danger" disabled=${busy} onClick=${() => void remove()}>Yes, delete</button>
+  const label = props.label ?? 'Delete';
+  if (!asking) return html`<button type="button" class="danger" aria-label=${`${label} ${props.id}`} onClick=${() => setAsking(true)}>${label}</button>`;
+  return html`<span class="confirm" role="group" aria-label=${`Confirm ${label.toLowerCase()}`}>
+    ${label} ${/^[0-9a-f]{32}$/.test(props.id) ? props.id.slice(0, 12) : props.id}?
+    <button type="button" class="danger" disabled=${busy} onClick=${() => void remove()}>Yes, ${label.toLowerCase()}</button>
     <button type="button" onClick=${() => setAsking(false)}>Cancel</button>
   </span>`;
 }

@@ -4,10 +4,11 @@ import { render, type VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type User } from './api';
 import { AccountPage } from './account';
-import { UnitsPage, UsersPage } from './admin';
+import { UsersPage } from './admin';
 import { ContainerPage } from './container-page';
 import { ContainerList } from './containers';
 import { LoginForm } from './login';
+import { UnitsPage } from './units';
 import { Link, navigate, usePath } from './router';
 import './style.css';
 
@@ -46,9 +47,9 @@ function App(): VNode {
     ? html`<${ContainerPage} key=${match[1]} id=${decodeURIComponent(match[1])} user=${user} />`
     : path === '/account'
       ? html`<${AccountPage} onPasswordChanged=${passwordChanged} />`
-      : path === '/users' && user.is_admin
+      : path === '/users'
         ? html`<${UsersPage} user=${user} />`
-        : path === '/units' && user.is_admin
+        : path === '/units'
           ? html`<${UnitsPage} />`
           : html`<${ContainerList} user=${user} />`;
   return html`
