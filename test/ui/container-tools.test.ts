@@ -23,7 +23,7 @@ beforeAll(async () => {
   [system, browser] = await Promise.all([startSandboxSystem(), launchBrowser('container-tools')]);
   base = await system.listen();
   token = await system.token('admin');
-  busy = await system.create(token, { container_args: ['sh', '-c', 'while :; do :; done'] });
+  busy = await system.create(token, { container_args: ['sh', '-c', 'echo busy-loop-started; while :; do :; done'] });
   made.push(busy);
   page = await browser.page();
   await page.goto(`${base}/`);
@@ -56,6 +56,11 @@ test('the metrics chart fills with samples over time: CPU of a busy loop, memory
   const api = (await system.http().get(`/v1/container/${busy}/metrics`).set(...system.auth(token)).expect(200)).body as { memory: { usage_bytes: number } };
   expect(api.memory.usage_bytes).toBeGreaterThan(0);
   await browser.screenshot(page, 'metrics');
+  // At 390 px wide (a phone) the page does not scroll sideways.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await expect(page.evaluate<number>('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
+  await browser.screenshot(page, 'container-page-390px');
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('the terminal runs a shell in the container: typed commands run there, exit ends it', async () => {
