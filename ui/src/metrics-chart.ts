@@ -1,6 +1,6 @@
 /**
  * A container's CPU, memory and network over time: GET .../metrics polled every 2 s while it runs,
- * the last 90 samples (3 minutes) drawn as small SVG line charts. No chart library: three
+ * the last 90 samples (3 minutes) drawn as small SVG line charts that the samples so far fill. No chart library: three
  * polylines need none, and the bundle stays small.
  */
 import { html } from 'htm/preact';
@@ -61,19 +61,20 @@ const H = 80;
 function LineChart(props: { title: string; testid: string; series: Series[]; format: (n: number) => string; floor?: number }): VNode {
   const all = props.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const max = Math.max(props.floor ?? 0, ...all, 1e-9);
-  const x = (i: number): number => (KEEP <= 1 ? 0 : (i / (KEEP - 1)) * W);
+  // The samples so far fill the width (up to KEEP of them: the last 3 minutes).
+  const count = props.series[0]?.values.length ?? 0;
+  const x = (i: number): number => (count <= 1 ? W : (i / (count - 1)) * W);
   const y = (v: number): number => H - (v / max) * (H - 4) - 2;
   const latest = props.series.map((s) => {
     const last = [...s.values].reverse().find((v) => v !== null);
     return `${s.name} ${last === undefined || last === null ? '—' : props.format(last)}`;
   });
-  const offset = KEEP - (props.series[0]?.values.length ?? 0);
   return html`
     <figure class="chart" data-testid=${props.testid} data-samples=${props.series[0]?.values.length ?? 0}>
       <figcaption><strong>${props.title}</strong> <span data-testid=${`${props.testid}-latest`}>${latest.join(' · ')}</span> <span class="max">max ${props.format(max)}</span></figcaption>
       <svg viewBox=${`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label=${`${props.title}: ${latest.join(', ')}`}>
         ${props.series.map((s) => {
-          const points = s.values.map((v, i) => (v === null ? null : `${x(i + offset).toFixed(1)},${y(v).toFixed(1)}`)).filter((p): p is string => p !== null);
+          const points = s.values.map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter((p): p is string => p !== null);
           return html`<polyline class=${s.class} points=${points.join(' ')} />`;
         })}
       </svg>
@@ -96,11 +97,12 @@ export function MetricsChart(props: { id: string; live: boolean }): VNode {
   };
   usePoll(load, METRICS_POLL_MS, [props.id, props.live]);
   const last = samples[samples.length - 1];
+  const span = last && samples[0] ? Math.round((last.at - samples[0].at) / 1000) : 0;
   const percent = (n: number): string => `${n.toFixed(1)} %`;
   const rate = (n: number): string => `${formatBytes(n)}/s`;
   return html`
     <section aria-labelledby="metrics-title">
-      <h2 id="metrics-title">Metrics ${props.live ? html`<span class="live">every ${METRICS_POLL_MS / 1000} s</span>` : html`<span class="muted">(not running)</span>`}</h2>
+      <h2 id="metrics-title">Metrics ${props.live ? html`<span class="live">every ${METRICS_POLL_MS / 1000} s${span ? `, the last ${span} s` : ''}</span>` : html`<span class="muted">(not running)</span>`}</h2>
       ${error && html`<p role="alert" class="error">${error}</p>`}
       ${samples.length === 0
         ? html`<p class="empty">${props.live ? 'Waiting for the first sample…' : 'No samples: metrics are read while the container runs.'}</p>`
