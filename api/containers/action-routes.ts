@@ -13,6 +13,7 @@ import type { FieldDoc, RouteDef } from '../http/route-table';
 import type { OperationView } from '../operations/service';
 import { batchRequestSchema, execRequestSchema, forkRequestSchema, parseBatchRequest, parseExecRequest, parseForkRequest, parseSnapshotRequest, resumePoint, snapshotRequestSchema, terminalQuery, timeoutQuery } from './action-requests';
 import type { ExecService } from './exec';
+import { execResultSchema, ok, operationAnswerSchema } from './response-schemas';
 import type { LifecycleService } from './lifecycle';
 import type { TerminalGateway } from './terminal';
 
@@ -38,6 +39,7 @@ const EXEC_FIELDS: FieldDoc[] = [
 ];
 
 export const OPERATION_ANSWER = '202 {operation: {id, kind, status, target, created, updated}} with Location: /v1/operations/<id>';
+const OPERATION_RESPONSE = ok('Accepted: the operation (follow it at its Location, /v1/operations/<id>).', operationAnswerSchema, 202);
 
 export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
   const { exec, lifecycle, terminal, limits } = deps;
@@ -53,6 +55,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       body: [{ name: 'requests', type: 'object[]', required: true, description: 'Create requests (JSON fields as for POST /v1/container/).' }],
       bodySchema: batchSchema,
       answer: `${OPERATION_ANSWER}; result: {created, failed, containers: [{index, id} | {index, error: {status, body}}]}`,
+      responses: OPERATION_RESPONSE,
       example: { body: { requests: [{ container_args: ['sleep', '60'] }, { container_args: ['echo', 'hi'] }] } },
       handlers: [
         (req, res) => {
@@ -81,6 +84,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       body: EXEC_FIELDS,
       bodySchema: execSchema,
       answer: '200 {exit_code, stdout, stderr, duration_ms, truncated, timed_out}',
+      responses: ok('The command ran to its end (or its timeout).', execResultSchema),
       example: { body: { cmd: ['/bin/sh', '-c', 'echo hello; uname -a'], timeout: 10 } },
       handlers: [
         async (req, res) => {
@@ -136,6 +140,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
         path: `/:id/${action}`,
         summary: `${action[0]?.toUpperCase()}${action.slice(1)} the container, as an operation.`,
         answer: `${OPERATION_ANSWER}; result: {container}`,
+        responses: OPERATION_RESPONSE,
         handlers: [
           (req, res) => {
             accepted(res, lifecycle[action](currentUser(req), id(req)));
@@ -150,6 +155,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       body: [{ name: 'name', type: 'string', description: 'A label for you.' }],
       bodySchema: snapshotRequestSchema,
       answer: `${OPERATION_ANSWER}; result: {snapshot: {id, owner, name, container, image, size, node, created}}`,
+      responses: OPERATION_RESPONSE,
       example: { body: { name: 'before-upgrade' } },
       handlers: [
         (req, res) => {
@@ -164,6 +170,7 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       body: [{ name: 'count', type: 'number', description: 'How many copies (default 1).' }],
       bodySchema: forkSchema,
       answer: `${OPERATION_ANSWER}; result: {snapshot, containers: [ids]}`,
+      responses: OPERATION_RESPONSE,
       example: { body: { count: 2 } },
       handlers: [
         (req, res) => {

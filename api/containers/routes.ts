@@ -17,6 +17,7 @@ import type { FieldDoc, RouteDef, RouteGroup } from '../http/route-table';
 import { containerActionRoutes, type ContainerActionDeps } from './action-routes';
 import { createRequestSchema, fromMultipartFields, parseCreateRequest, type CreateRequestLimits } from './create-request';
 import type { ContainerService } from './service';
+import { changesSchema, containerMetricsSchema, containerSchema, containerStateSchema, containerSummarySchema, filesSchema, ok } from './response-schemas';
 import type { ContainerView } from './view';
 
 /** Something to wait for after a create (`?wait=ready`); a bad query is a 400 before creating. */
@@ -110,6 +111,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/',
       summary: 'Your containers (admins: all).',
       answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at}]',
+      responses: ok('Your containers (admins: everyone\'s).', z.array(containerSummarySchema)),
       handlers: [
         (req, res) => {
           res.type('application/json').send(service.listJson(currentUser(req)));
@@ -151,6 +153,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/:id',
       summary: 'The record.',
       answer: '200 the record with the request fields',
+      responses: ok('The record.', containerSchema),
       handlers: [
         (req, res) => {
           res.json(service.get(currentUser(req), id(req)));
@@ -207,6 +210,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/:id/state',
       summary: 'Scheduler and engine state.',
       answer: '200 {fleet_state, docker_state, status, reason, node, expires_at}',
+      responses: ok('Scheduler and engine state.', containerStateSchema),
       handlers: [
         async (req, res) => {
           res.json(await service.state(currentUser(req), id(req)));
@@ -218,6 +222,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/:id/metrics',
       summary: 'CPU, memory, network, pids.',
       answer: '200 {timestamp, cpu_percent, memory, network, pids, block_io}',
+      responses: ok('One sample.', containerMetricsSchema),
       handlers: [
         async (req, res) => {
           res.json(await service.metrics(currentUser(req), id(req)));
@@ -229,6 +234,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/:id/changes',
       summary: "The engine's filesystem diff.",
       answer: '200 [{Path, Kind}]',
+      responses: ok("The engine's diff.", changesSchema),
       handlers: [
         async (req, res) => {
           res.json(await service.changes(currentUser(req), id(req)));
@@ -240,6 +246,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       path: '/:id/file',
       summary: 'Changed regular files.',
       answer: '200 [{num, path, size}]',
+      responses: ok('The changed regular files.', filesSchema),
       handlers: [
         async (req, res) => {
           res.json(await service.files(currentUser(req), id(req)));

@@ -10,8 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Test } from 'supertest';
+import { z } from 'zod';
 import { catalogEntries, routeCatalogOf, UNKNOWN_ROUTE } from '../../api/app';
 import { openApiPath } from '../../api/description/openapi-document';
+import * as answers from '../../api/containers/response-schemas';
 import { projectRoot } from '../../common/project-root';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 
@@ -174,6 +177,35 @@ test('request bodies are the zod schemas the handlers validate with', async () =
   const res = await system.http().post('/v1/volumes/').set('Authorization', `JWT ${admin}`).send({ name: 'ok', extra: 1 }).expect(400);
   expect(res.body).toEqual({ extra: ['Unknown field.'] });
 });
+
+test("the container routes describe their answers' bodies, and real answers parse with those same schemas", async () => {
+  const auth = (req: Test): Test => req.set('Authorization', `JWT ${admin}`);
+  const running = (await auth(system.http().post('/v1/container/')).send({ container_args: ['sleep', '60'] }).expect(201)).body.id as string;
+  await eventually(async () => ((await auth(system.http().get(`/v1/container/${running}`))).body.status === 'running' ? true : undefined), 30000, 'the container to run');
+  const cases: Array<[string, string, z.ZodTypeAny, () => Promise<unknown>]> = [
+    ['get', '/v1/container/', answers.containerSummarySchema.array(), async () => (await auth(system.http().get('/v1/container/')).expect(200)).body],
+    ['get', '/v1/container/{id}', answers.containerSchema, async () => (await auth(system.http().get(`/v1/container/${real.container}`)).expect(200)).body],
+    ['get', '/v1/container/{id}/state', answers.containerStateSchema, async () => (await auth(system.http().get(`/v1/container/${running}/state`)).expect(200)).body],
+    ['get', '/v1/container/{id}/metrics', answers.containerMetricsSchema, async () => (await auth(system.http().get(`/v1/container/${running}/metrics`)).expect(200)).body],
+    ['get', '/v1/container/{id}/changes', answers.changesSchema, async () => (await auth(system.http().get(`/v1/container/${real.container}/changes`)).expect(200)).body],
+    ['get', '/v1/container/{id}/file', answers.filesSchema, async () => (await auth(system.http().get(`/v1/container/${real.container}/file`)).expect(200)).body],
+    ['post', '/v1/container/{id}/exec', answers.execResultSchema, async () => (await auth(system.http().post(`/v1/container/${running}/exec`)).send({ cmd: ['echo', 'hi'] }).expect(200)).body],
+    ['post', '/v1/container/{id}/stop', answers.operationAnswerSchema, async () => (await auth(system.http().post(`/v1/container/${running}/stop`)).expect(202)).body],
+  ];
+  for (const [method, path, schema, answer] of cases) {
+    const op = doc.paths[path]?.[method];
+    const status = method === 'post' && path.endsWith('/stop') ? '202' : '200';
+    const described = (op?.responses[status] as { content?: Record<string, { schema?: { type?: string } }> } | undefined)?.content?.['application/json']?.schema;
+    // A real schema (an object or an array), not the empty one an answer's text alone gives.
+    expect([path, described?.type]).toEqual([path, schema instanceof z.ZodArray ? 'array' : 'object']);
+    const body = await answer();
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new Error(`${method.toUpperCase()} ${path}: the answer does not match its described schema: ${parsed.error.message}\n${JSON.stringify(body)}`);
+  }
+  // Strict: a field the schema does not name is refused (so a new field cannot go undescribed).
+  expect(answers.containerSchema.safeParse({ ...((await auth(system.http().get(`/v1/container/${real.container}`))).body as object), extra: 1 }).success).toBe(false);
+  await auth(system.http().delete(`/v1/container/${running}`)).expect(204);
+}, 60000);
 
 test('an unknown route and an unknown object are different 404s', async () => {
   const unknownRoute = await system.http().get('/v1/container/0123/no-such-thing').set('Authorization', `JWT ${admin}`).expect(404);
