@@ -82,10 +82,12 @@ ensure_base_image() {
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 
 # The dashboard (ui/ built by Vite into ui/dist, served by the API at /): rebuilt when any file under
-# ui/ (but the build) or the lockfile is newer than the last build.
+# ui/ (but the build), the unit-file parser it shares with the API, or the lockfile is newer than the
+# last build.
 ensure_ui() {
   local built="$BOATLOAD_ROOT/ui/dist/index.html"
   if [ -f "$built" ] && [ ! "$BOATLOAD_ROOT/package-lock.json" -nt "$built" ] \
+    && [ ! "$BOATLOAD_ROOT/units/unit-file-parse.ts" -nt "$built" ] \
     && [ -z "$(find "$BOATLOAD_ROOT/ui" -path "$BOATLOAD_ROOT/ui/dist" -prune -o -type f -newer "$built" -print -quit)" ]; then
     return 0
   fi
