@@ -103,3 +103,42 @@ ensure_chromium() {
   apt_install chromium || { log "the browser tests need $CHROMIUM_PATH (Debian's chromium): run as root: apt-get install -y chromium"; return 1; }
   [ -x "$CHROMIUM_PATH" ] || { log "apt-get installed chromium but $CHROMIUM_PATH is missing"; return 1; }
 }
+
+# A private PostgreSQL server for the tests (the store's suite and the API on PostgreSQL): Debian's
+# `postgresql` package (installed as root when missing), a throwaway cluster initdb'd into a temp
+# directory (never the system's default cluster), listening on a free loopback port with a random
+# password. Exports BOATLOAD_TEST_DATABASE_URL; stop_started_postgres stops it and removes the directory.
+# As root the server runs as the `postgres` user (PostgreSQL refuses to run as root).
+STARTED_PG_DIR=""
+postgres_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+free_loopback_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+ensure_postgres() {
+  if [ -n "$STARTED_PG_DIR" ]; then return 0; fi
+  if [ -z "$(postgres_bindir)" ]; then apt_install postgresql || { log "the store's PostgreSQL tests need Debian's postgresql: run as root: apt-get install -y postgresql"; return 1; }; fi
+  local bin; bin="$(postgres_bindir)"
+  [ -x "$bin/initdb" ] || { log "no initdb under $bin"; return 1; }
+  local dir port password as=()
+  dir="$(mktemp -d /tmp/boatload-pg.XXXXXX)"
+  port="$(free_loopback_port)"
+  password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '%s\n' "$password" >"$dir/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres: "$dir"; as=(runuser -u postgres --); fi
+  log "starting a private PostgreSQL ($bin) on 127.0.0.1:$port (data: $dir)"
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U boatload --pwfile="$dir/pwfile" --auth-host=scram-sha-256 --auth-local=scram-sha-256 -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    || { log "initdb failed:"; tail -20 "$dir/initdb.log" >&2; return 1; }
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >&2 \
+    || { log "PostgreSQL did not start:"; tail -20 "$dir/server.log" >&2; return 1; }
+  STARTED_PG_DIR="$dir"
+  export BOATLOAD_TEST_DATABASE_URL="postgres://boatload:$password@127.0.0.1:$port/postgres"
+}
+
+stop_started_postgres() {
+  [ -n "$STARTED_PG_DIR" ] || return 0
+  local bin as=(); bin="$(postgres_bindir)"
+  if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); fi
+  log "stopping the private PostgreSQL ($STARTED_PG_DIR)"
+  "${as[@]}" "$bin/pg_ctl" -D "$STARTED_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$STARTED_PG_DIR"
+  STARTED_PG_DIR=""
+}

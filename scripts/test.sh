@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the same preparation as `npm start` (the dashboard built), Debian's Chromium for the
-# browser tests, lint (a finding fails the run), a type check, then the
-# whole suite on the real engine.
+# browser tests, lint (a finding fails the run), a type check, a private PostgreSQL server (its URL in
+# BOATLOAD_TEST_DATABASE_URL, stopped afterwards), then the whole suite on the real engine.
 # Extra arguments go to jest. BOATLOAD_JEST_JSON=<file> also writes jest's JSON report there (.ci/run).
 # As root and without arguments, the cluster suite runs afterwards (BOATLOAD_CLUSTER_TESTS=off skips it).
 set -euo pipefail
@@ -16,8 +16,9 @@ ensure_ui
 log "linting (npm run lint: ESLint with typescript-eslint, eslint.config.mjs)"
 npx eslint .
 ensure_engine
-trap stop_started_engine EXIT
+trap 'stop_started_postgres; stop_started_engine' EXIT
 ensure_base_image
+ensure_postgres
 log "compiling TypeScript (type check, and dist/ for the tests that run real processes)"
 npx tsc -p tsconfig.json
 json_args=()
