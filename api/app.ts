@@ -31,7 +31,7 @@ import { operationGroup } from './operations/routes';
 import type { OperationService } from './operations/service';
 import { snapshotGroup } from './snapshots/routes';
 import type { SnapshotService } from './snapshots/service';
-import type { SqliteSessionStore } from './store/session-store';
+import type { StoreSessionStore } from './store/session-store';
 import { userGroup } from './users/routes';
 import type { QuotaService } from './quotas/service';
 import type { UserService } from './users/service';
@@ -48,7 +48,7 @@ export interface AppDeps {
   tokens: TokenService;
   passport: Authenticator;
   login: LoginService;
-  sessionStore: SqliteSessionStore;
+  sessionStore: StoreSessionStore;
   sessionSecret: string;
   session: { maxAgeSeconds: number; secureCookie: boolean };
   /** The container service and its actions (exec, streams, terminals, lifecycle operations). */

@@ -4,7 +4,7 @@
  * answer. Nothing is written, and concurrent anonymous checks share one. Admins get the detailed
  * report: the store's write probe, each satellite by URL, error texts and warnings.
  */
-import type { Db } from './store/database';
+import type { SqlDatabase } from './store/sql';
 import type { SatelliteDirectory } from './satellite/directory';
 import type { UserService } from './users/service';
 
@@ -21,7 +21,7 @@ export interface HealthReport {
 export const DEFAULT_PASSWORD_WARNING = 'The admin account still has the default password "admin": change it (POST /v1/auth/password).';
 
 export interface HealthDeps {
-  db: Db;
+  db: SqlDatabase;
   satellites: SatelliteDirectory;
   users: UserService;
 }
@@ -51,7 +51,7 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const report: HealthReport = { status: 'ok', store: 'ok', satellites: {}, engine: 'ok', warnings: [] };
   try {
     // A write probe: a full disk or a read-only store still answers reads.
-    deps.db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('health_probe', ?)").run(new Date().toISOString());
+    await deps.db.run("INSERT INTO settings (key, value) VALUES ('health_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [new Date().toISOString()]);
   } catch (err) {
     report.store = `unavailable: ${(err as Error).message}`;
     report.status = 'unavailable';
@@ -79,7 +79,7 @@ export class PublicHealth {
   private async check(): Promise<HealthStatus> {
     const report: HealthReport = { status: 'ok', store: 'ok', satellites: {}, engine: 'ok', warnings: [] };
     try {
-      this.deps.db.prepare('SELECT 1 FROM settings LIMIT 1').get();
+      await this.deps.db.get('SELECT 1 FROM settings LIMIT 1');
     } catch {
       report.status = 'unavailable';
     }

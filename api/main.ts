@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger('api', { level: config.logLevel, format: config.logFormat });
-  const api = buildApiServer(config, logger);
+  const api = await buildApiServer(config, logger);
   try {
     await api.listen();
   } catch (err) {

@@ -1,12 +1,12 @@
 /** Each resource's health (GET /v1/<resource>/health): whether the parts it depends on answer. */
 import type { Scheduler } from '../units/scheduler/scheduler';
 import type { SatelliteDirectory } from './satellite/directory';
-import type { Db } from './store/database';
+import type { SqlDatabase } from './store/sql';
 import type { OperationService } from './operations/service';
 import type { HealthReport } from './http/route-table';
 
 export interface ResourceHealthDeps {
-  db: Db;
+  db: SqlDatabase;
   satellites: SatelliteDirectory;
   scheduler: Scheduler;
   operations: OperationService;
@@ -16,7 +16,7 @@ type Check = () => Promise<string>;
 
 export function resourceHealth(deps: ResourceHealthDeps): (concern: string) => Promise<HealthReport> {
   const store: Check = async () => {
-    deps.db.prepare('SELECT 1').get();
+    await deps.db.get('SELECT 1');
     return 'ok';
   };
   const engines = (): Record<string, Check> =>

@@ -52,9 +52,10 @@ import { ContainerRepository } from './store/containers';
 import { openDatabase, type Db } from './store/database';
 import { LoginFailureRepository } from './store/login-failures';
 import { MachineMetadataRepository } from './store/machine-metadata';
-import { SqliteSessionStore } from './store/session-store';
+import { StoreSessionStore } from './store/session-store';
+import { SqliteDatabase } from './store/sqlite-database';
+import type { SqlDatabase } from './store/sql';
 import { SettingsRepository } from './store/settings';
-import { storeGeneration } from './store/generation';
 import { SqliteUnitStore } from './store/units';
 import { UserRepository } from './store/users';
 import { UserService } from './users/service';
@@ -65,6 +66,8 @@ import { DiskWatchdog } from './quotas/disk-watchdog';
 export interface ApiServer {
   app: Express;
   db: Db;
+  /** The store (SqlDatabase) the repositories use. */
+  store: SqlDatabase;
   scheduler: Scheduler;
   users: UserService;
   satellite: SatelliteClient;
@@ -100,15 +103,16 @@ export interface ApiServerSeams {
   passwords?: PasswordHasher;
 }
 
-export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): ApiServer {
+export async function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): Promise<ApiServer> {
   const db = openDatabase(config.dbPath);
+  const store = new SqliteDatabase(db);
   // Read at scrape time; `scheduler` exists by the time anything scrapes.
   const metrics = new ApiMetrics({ units: (): UnitRecord[] => scheduler.list() });
-  const settings = new SettingsRepository(db);
+  const settings = new SettingsRepository(store);
   const secret = (): string => randomBytes(48).toString('hex');
-  const instanceId = settings.getOrCreate('instance_id', () => randomBytes(8).toString('hex'));
-  const jwtSecret = config.jwt.secret ?? settings.getOrCreate('jwt_secret', secret);
-  const sessionSecret = config.session.secret ?? settings.getOrCreate('session_secret', secret);
+  const instanceId = await settings.getOrCreate('instance_id', () => randomBytes(8).toString('hex'));
+  const jwtSecret = config.jwt.secret ?? (await settings.getOrCreate('jwt_secret', secret));
+  const sessionSecret = config.session.secret ?? (await settings.getOrCreate('session_secret', secret));
 
   const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite'), observer: metrics.satelliteObserver });
   // BOATLOAD_BACKEND: the local satellite, or a Swarm with a satellite on every node.
@@ -123,7 +127,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   const satellites = backendParts.satellites;
   const containerRepository = new ContainerRepository(db);
   const backend = backendParts.backend;
-  const machines = new MachineRegistry({ source: () => backend.machines(), edits: new MachineMetadataRepository(db) });
+  const machines = new MachineRegistry({ source: () => backend.machines(), edits: new MachineMetadataRepository(store) });
   const scheduler = new Scheduler({
     store: new SqliteUnitStore(db),
     backend,
@@ -136,16 +140,16 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   const snapshotRepository = new SnapshotRepository(db);
   const volumeRepository = new VolumeRepository(db);
   const quotas = new QuotaService({
-    repository: new QuotaRepository(db),
+    repository: new QuotaRepository(store),
     defaults: config.quotas.defaults,
-    count: (kind, username) =>
+    count: async (kind, username) =>
       (kind === 'containers' ? containerRepository : kind === 'volumes' ? volumeRepository : snapshotRepository).countOwnedBy(username),
   });
   const snapshots = new SnapshotService({ snapshots: snapshotRepository, containers: containerRepository, satellites, instanceId, quotas });
   const volumes = new VolumeService({ volumes: volumeRepository, containers: containerRepository, satellites, scheduler, instanceId, quotas });
   const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });
   const containers = new ContainerService({
-    listings: new ListingCache(storeGeneration(db)),
+    listings: new ListingCache(() => store.generation()),
     quotas,
     attachments: attachmentsResolver({ snapshots, volumes }),
     locator,
@@ -197,9 +201,9 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       return (user, created) => exec.waitReady(user, created.id, timeout);
     },
   };
-  const sessionStore = new SqliteSessionStore(db);
+  const sessionStore = new StoreSessionStore(store);
   const users = new UserService({
-    users: new UserRepository(db),
+    users: new UserRepository(store),
     passwordIterations: config.passwordIterations,
     passwords: seams.passwords ?? pbkdf2Hasher,
     onDelete: async (username) => {
@@ -209,18 +213,18 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       await volumes.deleteOwnedBy(username);
       operations.deleteOwnedBy(username);
       // A user created again under the same name starts from the defaults.
-      quotas.forget(username);
+      await quotas.forget(username);
     },
     onCredentialsChanged: (username) => sessionStore.destroyForUser(username),
   });
-  users.loadFixture(config.usersFixture, config.adminHash);
+  await users.loadFixture(config.usersFixture, config.adminHash);
   const tokens = new TokenService({ secret: jwtSecret, expirationSeconds: config.jwt.expirationSeconds, refreshExpirationSeconds: config.jwt.refreshExpirationSeconds });
-  const publicHealth = new PublicHealth({ db, satellites });
+  const publicHealth = new PublicHealth({ db: store, satellites });
   const app = createApp({
     users,
     tokens,
     passport: createPassport({ users, tokens }),
-    login: new LoginService({ users, throttle: new LoginThrottle({ ...config.loginThrottle, store: new LoginFailureRepository(db) }), observer: metrics.loginObserver }),
+    login: new LoginService({ users, throttle: new LoginThrottle({ ...config.loginThrottle, store: new LoginFailureRepository(store) }), observer: metrics.loginObserver }),
     sessionStore,
     sessionSecret,
     session: config.session,
@@ -232,8 +236,8 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
     fleet,
     jsonBodyMaxBytes: config.limits.jsonBodyMaxBytes,
     uiDir: config.uiDir,
-    health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db, satellites, users }) },
-    resourceHealth: resourceHealth({ db, satellites, scheduler, operations }),
+    health: { status: publicHealth.status.bind(publicHealth), detailed: () => checkHealth({ db: store, satellites, users }) },
+    resourceHealth: resourceHealth({ db: store, satellites, scheduler, operations }),
     metrics,
     logger: logger.child('http'),
     version: (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version,
@@ -259,6 +263,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
   return {
     app,
     db,
+    store,
     scheduler,
     users,
     satellite,
@@ -321,7 +326,7 @@ export function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServ
       await scheduler.idle();
       satellite.close();
       backendParts.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -60,10 +60,10 @@ export class LoginThrottle {
    * Counts an attempt for the user and the address as a failure until `succeeded` says otherwise.
    * Throws 429 (and counts nothing) when either is at its limit.
    */
-  reserve(username: string, address: string): void {
+  async reserve(username: string, address: string): Promise<void> {
     const nowMs = this.now();
-    this.sweep(nowMs);
-    const result = this.options.store.reserve({
+    await this.sweep(nowMs);
+    const result = await this.options.store.reserve({
       keys: [
         { key: userKey(username), limit: this.options.maxFailuresPerUser },
         { key: addressKey(address), limit: this.options.maxFailuresPerAddress },
@@ -78,14 +78,14 @@ export class LoginThrottle {
   }
 
   /** The reserved attempt was right: the user's count is cleared, the address's attempt taken back. */
-  succeeded(username: string, address: string): void {
-    this.options.store.clear(userKey(username));
-    this.options.store.release({ key: addressKey(address), nowMs: this.now(), windowMs: this.windowMs });
+  async succeeded(username: string, address: string): Promise<void> {
+    await this.options.store.clear(userKey(username));
+    await this.options.store.release({ key: addressKey(address), nowMs: this.now(), windowMs: this.windowMs });
   }
 
-  private sweep(nowMs: number): void {
+  private async sweep(nowMs: number): Promise<void> {
     if (nowMs - this.lastSweepMs < SWEEP_INTERVAL_MS) return;
     this.lastSweepMs = nowMs;
-    this.options.store.sweep({ nowMs, windowMs: this.windowMs });
+    await this.options.store.sweep({ nowMs, windowMs: this.windowMs });
   }
 }

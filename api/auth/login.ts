@@ -27,7 +27,7 @@ export class LoginService {
   async login(attempt: LoginAttempt): Promise<User> {
     const { users, throttle } = this.deps;
     try {
-      throttle.reserve(attempt.username, attempt.address);
+      await throttle.reserve(attempt.username, attempt.address);
     } catch (err) {
       if (err instanceof TooManyRequestsError) this.deps.observer?.throttled();
       throw err;
@@ -38,7 +38,7 @@ export class LoginService {
       this.deps.observer?.failure();
       throw ValidationError.field('non_field_errors', 'Unable to log in with provided credentials.');
     }
-    throttle.succeeded(attempt.username, attempt.address);
+    await throttle.succeeded(attempt.username, attempt.address);
     return user;
   }
 }

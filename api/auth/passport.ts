@@ -33,11 +33,19 @@ export function createPassport(input: { users: UserService; tokens: TokenService
       (payload: TokenPayload, done: (err: unknown, user?: User | false) => void) => {
         // A token outlives nothing: the user must still exist and hold the credentials it was
         // issued under (one read of the user by primary key, as before).
-        done(null, tokenHolder(payload, (username) => input.users.find(username)) ?? false);
+        tokenHolder(payload, (username) => input.users.find(username)).then(
+          (user) => done(null, user ?? false),
+          (err: unknown) => done(err),
+        );
       },
     ),
   );
   passport.serializeUser((user, done) => done(null, user.username));
-  passport.deserializeUser((username: string, done) => done(null, input.users.find(username) ?? false));
+  passport.deserializeUser((username: string, done) => {
+    input.users.find(username).then(
+      (user) => done(null, user ?? false),
+      (err: unknown) => done(err),
+    );
+  });
   return passport;
 }

@@ -48,10 +48,10 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
   const { users, tokens, passport, login, bodies } = deps;
   const auth = requireAuth(passport);
   /** The user a posted token speaks for; a 400 in DRF-jwt's shape when there is none. */
-  const holderOf = (payload: TokenPayload): User => {
-    const user = users.find(payload.username);
+  const holderOf = async (payload: TokenPayload): Promise<User> => {
+    const user = await users.find(payload.username);
     if (!user) throw ValidationError.field('non_field_errors', "User doesn't exist.");
-    const holder = tokenHolder(payload, () => user);
+    const holder = await tokenHolder(payload, async () => user);
     if (!holder) throw ValidationError.field('non_field_errors', 'Token has been revoked.');
     return holder;
   };
@@ -90,9 +90,9 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         answer: '200 {token}; a revoked token (password changed, user deleted, logged out everywhere): 400',
         handlers: [
           ...bodies.credentials,
-          (req, res) => {
+          async (req, res) => {
             const payload = tokens.verify((req.body as { token?: unknown } | undefined)?.token);
-            res.json({ token: tokens.refresh(payload, holderOf(payload)) });
+            res.json({ token: tokens.refresh(payload, await holderOf(payload)) });
           },
         ],
       },
@@ -104,9 +104,9 @@ export function authGroup(deps: AuthRouteDeps): RouteGroup {
         answer: '200 {token}, else 400',
         handlers: [
           ...bodies.credentials,
-          (req, res) => {
+          async (req, res) => {
             const given = (req.body as { token?: unknown } | undefined)?.token;
-            holderOf(tokens.verify(given));
+            await holderOf(tokens.verify(given));
             res.json({ token: given });
           },
         ],

@@ -1,5 +1,5 @@
 /**
- * The login session: express-session (stored in SQLite) and passport's session user. A request that
+ * The login session: express-session (stored in the store) and passport's session user. A request that
  * carries a token never uses the session (requireAuth authenticates it by the token alone), so both
  * are skipped for it: no session id is generated, no cookie signature checked, no store read.
  */
@@ -7,10 +7,10 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Authenticator } from './passport';
 import { tokenFromHeader } from './passport';
-import type { SqliteSessionStore } from '../store/session-store';
+import type { StoreSessionStore } from '../store/session-store';
 
 export interface SessionMiddlewareOptions {
-  store: SqliteSessionStore;
+  store: StoreSessionStore;
   secret: string;
   maxAgeSeconds: number;
   secureCookie: boolean;

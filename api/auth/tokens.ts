@@ -32,9 +32,9 @@ export type TokenSubject = Pick<User, 'username' | 'credentialId'>;
  * The user a valid token speaks for: the user of its name, if they still hold the credentials the
  * token was issued under; undefined otherwise. (The caller's read of the user is the only store read.)
  */
-export function tokenHolder(payload: TokenPayload, find: (username: string) => User | undefined): User | undefined {
+export async function tokenHolder(payload: TokenPayload, find: (username: string) => Promise<User | undefined>): Promise<User | undefined> {
   if (typeof payload.username !== 'string' || typeof payload.credential_id !== 'string') return undefined;
-  const user = find(payload.username);
+  const user = await find(payload.username);
   return user && user.credentialId === payload.credential_id ? user : undefined;
 }
 

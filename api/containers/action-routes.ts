@@ -158,8 +158,8 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       responses: OPERATION_RESPONSE,
       example: { body: { name: 'before-upgrade' } },
       handlers: [
-        (req, res) => {
-          accepted(res, lifecycle.snapshot(currentUser(req), id(req), parseSnapshotRequest(req.body).name));
+        async (req, res) => {
+          accepted(res, await lifecycle.snapshot(currentUser(req), id(req), parseSnapshotRequest(req.body).name));
         },
       ],
     },
@@ -173,8 +173,8 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       responses: OPERATION_RESPONSE,
       example: { body: { count: 2 } },
       handlers: [
-        (req, res) => {
-          accepted(res, lifecycle.fork(currentUser(req), id(req), parseForkRequest(req.body, limits, forkSchema).count));
+        async (req, res) => {
+          accepted(res, await lifecycle.fork(currentUser(req), id(req), parseForkRequest(req.body, limits, forkSchema).count));
         },
       ],
     },

@@ -71,9 +71,9 @@ export class LifecycleService {
     });
   }
 
-  snapshot(user: User, id: string, name: string | null): OperationView {
+  async snapshot(user: User, id: string, name: string | null): Promise<OperationView> {
     this.options.containers.get(user, id);
-    this.options.quotas.ensureRoom(user.username, 'snapshots');
+    await this.options.quotas.ensureRoom(user.username, 'snapshots');
     return this.operation(user, 'snapshot', containerPath(id), async () => ({ snapshot: await this.takeSnapshot(user, id, name) }));
   }
 
@@ -97,10 +97,10 @@ export class LifecycleService {
    * creates took the room meanwhile, the operation fails at that copy and its result lists the
    * snapshot and the copies already made (they are kept).
    */
-  fork(user: User, id: string, count: number): OperationView {
+  async fork(user: User, id: string, count: number): Promise<OperationView> {
     const original = this.options.containers.get(user, id);
-    this.options.quotas.ensureRoom(user.username, 'snapshots');
-    this.options.quotas.ensureRoom(user.username, 'containers', count);
+    await this.options.quotas.ensureRoom(user.username, 'snapshots');
+    await this.options.quotas.ensureRoom(user.username, 'containers', count);
     return this.operation(user, 'fork', containerPath(id), async (signal) => {
       const snapshot = await this.takeSnapshot(user, id, `fork of ${id}`);
       const containers: string[] = [];

@@ -114,7 +114,7 @@ export class ContainerService {
 
   async create(owner: User, request: CreateContainerInput): Promise<ContainerView> {
     // Early, before any download: the count that decides is taken again where the record is inserted.
-    const limit = this.options.quotas.ensureRoom(owner.username, 'containers');
+    const limit = await this.options.quotas.ensureRoom(owner.username, 'containers');
     let script = request.script;
     if (request.scripturl) {
       script = await downloadToBuffer({ url: request.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });

@@ -20,14 +20,14 @@ export class MachineRegistry {
   /** Every machine, sorted by id, with edited metadata. */
   async list(): Promise<Machine[]> {
     const machines = await this.options.source();
-    return machines
-      .map((machine) => ({ ...machine, metadata: this.editedMetadata(machine) }))
+    const edited = await Promise.all(machines.map(async (machine) => ({ ...machine, metadata: this.editedMetadata(machine, await this.options.edits.editsFor(machine.id)) })));
+    return edited
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  private editedMetadata(machine: Machine): Record<string, string> {
+  private editedMetadata(machine: Machine, edits: Map<string, string | null>): Record<string, string> {
     const metadata: Record<string, string> = { ...machine.metadata };
-    for (const [key, value] of this.options.edits.editsFor(machine.id)) {
+    for (const [key, value] of edits) {
       if (value === null) delete metadata[key];
       // defineProperty: a key such as `__proto__` stays an ordinary key.
       else Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
@@ -40,6 +40,6 @@ export class MachineRegistry {
     const known = new Set((await this.options.source()).map((machine) => machine.id));
     const unknown = ops.find((op) => !known.has(op.machineId));
     if (unknown) throw new BadRequestError(`machine ${unknown.machineId} does not exist`);
-    this.options.edits.apply(ops.map((op) => ({ machineId: op.machineId, key: op.key, value: op.value })));
+    await this.options.edits.apply(ops.map((op) => ({ machineId: op.machineId, key: op.key, value: op.value })));
   }
 }

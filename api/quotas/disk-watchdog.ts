@@ -70,8 +70,12 @@ export class DiskWatchdog {
 
   /** One round: measures, and stops what is over its quota. */
   async check(): Promise<DiskWatchRound> {
+    // Each owner's limits read once per round.
     const limits = new Map<string, QuotaLimits>();
-    const limitsOf = (owner: string): QuotaLimits => limits.get(owner) ?? (limits.set(owner, this.options.quotas.limitsFor(owner)).get(owner) as QuotaLimits);
+    for (const owner of new Set([...this.options.containers.list(), ...this.options.volumes.list()].map((record) => record.owner))) {
+      limits.set(owner, await this.options.quotas.limitsFor(owner));
+    }
+    const limitsOf = (owner: string): QuotaLimits => limits.get(owner) ?? this.options.quotas.defaults();
     const halts: DiskWatchRound = [];
     await this.checkLayers(limitsOf, halts);
     await this.checkVolumes(limitsOf, halts);

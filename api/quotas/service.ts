@@ -15,7 +15,7 @@ export interface QuotaServiceOptions {
   repository: QuotaRepository;
   defaults: QuotaLimits;
   /** How many objects of each kind the user holds now. */
-  count: (kind: CountedKind, username: string) => number;
+  count: (kind: CountedKind, username: string) => Promise<number>;
 }
 
 /** The answer of GET/PUT /v1/users/<username>/quotas: limits in force, overrides, defaults, usage. */
@@ -40,23 +40,28 @@ export function countQuotaExceeded(kind: CountedKind, limit: number, more = 1): 
 export class QuotaService {
   constructor(private readonly options: QuotaServiceOptions) {}
 
-  limitsFor(username: string): QuotaLimits {
-    return effectiveLimits(this.options.defaults, this.options.repository.find(username));
+  /** The installation's defaults (what a user without overrides has). */
+  defaults(): QuotaLimits {
+    return this.options.defaults;
+  }
+
+  async limitsFor(username: string): Promise<QuotaLimits> {
+    return effectiveLimits(this.options.defaults, await this.options.repository.find(username));
   }
 
   /**
    * Refuses at once (403) when the user has no room for `more` objects of the kind; otherwise the
    * limit, for the insert that takes the deciding count again.
    */
-  ensureRoom(username: string, kind: CountedKind, more = 1): number {
-    const limit = this.limitsFor(username)[kind];
-    if (wouldExceed(limit, this.options.count(kind, username), more)) throw countQuotaExceeded(kind, limit, more);
+  async ensureRoom(username: string, kind: CountedKind, more = 1): Promise<number> {
+    const limit = (await this.limitsFor(username))[kind];
+    if (wouldExceed(limit, await this.options.count(kind, username), more)) throw countQuotaExceeded(kind, limit, more);
     return limit;
   }
 
-  view(username: string): QuotaView {
-    const overrides = this.options.repository.find(username);
-    const count = (kind: CountedKind): number => this.options.count(kind, username);
+  async view(username: string): Promise<QuotaView> {
+    const overrides = await this.options.repository.find(username);
+    const count = (kind: CountedKind): Promise<number> => this.options.count(kind, username);
     return {
       username,
       quotas: snake(effectiveLimits(this.options.defaults, overrides)),
@@ -68,7 +73,7 @@ export class QuotaService {
         volumeBytes: overrides.volumeBytes ?? null,
       }),
       defaults: snake(this.options.defaults),
-      usage: { containers: count('containers'), volumes: count('volumes'), snapshots: count('snapshots') },
+      usage: { containers: await count('containers'), volumes: await count('volumes'), snapshots: await count('snapshots') },
     };
   }
 
@@ -76,7 +81,7 @@ export class QuotaService {
    * Replaces the user's overrides with the body's: each field a whole number (0: unlimited) or
    * null (the installation's default); a field left out is the default too.
    */
-  set(username: string, body: unknown): QuotaView {
+  async set(username: string, body: unknown): Promise<QuotaView> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ValidationError.field('non_field_errors', 'A JSON object of quotas is required.');
     const input = body as Record<string, unknown>;
     const errors: Record<string, string[]> = {};
@@ -93,11 +98,11 @@ export class QuotaService {
       overrides[kind] = value;
     }
     if (Object.keys(errors).length) throw new ValidationError(errors);
-    this.options.repository.set(username, overrides);
+    await this.options.repository.set(username, overrides);
     return this.view(username);
   }
 
-  forget(username: string): void {
-    this.options.repository.delete(username);
+  async forget(username: string): Promise<void> {
+    await this.options.repository.delete(username);
   }
 }

@@ -55,7 +55,7 @@ export class SnapshotService {
 
   /** Commits the (already ownership-checked) container. */
   async take(owner: User, source: LocatedContainer, name: string | null): Promise<SnapshotView> {
-    const limit = this.options.quotas.ensureRoom(owner.username, 'snapshots');
+    const limit = await this.options.quotas.ensureRoom(owner.username, 'snapshots');
     const id = randomBytes(16).toString('hex');
     const labels = {
       [LABELS.snapshot]: id,

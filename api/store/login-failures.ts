@@ -3,8 +3,7 @@
  * failures counted in its window, which starts at the key's first failure. A row whose window has
  * ended counts as zero and is swept; a live row is never dropped to make room for others.
  */
-import type { Db } from './database';
-import { StatementCache } from './statements';
+import type { SqlDatabase, SqlExecutor } from './sql';
 
 export interface LimitedKey {
   key: string;
@@ -19,59 +18,55 @@ interface Row {
 }
 
 export class LoginFailureRepository {
-  private readonly statements: StatementCache;
-  private readonly reserveAll: (input: { keys: LimitedKey[]; nowMs: number; windowMs: number }) => Reservation;
-
-  constructor(db: Db) {
-    this.statements = new StatementCache(db);
-    this.reserveAll = (input) => db.transaction(() => this.reserveInTransaction(input)).immediate();
-  }
+  constructor(private readonly db: SqlDatabase) {}
 
   /**
    * Counts one more failure against every key, unless one of them is already at its limit (then
-   * nothing is written). One IMMEDIATE transaction: no other writer (another request of this
-   * process or another process on the same file) sees the counts between the check and the write.
+   * nothing is written). One transaction holding the `login_failures` lock (SQLite: BEGIN IMMEDIATE;
+   * PostgreSQL: an advisory lock): no other writer (another request, another process on the same
+   * file, another replica) sees the counts between the check and the write.
    */
-  reserve(input: { keys: LimitedKey[]; nowMs: number; windowMs: number }): Reservation {
-    return this.reserveAll(input);
-  }
-
-  private reserveInTransaction({ keys, nowMs, windowMs }: { keys: LimitedKey[]; nowMs: number; windowMs: number }): Reservation {
-    const rows = keys.map(({ key }) => this.live(key, nowMs, windowMs));
-    for (const [i, { key, limit }] of keys.entries()) {
-      const row = rows[i];
-      if (row && row.failures >= limit) return { reserved: false, key, retryAfterMs: row.window_start_ms + windowMs - nowMs };
-    }
-    const upsert = this.statements.get('INSERT OR REPLACE INTO login_failures (key, failures, window_start_ms) VALUES (?, ?, ?)');
-    for (const [i, { key }] of keys.entries()) {
-      const row = rows[i];
-      upsert.run(key, (row?.failures ?? 0) + 1, row?.window_start_ms ?? nowMs);
-    }
-    return { reserved: true };
+  async reserve({ keys, nowMs, windowMs }: { keys: LimitedKey[]; nowMs: number; windowMs: number }): Promise<Reservation> {
+    return this.db.transaction(async (tx) => {
+      await tx.lock('login_failures');
+      const rows: Array<Row | undefined> = [];
+      for (const { key } of keys) rows.push(await this.live(tx, key, nowMs, windowMs));
+      for (const [i, { key, limit }] of keys.entries()) {
+        const row = rows[i];
+        if (row && row.failures >= limit) return { reserved: false, key, retryAfterMs: row.window_start_ms + windowMs - nowMs };
+      }
+      for (const [i, { key }] of keys.entries()) {
+        const row = rows[i];
+        await tx.run(
+          `INSERT INTO login_failures (key, failures, window_start_ms) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start_ms = excluded.window_start_ms`,
+          [key, (row?.failures ?? 0) + 1, row?.window_start_ms ?? nowMs],
+        );
+      }
+      return { reserved: true };
+    });
   }
 
   /** Takes back one counted failure of a key whose window is still open (an attempt that succeeded). */
-  release(input: { key: string; nowMs: number; windowMs: number }): void {
-    this.statements
-      .get('UPDATE login_failures SET failures = failures - 1 WHERE key = ? AND failures > 0 AND window_start_ms > ?')
-      .run(input.key, input.nowMs - input.windowMs);
+  async release(input: { key: string; nowMs: number; windowMs: number }): Promise<void> {
+    await this.db.run('UPDATE login_failures SET failures = failures - 1 WHERE key = ? AND failures > 0 AND window_start_ms > ?', [input.key, input.nowMs - input.windowMs]);
   }
 
-  clear(key: string): void {
-    this.statements.get('DELETE FROM login_failures WHERE key = ?').run(key);
+  async clear(key: string): Promise<void> {
+    await this.db.run('DELETE FROM login_failures WHERE key = ?', [key]);
   }
 
   /** Deletes the rows whose window has ended. */
-  sweep(input: { nowMs: number; windowMs: number }): number {
-    return this.statements.get('DELETE FROM login_failures WHERE window_start_ms <= ?').run(input.nowMs - input.windowMs).changes;
+  async sweep(input: { nowMs: number; windowMs: number }): Promise<number> {
+    return this.db.run('DELETE FROM login_failures WHERE window_start_ms <= ?', [input.nowMs - input.windowMs]);
   }
 
-  count(): number {
-    return (this.statements.get('SELECT COUNT(*) AS n FROM login_failures').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM login_failures'))?.n ?? 0;
   }
 
-  private live(key: string, nowMs: number, windowMs: number): Row | undefined {
-    const row = this.statements.get('SELECT failures, window_start_ms FROM login_failures WHERE key = ?').get(key) as Row | undefined;
+  private async live(tx: SqlExecutor, key: string, nowMs: number, windowMs: number): Promise<Row | undefined> {
+    const row = await tx.get<Row>('SELECT failures, window_start_ms FROM login_failures WHERE key = ?', [key]);
     return row && row.window_start_ms > nowMs - windowMs ? row : undefined;
   }
 }

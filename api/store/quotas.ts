@@ -1,6 +1,5 @@
-import type { Db } from './database';
 import { nowIso } from './database';
-import { StatementCache } from './statements';
+import type { SqlDatabase } from './sql';
 import type { QuotaOverrides } from '../quotas/limits';
 
 interface QuotaRow {
@@ -13,32 +12,27 @@ interface QuotaRow {
 
 /** Per-user quota overrides; a user without a row has the installation's defaults. */
 export class QuotaRepository {
-  private readonly statements: StatementCache;
+  constructor(private readonly db: SqlDatabase) {}
 
-  constructor(db: Db) {
-    this.statements = new StatementCache(db);
-  }
-
-  find(username: string): QuotaOverrides {
-    const row = this.statements.get('SELECT containers, volumes, snapshots, container_disk_bytes, volume_bytes FROM user_quotas WHERE username = ?').get(username) as QuotaRow | undefined;
+  async find(username: string): Promise<QuotaOverrides> {
+    const row = await this.db.get<QuotaRow>('SELECT containers, volumes, snapshots, container_disk_bytes, volume_bytes FROM user_quotas WHERE username = ?', [username]);
     if (!row) return {};
     return { containers: row.containers, volumes: row.volumes, snapshots: row.snapshots, containerDiskBytes: row.container_disk_bytes, volumeBytes: row.volume_bytes };
   }
 
   /** Replaces the user's overrides (null: the default). */
-  set(username: string, overrides: QuotaOverrides): void {
-    this.statements
-      .get(
-        `INSERT INTO user_quotas (username, containers, volumes, snapshots, container_disk_bytes, volume_bytes, updated)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (username) DO UPDATE SET containers = excluded.containers, volumes = excluded.volumes,
-           snapshots = excluded.snapshots, container_disk_bytes = excluded.container_disk_bytes,
-           volume_bytes = excluded.volume_bytes, updated = excluded.updated`,
-      )
-      .run(username, overrides.containers ?? null, overrides.volumes ?? null, overrides.snapshots ?? null, overrides.containerDiskBytes ?? null, overrides.volumeBytes ?? null, nowIso());
+  async set(username: string, overrides: QuotaOverrides): Promise<void> {
+    await this.db.run(
+      `INSERT INTO user_quotas (username, containers, volumes, snapshots, container_disk_bytes, volume_bytes, updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (username) DO UPDATE SET containers = excluded.containers, volumes = excluded.volumes,
+         snapshots = excluded.snapshots, container_disk_bytes = excluded.container_disk_bytes,
+         volume_bytes = excluded.volume_bytes, updated = excluded.updated`,
+      [username, overrides.containers ?? null, overrides.volumes ?? null, overrides.snapshots ?? null, overrides.containerDiskBytes ?? null, overrides.volumeBytes ?? null, nowIso()],
+    );
   }
 
-  delete(username: string): void {
-    this.statements.get('DELETE FROM user_quotas WHERE username = ?').run(username);
+  async delete(username: string): Promise<void> {
+    await this.db.run('DELETE FROM user_quotas WHERE username = ?', [username]);
   }
 }

@@ -1,19 +1,21 @@
-import type { Db } from './database';
+import type { SqlDatabase } from './sql';
 
 /** Small persisted values: generated secrets, this installation's instance id. */
 export class SettingsRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  get(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
-    return row?.value;
+  async get(key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))?.value;
   }
 
-  /** Returns the stored value, or stores and returns `create()` on first use. */
-  getOrCreate(key: string, create: () => string): string {
-    const existing = this.get(key);
+  /**
+   * Returns the stored value, or stores and returns `create()` on first use. Replicas starting
+   * together all end up with the first value stored (the insert does nothing when one exists).
+   */
+  async getOrCreate(key: string, create: () => string): Promise<string> {
+    const existing = await this.get(key);
     if (existing !== undefined) return existing;
-    this.db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(key, create());
-    return this.get(key) as string;
+    await this.db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, create()]);
+    return (await this.get(key)) as string;
   }
 }

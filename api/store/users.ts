@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from './database';
-import { StatementCache } from './statements';
 import { nowIso } from './database';
+import type { SqlDatabase } from './sql';
 
 export interface User {
   username: string;
@@ -29,44 +28,41 @@ const fromRow = (row: UserRow): User => ({ username: row.username, password: row
 const newCredentialId = (): string => randomBytes(16).toString('hex');
 
 export class UserRepository {
-  private readonly statements: StatementCache;
+  constructor(private readonly db: SqlDatabase) {}
 
-  constructor(db: Db) {
-    this.statements = new StatementCache(db);
-  }
-
-  find(username: string): User | undefined {
-    const row = this.statements.get('SELECT * FROM users WHERE username = ?').get(username) as UserRow | undefined;
+  async find(username: string): Promise<User | undefined> {
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE username = ?', [username]);
     return row && fromRow(row);
   }
 
-  list(): User[] {
-    return (this.statements.get('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(fromRow);
+  async list(): Promise<User[]> {
+    return (await this.db.all<UserRow>('SELECT * FROM users ORDER BY username')).map(fromRow);
   }
 
-  count(): number {
-    return (this.statements.get('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0;
   }
 
   /** Inserts the user; false when the username is taken. */
-  insert(user: { username: string; password: string; isAdmin: boolean }): boolean {
-    const result = this.statements
-      .get('INSERT OR IGNORE INTO users (username, password, is_admin, created, credential_id) VALUES (?, ?, ?, ?, ?)')
-      .run(user.username, user.password, user.isAdmin ? 1 : 0, nowIso(), newCredentialId());
-    return result.changes === 1;
+  async insert(user: { username: string; password: string; isAdmin: boolean }): Promise<boolean> {
+    const changes = await this.db.run(
+      'INSERT INTO users (username, password, is_admin, created, credential_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING',
+      [user.username, user.password, user.isAdmin ? 1 : 0, nowIso(), newCredentialId()],
+    );
+    return changes === 1;
   }
 
   /** Sets the password hash and draws a new credential id (earlier tokens stop working). */
-  setPassword(username: string, password: string): void {
-    this.statements.get('UPDATE users SET password = ?, credential_id = ? WHERE username = ?').run(password, newCredentialId(), username);
+  async setPassword(username: string, password: string): Promise<void> {
+    await this.db.run('UPDATE users SET password = ?, credential_id = ? WHERE username = ?', [password, newCredentialId(), username]);
   }
 
   /** Draws a new credential id (earlier tokens stop working); false when there is no such user. */
-  renewCredentials(username: string): boolean {
-    return this.statements.get('UPDATE users SET credential_id = ? WHERE username = ?').run(newCredentialId(), username).changes === 1;
+  async renewCredentials(username: string): Promise<boolean> {
+    return (await this.db.run('UPDATE users SET credential_id = ? WHERE username = ?', [newCredentialId(), username])) === 1;
   }
 
-  delete(username: string): boolean {
-    return this.statements.get('DELETE FROM users WHERE username = ?').run(username).changes === 1;
+  async delete(username: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM users WHERE username = ?', [username])) === 1;
   }
 }

@@ -19,9 +19,9 @@ const QUOTA_FIELDS_DOC = [
 ];
 
 export function userGroup(users: UserService, quotas: QuotaService): RouteGroup {
-  const existing = (req: Request): string => {
+  const existing = async (req: Request): Promise<string> => {
     const username = String(req.params.username);
-    if (!users.find(username)) throw new NotFoundError();
+    if (!(await users.find(username))) throw new NotFoundError();
     return username;
   };
   return {
@@ -36,8 +36,8 @@ export function userGroup(users: UserService, quotas: QuotaService): RouteGroup 
         summary: 'Every user.',
         answer: '200 [{username, is_admin, created}]',
         handlers: [
-          (_req, res) => {
-            res.json(users.list());
+          async (_req, res) => {
+            res.json(await users.list());
           },
         ],
       },
@@ -63,8 +63,8 @@ export function userGroup(users: UserService, quotas: QuotaService): RouteGroup 
         summary: "The user's quotas in force, the overrides set for them, the installation's defaults and what they hold now.",
         answer: '200 {username, quotas: {containers, volumes, snapshots, container_disk_bytes, volume_bytes}, overrides: {...}, defaults: {...}, usage: {containers, volumes, snapshots}}',
         handlers: [
-          (req, res) => {
-            res.json(quotas.view(existing(req)));
+          async (req, res) => {
+            res.json(await quotas.view(await existing(req)));
           },
         ],
       },
@@ -76,8 +76,8 @@ export function userGroup(users: UserService, quotas: QuotaService): RouteGroup 
         answer: '200 (as GET)',
         example: { body: { containers: 5, container_disk_bytes: 1073741824 } },
         handlers: [
-          (req, res) => {
-            res.json(quotas.set(existing(req), req.body ?? {}));
+          async (req, res) => {
+            res.json(await quotas.set(await existing(req), req.body ?? {}));
           },
         ],
       },
@@ -99,8 +99,8 @@ export function userGroup(users: UserService, quotas: QuotaService): RouteGroup 
         summary: 'Log the user out everywhere: every token and session they hold stops working.',
         answer: '204; unknown user: 404',
         handlers: [
-          (req, res) => {
-            users.logoutEverywhere(String(req.params.username));
+          async (req, res) => {
+            await users.logoutEverywhere(String(req.params.username));
             res.status(204).end();
           },
         ],

@@ -25,7 +25,7 @@ export interface UserServiceOptions {
   /** Called before a user is deleted, to remove what they own. */
   onDelete: (username: string) => Promise<void>;
   /** Called after a user is deleted, changes password or is logged out everywhere, to end their sessions. */
-  onCredentialsChanged: (username: string) => void;
+  onCredentialsChanged: (username: string) => Promise<void>;
 }
 
 const USERNAME = /^[\w.@+-]{1,150}$/;
@@ -41,30 +41,31 @@ export class UserService {
    * Loads the users fixture (Django's data.json format) into an empty store, then applies
    * ADMINHASH to the admin when given.
    */
-  loadFixture(path: string, adminHash?: string): void {
+  async loadFixture(path: string, adminHash?: string): Promise<void> {
     const { users } = this.options;
-    if (users.count() === 0) {
+    if ((await users.count()) === 0) {
       const entries = JSON.parse(readFileSync(path, 'utf8')) as FixtureEntry[];
       for (const entry of entries) {
         const fields = entry.fields;
         if (entry.model !== 'auth.user' || !fields?.username || !fields.password) continue;
-        users.insert({ username: fields.username, password: fields.password, isAdmin: Boolean(fields.is_superuser || fields.is_staff) });
+        await users.insert({ username: fields.username, password: fields.password, isAdmin: Boolean(fields.is_superuser || fields.is_staff) });
       }
     }
     if (adminHash) {
-      if (!users.find(DEFAULT_ADMIN.username)) users.insert({ username: DEFAULT_ADMIN.username, password: adminHash, isAdmin: true });
+      const admin = await users.find(DEFAULT_ADMIN.username);
+      if (!admin) await users.insert({ username: DEFAULT_ADMIN.username, password: adminHash, isAdmin: true });
       // Only a new hash is a password change (which ends the admin's tokens), not every start-up.
-      else if (users.find(DEFAULT_ADMIN.username)?.password !== adminHash) users.setPassword(DEFAULT_ADMIN.username, adminHash);
+      else if (admin.password !== adminHash) await users.setPassword(DEFAULT_ADMIN.username, adminHash);
     }
     this.defaultAdminPassword = null;
   }
 
-  find(username: string): User | undefined {
+  find(username: string): Promise<User | undefined> {
     return this.options.users.find(username);
   }
 
   async authenticate(username: string, password: string): Promise<User | null> {
-    const user = this.options.users.find(username);
+    const user = await this.options.users.find(username);
     if (!user) {
       // Spend the same time as a real check, so timing does not tell which usernames exist.
       await this.options.passwords.hash(password, this.options.passwordIterations, 'timing-equalizer');
@@ -76,14 +77,14 @@ export class UserService {
   /** Whether the admin still has the default password (warned about in logs and /health). */
   async usesDefaultAdminPassword(): Promise<boolean> {
     if (this.defaultAdminPassword === null) {
-      const admin = this.options.users.find(DEFAULT_ADMIN.username);
+      const admin = await this.options.users.find(DEFAULT_ADMIN.username);
       this.defaultAdminPassword = admin ? await this.options.passwords.verify(DEFAULT_ADMIN.password, admin.password) : false;
     }
     return this.defaultAdminPassword;
   }
 
-  list(): UserView[] {
-    return this.options.users.list().map(toUserView);
+  async list(): Promise<UserView[]> {
+    return (await this.options.users.list()).map(toUserView);
   }
 
   async create(input: { username: unknown; password: unknown; is_admin?: unknown }): Promise<UserView> {
@@ -97,24 +98,24 @@ export class UserService {
     if (Object.keys(errors).length) throw new ValidationError(errors);
     const username = input.username as string;
     const password = await this.options.passwords.hash(input.password as string, this.options.passwordIterations);
-    if (!this.options.users.insert({ username, password, isAdmin: input.is_admin === true })) {
+    if (!(await this.options.users.insert({ username, password, isAdmin: input.is_admin === true }))) {
       throw ValidationError.field('username', 'A user with that username already exists.');
     }
-    return toUserView(this.options.users.find(username) as User);
+    return toUserView((await this.options.users.find(username)) as User);
   }
 
   async delete(username: string, actingUser: User): Promise<void> {
-    if (!this.options.users.find(username)) throw new NotFoundError();
+    if (!(await this.options.users.find(username))) throw new NotFoundError();
     if (username === actingUser.username) throw new ConflictError('You cannot delete your own account.');
     await this.options.onDelete(username);
-    this.options.users.delete(username);
-    this.options.onCredentialsChanged(username);
+    await this.options.users.delete(username);
+    await this.options.onCredentialsChanged(username);
   }
 
   /** Ends every token and session of the user (an admin's "log out everywhere"). */
-  logoutEverywhere(username: string): void {
-    if (!this.options.users.renewCredentials(username)) throw new NotFoundError();
-    this.options.onCredentialsChanged(username);
+  async logoutEverywhere(username: string): Promise<void> {
+    if (!(await this.options.users.renewCredentials(username))) throw new NotFoundError();
+    await this.options.onCredentialsChanged(username);
   }
 
   async changePassword(user: User, input: { old_password: unknown; new_password: unknown }): Promise<void> {
@@ -123,9 +124,9 @@ export class UserService {
     }
     const problem = this.passwordProblem(input.new_password);
     if (problem) throw ValidationError.field('new_password', problem);
-    this.options.users.setPassword(user.username, await this.options.passwords.hash(input.new_password as string, this.options.passwordIterations));
+    await this.options.users.setPassword(user.username, await this.options.passwords.hash(input.new_password as string, this.options.passwordIterations));
     this.defaultAdminPassword = null;
-    this.options.onCredentialsChanged(user.username);
+    await this.options.onCredentialsChanged(user.username);
   }
 
   private passwordProblem(password: unknown): string | null {

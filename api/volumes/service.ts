@@ -53,7 +53,7 @@ export class VolumeService {
   async create(owner: User, input: { name: string }): Promise<VolumeView> {
     const { volumes, quotas } = this.options;
     if (volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
-    const limit = quotas.ensureRoom(owner.username, 'volumes');
+    const limit = await quotas.ensureRoom(owner.username, 'volumes');
     const [machine] = await this.options.scheduler.machines();
     if (!machine) throw new ServiceUnavailableError('No machine is available for the volume.');
     const id = randomBytes(16).toString('hex');

@@ -39,7 +39,7 @@ describe('start-up with the default admin password', () => {
   }
 
   test.each([['0.0.0.0'], ['::']])('on %s the API refuses to listen, naming ADMINHASH and npm run hash-password', async (host) => {
-    const api = buildApiServer(loadApiConfig(envFor({ BOATLOAD_HOST: host })), silentLogger);
+    const api = await buildApiServer(loadApiConfig(envFor({ BOATLOAD_HOST: host })), silentLogger);
     try {
       await expect(api.listen()).rejects.toThrow(/ADMINHASH.*npm run hash-password/);
     } finally {
@@ -53,7 +53,7 @@ describe('start-up with the default admin password', () => {
     dataDirs.push(join(hashFile, '..'));
     writeFileSync(hashFile, `${hash}\n`);
     for (const env of [envFor({ BOATLOAD_HOST: '0.0.0.0', ADMINHASH: hash }), envFor({ BOATLOAD_HOST: '0.0.0.0', ADMINHASH_FILE: hashFile }), envFor({ BOATLOAD_HOST: '127.0.0.1' })]) {
-      const api = buildApiServer(loadApiConfig(env), silentLogger);
+      const api = await buildApiServer(loadApiConfig(env), silentLogger);
       try {
         await api.listen();
       } finally {

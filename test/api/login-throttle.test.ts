@@ -9,6 +9,7 @@ import { clientNetwork, LoginThrottle } from '../../api/auth/login-throttle';
 import { pbkdf2Hasher, type PasswordHasher } from '../../api/auth/passwords';
 import { openDatabase } from '../../api/store/database';
 import { LoginFailureRepository } from '../../api/store/login-failures';
+import { SqliteDatabase } from '../../api/store/sqlite-database';
 import { PASSWORD, startSystem, type TestSystem } from '../support/system';
 
 function throttleOn(store: LoginFailureRepository, options: { maxFailuresPerUser: number; maxFailuresPerAddress: number; now?: () => number }): LoginThrottle {
@@ -16,39 +17,39 @@ function throttleOn(store: LoginFailureRepository, options: { maxFailuresPerUser
 }
 
 describe('LoginThrottle', () => {
-  test('per user, per address, and the window moves on', () => {
+  test('per user, per address, and the window moves on', async () => {
     let now = 0;
-    const throttle = throttleOn(new LoginFailureRepository(openDatabase(':memory:')), { maxFailuresPerUser: 3, maxFailuresPerAddress: 5, now: () => now });
-    for (let i = 0; i < 3; i++) throttle.reserve('ann', '1.1.1.1');
-    expect(() => throttle.reserve('ann', '2.2.2.2')).toThrow(/Too many failed login attempts/);
-    throttle.reserve('bob', '1.1.1.1');
-    throttle.reserve('cid', '1.1.1.1');
-    expect(() => throttle.reserve('dan', '1.1.1.1')).toThrow(/try again in 60 seconds/);
+    const throttle = throttleOn(new LoginFailureRepository(new SqliteDatabase(openDatabase(':memory:'))), { maxFailuresPerUser: 3, maxFailuresPerAddress: 5, now: () => now });
+    for (let i = 0; i < 3; i++) await throttle.reserve('ann', '1.1.1.1');
+    await expect(throttle.reserve('ann', '2.2.2.2')).rejects.toThrow(/Too many failed login attempts/);
+    await throttle.reserve('bob', '1.1.1.1');
+    await throttle.reserve('cid', '1.1.1.1');
+    await expect(throttle.reserve('dan', '1.1.1.1')).rejects.toThrow(/try again in 60 seconds/);
     now += 61_000;
-    expect(() => throttle.reserve('ann', '1.1.1.1')).not.toThrow();
+    await expect(throttle.reserve('ann', '1.1.1.1')).resolves.toBeUndefined();
   });
 
-  test('a success clears the user count', () => {
-    const throttle = throttleOn(new LoginFailureRepository(openDatabase(':memory:')), { maxFailuresPerUser: 2, maxFailuresPerAddress: 100 });
-    throttle.reserve('ann', 'a');
-    throttle.reserve('ann', 'a');
-    throttle.succeeded('ann', 'a');
-    throttle.reserve('ann', 'a');
-    expect(() => throttle.reserve('ann', 'a')).not.toThrow();
+  test('a success clears the user count', async () => {
+    const throttle = throttleOn(new LoginFailureRepository(new SqliteDatabase(openDatabase(':memory:'))), { maxFailuresPerUser: 2, maxFailuresPerAddress: 100 });
+    await throttle.reserve('ann', 'a');
+    await throttle.reserve('ann', 'a');
+    await throttle.succeeded('ann', 'a');
+    await throttle.reserve('ann', 'a');
+    await expect(throttle.reserve('ann', 'a')).resolves.toBeUndefined();
   });
 
-  test('a throttled attempt counts nothing; a success gives the address its attempt back', () => {
-    const store = new LoginFailureRepository(openDatabase(':memory:'));
+  test('a throttled attempt counts nothing; a success gives the address its attempt back', async () => {
+    const store = new LoginFailureRepository(new SqliteDatabase(openDatabase(':memory:')));
     const throttle = throttleOn(store, { maxFailuresPerUser: 1, maxFailuresPerAddress: 2 });
-    throttle.reserve('ann', 'a');
-    expect(() => throttle.reserve('ann', 'a')).toThrow(/Too many/);
-    throttle.reserve('bob', 'a');
-    throttle.succeeded('bob', 'a');
-    expect(() => throttle.reserve('cid', 'a')).not.toThrow();
-    expect(() => throttle.reserve('dan', 'a')).toThrow(/Too many/);
+    await throttle.reserve('ann', 'a');
+    await expect(throttle.reserve('ann', 'a')).rejects.toThrow(/Too many/);
+    await throttle.reserve('bob', 'a');
+    await throttle.succeeded('bob', 'a');
+    await expect(throttle.reserve('cid', 'a')).resolves.toBeUndefined();
+    await expect(throttle.reserve('dan', 'a')).rejects.toThrow(/Too many/);
   });
 
-  test('a client is an IPv4 address (mapped or not) or an IPv6 /64', () => {
+  test('a client is an IPv4 address (mapped or not) or an IPv6 /64', async () => {
     expect(clientNetwork('10.1.2.3')).toBe('10.1.2.3');
     expect(clientNetwork('::ffff:10.1.2.3')).toBe('10.1.2.3');
     expect(clientNetwork('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
@@ -57,24 +58,24 @@ describe('LoginThrottle', () => {
     expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
     expect(clientNetwork('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(clientNetwork('unknown')).toBe('unknown');
-    const throttle = throttleOn(new LoginFailureRepository(openDatabase(':memory:')), { maxFailuresPerUser: 100, maxFailuresPerAddress: 2 });
-    throttle.reserve('a', '2001:db8:1:2::1');
-    throttle.reserve('b', '2001:db8:1:2:aaaa::7');
-    expect(() => throttle.reserve('c', '2001:db8:1:2:ffff:ffff:ffff:ffff')).toThrow(/Too many/);
-    expect(() => throttle.reserve('c', '2001:db8:1:3::1')).not.toThrow();
+    const throttle = throttleOn(new LoginFailureRepository(new SqliteDatabase(openDatabase(':memory:'))), { maxFailuresPerUser: 100, maxFailuresPerAddress: 2 });
+    await throttle.reserve('a', '2001:db8:1:2::1');
+    await throttle.reserve('b', '2001:db8:1:2:aaaa::7');
+    await expect(throttle.reserve('c', '2001:db8:1:2:ffff:ffff:ffff:ffff')).rejects.toThrow(/Too many/);
+    await expect(throttle.reserve('c', '2001:db8:1:3::1')).resolves.toBeUndefined();
   });
 
-  test('100,001 other keys (the old tracker cleared everything past 100,000) do not drop the target user count', () => {
+  test('100,001 other keys (the old tracker cleared everything past 100,000) do not drop the target user count', async () => {
     let now = 0;
-    const store = new LoginFailureRepository(openDatabase(':memory:'));
+    const store = new LoginFailureRepository(new SqliteDatabase(openDatabase(':memory:')));
     const throttle = throttleOn(store, { maxFailuresPerUser: 3, maxFailuresPerAddress: 3, now: () => now });
-    for (let i = 0; i < 3; i++) throttle.reserve('target', `10.0.0.${i}`);
-    for (let i = 0; i < 100_001; i++) throttle.reserve(`other-${i}`, `addr-${i}`);
-    expect(() => throttle.reserve('target', '10.9.9.9')).toThrow(/Too many failed login attempts/);
+    for (let i = 0; i < 3; i++) await throttle.reserve('target', `10.0.0.${i}`);
+    for (let i = 0; i < 100_001; i++) await throttle.reserve(`other-${i}`, `addr-${i}`);
+    await expect(throttle.reserve('target', '10.9.9.9')).rejects.toThrow(/Too many failed login attempts/);
     // Once their windows end, the rows are swept: the table does not grow without bound.
     now += 61_000;
-    throttle.reserve('late', 'x');
-    expect(store.count()).toBe(2);
+    await throttle.reserve('late', 'x');
+    expect(await store.count()).toBe(2);
   });
 });
 

@@ -41,7 +41,7 @@ export async function startClusterApi(cluster: Cluster, env: Record<string, stri
     LOG_LEVEL: 'error',
     ...env,
   });
-  const api = buildApiServer(config, process.env.BLC_DEBUG ? createLogger('api', 'debug') : silentLogger);
+  const api = await buildApiServer(config, process.env.BLC_DEBUG ? createLogger('api', 'debug') : silentLogger);
   await api.listen();
   let token: string | null = null;
   return {

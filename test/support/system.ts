@@ -120,7 +120,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
       ...env,
     });
   let config = configFor();
-  let api = buildApiServer(config, logger, seams);
+  let api = await buildApiServer(config, logger, seams);
   await api.listen();
   const tokens = new Map<string, string>();
 
@@ -156,7 +156,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     },
     async startApi() {
       config = configFor();
-      api = buildApiServer(config, logger, seams);
+      api = await buildApiServer(config, logger, seams);
       await api.listen();
     },
     async stopSatellite() {

@@ -1,0 +1,158 @@
+/**
+ * SqlDatabase over PostgreSQL (node-postgres pool), for several API replicas on one database.
+ * Queries are the repositories' `?` texts with the placeholders numbered ($1, $2, ...); BIGINT (epoch
+ * milliseconds, COUNT(*)) is read as a JS number (every value the store keeps is far below 2^53).
+ */
+import pg from 'pg';
+import { POSTGRES_MIGRATIONS } from './postgres-schema';
+import type { SqlDatabase, SqlExecutor, SqlTransaction, SqlValue } from './sql';
+
+const INT8_OID = 20;
+const readBigint = (text: string): number => Number(text);
+/** node-postgres' parsers, but BIGINT as a number (node-postgres reads it as a string). */
+const typeParser = ((oid: number, format?: 'text') => (oid === INT8_OID ? readBigint : (pg.types.getTypeParser(oid, format) as unknown))) as typeof pg.types.getTypeParser;
+
+/**
+ * The advisory lock a replica holds while it migrates: replicas that start together wait for the
+ * first one and then find nothing left to do. An arbitrary constant ("BoatLoad" in ASCII).
+ */
+export const MIGRATION_LOCK = 0x426f61744c6f6164n;
+
+/** `?` placeholders numbered for PostgreSQL (the store's SQL has no `?` inside string literals). */
+const numbered = new Map<string, string>();
+function toPostgres(sql: string): string {
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, text);
+  }
+  return text;
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+function executor(target: Queryable, onWrite: (changes: number) => void): SqlExecutor {
+  const query = (sql: string, params: readonly SqlValue[] = []) => target.query(toPostgres(sql), params as SqlValue[]);
+  return {
+    dialect: 'postgres',
+    all: async <Row>(sql: string, params?: readonly SqlValue[]) => (await query(sql, params)).rows as Row[],
+    get: async <Row>(sql: string, params?: readonly SqlValue[]) => (await query(sql, params)).rows[0] as Row | undefined,
+    run: async (sql: string, params?: readonly SqlValue[]) => {
+      const changes = (await query(sql, params)).rowCount ?? 0;
+      onWrite(changes);
+      return changes;
+    },
+  };
+}
+
+export interface PostgresOptions {
+  url: string;
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+  /** Stops after that many migrations (tests build older stores). */
+  version?: number;
+}
+
+export class PostgresDatabase implements SqlDatabase {
+  readonly dialect = 'postgres' as const;
+  private writes = 0;
+  private readonly direct: SqlExecutor;
+
+  private constructor(private readonly pool: pg.Pool) {
+    this.direct = executor(pool, (changes) => (this.writes += changes));
+  }
+
+  /** Connects and migrates (under the migration lock). */
+  static async open(options: PostgresOptions): Promise<PostgresDatabase> {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      types: { getTypeParser: typeParser },
+    });
+    // An idle client whose connection drops emits 'error' on the pool; without a listener that
+    // would end the process. The next query gets a fresh connection (or fails, and says so).
+    pool.on('error', () => undefined);
+    try {
+      await migratePostgres(pool, options.version ?? POSTGRES_MIGRATIONS.length);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresDatabase(pool);
+  }
+
+  all<Row>(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
+    return this.direct.all<Row>(sql, params);
+  }
+
+  get<Row>(sql: string, params?: readonly SqlValue[]): Promise<Row | undefined> {
+    return this.direct.get<Row>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let changes = 0;
+    const inner = executor(client, (n) => (changes += n));
+    const tx: SqlTransaction = {
+      ...inner,
+      // hashtextextended: the lock's name as the 64-bit key pg_advisory_xact_lock takes.
+      lock: async (name: string) => void (await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name])),
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await work(tx);
+      await client.query('COMMIT');
+      this.writes += changes;
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  generation(): number {
+    return this.writes;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/**
+ * Runs the migrations not yet applied, each in its own transaction, holding the migration lock (a
+ * session advisory lock) throughout: safe when several replicas start at once.
+ */
+async function migratePostgres(pool: pg.Pool, target: number): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS boatload_schema (version INTEGER NOT NULL)');
+      const row = (await client.query<{ version: number }>('SELECT version FROM boatload_schema')).rows[0];
+      if (!row) await client.query('INSERT INTO boatload_schema (version) VALUES (0)');
+      for (let version = row?.version ?? 0; version < target; version++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(POSTGRES_MIGRATIONS[version]);
+          await client.query('UPDATE boatload_schema SET version = $1', [version + 1]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The store's repositories on both dialects: the embedded SQLite file and the real PostgreSQL server
+ * (started by the test preparation; see test/support/postgres.ts). The same assertions run on each,
+ * so a query that one dialect reads differently fails here. PostgreSQL also gets the start-up cases
+ * of several replicas: migrations under the advisory lock, settings created once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../api/store/database';
+import { LoginFailureRepository } from '../../api/store/login-failures';
+import { MachineMetadataRepository } from '../../api/store/machine-metadata';
+import { PostgresDatabase } from '../../api/store/postgres-database';
+import { POSTGRES_MIGRATIONS } from '../../api/store/postgres-schema';
+import { QuotaRepository } from '../../api/store/quotas';
+import { StoreSessionStore } from '../../api/store/session-store';
+import { SettingsRepository } from '../../api/store/settings';
+import type { SqlDatabase } from '../../api/store/sql';
+import { SqliteDatabase } from '../../api/store/sqlite-database';
+import { UserRepository } from '../../api/store/users';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+interface Opened {
+  db: SqlDatabase;
+  /** Another replica's connection to the same store (PostgreSQL); SQLite: the process's one connection. */
+  other(): Promise<SqlDatabase>;
+  close(): Promise<void>;
+}
+
+const dialects: Array<[string, () => Promise<Opened>]> = [
+  [
+    'sqlite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'boatload-store-dialects-'));
+      const path = join(dir, 'store.sqlite3');
+      const opened: SqlDatabase[] = [new SqliteDatabase(openDatabase(path))];
+      return {
+        db: opened[0] as SqlDatabase,
+        // A process has one connection to the file, and its transactions never wait on anything but
+        // their own statements: a second connection in the same process would block the thread in
+        // SQLite's busy handler while the first one's transaction waits for that thread. So the
+        // concurrency here is the one connection's, across awaits.
+        other: async () => opened[0] as SqlDatabase,
+        close: async () => {
+          for (const db of opened) await db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const database: TestDatabase = await createTestDatabase('boatload_store_dialects');
+      const opened: SqlDatabase[] = [await PostgresDatabase.open({ url: database.url })];
+      return {
+        db: opened[0] as SqlDatabase,
+        other: async () => {
+          const db = await PostgresDatabase.open({ url: database.url });
+          opened.push(db);
+          return db;
+        },
+        close: async () => {
+          for (const db of opened) await db.close();
+          await database.drop();
+        },
+      };
+    },
+  ],
+];
+
+describe.each(dialects)('the store on %s', (dialect, open) => {
+  let store: Opened;
+  let db: SqlDatabase;
+  beforeEach(async () => {
+    store = await open();
+    db = store.db;
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('speaks its dialect', () => {
+    expect(db.dialect).toBe(dialect);
+  });
+
+  test('users: insert once per name, find, list, count, new credentials on password change, delete', async () => {
+    const users = new UserRepository(db);
+    expect(await users.insert({ username: 'ann', password: 'h1', isAdmin: true })).toBe(true);
+    expect(await users.insert({ username: 'ann', password: 'other', isAdmin: false })).toBe(false);
+    expect(await users.insert({ username: 'bob', password: 'h2', isAdmin: false })).toBe(true);
+    const ann = await users.find('ann');
+    expect(ann).toMatchObject({ username: 'ann', password: 'h1', isAdmin: true });
+    expect(ann?.credentialId).toMatch(/^[0-9a-f]{32}$/);
+    expect((await users.list()).map((u) => [u.username, u.isAdmin])).toEqual([['ann', true], ['bob', false]]);
+    expect(await users.count()).toBe(2);
+    await users.setPassword('ann', 'h3');
+    const changed = await users.find('ann');
+    expect(changed?.password).toBe('h3');
+    expect(changed?.credentialId).not.toBe(ann?.credentialId);
+    expect(await users.renewCredentials('ann')).toBe(true);
+    expect((await users.find('ann'))?.credentialId).not.toBe(changed?.credentialId);
+    expect(await users.renewCredentials('nobody')).toBe(false);
+    expect(await users.delete('bob')).toBe(true);
+    expect(await users.delete('bob')).toBe(false);
+    expect(await users.find('bob')).toBeUndefined();
+  });
+
+  test('settings: the first value stored wins, also between two replicas', async () => {
+    const settings = new SettingsRepository(db);
+    const other = new SettingsRepository(await store.other());
+    const [a, b] = await Promise.all([settings.getOrCreate('jwt_secret', () => 'first'), other.getOrCreate('jwt_secret', () => 'second')]);
+    expect(a).toBe(b);
+    expect(await settings.get('jwt_secret')).toBe(a);
+    expect(await settings.get('missing')).toBeUndefined();
+  });
+
+  test('login failures: counted per key up to the limit, released, swept; epoch milliseconds read back as numbers', async () => {
+    const failures = new LoginFailureRepository(db);
+    const nowMs = 1_800_000_000_000;
+    const keys = [
+      { key: 'user:ann', limit: 2 },
+      { key: 'addr:1.1.1.1', limit: 5 },
+    ];
+    expect(await failures.reserve({ keys, nowMs, windowMs: 60_000 })).toEqual({ reserved: true });
+    expect(await failures.reserve({ keys, nowMs: nowMs + 1000, windowMs: 60_000 })).toEqual({ reserved: true });
+    expect(await failures.reserve({ keys, nowMs: nowMs + 2000, windowMs: 60_000 })).toEqual({ reserved: false, key: 'user:ann', retryAfterMs: 58_000 });
+    await failures.release({ key: 'addr:1.1.1.1', nowMs: nowMs + 3000, windowMs: 60_000 });
+    await failures.clear('user:ann');
+    expect(await failures.count()).toBe(1);
+    expect(await failures.sweep({ nowMs: nowMs + 60_000, windowMs: 60_000 })).toBe(1);
+    expect(await failures.count()).toBe(0);
+  });
+
+  test('login failures: concurrent reservations (two replicas on PostgreSQL) never count past the limit', async () => {
+    const connections = [new LoginFailureRepository(db), new LoginFailureRepository(await store.other())];
+    const keys = [{ key: 'user:target', limit: 5 }];
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (connections[i % 2] as LoginFailureRepository).reserve({ keys, nowMs: 1000, windowMs: 60_000 })));
+    expect(results.filter((r) => r.reserved)).toHaveLength(5);
+    expect(await db.get<{ failures: number }>('SELECT failures FROM login_failures WHERE key = ?', ['user:target'])).toEqual({ failures: 5 });
+  });
+
+  test('quotas: overrides set, replaced and deleted; big byte counts kept exactly', async () => {
+    const quotas = new QuotaRepository(db);
+    expect(await quotas.find('ann')).toEqual({});
+    await quotas.set('ann', { containers: 3, volumeBytes: 5 * 2 ** 40 });
+    expect(await quotas.find('ann')).toEqual({ containers: 3, volumes: null, snapshots: null, containerDiskBytes: null, volumeBytes: 5 * 2 ** 40 });
+    await quotas.set('ann', { snapshots: 0 });
+    expect(await quotas.find('ann')).toEqual({ containers: null, volumes: null, snapshots: 0, containerDiskBytes: null, volumeBytes: null });
+    await quotas.delete('ann');
+    expect(await quotas.find('ann')).toEqual({});
+  });
+
+  test('machine metadata: edits applied all together, a later edit replaces', async () => {
+    const metadata = new MachineMetadataRepository(db);
+    await metadata.apply([
+      { machineId: 'm1', key: 'region', value: 'eu' },
+      { machineId: 'm1', key: 'disk', value: null },
+      { machineId: 'm2', key: 'region', value: 'us' },
+    ]);
+    await metadata.apply([{ machineId: 'm1', key: 'region', value: 'asia' }]);
+    expect([...(await metadata.editsFor('m1'))].sort()).toEqual([
+      ['disk', null],
+      ['region', 'asia'],
+    ]);
+  });
+
+  test('sessions: stored, read, expired, and destroyed per user', async () => {
+    const sessions = new StoreSessionStore(db);
+    const call = <T>(fn: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> =>
+      new Promise((resolve, reject) => fn((err, value) => (err ? reject(err as Error) : resolve(value))));
+    const cookie = (ms: number) => ({ originalMaxAge: ms, expires: new Date(Date.now() + ms) });
+    await call((done) => sessions.set('s1', { cookie: cookie(60_000), passport: { user: 'ann' } } as never, done));
+    await call((done) => sessions.set('s2', { cookie: cookie(60_000), passport: { user: 'bob' } } as never, done));
+    await call((done) => sessions.set('s3', { cookie: cookie(-1000), passport: { user: 'bob' } } as never, done));
+    expect(await call((done) => sessions.get('s1', done))).toMatchObject({ passport: { user: 'ann' } });
+    expect(await call((done) => sessions.get('s3', done))).toBeNull();
+    await sessions.destroyForUser('ann');
+    expect(await call((done) => sessions.get('s1', done))).toBeNull();
+    expect(await call((done) => sessions.get('s2', done))).toMatchObject({ passport: { user: 'bob' } });
+    await call((done) => sessions.destroy('s2', done));
+    expect(await call((done) => sessions.get('s2', done))).toBeNull();
+  });
+
+  test('a transaction lands all its writes or none', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '1']);
+        await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '2']);
+      }),
+    ).rejects.toThrow();
+    expect(await db.get('SELECT value FROM settings WHERE key = ?', ['a'])).toBeUndefined();
+    await db.transaction(async (tx) => {
+      await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '1']);
+      await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['b', '2']);
+    });
+    expect(await db.all('SELECT key, value FROM settings WHERE key IN (?, ?) ORDER BY key', ['a', 'b'])).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+  });
+
+  test('a statement outside a transaction neither joins it nor is rolled back with it', async () => {
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const failing = db.transaction(async (tx) => {
+      await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['in-tx', '1']);
+      inside();
+      await held;
+      throw new Error('rolled back');
+    });
+    await entered;
+    const outside = db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['outside', '1']);
+    release();
+    await expect(failing).rejects.toThrow('rolled back');
+    expect(await outside).toBe(1);
+    expect(await db.all('SELECT key FROM settings WHERE key IN (?, ?)', ['in-tx', 'outside'])).toEqual([{ key: 'outside' }]);
+  });
+
+  test('the generation moves with every write', async () => {
+    const before = db.generation();
+    await db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['g', '1']);
+    const after = db.generation();
+    expect(after).not.toBe(before);
+    await db.get('SELECT value FROM settings WHERE key = ?', ['g']);
+    expect(db.generation()).toBe(after);
+  });
+});
+
+describe('PostgreSQL start-up', () => {
+  let database: TestDatabase;
+  beforeEach(async () => {
+    database = await createTestDatabase('boatload_store_startup');
+  });
+  afterEach(async () => {
+    await database.drop();
+  });
+
+  test('five replicas starting at once migrate once, under the advisory lock, and all see the same tables', async () => {
+    const replicas = await Promise.all(Array.from({ length: 5 }, () => PostgresDatabase.open({ url: database.url, maxConnections: 2 })));
+    try {
+      for (const replica of replicas) {
+        expect(await replica.get('SELECT version FROM boatload_schema')).toEqual({ version: POSTGRES_MIGRATIONS.length });
+        expect(await replica.get<{ n: number }>('SELECT COUNT(*) AS n FROM boatload_schema')).toEqual({ n: 1 });
+      }
+      const settings = replicas.map((replica) => new SettingsRepository(replica));
+      const secrets = await Promise.all(settings.map((s, i) => s.getOrCreate('jwt_secret', () => `secret-${i}`)));
+      expect(new Set(secrets).size).toBe(1);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+
+  test('a start-up against an unreachable server fails, naming the cause', async () => {
+    const url = new URL(database.url);
+    url.port = '1';
+    await expect(PostgresDatabase.open({ url: url.toString() })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
