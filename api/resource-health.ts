@@ -38,7 +38,7 @@ export function resourceHealth(deps: ResourceHealthDeps): (concern: string) => P
     operations: () => ({
       store,
       operations: async () => {
-        const counts = deps.operations.counts();
+        const counts = await deps.operations.counts();
         return `ok (${counts.pending ?? 0} pending, ${counts.running ?? 0} running)`;
       },
     }),

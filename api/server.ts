@@ -137,8 +137,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     observer: metrics.schedulerObserver,
   });
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: config.unitPolicy, logger: logger.child('fleet') });
-  const snapshotRepository = new SnapshotRepository(db);
-  const volumeRepository = new VolumeRepository(db);
+  const snapshotRepository = new SnapshotRepository(store);
+  const volumeRepository = new VolumeRepository(store);
   const quotas = new QuotaService({
     repository: new QuotaRepository(store),
     defaults: config.quotas.defaults,
@@ -176,9 +176,9 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     resourceMaxima: config.containers.maxima,
     ttlMaxSeconds: config.containers.lifetime.maxSeconds,
   };
-  const operations = new OperationService({ repository: new OperationRepository(db), logger: logger.child('operations') });
+  const operations = new OperationService({ repository: new OperationRepository(store), logger: logger.child('operations') });
   // At API start, nothing can still be running: whatever was, was interrupted.
-  operations.failInterrupted();
+  await operations.failInterrupted();
   const diskWatchdog = new DiskWatchdog({
     satellites,
     containers: containerRepository,
@@ -211,7 +211,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       // A user's snapshots, volumes and operations go with the user.
       await snapshots.deleteOwnedBy(username);
       await volumes.deleteOwnedBy(username);
-      operations.deleteOwnedBy(username);
+      await operations.deleteOwnedBy(username);
       // A user created again under the same name starts from the defaults.
       await quotas.forget(username);
     },

@@ -58,8 +58,8 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
       responses: OPERATION_RESPONSE,
       example: { body: { requests: [{ container_args: ['sleep', '60'] }, { container_args: ['echo', 'hi'] }] } },
       handlers: [
-        (req, res) => {
-          accepted(res, lifecycle.batchCreate(currentUser(req), parseBatchRequest(req.body, limits, batchSchema)));
+        async (req, res) => {
+          accepted(res, await lifecycle.batchCreate(currentUser(req), parseBatchRequest(req.body, limits, batchSchema)));
         },
       ],
     },
@@ -142,8 +142,8 @@ export function containerActionRoutes(deps: ContainerActionDeps): RouteDef[] {
         answer: `${OPERATION_ANSWER}; result: {container}`,
         responses: OPERATION_RESPONSE,
         handlers: [
-          (req, res) => {
-            accepted(res, lifecycle[action](currentUser(req), id(req)));
+          async (req, res) => {
+            accepted(res, await lifecycle[action](currentUser(req), id(req)));
           },
         ],
       }),

@@ -11,28 +11,29 @@ import type { User } from '../store/users';
 import type { SnapshotCommand, SnapshotService } from '../snapshots/service';
 import type { VolumeService } from '../volumes/service';
 
-export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes: VolumeService }): (owner: User, input: CreateContainerInput) => CreateAttachments {
-  return (owner, input) => {
+export function attachmentsResolver(deps: { snapshots: SnapshotService; volumes: VolumeService }): (owner: User, input: CreateContainerInput) => Promise<CreateAttachments> {
+  return async (owner, input) => {
     const machines = new Set<string>();
     let image = input.image;
     let command: SnapshotCommand | undefined;
     if (input.snapshot) {
       let snapshot;
       try {
-        snapshot = deps.snapshots.owned(owner, input.snapshot);
+        snapshot = await deps.snapshots.owned(owner, input.snapshot);
       } catch {
         throw ValidationError.field('snapshot', `There is no snapshot ${input.snapshot}.`);
       }
       image = snapshot.image;
-      command = deps.snapshots.command(snapshot);
+      command = await deps.snapshots.command(snapshot);
       if (snapshot.machineId) machines.add(snapshot.machineId);
     }
-    const volumes = input.volumes.map((mount) => {
-      const volume = deps.volumes.resolve(owner, mount.name);
+    const volumes = [];
+    for (const mount of input.volumes) {
+      const volume = await deps.volumes.resolve(owner, mount.name);
       if (!volume) throw ValidationError.field('volumes', `There is no volume named "${mount.name}".`);
       if (volume.machineId) machines.add(volume.machineId);
-      return { volumeId: volume.id, source: volume.engineName, target: mount.path, readonly: mount.readonly };
-    });
+      volumes.push({ volumeId: volume.id, source: volume.engineName, target: mount.path, readonly: mount.readonly });
+    }
     if (machines.size > 1) throw ValidationError.field('volumes', 'The snapshot and the volumes are on different machines; a container can use them only on one.');
     const [machineId] = machines;
     return { image, volumes, machineId, command };

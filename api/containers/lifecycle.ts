@@ -38,7 +38,7 @@ function errorOf(err: unknown): { status: number; body: unknown } {
 export class LifecycleService {
   constructor(private readonly options: LifecycleServiceOptions) {}
 
-  private operation<T>(owner: User, kind: OperationView['kind'], target: string, run: (signal: AbortSignal) => Promise<T>): OperationView {
+  private operation<T>(owner: User, kind: OperationView['kind'], target: string, run: (signal: AbortSignal) => Promise<T>): Promise<OperationView> {
     return this.options.operations.start({ owner, kind, target, run });
   }
 
@@ -53,17 +53,17 @@ export class LifecycleService {
     return this.options.containers.get(user, view.id);
   }
 
-  start(user: User, id: string): OperationView {
+  start(user: User, id: string): Promise<OperationView> {
     const view = this.options.containers.get(user, id);
     return this.operation(user, 'start', containerPath(id), async () => ({ container: await this.startNow(user, view) }));
   }
 
-  stop(user: User, id: string): OperationView {
+  stop(user: User, id: string): Promise<OperationView> {
     const view = this.options.containers.get(user, id);
     return this.operation(user, 'stop', containerPath(id), async () => ({ container: await this.stopNow(user, view) }));
   }
 
-  restart(user: User, id: string): OperationView {
+  restart(user: User, id: string): Promise<OperationView> {
     const view = this.options.containers.get(user, id);
     return this.operation(user, 'restart', containerPath(id), async () => {
       await this.options.scheduler.restart(view.unit);
@@ -141,7 +141,7 @@ export class LifecycleService {
    * One operation for up to the configured maximum of create requests; each is validated and
    * created on its own, and the result lists each one's container id or its error.
    */
-  batchCreate(user: User, requests: unknown[]): OperationView {
+  batchCreate(user: User, requests: unknown[]): Promise<OperationView> {
     const parsed = requests.map((body) => {
       try {
         return { input: parseCreateRequest(body, null, this.options.createLimits) };

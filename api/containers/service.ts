@@ -45,7 +45,7 @@ export interface ContainerServiceOptions {
    * Resolves a request's snapshot and volumes (ownership-checked) into the image to run, the
    * engine mounts and the machine they live on. Without it, requests with either are refused.
    */
-  attachments?: (owner: User, input: CreateContainerInput) => CreateAttachments;
+  attachments?: (owner: User, input: CreateContainerInput) => Promise<CreateAttachments>;
   /** Serialized listings, kept until the store changes. */
   listings: ListingCache;
   /** Each owner's container quota (checked again in the insert's transaction). */
@@ -120,7 +120,7 @@ export class ContainerService {
       script = await downloadToBuffer({ url: request.scripturl, field: 'scripturl', maxBytes: this.options.scriptMaxBytes, timeoutMs: this.options.downloadTimeoutMs, addresses: this.options.downloadAddresses });
       checkScript(script, this.options.scriptMaxBytes, 'scripturl');
     }
-    const attached = this.attachmentsFor(owner, request);
+    const attached = await this.attachmentsFor(owner, request);
     const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
     if (script === null) script = input.script;
     const id = randomBytes(16).toString('hex');
@@ -183,7 +183,7 @@ export class ContainerService {
     return input.permanent ? null : this.options.defaultOneShotTtlSeconds;
   }
 
-  private attachmentsFor(owner: User, input: CreateContainerInput): CreateAttachments {
+  private async attachmentsFor(owner: User, input: CreateContainerInput): Promise<CreateAttachments> {
     if (this.options.attachments) return this.options.attachments(owner, input);
     if (input.snapshot) throw ValidationError.field('snapshot', 'Snapshots are not available.');
     if (input.volumes.length) throw ValidationError.field('volumes', 'Volumes are not available.');

@@ -24,8 +24,8 @@ export function operationGroup(deps: OperationRouteDeps): RouteGroup {
         summary: 'Your operations, newest first (admins: all); at most 200.',
         answer: '200 {operations: [{id, kind, status, target, created, updated, result?, error?}]}',
         handlers: [
-          (req, res) => {
-            res.json({ operations: operations.list(currentUser(req)) });
+          async (req, res) => {
+            res.json({ operations: await operations.list(currentUser(req)) });
           },
         ],
       },
@@ -35,8 +35,8 @@ export function operationGroup(deps: OperationRouteDeps): RouteGroup {
         summary: 'One operation.',
         answer: '200 {operation: {id, kind, status, target, created, updated, result?, error?}}',
         handlers: [
-          (req, res) => {
-            res.json({ operation: operations.get(currentUser(req), id(req)) });
+          async (req, res) => {
+            res.json({ operation: await operations.get(currentUser(req), id(req)) });
           },
         ],
       },

@@ -58,21 +58,22 @@ export class OperationService {
   constructor(private readonly options: { repository: OperationRepository; logger: Logger }) {}
 
   /** At API start: whatever was still pending or running was cut off by the restart. */
-  failInterrupted(): number {
-    const count = this.options.repository.failUnfinished(INTERRUPTED_REASON);
+  async failInterrupted(): Promise<number> {
+    const count = await this.options.repository.failUnfinished(INTERRUPTED_REASON);
     if (count) this.options.logger.warn(`${count} operation(s) were ${INTERRUPTED_REASON}`);
     return count;
   }
 
   /** Stores the operation (pending) and runs it in the background. */
-  start<T>(work: OperationWork<T>): OperationView {
+  async start<T>(work: OperationWork<T>): Promise<OperationView> {
     const repository = this.options.repository;
-    const record = repository.insert({ id: randomBytes(16).toString('hex'), owner: work.owner.username, kind: work.kind, target: work.target });
-    const write = (patch: Parameters<OperationRepository['update']>[1]): void => {
+    const record = await repository.insert({ id: randomBytes(16).toString('hex'), owner: work.owner.username, kind: work.kind, target: work.target });
+    // Awaited one after the other: `running` is written before the outcome.
+    const write = async (patch: Parameters<OperationRepository['update']>[1]): Promise<void> => {
       // After shutdown the record stays as it was; the next start marks it interrupted.
       if (this.closed) return;
       try {
-        repository.update(record.id, patch);
+        await repository.update(record.id, patch);
       } catch (err) {
         this.options.logger.warn(`operation ${record.id}: ${(err as Error).message}`);
       }
@@ -80,13 +81,13 @@ export class OperationService {
     const task = (async (): Promise<void> => {
       await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) return;
-      write({ status: 'running' });
+      await write({ status: 'running' });
       try {
         const result = await work.run(this.abort.signal);
-        write({ status: 'succeeded', result });
+        await write({ status: 'succeeded', result });
       } catch (err) {
         const message = err instanceof HttpError || err instanceof Error ? err.message : String(err);
-        write({ status: 'failed', error: message, result: err instanceof OperationFailure ? err.result : undefined });
+        await write({ status: 'failed', error: message, result: err instanceof OperationFailure ? err.result : undefined });
       }
     })();
     this.inFlight.add(task);
@@ -94,22 +95,22 @@ export class OperationService {
     return operationView(record);
   }
 
-  get(user: User, id: string): OperationView {
-    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.repository.find(id) : undefined;
+  async get(user: User, id: string): Promise<OperationView> {
+    const record = /^[0-9a-f]{32}$/.test(id) ? await this.options.repository.find(id) : undefined;
     if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
     return operationView(record);
   }
 
-  list(user: User, limit = 200): OperationView[] {
-    return this.options.repository.list(user.isAdmin ? undefined : user.username, limit).map(operationView);
+  async list(user: User, limit = 200): Promise<OperationView[]> {
+    return (await this.options.repository.list(user.isAdmin ? undefined : user.username, limit)).map(operationView);
   }
 
-  counts(): Record<string, number> {
+  counts(): Promise<Record<string, number>> {
     return this.options.repository.countByStatus();
   }
 
-  deleteOwnedBy(username: string): void {
-    this.options.repository.deleteOwnedBy(username);
+  async deleteOwnedBy(username: string): Promise<void> {
+    await this.options.repository.deleteOwnedBy(username);
   }
 
   /** Waits for running operations (tests). */

@@ -72,7 +72,7 @@ export class DiskWatchdog {
   async check(): Promise<DiskWatchRound> {
     // Each owner's limits read once per round.
     const limits = new Map<string, QuotaLimits>();
-    for (const owner of new Set([...this.options.containers.list(), ...this.options.volumes.list()].map((record) => record.owner))) {
+    for (const owner of new Set([...this.options.containers.list(), ...(await this.options.volumes.list())].map((record) => record.owner))) {
       limits.set(owner, await this.options.quotas.limitsFor(owner));
     }
     const limitsOf = (owner: string): QuotaLimits => limits.get(owner) ?? this.options.quotas.defaults();
@@ -108,7 +108,7 @@ export class DiskWatchdog {
   }
 
   private async checkVolumes(limitsOf: (owner: string) => QuotaLimits, halts: DiskWatchRound): Promise<void> {
-    const limited = this.options.volumes.list().filter((volume) => limitsOf(volume.owner).volumeBytes > 0);
+    const limited = (await this.options.volumes.list()).filter((volume) => limitsOf(volume.owner).volumeBytes > 0);
     if (!limited.length) return;
     // Who writes to each volume: containers that mount it read-write and should be running.
     const writers = new Map<string, string[]>();

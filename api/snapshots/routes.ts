@@ -24,8 +24,8 @@ export function snapshotGroup(deps: SnapshotRouteDeps): RouteGroup {
         summary: 'Your snapshots (admins: all).',
         answer: '200 [{id, owner, name, container, image, size, node, created}]',
         handlers: [
-          (req, res) => {
-            res.json(snapshots.list(currentUser(req)));
+          async (req, res) => {
+            res.json(await snapshots.list(currentUser(req)));
           },
         ],
       },
@@ -35,8 +35,8 @@ export function snapshotGroup(deps: SnapshotRouteDeps): RouteGroup {
         summary: 'One snapshot.',
         answer: '200 {id, owner, name, container, image, size, node, created}',
         handlers: [
-          (req, res) => {
-            res.json(snapshots.get(currentUser(req), id(req)));
+          async (req, res) => {
+            res.json(await snapshots.get(currentUser(req), id(req)));
           },
         ],
       },

@@ -71,7 +71,7 @@ export class SnapshotService {
     });
     const request = source.record.request;
     // The commit took a while: the count that decides is taken again with the insert.
-    const record = this.options.snapshots.insertWithinLimit({
+    const record = await this.options.snapshots.insertWithinLimit({
       id,
       owner: owner.username,
       containerId: source.view.id,
@@ -92,38 +92,38 @@ export class SnapshotService {
   }
 
   /** The record, if the user may see it (someone else's is a 404). */
-  owned(user: User, id: string): SnapshotRecord {
-    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.snapshots.find(id) : undefined;
+  async owned(user: User, id: string): Promise<SnapshotRecord> {
+    const record = /^[0-9a-f]{32}$/.test(id) ? await this.options.snapshots.find(id) : undefined;
     if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
     return record;
   }
 
   /** The command a container made from the (already ownership-checked) snapshot runs by default. */
-  command(record: SnapshotRecord): SnapshotCommand {
-    return { script: this.options.snapshots.script(record.id), scriptname: record.scriptname, args: record.args };
+  async command(record: SnapshotRecord): Promise<SnapshotCommand> {
+    return { script: await this.options.snapshots.script(record.id), scriptname: record.scriptname, args: record.args };
   }
 
-  get(user: User, id: string): SnapshotView {
-    return snapshotView(this.owned(user, id));
+  async get(user: User, id: string): Promise<SnapshotView> {
+    return snapshotView(await this.owned(user, id));
   }
 
-  list(user: User): SnapshotView[] {
-    return this.options.snapshots.list(user.isAdmin ? undefined : user.username).map(snapshotView);
+  async list(user: User): Promise<SnapshotView[]> {
+    return (await this.options.snapshots.list(user.isAdmin ? undefined : user.username)).map(snapshotView);
   }
 
   /** Removes the image and the record; 409 while a container runs from it. */
   async delete(user: User, id: string): Promise<void> {
-    const record = this.owned(user, id);
+    const record = await this.owned(user, id);
     const users = this.options.containers.list().filter((c) => c.request.snapshot === record.id).map((c) => c.id);
     if (users.length) throw new ConflictError(`The snapshot is in use by container(s) ${users.join(', ')}; delete them first.`);
     await this.options.satellites.forMachine(record.machineId).removeImage(record.image);
-    this.options.snapshots.delete(record.id);
+    await this.options.snapshots.delete(record.id);
   }
 
   async deleteOwnedBy(username: string): Promise<void> {
-    for (const record of this.options.snapshots.list(username)) {
+    for (const record of await this.options.snapshots.list(username)) {
       await this.options.satellites.forMachine(record.machineId).removeImage(record.image).catch(() => undefined);
-      this.options.snapshots.delete(record.id);
+      await this.options.snapshots.delete(record.id);
     }
   }
 }

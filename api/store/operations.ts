@@ -1,5 +1,5 @@
-import type { Db } from './database';
 import { nowIso } from './database';
+import type { SqlDatabase } from './sql';
 
 export type OperationKind = 'start' | 'stop' | 'restart' | 'snapshot' | 'fork' | 'batch_create';
 export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed';
@@ -43,48 +43,55 @@ const fromRow = (row: OperationRow): OperationRecord => ({
 });
 
 export class OperationRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  insert(record: Pick<OperationRecord, 'id' | 'owner' | 'kind' | 'target'>): OperationRecord {
+  async insert(record: Pick<OperationRecord, 'id' | 'owner' | 'kind' | 'target'>): Promise<OperationRecord> {
     const now = nowIso();
-    this.db
-      .prepare(`INSERT INTO operations (id, owner, kind, status, target, result, error, created, updated) VALUES (?, ?, ?, 'pending', ?, NULL, NULL, ?, ?)`)
-      .run(record.id, record.owner, record.kind, record.target, now, now);
-    return this.find(record.id) as OperationRecord;
+    await this.db.run(`INSERT INTO operations (id, owner, kind, status, target, result, error, created, updated) VALUES (?, ?, ?, 'pending', ?, NULL, NULL, ?, ?)`, [
+      record.id,
+      record.owner,
+      record.kind,
+      record.target,
+      now,
+      now,
+    ]);
+    return { ...record, status: 'pending', result: null, error: null, created: now, updated: now };
   }
 
-  find(id: string): OperationRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow | undefined;
+  async find(id: string): Promise<OperationRecord | undefined> {
+    const row = await this.db.get<OperationRow>('SELECT * FROM operations WHERE id = ?', [id]);
     return row && fromRow(row);
   }
 
   /** Newest first; one owner's, or everyone's. */
-  list(owner: string | undefined, limit: number): OperationRecord[] {
+  async list(owner: string | undefined, limit: number): Promise<OperationRecord[]> {
     const rows = owner === undefined
-      ? this.db.prepare('SELECT * FROM operations ORDER BY created DESC, id LIMIT ?').all(limit)
-      : this.db.prepare('SELECT * FROM operations WHERE owner = ? ORDER BY created DESC, id LIMIT ?').all(owner, limit);
-    return (rows as OperationRow[]).map(fromRow);
+      ? await this.db.all<OperationRow>('SELECT * FROM operations ORDER BY created DESC, id LIMIT ?', [limit])
+      : await this.db.all<OperationRow>('SELECT * FROM operations WHERE owner = ? ORDER BY created DESC, id LIMIT ?', [owner, limit]);
+    return rows.map(fromRow);
   }
 
-  update(id: string, patch: { status: OperationStatus; result?: unknown; error?: string | null }): void {
-    this.db
-      .prepare('UPDATE operations SET status = ?, result = COALESCE(?, result), error = ?, updated = ? WHERE id = ?')
-      .run(patch.status, patch.result === undefined ? null : JSON.stringify(patch.result), patch.error ?? null, nowIso(), id);
+  async update(id: string, patch: { status: OperationStatus; result?: unknown; error?: string | null }): Promise<void> {
+    await this.db.run('UPDATE operations SET status = ?, result = COALESCE(?, result), error = ?, updated = ? WHERE id = ?', [
+      patch.status,
+      patch.result === undefined ? null : JSON.stringify(patch.result),
+      patch.error ?? null,
+      nowIso(),
+      id,
+    ]);
   }
 
   /** Marks every pending or running operation failed; returns how many. */
-  failUnfinished(reason: string): number {
-    return this.db
-      .prepare(`UPDATE operations SET status = 'failed', error = ?, updated = ? WHERE status IN ('pending', 'running')`)
-      .run(reason, nowIso()).changes;
+  async failUnfinished(reason: string): Promise<number> {
+    return this.db.run(`UPDATE operations SET status = 'failed', error = ?, updated = ? WHERE status IN ('pending', 'running')`, [reason, nowIso()]);
   }
 
-  countByStatus(): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM operations GROUP BY status').all() as Array<{ status: string; n: number }>;
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM operations GROUP BY status');
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   }
 
-  deleteOwnedBy(owner: string): void {
-    this.db.prepare('DELETE FROM operations WHERE owner = ?').run(owner);
+  async deleteOwnedBy(owner: string): Promise<void> {
+    await this.db.run('DELETE FROM operations WHERE owner = ?', [owner]);
   }
 }

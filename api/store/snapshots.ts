@@ -1,5 +1,5 @@
-import type { Db } from './database';
 import { nowIso } from './database';
+import type { SqlDatabase, SqlExecutor } from './sql';
 
 /** A container's filesystem committed as an engine image on one machine. */
 export interface SnapshotRecord {
@@ -56,50 +56,60 @@ const fromRow = (row: SnapshotRow): SnapshotRecord => ({
 });
 
 export class SnapshotRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  insert(snapshot: NewSnapshot): SnapshotRecord {
-    const created = nowIso();
-    const { script, ...record } = snapshot;
-    this.db
-      .prepare(
-        `INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, script, scriptname, container_args, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(record.id, record.owner, record.containerId, record.name, record.image, record.imageId, record.size, record.machineId, script, record.scriptname, JSON.stringify(record.args), created);
-    return { ...record, created };
+  insert(snapshot: NewSnapshot): Promise<SnapshotRecord> {
+    return insertSnapshot(this.db, snapshot);
   }
 
-  /** Inserts the snapshot unless its owner already has `limit` (0: no limit); null when over. One IMMEDIATE transaction. */
-  insertWithinLimit(snapshot: NewSnapshot, limit: number): SnapshotRecord | null {
-    return this.db
-      .transaction(() => (limit > 0 && this.countOwnedBy(snapshot.owner) >= limit ? null : this.insert(snapshot)))
-      .immediate();
+  /**
+   * Inserts the snapshot unless its owner already has `limit` (0: no limit); null when over. One
+   * transaction holding the owner's snapshots lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock).
+   */
+  insertWithinLimit(snapshot: NewSnapshot, limit: number): Promise<SnapshotRecord | null> {
+    return this.db.transaction(async (tx) => {
+      await tx.lock(`snapshots:${snapshot.owner}`);
+      return limit > 0 && (await countSnapshots(tx, snapshot.owner)) >= limit ? null : insertSnapshot(tx, snapshot);
+    });
   }
 
-  countOwnedBy(owner: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM snapshots WHERE owner = ?').get(owner) as { n: number }).n;
+  countOwnedBy(owner: string): Promise<number> {
+    return countSnapshots(this.db, owner);
   }
 
   /** The source container's script, kept with the snapshot (null without one). */
-  script(id: string): Buffer | null {
-    const row = this.db.prepare('SELECT script FROM snapshots WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
-    return row?.script ?? null;
+  async script(id: string): Promise<Buffer | null> {
+    return (await this.db.get<{ script: Buffer | null }>('SELECT script FROM snapshots WHERE id = ?', [id]))?.script ?? null;
   }
 
-  find(id: string): SnapshotRecord | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE id = ?`).get(id) as SnapshotRow | undefined;
+  async find(id: string): Promise<SnapshotRecord | undefined> {
+    const row = await this.db.get<SnapshotRow>(`SELECT ${COLUMNS} FROM snapshots WHERE id = ?`, [id]);
     return row && fromRow(row);
   }
 
-  list(owner?: string): SnapshotRecord[] {
+  async list(owner?: string): Promise<SnapshotRecord[]> {
     const rows = owner === undefined
-      ? this.db.prepare(`SELECT ${COLUMNS} FROM snapshots ORDER BY created, id`).all()
-      : this.db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE owner = ? ORDER BY created, id`).all(owner);
-    return (rows as SnapshotRow[]).map(fromRow);
+      ? await this.db.all<SnapshotRow>(`SELECT ${COLUMNS} FROM snapshots ORDER BY created, id`)
+      : await this.db.all<SnapshotRow>(`SELECT ${COLUMNS} FROM snapshots WHERE owner = ? ORDER BY created, id`, [owner]);
+    return rows.map(fromRow);
   }
 
-  delete(id: string): boolean {
-    return this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id).changes === 1;
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM snapshots WHERE id = ?', [id])) === 1;
   }
+}
+
+async function countSnapshots(db: SqlExecutor, owner: string): Promise<number> {
+  return (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM snapshots WHERE owner = ?', [owner]))?.n ?? 0;
+}
+
+async function insertSnapshot(db: SqlExecutor, snapshot: NewSnapshot): Promise<SnapshotRecord> {
+  const created = nowIso();
+  const { script, ...record } = snapshot;
+  await db.run(
+    `INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, script, scriptname, container_args, created)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [record.id, record.owner, record.containerId, record.name, record.image, record.imageId, record.size, record.machineId, script, record.scriptname, JSON.stringify(record.args), created],
+  );
+  return { ...record, created };
 }

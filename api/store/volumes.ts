@@ -1,5 +1,5 @@
-import type { Db } from './database';
 import { nowIso } from './database';
+import type { SqlDatabase, SqlExecutor, SqlTransaction } from './sql';
 
 /** A named engine volume with an owner; it lives on one machine. */
 export interface VolumeRecord {
@@ -32,52 +32,67 @@ const fromRow = (row: VolumeRow): VolumeRecord => ({
 });
 
 export class VolumeRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDatabase) {}
 
-  /** Inserts the volume; false when the owner already has one of that name. */
-  insert(record: Omit<VolumeRecord, 'created'>): VolumeRecord | null {
-    const created = nowIso();
-    const result = this.db
-      .prepare('INSERT OR IGNORE INTO volumes (id, owner, name, engine_name, machine_id, created) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.id, record.owner, record.name, record.engineName, record.machineId, created);
-    return result.changes === 1 ? { ...record, created } : null;
+  /** Inserts the volume; null when the owner already has one of that name. */
+  insert(record: Omit<VolumeRecord, 'created'>): Promise<VolumeRecord | null> {
+    return insertVolume(this.db, record);
   }
 
   /**
    * Inserts the volume unless its owner already has `limit` of them (0: no limit): 'over-limit',
-   * or null when the name is taken. Count and insert are one IMMEDIATE transaction (race-free).
+   * or null when the name is taken. Count and insert are one transaction holding the owner's
+   * volumes lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent creates
+   * (in this process or another replica) never both take the last slot.
    */
-  insertWithinLimit(record: Omit<VolumeRecord, 'created'>, limit: number): VolumeRecord | null | 'over-limit' {
-    return this.db
-      .transaction((): VolumeRecord | null | 'over-limit' => {
-        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return 'over-limit';
-        return this.insert(record);
-      })
-      .immediate();
+  insertWithinLimit(record: Omit<VolumeRecord, 'created'>, limit: number): Promise<VolumeRecord | null | 'over-limit'> {
+    return this.db.transaction(async (tx: SqlTransaction): Promise<VolumeRecord | null | 'over-limit'> => {
+      await tx.lock(`volumes:${record.owner}`);
+      if (limit > 0 && (await countVolumes(tx, record.owner)) >= limit) return 'over-limit';
+      return insertVolume(tx, record);
+    });
   }
 
-  countOwnedBy(owner: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM volumes WHERE owner = ?').get(owner) as { n: number }).n;
+  countOwnedBy(owner: string): Promise<number> {
+    return countVolumes(this.db, owner);
   }
 
-  find(id: string): VolumeRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM volumes WHERE id = ?').get(id) as VolumeRow | undefined;
+  async find(id: string): Promise<VolumeRecord | undefined> {
+    const row = await this.db.get<VolumeRow>('SELECT * FROM volumes WHERE id = ?', [id]);
     return row && fromRow(row);
   }
 
-  findByName(owner: string, name: string): VolumeRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM volumes WHERE owner = ? AND name = ?').get(owner, name) as VolumeRow | undefined;
+  async findByName(owner: string, name: string): Promise<VolumeRecord | undefined> {
+    const row = await this.db.get<VolumeRow>('SELECT * FROM volumes WHERE owner = ? AND name = ?', [owner, name]);
     return row && fromRow(row);
   }
 
-  list(owner?: string): VolumeRecord[] {
+  async list(owner?: string): Promise<VolumeRecord[]> {
     const rows = owner === undefined
-      ? this.db.prepare('SELECT * FROM volumes ORDER BY created, id').all()
-      : this.db.prepare('SELECT * FROM volumes WHERE owner = ? ORDER BY created, id').all(owner);
-    return (rows as VolumeRow[]).map(fromRow);
+      ? await this.db.all<VolumeRow>('SELECT * FROM volumes ORDER BY created, id')
+      : await this.db.all<VolumeRow>('SELECT * FROM volumes WHERE owner = ? ORDER BY created, id', [owner]);
+    return rows.map(fromRow);
   }
 
-  delete(id: string): boolean {
-    return this.db.prepare('DELETE FROM volumes WHERE id = ?').run(id).changes === 1;
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM volumes WHERE id = ?', [id])) === 1;
   }
+}
+
+async function countVolumes(db: SqlExecutor, owner: string): Promise<number> {
+  return (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM volumes WHERE owner = ?', [owner]))?.n ?? 0;
+}
+
+/** Inserts the volume; null when the owner already has one of that name (or its engine name is taken). */
+async function insertVolume(db: SqlExecutor, record: Omit<VolumeRecord, 'created'>): Promise<VolumeRecord | null> {
+  const created = nowIso();
+  const changes = await db.run('INSERT INTO volumes (id, owner, name, engine_name, machine_id, created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+    record.id,
+    record.owner,
+    record.name,
+    record.engineName,
+    record.machineId,
+    created,
+  ]);
+  return changes === 1 ? { ...record, created } : null;
 }

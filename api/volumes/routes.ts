@@ -39,8 +39,8 @@ export function volumeGroup(deps: VolumeRouteDeps): RouteGroup {
         summary: 'Your volumes (admins: all).',
         answer: '200 [{id, name, owner, engine_name, node, created, used_by}]',
         handlers: [
-          (req, res) => {
-            res.json(volumes.list(currentUser(req)));
+          async (req, res) => {
+            res.json(await volumes.list(currentUser(req)));
           },
         ],
       },
@@ -50,8 +50,8 @@ export function volumeGroup(deps: VolumeRouteDeps): RouteGroup {
         summary: 'One volume.',
         answer: '200 {id, name, owner, engine_name, node, created, used_by}',
         handlers: [
-          (req, res) => {
-            res.json(volumes.get(currentUser(req), id(req)));
+          async (req, res) => {
+            res.json(await volumes.get(currentUser(req), id(req)));
           },
         ],
       },

@@ -52,7 +52,7 @@ export class VolumeService {
 
   async create(owner: User, input: { name: string }): Promise<VolumeView> {
     const { volumes, quotas } = this.options;
-    if (volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
+    if (await volumes.findByName(owner.username, input.name)) throw new ConflictError(`You already have a volume named "${input.name}".`);
     const limit = await quotas.ensureRoom(owner.username, 'volumes');
     const [machine] = await this.options.scheduler.machines();
     if (!machine) throw new ServiceUnavailableError('No machine is available for the volume.');
@@ -60,7 +60,7 @@ export class VolumeService {
     const engineName = volumeEngineName(id);
     // The record first: its insert is where the quota and the name are decided, atomically,
     // so concurrent creates never make engine volumes that are then refused.
-    const record = volumes.insertWithinLimit({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id }, limit);
+    const record = await volumes.insertWithinLimit({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id }, limit);
     if (record === 'over-limit') throw countQuotaExceeded('volumes', limit);
     if (!record) throw new ConflictError(`You already have a volume named "${input.name}".`);
     try {
@@ -69,48 +69,49 @@ export class VolumeService {
         labels: { [LABELS.volume]: id, [LABELS.owner]: owner.username, [LABELS.instance]: this.options.instanceId },
       });
     } catch (err) {
-      volumes.delete(id);
+      await volumes.delete(id);
       throw err;
     }
     return this.view(record, new Map());
   }
 
   /** The record, if the user may see it (someone else's is a 404). */
-  owned(user: User, id: string): VolumeRecord {
-    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.volumes.find(id) : undefined;
+  async owned(user: User, id: string): Promise<VolumeRecord> {
+    const record = /^[0-9a-f]{32}$/.test(id) ? await this.options.volumes.find(id) : undefined;
     if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
     return record;
   }
 
-  get(user: User, id: string): VolumeView {
-    return this.view(this.owned(user, id), this.usage());
+  async get(user: User, id: string): Promise<VolumeView> {
+    return this.view(await this.owned(user, id), this.usage());
   }
 
-  list(user: User): VolumeView[] {
+  async list(user: User): Promise<VolumeView[]> {
+    const records = await this.options.volumes.list(user.isAdmin ? undefined : user.username);
     const usage = this.usage();
-    return this.options.volumes.list(user.isAdmin ? undefined : user.username).map((record) => this.view(record, usage));
+    return records.map((record) => this.view(record, usage));
   }
 
   /** A volume named in a create request: the owner's by name, or by id (admins: anyone's). */
-  resolve(user: User, nameOrId: string): VolumeRecord | undefined {
-    const byName = this.options.volumes.findByName(user.username, nameOrId);
+  async resolve(user: User, nameOrId: string): Promise<VolumeRecord | undefined> {
+    const byName = await this.options.volumes.findByName(user.username, nameOrId);
     if (byName) return byName;
-    const byId = /^[0-9a-f]{32}$/.test(nameOrId) ? this.options.volumes.find(nameOrId) : undefined;
+    const byId = /^[0-9a-f]{32}$/.test(nameOrId) ? await this.options.volumes.find(nameOrId) : undefined;
     return byId && (user.isAdmin || byId.owner === user.username) ? byId : undefined;
   }
 
   async delete(user: User, id: string): Promise<void> {
-    const record = this.owned(user, id);
+    const record = await this.owned(user, id);
     const users = this.usage().get(record.id) ?? [];
     if (users.length) throw new ConflictError(`The volume is in use by container(s) ${users.join(', ')}; delete them first.`);
     await this.options.satellites.forMachine(record.machineId).removeVolume(record.engineName);
-    this.options.volumes.delete(record.id);
+    await this.options.volumes.delete(record.id);
   }
 
   async deleteOwnedBy(username: string): Promise<void> {
-    for (const record of this.options.volumes.list(username)) {
+    for (const record of await this.options.volumes.list(username)) {
       await this.options.satellites.forMachine(record.machineId).removeVolume(record.engineName).catch(() => undefined);
-      this.options.volumes.delete(record.id);
+      await this.options.volumes.delete(record.id);
     }
   }
 }

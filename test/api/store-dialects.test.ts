@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { openDatabase } from '../../api/store/database';
 import { LoginFailureRepository } from '../../api/store/login-failures';
 import { MachineMetadataRepository } from '../../api/store/machine-metadata';
+import { OperationRepository } from '../../api/store/operations';
+import { SnapshotRepository } from '../../api/store/snapshots';
+import { VolumeRepository } from '../../api/store/volumes';
 import { PostgresDatabase } from '../../api/store/postgres-database';
 import { POSTGRES_MIGRATIONS } from '../../api/store/postgres-schema';
 import { QuotaRepository } from '../../api/store/quotas';
@@ -35,12 +38,12 @@ const dialects: Array<[string, () => Promise<Opened>]> = [
       const path = join(dir, 'store.sqlite3');
       const opened: SqlDatabase[] = [new SqliteDatabase(openDatabase(path))];
       return {
-        db: opened[0] as SqlDatabase,
+        db: opened[0],
         // A process has one connection to the file, and its transactions never wait on anything but
         // their own statements: a second connection in the same process would block the thread in
         // SQLite's busy handler while the first one's transaction waits for that thread. So the
         // concurrency here is the one connection's, across awaits.
-        other: async () => opened[0] as SqlDatabase,
+        other: async () => opened[0],
         close: async () => {
           for (const db of opened) await db.close();
           rmSync(dir, { recursive: true, force: true });
@@ -54,7 +57,7 @@ const dialects: Array<[string, () => Promise<Opened>]> = [
       const database: TestDatabase = await createTestDatabase('boatload_store_dialects');
       const opened: SqlDatabase[] = [await PostgresDatabase.open({ url: database.url })];
       return {
-        db: opened[0] as SqlDatabase,
+        db: opened[0],
         other: async () => {
           const db = await PostgresDatabase.open({ url: database.url });
           opened.push(db);
@@ -135,7 +138,7 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
   test('login failures: concurrent reservations (two replicas on PostgreSQL) never count past the limit', async () => {
     const connections = [new LoginFailureRepository(db), new LoginFailureRepository(await store.other())];
     const keys = [{ key: 'user:target', limit: 5 }];
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (connections[i % 2] as LoginFailureRepository).reserve({ keys, nowMs: 1000, windowMs: 60_000 })));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (connections[i % 2]).reserve({ keys, nowMs: 1000, windowMs: 60_000 })));
     expect(results.filter((r) => r.reserved)).toHaveLength(5);
     expect(await db.get<{ failures: number }>('SELECT failures FROM login_failures WHERE key = ?', ['user:target'])).toEqual({ failures: 5 });
   });
@@ -168,7 +171,7 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
   test('sessions: stored, read, expired, and destroyed per user', async () => {
     const sessions = new StoreSessionStore(db);
     const call = <T>(fn: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> =>
-      new Promise((resolve, reject) => fn((err, value) => (err ? reject(err as Error) : resolve(value))));
+      new Promise((resolve, reject) => fn((err, value) => (err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve(value))));
     const cookie = (ms: number) => ({ originalMaxAge: ms, expires: new Date(Date.now() + ms) });
     await call((done) => sessions.set('s1', { cookie: cookie(60_000), passport: { user: 'ann' } } as never, done));
     await call((done) => sessions.set('s2', { cookie: cookie(60_000), passport: { user: 'bob' } } as never, done));
@@ -182,13 +185,64 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     expect(await call((done) => sessions.get('s2', done))).toBeNull();
   });
 
+  test('operations: pending on insert, updated, listed newest first, counted by status, failed when unfinished at start-up', async () => {
+    const operations = new OperationRepository(db);
+    const first = await operations.insert({ id: 'a'.repeat(32), owner: 'ann', kind: 'start', target: '/v1/container/x/' });
+    expect(first).toMatchObject({ status: 'pending', result: null, error: null });
+    expect(await operations.find(first.id)).toEqual(first);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await operations.insert({ id: 'b'.repeat(32), owner: 'bob', kind: 'fork', target: '/v1/container/y/' });
+    await operations.update(first.id, { status: 'succeeded', result: { container: { id: 'x' } } });
+    expect(await operations.find(first.id)).toMatchObject({ status: 'succeeded', result: { container: { id: 'x' } } });
+    expect((await operations.list(undefined, 10)).map((o) => o.owner)).toEqual(['bob', 'ann']);
+    expect((await operations.list('ann', 10)).map((o) => o.id)).toEqual([first.id]);
+    expect(await operations.countByStatus()).toEqual({ pending: 1, succeeded: 1 });
+    expect(await operations.failUnfinished('interrupted')).toBe(1);
+    expect(await operations.find('b'.repeat(32))).toMatchObject({ status: 'failed', error: 'interrupted' });
+    await operations.deleteOwnedBy('ann');
+    expect(await operations.find(first.id)).toBeUndefined();
+  });
+
+  test('volumes: one name per owner, found by id and name; concurrent creates (two replicas on PostgreSQL) never pass the limit', async () => {
+    const volumes = [new VolumeRepository(db), new VolumeRepository(await store.other())];
+    const volume = (i: number, name = `v${i}`) => ({ id: `${i}`.padStart(32, '0'), owner: 'ann', name, engineName: `boatload-vol-${i}`, machineId: 'm1' });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (volumes[i % 2]).insertWithinLimit(volume(i), 4)));
+    expect(results.filter((r) => r !== null && r !== 'over-limit')).toHaveLength(4);
+    expect(results.filter((r) => r === 'over-limit')).toHaveLength(8);
+    const repo = volumes[0];
+    expect(await repo.countOwnedBy('ann')).toBe(4);
+    const [kept] = await repo.list('ann');
+    expect(await repo.insert({ ...volume(99), name: kept?.name ?? '' })).toBeNull();
+    expect(await repo.findByName('ann', kept?.name ?? '')).toEqual(kept);
+    expect(await repo.find(kept?.id ?? '')).toEqual(kept);
+    expect(await repo.delete(kept?.id ?? '')).toBe(true);
+    expect(await repo.countOwnedBy('ann')).toBe(3);
+  });
+
+  test('snapshots: the script bytes and arguments kept; concurrent takes (two replicas on PostgreSQL) never pass the limit', async () => {
+    const snapshots = [new SnapshotRepository(db), new SnapshotRepository(await store.other())];
+    const script = Buffer.from([0, 1, 2, 255, 10]);
+    const snapshot = (i: number) => ({ id: `${i}`.padStart(32, '0'), owner: 'ann', containerId: 'c'.repeat(32), name: null, image: `boatload/snapshot:${i}`, imageId: 'sha256:x', size: 3 * 2 ** 32, machineId: null, script, scriptname: 'run.sh', args: ['a', 'b c'] });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (snapshots[i % 2]).insertWithinLimit(snapshot(i), 3)));
+    expect(results.filter((r) => r !== null)).toHaveLength(3);
+    const repo = snapshots[0];
+    const [first] = await repo.list('ann');
+    expect(first).toMatchObject({ owner: 'ann', size: 3 * 2 ** 32, scriptname: 'run.sh', args: ['a', 'b c'] });
+    expect(await repo.script(first?.id ?? '')).toEqual(script);
+    expect(await repo.countOwnedBy('ann')).toBe(3);
+    expect(await repo.delete(first?.id ?? '')).toBe(true);
+    expect(await repo.find(first?.id ?? '')).toBeUndefined();
+  });
+
   test('a transaction lands all its writes or none', async () => {
+    // toHaveProperty, not toThrow: better-sqlite3's errors come from the realm of the first test
+    // file that loaded the native module, which jest's toThrow does not take for an Error.
     await expect(
       db.transaction(async (tx) => {
         await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '1']);
         await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '2']);
       }),
-    ).rejects.toThrow();
+    ).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
     expect(await db.get('SELECT value FROM settings WHERE key = ?', ['a'])).toBeUndefined();
     await db.transaction(async (tx) => {
       await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['a', '1']);
