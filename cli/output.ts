@@ -1,4 +1,4 @@
-/** How the command line prints: tables, JSON, and progress on a terminal. */
+/** How the command line prints: tables, JSON, sizes and times (progress: see progress.ts). */
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -24,48 +24,6 @@ export function humanBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-/**
- * A one-line progress bar on stderr, drawn only when stderr is a terminal and the output does not
- * go to it (a file), at most ten times a second.
- */
-export class Progress {
-  private done = 0;
-  private lastDraw = 0;
-  private readonly enabled: boolean;
-
-  constructor(private readonly label: string, private readonly total: number | null, options: { toStdout: boolean }) {
-    this.enabled = Boolean(process.stderr.isTTY) && !(options.toStdout && process.stdout.isTTY);
-  }
-
-  add(bytes: number): void {
-    this.done += bytes;
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.lastDraw < 100) return;
-    this.lastDraw = now;
-    this.draw();
-  }
-
-  finish(): void {
-    if (!this.enabled) return;
-    this.draw();
-    process.stderr.write('\n');
-  }
-
-  private draw(): void {
-    const width = 30;
-    let text: string;
-    if (this.total && this.total > 0) {
-      const ratio = Math.min(1, this.done / this.total);
-      const filled = Math.round(ratio * width);
-      text = `${this.label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(ratio * 100)}% ${humanBytes(this.done)}/${humanBytes(this.total)}`;
-    } else {
-      text = `${this.label} ${humanBytes(this.done)}`;
-    }
-    process.stderr.write(`\r${text}\x1b[K`);
-  }
 }
 
 /** Time since an ISO date, docker ps style: "5 seconds ago". */

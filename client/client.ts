@@ -49,7 +49,15 @@ interface CallOptions {
   body?: unknown;
   /** Statuses that are a success (default: any 2xx). */
   accept?: (status: number) => boolean;
+  /** Told of the request body's bytes as they are sent (see UploadProgress). */
+  onUpload?: UploadProgress;
 }
+
+/** Bytes of a request body sent so far, and its size. */
+export type UploadProgress = (sent: number, total: number) => void;
+
+/** Request bodies are fed to the socket in pieces of this size when someone counts them. */
+const UPLOAD_CHUNK_BYTES = 64 * 1024;
 
 export interface WaitOptions {
   /** Give up after this long (default 120 s). */
@@ -118,12 +126,15 @@ export class BoatLoadClient {
     return this.json('listContainers');
   }
 
-  /** Creates a container; `waitReady` answers once it is ready, exited or failed. */
-  createContainer(request: CreateContainerRequest, options: { waitReady?: boolean; timeoutSeconds?: number } = {}): Promise<Container> {
+  /**
+   * Creates a container; `waitReady` answers once it is ready, exited or failed. `onUpload` is told
+   * how much of the request (the script, base64) has gone.
+   */
+  createContainer(request: CreateContainerRequest, options: { waitReady?: boolean; timeoutSeconds?: number; onUpload?: UploadProgress } = {}): Promise<Container> {
     const body: Record<string, unknown> = { ...request };
     if (Buffer.isBuffer(request.script)) body.script = request.script.toString('base64');
     const query = options.waitReady ? { wait: 'ready', timeout: options.timeoutSeconds } : undefined;
-    return this.json('createContainer', { body, query });
+    return this.json('createContainer', { body, query, onUpload: options.onUpload });
   }
 
   batchCreate(requests: CreateContainerRequest[]): Promise<Operation> {
@@ -397,14 +408,20 @@ export class BoatLoadClient {
     const url = new URL(this.url + fillPath(route.path, options.params));
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const headers: Record<string, string> = this.headers();
-    let body: string | undefined;
+    let body: string | ReadableStream<Uint8Array> | undefined;
     if (options.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(options.body);
+      if (options.onUpload) {
+        const bytes = Buffer.from(body, 'utf8');
+        headers['Content-Length'] = String(bytes.length);
+        body = countedBody(bytes, options.onUpload);
+      }
     }
     let res: Response;
     try {
-      res = await fetch(url, { method: route.method, headers, body });
+      // duplex: fetch's required word for a streamed request body.
+      res = await fetch(url, { method: route.method, headers, body, ...(typeof body === 'object' ? { duplex: 'half' } : {}) });
     } catch (err) {
       throw new BoatLoadConnectionError(this.url, err);
     }
@@ -414,6 +431,23 @@ export class BoatLoadClient {
     }
     return res;
   }
+}
+
+/** The bytes as a stream that reports each piece as fetch takes it (it takes as the socket drains). */
+function countedBody(bytes: Buffer, onUpload: UploadProgress): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const piece = bytes.subarray(sent, sent + UPLOAD_CHUNK_BYTES);
+      sent += piece.length;
+      controller.enqueue(piece);
+      onUpload(sent, bytes.length);
+    },
+  });
 }
 
 function parseBody(text: string): unknown {

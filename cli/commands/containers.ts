@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { BoatLoadClient, Operation } from '../../client';
 import { CliError } from '../errors';
 import { ago, humanBytes, printJson, printTable } from '../output';
+import { Waiting } from '../progress';
 import { contextOf, examples, wantsJson, withJson } from './common';
 
 const CHANGE_KINDS: Record<number, string> = { 0: 'C', 1: 'A', 2: 'D' };
@@ -19,9 +20,15 @@ function positiveInt(value: string): number {
   return Number(value);
 }
 
-/** Waits for an operation and answers it, or fails with its error. */
+/** Waits for an operation (a ticking line on a terminal) and answers it, or fails with its error. */
 export async function finished(client: BoatLoadClient, operation: Operation, what: string): Promise<Operation> {
-  const done = await client.waitOperation(operation.id, { timeoutMs: 600_000 });
+  const waiting = new Waiting(`Waiting for ${what} (operation ${operation.id.slice(0, 8)})`);
+  let done: Operation;
+  try {
+    done = await client.waitOperation(operation.id, { timeoutMs: 600_000 });
+  } finally {
+    waiting.stop();
+  }
   if (done.status === 'failed') throw new CliError(`${what} failed: ${done.error ?? 'unknown error'} (operation ${done.id})`);
   return done;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { BoatLoadClient, type CreateContainerRequest } from '../../client';
 import { CliError } from '../errors';
+import { Progress, progressEnabled, Waiting } from '../progress';
 import { contextOf, examples } from './common';
 import { finished } from './containers';
 
@@ -94,7 +95,9 @@ export function registerRun(program: Command): void {
           if (scriptArgs.length) request.container_args = scriptArgs;
         }
         const client = contextOf(command).client();
-        const created = await client.createContainer(request);
+        const upload = request.script ? new Progress(`Uploading ${request.scriptname}`, null) : null;
+        const created = await client.createContainer(request, upload ? { onUpload: (sent, total) => upload.set(sent, total) } : {});
+        upload?.finish();
         if (options.detach) {
           process.stdout.write(`${created.id}\n`);
           return;
@@ -136,8 +139,10 @@ async function follow(client: BoatLoadClient, id: string): Promise<number> {
     });
   };
   process.on('SIGINT', onInterrupt);
+  const waiting = waitForStart(client, id);
   try {
     for await (const event of client.events(id)) {
+      waiting.stop();
       if (event.event === 'stdout') process.stdout.write(event.data + '\n');
       else if (event.event === 'stderr') process.stderr.write(event.data + '\n');
       else if (event.event === 'exit') {
@@ -153,6 +158,32 @@ async function follow(client: BoatLoadClient, id: string): Promise<number> {
     if (record.exit_code !== null) return record.exit_code;
     throw new CliError(`The output stream of ${id} ended before the container did (status ${record.status}). Follow it with: boatload logs -f ${id.slice(0, 12)}`);
   } finally {
+    waiting.stop();
     if (!interrupt.stopping) process.off('SIGINT', onInterrupt);
   }
+}
+
+/** Statuses of a container that has not started yet. */
+const NOT_STARTED = new Set(['creating', 'starting', 'restarting']);
+
+/**
+ * On a terminal, "Starting container ID... 3s" until the container runs (or its first output
+ * comes, or stop()); elsewhere nothing, and no polling.
+ */
+function waitForStart(client: BoatLoadClient, id: string): { stop(): void } {
+  const line = new Waiting(`Starting container ${id.slice(0, 12)}`);
+  if (!progressEnabled()) return line;
+  let done = false;
+  const stop = (): void => {
+    done = true;
+    line.stop();
+  };
+  void (async () => {
+    while (!done) {
+      const record = await client.getContainer(id).catch(() => null);
+      if (!record || !NOT_STARTED.has(record.status)) return stop();
+      await new Promise((resolve) => setTimeout(resolve, 250).unref());
+    }
+  })();
+  return { stop };
 }

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CliError } from '../errors';
-import { Progress } from '../output';
+import { Progress } from '../progress';
 import { contextOf, examples } from './common';
 
 function tailCount(value: string): number {

@@ -1,6 +1,7 @@
 /** Runs the compiled `boatload` (dist/cli/main.js) as a user would: its own HOME, stdin not a terminal. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { quote } from 'shell-quote';
 import { projectRoot } from '../../common/project-root';
 
 export const CLI = join(projectRoot(), 'dist', 'cli', 'main.js');
@@ -33,12 +34,17 @@ export function cli(args: string[], where: CliHome, input?: string | Buffer): Pr
   return collect(child, input);
 }
 
-export function collect(child: ChildProcess, input?: string | Buffer): Promise<CliResult> {
+export function collect(child: ChildProcess, input?: string | Buffer, options: { keepStdinOpen?: boolean } = {}): Promise<CliResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdin?.end(input);
+  if (options.keepStdinOpen) {
+    if (input !== undefined) child.stdin?.write(input);
+    child.on('exit', () => child.stdin?.end());
+  } else {
+    child.stdin?.end(input);
+  }
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -46,4 +52,20 @@ export function collect(child: ChildProcess, input?: string | Buffer): Promise<C
       resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
     });
   });
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`, in bsdutils, always on Debian): stdin,
+ * stdout and stderr are the terminal, sized cols×rows. The answer is what the terminal showed
+ * (stdout and stderr together, line ends as \r\n); write to `child.stdin` to type.
+ */
+export function startCliInTerminal(args: string[], where: CliHome, size: { cols: number; rows: number } = { cols: 100, rows: 30 }): ChildProcess {
+  const command = `stty cols ${size.cols} rows ${size.rows}; exec ${quote([process.execPath, CLI, ...args])}`;
+  return spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], { env: cliEnv(where), cwd: where.home, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** startCliInTerminal to its end; stdin stays open (as a person's keyboard would) until it ends. */
+export function cliInTerminal(args: string[], where: CliHome, size?: { cols: number; rows: number }): Promise<CliResult> {
+  const child = startCliInTerminal(args, where, size);
+  return collect(child, undefined, { keepStdinOpen: true });
 }
