@@ -4,6 +4,7 @@ import { createWriteStream, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BoatLoadClient } from '../../client';
 import { CliError } from '../errors';
 import { Progress } from '../progress';
 import { contextOf, examples } from './common';
@@ -37,15 +38,17 @@ export function registerTransfer(program: Command): void {
       .option('--tail <n>', 'only the last N lines', tailCount)
       .option('--stderr', 'only stderr')
       .option('--stdout', 'only stdout')
-      .action(async (given: string, options: { follow?: boolean; tail?: number; stderr?: boolean; stdout?: boolean }, command: Command) => {
+      .option('--json', 'the output as events, one JSON object a line ({event, data, id}), to the exit')
+      .action(async (given: string, options: { follow?: boolean; tail?: number; stderr?: boolean; stdout?: boolean; json?: boolean }, command: Command) => {
         const context = contextOf(command);
         const client = context.client();
         const id = await context.resolveId(client, given);
+        if (options.json) return jsonLogs(client, id, { follow: Boolean(options.follow) });
         const stream = options.stderr && !options.stdout ? 'stderr' : options.stdout && !options.stderr ? 'stdout' : 'all';
         const { body } = await client.stdout(id, { follow: Boolean(options.follow), tail: options.tail, stream });
         await pipeline(body, process.stdout, { end: false });
       }),
-    ['boatload logs 3f2a', 'boatload logs -f 3f2a', 'boatload logs --tail 20 --stderr 3f2a'],
+    ['boatload logs 3f2a', 'boatload logs -f 3f2a', 'boatload logs --tail 20 --stderr 3f2a', 'boatload logs --json 3f2a | jq -r \'select(.event == "stderr") | .data\''],
   );
 
   examples(
@@ -89,6 +92,21 @@ export function registerTransfer(program: Command): void {
       }),
     ['boatload archive 3f2a', 'boatload archive 3f2a -o changes.tar.gz', 'boatload archive 3f2a -o - | tar tvf -'],
   );
+}
+
+/**
+ * The output as the event stream tells it (stdout and stderr lines in their order, then the exit),
+ * one JSON object a line. The stream ends at the exit, so a running container needs -f.
+ */
+async function jsonLogs(client: BoatLoadClient, id: string, options: { follow: boolean }): Promise<void> {
+  if (!options.follow && (await client.getContainer(id)).status === 'running') {
+    throw new CliError('logs --json reads the output up to the exit: the container is running, so add -f to follow it.', 2);
+  }
+  for await (const event of client.events(id)) {
+    const data = event.event === 'exit' ? BoatLoadClient.exitInfo(event) : event.data;
+    process.stdout.write(JSON.stringify({ event: event.event, data, id: event.id ?? null }) + '\n');
+    if (event.event === 'exit') return;
+  }
 }
 
 function isDirectory(path: string): boolean {

@@ -198,6 +198,19 @@ describe('logged in', () => {
       expect(table.stdout).toContain(id.slice(0, 12));
     });
 
+    test('logs --json prints the events as JSON lines, ending with the exit', async () => {
+      const result = await cli(['logs', '--json', id], where);
+      expect(result.code).toBe(0);
+      const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      expect(events.map((e) => [e.event, e.data])).toEqual([
+        ['stdout', 'line 1'],
+        ['stdout', 'line 2'],
+        ['stdout', 'line 3'],
+        ['stderr', 'done'],
+        ['exit', expect.objectContaining({ exit_code: 0 })],
+      ]);
+    });
+
     test('rm removes it; an unknown id is an error', async () => {
       const result = await cli(['rm', id.slice(0, 12)], where);
       expect(result).toMatchObject({ code: 0, stdout: `${id}\n` });
@@ -216,6 +229,16 @@ describe('logged in', () => {
     expect(result).toMatchObject({ code: 4, stdout: '42\n', stderr: 'oops\n' });
     const json = await cli(['exec', '--json', id, 'echo', 'hi'], where);
     expect(JSON.parse(json.stdout)).toMatchObject({ exit_code: 0, stdout: 'hi\n' });
+    await client.deleteContainer(id);
+  });
+
+  test('logs --json of a running container without -f says to add -f', async () => {
+    const detached = await cli(['run', '--detach', '--', 'sleep', '300'], where);
+    const id = detached.stdout.trim();
+    await client.ready(id, 30);
+    const result = await cli(['logs', '--json', id], where);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('add -f');
     await client.deleteContainer(id);
   });
 
