@@ -2,11 +2,30 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { UnitState } from '../../client';
+import type { UnitOption, UnitState } from '../../client';
+import { parseUnitFile, serializeUnit, UnitFileError } from '../../units/unit-file';
 import { CliError } from '../errors';
 import { printJson, printTable } from '../output';
-import { parseUnitFile, renderUnitFile } from '../unit-file';
 import { contextOf, examples, wantsJson, withJson } from './common';
+
+/** A unit file's options, parsed as the API and systemd parse them; a bad file names its line. */
+function readUnitFile(file: string): UnitOption[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let options: UnitOption[];
+  try {
+    options = parseUnitFile(text);
+  } catch (err) {
+    if (err instanceof UnitFileError) throw new CliError(`${file}: ${err.message}`);
+    throw err;
+  }
+  if (!options.length) throw new CliError(`${file}: no options: is it a unit file?`);
+  return options;
+}
 
 function machineColumn(machineID: string | undefined, states: UnitState[]): string {
   const state = states[0];
@@ -41,14 +60,8 @@ export function registerUnits(program: Command): void {
       .action(async (files: string[], _options: unknown, command: Command) => {
         const client = contextOf(command).client();
         for (const file of files) {
-          let text: string;
-          try {
-            text = readFileSync(file, 'utf8');
-          } catch (err) {
-            throw new CliError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-          }
           const name = basename(file);
-          await client.putUnit(name, { options: parseUnitFile(text, file), desiredState: 'inactive' });
+          await client.putUnit(name, { options: readUnitFile(file), desiredState: 'inactive' });
           process.stdout.write(`Unit ${name} submitted\n`);
         }
       }),
@@ -97,7 +110,7 @@ export function registerUnits(program: Command): void {
     withJson(units.command('cat').description('A unit file as submitted').argument('<name>', 'unit name')).action(async (name: string, _options: unknown, command: Command) => {
       const unit = await contextOf(command).client().getUnit(name);
       if (wantsJson(command)) return printJson(unit);
-      process.stdout.write(renderUnitFile(unit.options));
+      process.stdout.write(serializeUnit(unit.options));
     }),
     ['boatload units cat hello.service'],
   );
