@@ -105,12 +105,29 @@ function healthHandlers(deps: AppDeps, auth: RequestHandler): RequestHandler[] {
   ];
 }
 
+/** The auth guard and the body parsers: built once, shared by the catalog's routes and the app's mounts. */
+export interface AppGuards {
+  auth: RequestHandler;
+  /** Bodies of authenticated routes (read once the caller is known). */
+  bodies: RequestHandler[];
+  /** Bodies of the routes that take credentials, read before anyone is known: small limits. */
+  credentialBodies: RequestHandler[];
+}
+
+export function appGuards(deps: AppDeps): AppGuards {
+  return {
+    auth: requireAuth(deps.passport),
+    bodies: bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES }),
+    credentialBodies: bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES }),
+  };
+}
+
 /**
  * Every route table with its mount. The app mounts these entries and GET /v1/openapi.json describes
  * the same entries, so a route cannot be served undescribed. A new group is a new entry here.
  */
-export function routeCatalog(deps: AppDeps): RouteCatalog {
-  const auth = requireAuth(deps.passport);
+export function routeCatalog(deps: AppDeps, guards: AppGuards): RouteCatalog {
+  const { auth, bodies, credentialBodies } = guards;
   const health = (resource: string) => () => deps.resourceHealth(resource);
   const described = (group: RouteGroup, access: RouteAccess, groupHealth = health(group.name)): MountedRoutes => ({
     name: group.name,
@@ -122,9 +139,6 @@ export function routeCatalog(deps: AppDeps): RouteCatalog {
   });
   const plain = (group: RouteGroup, access: RouteAccess): MountedRoutes => ({ name: group.name, description: group.description, base: group.base, routes: group.routes, access, errors: 'drf' });
   const fleet = fleetGroup({ service: deps.fleet, bodyMaxBytes: deps.jsonBodyMaxBytes });
-  const bodies = bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES });
-  // The routes that take credentials in the body read it before anyone is known: small limits.
-  const credentialBodies = bodyParsers({ jsonMaxBytes: CREDENTIAL_BODY_MAX_BYTES, formMaxBytes: CREDENTIAL_BODY_MAX_BYTES });
   const version = deps.version ?? '0.0.0';
   let document: OpenApiDocument | undefined;
   const catalog: RouteCatalog = {
@@ -170,7 +184,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const catalog = routeCatalog(deps);
+  const guards = appGuards(deps);
+  const { auth, bodies } = guards;
+  const catalog = routeCatalog(deps, guards);
   app.locals.routeCatalog = catalog;
   app.use(requestIdMiddleware({ generate: true }));
   app.use(accessLog(deps.logger));
@@ -186,17 +202,15 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  const auth = requireAuth(deps.passport);
   // Open to anyone: /health (detailed for an admin), the API description and its reference page.
   app.use(plainRouter(catalog.description.routes));
   // The fleet unit API, admins only. It reads its own bodies (after its guards) and answers every
   // error, auth included, in fleet's shape.
-  app.use([...FLEET_PREFIXES], fleetRouter({ service: deps.fleet, guards: [auth, requireAdmin], bodyMaxBytes: deps.jsonBodyMaxBytes, logger: deps.logger.child('fleet') }));
+  app.use([...FLEET_PREFIXES], fleetRouter({ routes: catalog.fleet.routes, guards: [auth, requireAdmin], logger: deps.logger.child('fleet') }));
 
   // Bodies are parsed only once the caller is known: every /v1 router below has its guards first,
   // then the parsers (multipart is parsed by the create route itself, after them). An
   // unauthenticated request is answered without its body being read (common/unread-body.ts).
-  const bodies = bodyParsers({ jsonMaxBytes: deps.jsonBodyMaxBytes, formMaxBytes: FORM_BODY_MAX_BYTES });
 
   app.use(plainRouter(catalog.auth.routes));
   app.use(catalog.users.base, auth, requireAdmin, ...bodies, plainRouter(catalog.users.routes));

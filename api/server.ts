@@ -25,11 +25,10 @@ import { ContainerService } from './containers/service';
 import { ListingCache } from './containers/listing-cache';
 import { ContainerReaper } from './containers/reaper';
 import { attachmentsResolver } from './containers/attachments';
-import { timeoutQuery, waitQuery } from './containers/action-requests';
+import { readyWaiter } from './containers/create-wait';
 import { ExecService } from './containers/exec';
 import { LifecycleService } from './containers/lifecycle';
 import { ContainerLocator } from './containers/locator';
-import type { CreateWaiter } from './containers/routes';
 import { TerminalGateway } from './containers/terminal';
 import { resourceHealth } from './resource-health';
 import { OperationService } from './operations/service';
@@ -194,13 +193,6 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
   const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits, quotas });
   const terminal = new TerminalGateway({ locator, logger: logger.child('terminal') });
-  const createWaiter: CreateWaiter = {
-    parse(req) {
-      if (waitQuery(req) !== 'ready') return null;
-      const timeout = timeoutQuery(req, 30, config.actions.waitReadyMaxSeconds);
-      return (user, created) => exec.waitReady(user, created.id, timeout);
-    },
-  };
   const sessionStore = new StoreSessionStore(store);
   const users = new UserService({
     users: new UserRepository(store),
@@ -228,7 +220,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     sessionStore,
     sessionSecret,
     session: config.session,
-    containers: { service: containers, createLimits: containerLimits, wait: createWaiter, exec, lifecycle, terminal, limits: config.actions },
+    containers: { service: containers, createLimits: containerLimits, wait: readyWaiter({ exec, waitReadyMaxSeconds: config.actions.waitReadyMaxSeconds }), exec, lifecycle, terminal, limits: config.actions },
     volumes,
     snapshots,
     quotas,

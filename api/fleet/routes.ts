@@ -6,7 +6,7 @@
 import express, { Router, type Express, type Request, type RequestHandler } from 'express';
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import { registerRoutes, type FieldDoc, type RouteGroup } from '../http/route-table';
+import { registerRoutes, type FieldDoc, type RouteDef, type RouteGroup } from '../http/route-table';
 import { DISCOVERY_DOCUMENT } from './discovery';
 import { fleetErrorHandler, MethodNotAllowedError } from './errors';
 import { decodeJson, parseMachineMetadataOps, parseUnitPutBody } from './requests';
@@ -16,10 +16,10 @@ import type { FleetUnitService } from './service';
 export const FLEET_PREFIXES: readonly string[] = ['/fleet/v1', '/v1-alpha'];
 
 export interface FleetRouterOptions {
-  service: FleetUnitService;
+  /** The fleet route table (fleetGroup's routes), built once by whoever also describes it. */
+  routes: readonly RouteDef[];
   /** Run before every route (auth on the main port); their errors answer in fleet's shape too. */
   guards?: RequestHandler[];
-  bodyMaxBytes: number;
   logger: Logger;
 }
 
@@ -193,18 +193,18 @@ export function fleetRouter(options: FleetRouterOptions): Router {
   const router = Router({ strict: true, caseSensitive: true });
   if (options.guards?.length) router.use(...options.guards);
   router.use(acceptAlt);
-  registerRoutes(router, fleetGroup(options).routes, { otherMethods: (allowed) => methodNotAllowed(...allowed) });
+  registerRoutes(router, options.routes, { otherMethods: (allowed) => methodNotAllowed(...allowed) });
   router.use((_req, _res, next) => next(new NotFoundError('not found')));
   router.use(fleetErrorHandler(options.logger));
   return router;
 }
 
 /** A server that speaks only the fleet API (unix socket, client-certificate HTTPS): no auth of its own. */
-export function createFleetApp(options: Omit<FleetRouterOptions, 'guards'>): Express {
+export function createFleetApp(options: { service: FleetUnitService; bodyMaxBytes: number; logger: Logger }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use([...FLEET_PREFIXES], fleetRouter(options));
+  app.use([...FLEET_PREFIXES], fleetRouter({ routes: fleetGroup(options).routes, logger: options.logger }));
   app.use((_req, _res, next) => next(new NotFoundError('not found')));
   app.use(fleetErrorHandler(options.logger));
   return app;
