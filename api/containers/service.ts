@@ -17,6 +17,7 @@ import { unitHash } from '../../units/unit-file';
 import type { LogQuery, StreamedResponse } from '../satellite/client';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRecord, ContainerRepository } from '../store/containers';
+import { OVER_LIMIT } from '../store/over-limit';
 import type { SnapshotCommand } from '../snapshots/service';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
@@ -161,7 +162,7 @@ export class ContainerService {
       limit,
       ttl,
     );
-    if (!record) throw countQuotaExceeded('containers', limit);
+    if (record === OVER_LIMIT) throw countQuotaExceeded('containers', limit);
     const scheduler = this.options.scheduler;
     scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
     try {

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../../common/errors';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
+import { OVER_LIMIT } from '../store/over-limit';
 import type { SnapshotRecord, SnapshotRepository } from '../store/snapshots';
 import type { User } from '../store/users';
 import type { LocatedContainer } from '../containers/locator';
@@ -84,7 +85,7 @@ export class SnapshotService {
       scriptname: request.scriptname,
       args: request.container_args,
     }, limit);
-    if (!record) {
+    if (record === OVER_LIMIT) {
       await source.satellite.removeImage(`${SNAPSHOT_REPOSITORY}:${id}`).catch(() => undefined);
       throw countQuotaExceeded('snapshots', limit);
     }

@@ -1,4 +1,5 @@
 import type { Db } from './database';
+import { OVER_LIMIT, type OverLimit } from './over-limit';
 import { StatementCache } from './statements';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
@@ -77,14 +78,14 @@ export class ContainerRepository {
   }
 
   /**
-   * Inserts the container (as `insert`) unless its owner already has `limit` (0: no limit); null
-   * when over. The count and the insert are one IMMEDIATE transaction, so concurrent creates (in
+   * Inserts the container (as `insert`) unless its owner already has `limit` (0: no limit):
+   * OVER_LIMIT then. The count and the insert are one IMMEDIATE transaction, so concurrent creates (in
    * this process across awaits, or in another process on the same file) never both take the last slot.
    */
-  insertWithinLimit(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, limit: number, ttlSeconds: number | null = null): ContainerRecord | null {
+  insertWithinLimit(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, limit: number, ttlSeconds: number | null = null): ContainerRecord | OverLimit {
     return this.db
       .transaction(() => {
-        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return null;
+        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return OVER_LIMIT;
         return this.insert(record, script, ttlSeconds);
       })
       .immediate();

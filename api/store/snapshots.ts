@@ -1,5 +1,6 @@
 import { nowIso } from './database';
 import type { SqlDatabase, SqlExecutor } from './sql';
+import { OVER_LIMIT, type OverLimit } from './over-limit';
 
 /** A container's filesystem committed as an engine image on one machine. */
 export interface SnapshotRecord {
@@ -63,13 +64,13 @@ export class SnapshotRepository {
   }
 
   /**
-   * Inserts the snapshot unless its owner already has `limit` (0: no limit); null when over. One
+   * Inserts the snapshot unless its owner already has `limit` (0: no limit); OVER_LIMIT when over. One
    * transaction holding the owner's snapshots lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock).
    */
-  insertWithinLimit(snapshot: NewSnapshot, limit: number): Promise<SnapshotRecord | null> {
+  insertWithinLimit(snapshot: NewSnapshot, limit: number): Promise<SnapshotRecord | OverLimit> {
     return this.db.transaction(async (tx) => {
       await tx.lock(`snapshots:${snapshot.owner}`);
-      return limit > 0 && (await countSnapshots(tx, snapshot.owner)) >= limit ? null : insertSnapshot(tx, snapshot);
+      return limit > 0 && (await countSnapshots(tx, snapshot.owner)) >= limit ? OVER_LIMIT : insertSnapshot(tx, snapshot);
     });
   }
 

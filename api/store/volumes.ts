@@ -1,5 +1,6 @@
 import { nowIso } from './database';
 import type { SqlDatabase, SqlExecutor, SqlTransaction } from './sql';
+import { OVER_LIMIT, type OverLimit } from './over-limit';
 
 /** A named engine volume with an owner; it lives on one machine. */
 export interface VolumeRecord {
@@ -40,15 +41,15 @@ export class VolumeRepository {
   }
 
   /**
-   * Inserts the volume unless its owner already has `limit` of them (0: no limit): 'over-limit',
+   * Inserts the volume unless its owner already has `limit` of them (0: no limit): OVER_LIMIT,
    * or null when the name is taken. Count and insert are one transaction holding the owner's
    * volumes lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent creates
    * (in this process or another replica) never both take the last slot.
    */
-  insertWithinLimit(record: Omit<VolumeRecord, 'created'>, limit: number): Promise<VolumeRecord | null | 'over-limit'> {
-    return this.db.transaction(async (tx: SqlTransaction): Promise<VolumeRecord | null | 'over-limit'> => {
+  insertWithinLimit(record: Omit<VolumeRecord, 'created'>, limit: number): Promise<VolumeRecord | null | OverLimit> {
+    return this.db.transaction(async (tx: SqlTransaction): Promise<VolumeRecord | null | OverLimit> => {
       await tx.lock(`volumes:${record.owner}`);
-      if (limit > 0 && (await countVolumes(tx, record.owner)) >= limit) return 'over-limit';
+      if (limit > 0 && (await countVolumes(tx, record.owner)) >= limit) return OVER_LIMIT;
       return insertVolume(tx, record);
     });
   }

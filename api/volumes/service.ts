@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../com
 import type { Scheduler } from '../../units/scheduler/scheduler';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
+import { OVER_LIMIT } from '../store/over-limit';
 import type { User } from '../store/users';
 import type { VolumeRecord, VolumeRepository } from '../store/volumes';
 import { LABELS, volumeEngineName } from '../../common/labels';
@@ -61,7 +62,7 @@ export class VolumeService {
     // The record first: its insert is where the quota and the name are decided, atomically,
     // so concurrent creates never make engine volumes that are then refused.
     const record = await volumes.insertWithinLimit({ id, owner: owner.username, name: input.name, engineName, machineId: machine.id }, limit);
-    if (record === 'over-limit') throw countQuotaExceeded('volumes', limit);
+    if (record === OVER_LIMIT) throw countQuotaExceeded('volumes', limit);
     if (!record) throw new ConflictError(`You already have a volume named "${input.name}".`);
     try {
       await this.options.satellites.forMachine(machine.id).createVolume({
