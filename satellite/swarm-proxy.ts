@@ -8,11 +8,10 @@
  *   ANY /swarm-api/<engine path>   e.g. GET /swarm-api/v1.41/services?filters=...
  */
 import type { Express, Request, Response } from 'express';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { PermissionDeniedError, ServiceUnavailableError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { SWARM_PROXY_PREFIX } from '../common/satellite-protocol';
+import { relaySwarmAnswer, sendSwarmCall } from '../common/swarm-forward';
 
 /** Where the local engine listens (dockerode's modem settings). */
 export interface EngineEndpoint {
@@ -64,22 +63,11 @@ export function registerSwarmProxyRoutes(app: Express, deps: { engine: EngineEnd
     const original = new URL(req.originalUrl, 'http://satellite.invalid');
     const enginePath = original.pathname.slice(SWARM_PROXY_PREFIX.length);
     if (!swarmCallAllowed(req.method, enginePath)) throw new PermissionDeniedError(`The swarm proxy does not forward ${req.method} ${enginePath}.`);
-    const body = bodyBytes(req);
-    const headers: Record<string, string> = {};
-    if (body) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(body.length);
-    }
-    const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = httpRequest({ ...deps.engine, method: req.method, path: enginePath + original.search, headers }, resolve);
-      outgoing.on('error', (err) => reject(new ServiceUnavailableError(`The engine does not answer: ${err.message}`)));
-      outgoing.end(body ?? undefined);
+    const upstream = await sendSwarmCall({ target: { ...deps.engine, path: enginePath + original.search }, method: req.method, body: bodyBytes(req) }).catch((err: Error) => {
+      throw new ServiceUnavailableError(`The engine does not answer: ${err.message}`);
     });
-    res.status(upstream.statusCode ?? 502);
-    const type = upstream.headers['content-type'];
-    if (type) res.type(type);
     try {
-      await pipeline(upstream, res);
+      await relaySwarmAnswer(upstream, res);
     } catch (err) {
       deps.logger.warn(`swarm proxy ${req.method} ${enginePath} failed mid-answer: ${(err as Error).message}`);
       res.destroy();

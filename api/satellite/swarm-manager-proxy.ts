@@ -6,14 +6,13 @@
  * holds no socket that is root on a host.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../common/logger';
 import { SWARM_PROXY_PREFIX } from '../../common/satellite-protocol';
 import { signRequest } from '../../common/signing';
+import { relaySwarmAnswer, sendSwarmCall } from '../../common/swarm-forward';
 
 export interface SwarmManagerProxyOptions {
   /** The manager's satellite, e.g. http://10.0.0.1:8001. */
@@ -60,24 +59,15 @@ export class SwarmManagerProxy {
     if (body === null) return this.fail(res, 413, `request body over ${this.options.maxBodyBytes} bytes`);
     const method = req.method ?? 'GET';
     const path = SWARM_PROXY_PREFIX + (req.url ?? '/');
-    const target = new URL(path, this.options.url);
-    const headers: Record<string, string> = { ...signRequest(this.options.secret, { method, path, body }) };
-    if (body.length) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(body.length);
-    }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = send(target, { method, headers, timeout: this.options.timeoutMs }, resolve);
-      outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
-      outgoing.on('error', reject);
-      outgoing.end(body.length ? body : undefined);
+    const upstream = await sendSwarmCall({
+      target: new URL(path, this.options.url),
+      method,
+      headers: signRequest(this.options.secret, { method, path, body }),
+      body,
+      timeoutMs: this.options.timeoutMs,
     });
     if (upstream.statusCode === 401) this.options.logger.warn(`the manager's satellite at ${this.options.url} refused the API's signature; check SATELLITE_SECRET`);
-    const answer: Record<string, string> = {};
-    if (upstream.headers['content-type']) answer['Content-Type'] = upstream.headers['content-type'];
-    res.writeHead(upstream.statusCode ?? 502, answer);
-    await pipeline(upstream, res);
+    await relaySwarmAnswer(upstream, res);
   }
 
   close(): void {
