@@ -1,6 +1,6 @@
 /** The /v1/container/ contract on a real engine: every route, ownership, restarts. */
 import Docker from 'dockerode';
-import * as tar from 'tar-stream';
+import { readTar } from '../support/archives';
 import { gunzipSync } from 'node:zlib';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 
@@ -48,23 +48,9 @@ async function waitForStatus(token: string, id: string, statuses: string[]): Pro
   }, 20000, `container ${id} to be ${statuses.join('/')}`);
 }
 
-async function readTar(buffer: Buffer): Promise<Map<string, { type: string; body: string }>> {
-  const entries = new Map<string, { type: string; body: string }>();
-  const extract = tar.extract();
-  await new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        entries.set(header.name, { type: header.type, body: Buffer.concat(chunks).toString() });
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    extract.end(buffer);
-  });
-  return entries;
+/** A tar's entries by name, bodies as text. */
+async function tarByName(buffer: Buffer): Promise<Map<string, { type: string; body: string }>> {
+  return new Map((await readTar(buffer)).map((entry) => [entry.name, { type: entry.type, body: entry.body.toString() }]));
 }
 
 const binary = (res: import('superagent').Response, cb: (err: Error | null, body: Buffer) => void): void => {
@@ -167,13 +153,13 @@ describe('a script container, from create to delete', () => {
   test('archive is a tar of every change but fifos and devices (gzip when asked)', async () => {
     const res = await system.http().get(`/v1/container/${id}/archive`).set('Authorization', `JWT ${alice}`).buffer(true).parse(binary).expect(200);
     expect(res.headers['content-type']).toBe('application/x-tar');
-    const entries = await readTar(res.body);
+    const entries = await tarByName(res.body);
     expect([...entries.keys()].sort()).toEqual(['etc/passwd', 'out/', 'out/link', 'out/r.txt', 'out/sub/', 'out/sub/d.txt']);
     expect(entries.get('out/r.txt')).toEqual({ type: 'file', body: 'result\n' });
     expect(entries.get('out/link')?.type).toBe('symlink');
     const gz = await system.http().get(`/v1/container/${id}/archive?gzip=true`).set('Authorization', `JWT ${alice}`).buffer(true).parse(binary).expect(200);
     expect(gz.headers['content-disposition']).toContain(`${id}.tar.gz`);
-    const unzipped = await readTar(gunzipSync(gz.body));
+    const unzipped = await tarByName(gunzipSync(gz.body));
     expect(unzipped.get('out/sub/d.txt')?.body).toBe('deep\n');
   });
 

@@ -5,8 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tar from 'tar-stream';
 import { BoatLoadClient } from '../../client';
+import { readTar } from '../support/archives';
 import { eventually } from '../support/system';
 import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 import { cli, collect, startCli, type CliHome } from './run-cli';
@@ -31,22 +31,7 @@ afterAll(async () => {
 }, 180000);
 
 async function tarEntries(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const entries = new Map<string, Buffer>();
-  const extract = tar.extract();
-  await new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk) => chunks.push(chunk as Buffer));
-      stream.on('end', () => {
-        entries.set(header.name, Buffer.concat(chunks));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    extract.end(bytes);
-  });
-  return entries;
+  return new Map((await readTar(bytes)).map((entry) => [entry.name, entry.body]));
 }
 
 describe('without a login', () => {

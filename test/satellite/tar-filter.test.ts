@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
+import { readTar } from '../support/archives';
 import { TarEntryFilter, type TarEntryType } from '../../satellite/tar-filter';
 
 interface Entry {
@@ -25,24 +26,9 @@ async function makeTar(entries: Array<{ name: string; type?: tar.Header['type'];
   return Buffer.concat(chunks);
 }
 
-async function readTar(buffer: Buffer): Promise<Entry[]> {
-  const extract = tar.extract();
-  const entries: Entry[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        entries.push({ name: header.name, type: header.type ?? 'file', body: Buffer.concat(chunks).toString() });
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  extract.end(buffer);
-  await done;
-  return entries;
+/** A tar's entries, bodies as text. */
+async function readTarText(buffer: Buffer): Promise<Entry[]> {
+  return (await readTar(buffer)).map((entry) => ({ ...entry, body: entry.body.toString() }));
 }
 
 /** Runs archives through filters in chunks of `chunkSize` bytes and joins them, as writeArchive does. */
@@ -70,7 +56,7 @@ test('joins archives, keeps long (pax) names, drops unwanted entries with their 
   ]);
   const second = await makeTar([{ name: 'data/', type: 'directory' }, { name: 'data/big.bin', body: 'x'.repeat(70_000) }, { name: 'data/dev', type: 'character-device' }]);
   for (const chunkSize of [1, 7, 512, 1000, 65536]) {
-    const entries = await readTar(await joined([first, second], noFifos, chunkSize));
+    const entries = await readTarText(await joined([first, second], noFifos, chunkSize));
     expect(entries.map((e) => [e.name, e.type])).toEqual([
       ['out/', 'directory'],
       ['out/a.txt', 'file'],

@@ -42,3 +42,30 @@ export async function makeZipWithRawName(safeName: string, rawName: string, body
   const zip = await makeZip([{ name: safeName, body }]);
   return Buffer.from(zip.toString('latin1').split(safeName).join(rawName), 'latin1');
 }
+
+export interface TarEntry {
+  name: string;
+  type: string;
+  body: Buffer;
+}
+
+/** Every entry of a tar (not gzipped), in order, its body read whole. */
+export async function readTar(buffer: Buffer): Promise<TarEntry[]> {
+  const extract = tar.extract();
+  const entries: TarEntry[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        entries.push({ name: header.name, type: header.type ?? 'file', body: Buffer.concat(chunks) });
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(buffer);
+  await done;
+  return entries;
+}
