@@ -1,8 +1,12 @@
 /** Runs the compiled `boatload` (dist/cli/main.js) as a user would: its own HOME, stdin not a terminal. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quote } from 'shell-quote';
+import { BoatLoadClient } from '../../client';
 import { projectRoot } from '../../common/project-root';
+import { startSandboxSystem, type SandboxSystem } from '../support/resources';
 
 export const CLI = join(projectRoot(), 'dist', 'cli', 'main.js');
 
@@ -68,4 +72,30 @@ export function startCliInTerminal(args: string[], where: CliHome, size: { cols:
 export function cliInTerminal(args: string[], where: CliHome, size?: { cols: number; rows: number }): Promise<CliResult> {
   const child = startCliInTerminal(args, where, size);
   return collect(child, undefined, { keepStdinOpen: true });
+}
+
+export interface CliSystem {
+  system: SandboxSystem;
+  /** A fresh HOME with BOATLOAD_URL and BOATLOAD_TOKEN (admin) set: no login needed. */
+  where: CliHome;
+  /** The admin's client, to set things up and check them. */
+  client: BoatLoadClient;
+  close(): Promise<void>;
+}
+
+/** The real system on a real port, and an admin's environment for the CLI in a fresh HOME. */
+export async function startCliSystem(homePrefix: string): Promise<CliSystem> {
+  const system = await startSandboxSystem();
+  const url = await system.listen();
+  const home = mkdtempSync(join(tmpdir(), homePrefix));
+  const token = await system.token('admin');
+  return {
+    system,
+    where: { home, env: { BOATLOAD_URL: url, BOATLOAD_TOKEN: token } },
+    client: new BoatLoadClient({ url, token }),
+    close: async () => {
+      rmSync(home, { recursive: true, force: true });
+      await system.close();
+    },
+  };
 }

@@ -2,15 +2,13 @@
  * The CLI on a real terminal (a pseudo-terminal from util-linux `script`) against the real system:
  * progress bars and wait lines show there and never in a pipe; `exec -it` gets a real terminal.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoatLoadClient } from '../../client';
-import { startSandboxSystem, type SandboxSystem } from '../support/resources';
+import type { BoatLoadClient } from '../../client';
 import { eventually } from '../support/system';
-import { cli, cliInTerminal, collect, startCliInTerminal, type CliHome } from './run-cli';
+import { cli, cliInTerminal, collect, startCliInTerminal, startCliSystem, type CliHome, type CliSystem } from './run-cli';
 
-let system: SandboxSystem;
+let started: CliSystem;
 let home: string;
 let where: CliHome;
 let client: BoatLoadClient;
@@ -18,21 +16,15 @@ let client: BoatLoadClient;
 let finishedId: string;
 
 beforeAll(async () => {
-  system = await startSandboxSystem();
-  const url = await system.listen();
-  home = mkdtempSync(join(tmpdir(), 'boatload-cli-tty-'));
-  const token = await system.token('admin');
-  where = { home, env: { BOATLOAD_URL: url, BOATLOAD_TOKEN: token } };
-  client = new BoatLoadClient({ url, token });
+  started = await startCliSystem('boatload-cli-tty-');
+  ({ where, client } = started);
+  home = where.home;
   const created = await client.createContainer({ container_args: ['sh', '-c', 'head -c 1000000 /dev/zero | tr "\\0" x > /tmp/big.txt'] });
   finishedId = created.id;
   await eventually(async () => ((await client.getContainer(finishedId)).status === 'exited' ? true : undefined), 30000, 'the file container to exit');
 });
 
-afterAll(async () => {
-  rmSync(home, { recursive: true, force: true });
-  await system.close();
-}, 180000);
+afterAll(() => started.close(), 180000);
 
 /** A script of about 300 KB (comments), so that its upload is a real transfer. */
 function bigScript(): string {

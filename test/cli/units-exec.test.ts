@@ -1,29 +1,21 @@
 /** `boatload units ...` (fleetctl-like) and `boatload exec -it` (the terminal), spawned as a user would. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoatLoadClient } from '../../client';
-import { startSandboxSystem, type SandboxSystem } from '../support/resources';
-import { cli, type CliHome } from './run-cli';
+import type { BoatLoadClient } from '../../client';
+import { cli, startCliSystem, type CliHome, type CliSystem } from './run-cli';
 
-let system: SandboxSystem;
+let started: CliSystem;
 let home: string;
 let where: CliHome;
 let client: BoatLoadClient;
 
 beforeAll(async () => {
-  system = await startSandboxSystem();
-  const url = await system.listen();
-  home = mkdtempSync(join(tmpdir(), 'boatload-cli-units-'));
-  const token = await system.token('admin');
-  where = { home, env: { BOATLOAD_URL: url, BOATLOAD_TOKEN: token } };
-  client = new BoatLoadClient({ url, token });
+  started = await startCliSystem('boatload-cli-units-');
+  ({ where, client } = started);
+  home = where.home;
 });
 
-afterAll(async () => {
-  rmSync(home, { recursive: true, force: true });
-  await system.close();
-}, 180000);
+afterAll(() => started.close(), 180000);
 
 test('units submit, start, list, status, cat, stop, destroy', async () => {
   const file = join(home, 'cli-hello.service');
