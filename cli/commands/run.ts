@@ -119,7 +119,9 @@ export function registerRun(program: Command): void {
 async function follow(client: BoatLoadClient, id: string): Promise<number> {
   // Set by the SIGINT handler (an object: TypeScript would narrow a plain variable to null here).
   const interrupt: { stopping: Promise<number> | null } = { stopping: null };
+  const waiting = waitForStart(client, id);
   const onInterrupt = (): void => {
+    waiting.stop();
     if (interrupt.stopping) {
       process.stderr.write('\nInterrupted again: leaving it.\n');
       process.exit(130);
@@ -139,7 +141,6 @@ async function follow(client: BoatLoadClient, id: string): Promise<number> {
     });
   };
   process.on('SIGINT', onInterrupt);
-  const waiting = waitForStart(client, id);
   try {
     for await (const event of client.events(id)) {
       waiting.stop();

@@ -76,6 +76,27 @@ describe('progress', () => {
   });
 });
 
+describe('run and Ctrl-C', () => {
+  test('Ctrl-C typed on the terminal stops the container, says so and exits 130', async () => {
+    const before = new Set((await client.listContainers()).map((c) => c.id));
+    const child = startCliInTerminal(['run', '--', 'sh', '-c', 'echo started; sleep 300'], where);
+    const done = collect(child, undefined, { keepStdinOpen: true });
+    let shown = '';
+    child.stdout?.on('data', (chunk: Buffer) => (shown += chunk.toString('utf8')));
+    await eventually(async () => (shown.includes('started') ? true : undefined), 30000, 'its first line');
+    // The terminal turns ^C into SIGINT for the foreground process, as for a person's key press.
+    child.stdin?.write('\x03');
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(result.stdout).toMatch(/Stopping container [0-9a-f]{12} \(Ctrl-C again to leave it running\)/);
+    const id = /Stopped container ([0-9a-f]{32})\./.exec(result.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(before.has(id as string)).toBe(false);
+    expect((await client.getContainer(id as string)).status).not.toBe('running');
+    await client.deleteContainer(id as string);
+  });
+});
+
 describe('exec -it', () => {
   test('is a real terminal: a pts with a line discipline, typed input in, the exit code out', async () => {
     const created = await client.createContainer({ container_args: ['sleep', '300'] }, { waitReady: true, timeoutSeconds: 30 });
