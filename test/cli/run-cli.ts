@@ -7,6 +7,7 @@ import { quote } from 'shell-quote';
 import { BoatLoadClient } from '../../client';
 import { projectRoot } from '../../common/project-root';
 import { startSandboxSystem, type SandboxSystem } from '../support/resources';
+import { eventually } from '../support/system';
 
 export const CLI = join(projectRoot(), 'dist', 'cli', 'main.js');
 
@@ -98,4 +99,15 @@ export async function startCliSystem(homePrefix: string): Promise<CliSystem> {
       await system.close();
     },
   };
+}
+
+/** The CLI on a terminal into which `keys` are typed once the screen shows `after`, as a person would. */
+export async function typeInTerminal(args: string[], where: CliHome, input: { after: string; keys: string }): Promise<CliResult> {
+  const child = startCliInTerminal(args, where);
+  const done = collect(child, undefined, { keepStdinOpen: true });
+  let shown = '';
+  child.stdout?.on('data', (chunk: Buffer) => (shown += chunk.toString('utf8')));
+  await eventually(async () => (shown.includes(input.after) ? true : undefined), 30000, `"${input.after}" on the terminal`);
+  child.stdin?.write(input.keys);
+  return done;
 }

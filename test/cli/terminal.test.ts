@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BoatLoadClient } from '../../client';
 import { eventually } from '../support/system';
-import { cli, cliInTerminal, collect, startCliInTerminal, startCliSystem, type CliHome, type CliSystem } from './run-cli';
+import { cli, cliInTerminal, startCliSystem, typeInTerminal, type CliHome, type CliSystem } from './run-cli';
 
 let started: CliSystem;
 let home: string;
@@ -79,14 +79,8 @@ describe('progress', () => {
 describe('run and Ctrl-C', () => {
   test('Ctrl-C typed on the terminal stops the container, says so and exits 130', async () => {
     const before = new Set((await client.listContainers()).map((c) => c.id));
-    const child = startCliInTerminal(['run', '--', 'sh', '-c', 'echo started; sleep 300'], where);
-    const done = collect(child, undefined, { keepStdinOpen: true });
-    let shown = '';
-    child.stdout?.on('data', (chunk: Buffer) => (shown += chunk.toString('utf8')));
-    await eventually(async () => (shown.includes('started') ? true : undefined), 30000, 'its first line');
     // The terminal turns ^C into SIGINT for the foreground process, as for a person's key press.
-    child.stdin?.write('\x03');
-    const result = await done;
+    const result = await typeInTerminal(['run', '--', 'sh', '-c', 'echo started; sleep 300'], where, { after: 'started', keys: '\x03' });
     expect(result.code).toBe(130);
     expect(result.stdout).toMatch(/Stopping container [0-9a-f]{12} \(Ctrl-C again to leave it running\)/);
     const id = /Stopped container ([0-9a-f]{32})\./.exec(result.stdout)?.[1];
@@ -100,14 +94,8 @@ describe('run and Ctrl-C', () => {
 describe('exec -it', () => {
   test('is a real terminal: a pts with a line discipline, typed input in, the exit code out', async () => {
     const created = await client.createContainer({ container_args: ['sleep', '300'] }, { waitReady: true, timeoutSeconds: 30 });
-    const child = startCliInTerminal(['exec', '-it', created.id, 'sh', '-c', 'tty; stty -a 2>/dev/null; read line; echo "got [$line]"; exit 5'], where);
-    const done = collect(child, undefined, { keepStdinOpen: true });
-    let shown = '';
-    child.stdout?.on('data', (chunk: Buffer) => (shown += chunk.toString('utf8')));
-    // Type once the remote side has answered (its tty line), as a person would.
-    await eventually(async () => (shown.includes('/dev/pts/') ? true : undefined), 30000, 'the remote terminal');
-    child.stdin?.write('hello\r');
-    const result = await done;
+    // Typed once the remote side has answered (its tty line).
+    const result = await typeInTerminal(['exec', '-it', created.id, 'sh', '-c', 'tty; stty -a 2>/dev/null; read line; echo "got [$line]"; exit 5'], where, { after: '/dev/pts/', keys: 'hello\r' });
     expect(result.code).toBe(5);
     expect(result.stdout).toMatch(/\/dev\/pts\/\d+/);
     // The remote side is a terminal with its modes (busybox stty on this engine cannot read the
