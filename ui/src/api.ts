@@ -2,6 +2,7 @@
  * The API as the dashboard uses it: same-origin fetches with the session cookie, the csrftoken
  * cookie echoed in X-CSRFToken on writes, and the API's own error messages as ApiError.
  */
+import type { ContainerMetrics } from '../../common/satellite-protocol';
 
 export class ApiError extends Error {
   constructor(
@@ -42,15 +43,8 @@ export interface Machine {
   metadata?: Record<string, string>;
 }
 
-/** GET /v1/container/<id>/metrics: one sample. */
-export interface Metrics {
-  timestamp: string;
-  cpu_percent: number | null;
-  online_cpus: number;
-  memory: { usage_bytes: number; limit_bytes: number; percent: number | null };
-  network: { rx_bytes: number; tx_bytes: number };
-  pids: number;
-}
+/** GET /v1/container/<id>/metrics: one sample (the satellite's shape, relayed as it is). */
+export type Metrics = ContainerMetrics;
 
 export interface Operation {
   id: string;

@@ -3,6 +3,7 @@ import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api';
+import { fieldText } from './form-fields';
 
 /** NAME=value lines into an object; a line without '=' is an error naming it. */
 export function parseEnv(text: string): Record<string, string> {
@@ -13,11 +14,6 @@ export function parseEnv(text: string): Record<string, string> {
     env[line.slice(0, at)] = line.slice(at + 1);
   }
   return env;
-}
-
-function text(fields: FormData, name: string): string {
-  const value = fields.get(name);
-  return typeof value === 'string' ? value : '';
 }
 
 export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
@@ -32,14 +28,14 @@ export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
     setError(null);
     try {
       for (const name of ['image_name', 'image_tag', 'container_args']) {
-        const value = text(fields, name).trim();
+        const value = fieldText(fields, name).trim();
         if (value) body.set(name, value);
       }
-      const env = parseEnv(text(fields, 'env'));
+      const env = parseEnv(fieldText(fields, 'env'));
       if (Object.keys(env).length) body.set('env', JSON.stringify(env));
       body.set('permanent', fields.get('permanent') ? 'true' : 'false');
       const file = fields.get('script_file');
-      const typed = text(fields, 'script_text');
+      const typed = fieldText(fields, 'script_text');
       if (file instanceof File && file.size > 0) body.set('script', file, file.name);
       else if (typed.trim()) body.set('script', new Blob([typed.replace(/\r\n/g, '\n')], { type: 'application/octet-stream' }), 'script');
       setBusy(true);

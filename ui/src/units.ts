@@ -11,6 +11,7 @@ import { parseUnitFile } from '../../units/unit-file-parse';
 import { api, type Machine, type Unit, type UnitDesiredState } from './api';
 import { DeleteButton } from './delete-button';
 import { usePoll } from './poll';
+import { fieldText } from './form-fields';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -21,10 +22,7 @@ function UnitForm(props: { onSubmitted: () => void }): VNode {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const fields = new FormData(form);
-    const text = (key: string): string => {
-      const value = fields.get(key);
-      return typeof value === 'string' ? value : '';
-    };
+    const text = (key: string): string => fieldText(fields, key);
     const file = fields.get('unit_file');
     let name = text('name').trim();
     setError(null);
