@@ -17,6 +17,11 @@ export const LABELS = {
   /** Swarm services: the engine name the unit asked for, and the image it runs. */
   engineName: 'boatload.engine-name',
   image: 'boatload.image',
+  /** Containers: their network mode (none, private, internet; common/network-model.ts). */
+  network: 'boatload.network',
+  /** Users' networks: the packet-filter chain prefix of the satellite that owns them, and their role (shared, egress). */
+  firewall: 'boatload.firewall',
+  networkRole: 'boatload.network-role',
 } as const;
 
 /** Image repository of snapshot images: `boatload/snapshot:<snapshot id>`. */

@@ -23,6 +23,7 @@ export function engineCreateOptions(spec: ContainerSpec, logs: LogLimits): Docke
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
     Labels: spec.labels,
     WorkingDir: spec.workdir,
+    Hostname: spec.hostname,
     Tty: false,
     OpenStdin: false,
     ExposedPorts: exposedPorts,

@@ -82,6 +82,7 @@ export function serviceSpecFor(input: ServiceSpecInput): Docker.ServiceSpec {
   if (spec.entrypoint && spec.entrypoint.length > 0) containerSpec.Command = spec.entrypoint;
   if (spec.cmd !== undefined) containerSpec.Args = spec.cmd;
   if (spec.workdir) containerSpec.Dir = spec.workdir;
+  if (spec.hostname) containerSpec.Hostname = spec.hostname;
   if (input.script) {
     containerSpec.Configs = [
       { File: { Name: input.script.path, UID: '0', GID: '0', Mode: 0o755 }, ConfigID: input.script.configId, ConfigName: input.script.configName },
