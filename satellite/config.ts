@@ -6,6 +6,8 @@ import { ConfigError, type Env, intFromEnv, isLoopback, logFormatFromEnv } from 
 import type { LogFormat } from '../common/logger';
 import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
+import { parseEgressAllow } from '../common/network-model';
+import { CHAIN_PREFIX } from './firewall';
 
 export { ConfigError };
 
@@ -37,6 +39,11 @@ export interface SatelliteConfig {
    * Prometheus on a private interface); null: off, /metrics only as a signed route.
    */
   metricsListener: { host: string; port: number } | null;
+  /**
+   * SATELLITE_FIREWALL (default on): the packet-filter rules of the network policy (firewall.ts),
+   * with their chain prefix (SATELLITE_FIREWALL_CHAIN) and BOATLOAD_EGRESS_ALLOW; null: off.
+   */
+  firewall: { prefix: string; egressAllow: string[] } | null;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -67,6 +74,18 @@ function metricsListenerFromEnv(env: Env): SatelliteConfig['metricsListener'] {
   const port = intFromEnv(env, 'SATELLITE_METRICS_PORT', 0);
   if (port > 65535) throw new ConfigError(`SATELLITE_METRICS_PORT must be a port number (0-65535), got "${port}"`);
   return { host: env.SATELLITE_METRICS_HOST || '127.0.0.1', port };
+}
+
+function firewallFromEnv(env: Env): SatelliteConfig['firewall'] {
+  let egressAllow: string[];
+  try {
+    egressAllow = parseEgressAllow(env.BOATLOAD_EGRESS_ALLOW);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const prefix = env.SATELLITE_FIREWALL_CHAIN || 'BOATLOAD';
+  if (!CHAIN_PREFIX.test(prefix)) throw new ConfigError(`SATELLITE_FIREWALL_CHAIN must be 1-15 of A-Z, 0-9 and _, starting with a letter, got "${prefix}"`);
+  return onOff(env, 'SATELLITE_FIREWALL', true) ? { prefix, egressAllow } : null;
 }
 
 export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
@@ -102,5 +121,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     maxBodyBytes: jsonBodyLimitFor(intFromEnv(env, 'BOATLOAD_SCRIPT_MAX_BYTES', 1024 * 1024, 1)),
     swarmProxy: onOff(env, 'SATELLITE_SWARM_PROXY', false),
     metricsListener: metricsListenerFromEnv(env),
+    firewall: firewallFromEnv(env),
   };
 }

@@ -11,6 +11,7 @@ import * as tar from 'tar-stream';
 import type { AddressPolicy } from '../common/address-policy';
 import { downloadToFile } from '../common/bounded-fetch';
 import { ValidationError } from '../common/errors';
+import { userNetworkNames } from '../common/network-model';
 import type { Logger } from '../common/logger';
 import type {
   ContainerInspection,
@@ -25,6 +26,7 @@ import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import { LogDemuxer, type LogStreamName } from './log-demux';
 import { ScriptFiles } from './script-files';
+import type { NetworkPlan, UserNetworks } from './user-networks';
 
 export interface HostEngineOptions {
   docker: Docker;
@@ -33,6 +35,8 @@ export interface HostEngineOptions {
   data: { maxBytes: number; maxEntries: number; maxRatio: number; downloadTimeoutMs: number; addresses: AddressPolicy };
   /** Where scripts are staged as bind-mounted host files; without it they are copied into each container. */
   scripts?: ScriptFiles;
+  /** Users' networks and the packet filter over them; without it a spec naming one is refused. */
+  networks?: UserNetworks;
 }
 
 export interface LogRequest {
@@ -82,10 +86,35 @@ export class HostEngine {
     }
   }
 
-  /** Creates the container and stages its files (not started); answers its inspection. */
+  /**
+   * Creates the container and stages its files (not started); answers its inspection. A container
+   * on its user's network gets the network first (created on demand, with its rules) and leaves
+   * nothing behind when the create fails.
+   */
   async create(request: CreateContainerRequest): Promise<ContainerInspection> {
+    const networks = this.options.networks;
+    const plan = networks?.planFor(request.spec) ?? null;
+    if (!networks || !plan) {
+      if (request.spec.network !== undefined && /^boatload-net-/.test(request.spec.network)) {
+        throw ValidationError.field('network', 'Users\' networks are not available on this host.');
+      }
+      return this.createContainer(request, null);
+    }
+    return networks.withLock(plan.names, async () => {
+      await networks.ensure(plan, request.spec.labels);
+      try {
+        return await this.createContainer(request, plan);
+      } catch (err) {
+        await networks.releaseIfUnused(plan.names).catch((e: Error) => this.options.logger.warn(`network cleanup failed: ${e.message}`));
+        throw err;
+      }
+    });
+  }
+
+  private async createContainer(request: CreateContainerRequest, plan: NetworkPlan | null): Promise<ContainerInspection> {
     const { spec } = request;
     const createOptions = engineCreateOptions(spec, this.options.logLimits);
+    if (plan && this.options.networks) createOptions.NetworkingConfig = this.options.networks.endpointConfig(plan);
     const scripts = request.script && ScriptFiles.canStage(spec.name) ? this.options.scripts : undefined;
     if (scripts && request.script) {
       const mount = await scripts.stage(spec.name, request.script);
@@ -108,6 +137,7 @@ export class HostEngine {
       throw e;
     }
     try {
+      if (plan) await this.options.networks?.attachEgress(plan, container.id);
       if (request.script && !scripts) await this.stageScript(container, request.script);
       if (request.data) await this.stageData(container, request.data);
     } catch (err) {
@@ -182,8 +212,19 @@ export class HostEngine {
     }
   }
 
-  /** Removes the container; a container that is already gone is not an error. */
+  /**
+   * Removes the container; a container that is already gone is not an error. The user's networks
+   * go with their last container.
+   */
   async remove(name: string): Promise<void> {
+    const network = await this.container(name).inspect().then((info) => info.HostConfig.NetworkMode ?? '', () => '');
+    await this.removeContainer(name);
+    const networks = this.options.networks;
+    const names = userNetworkNames(network);
+    if (networks && names) await networks.withLock(names, () => networks.releaseIfUnused(names));
+  }
+
+  private async removeContainer(name: string): Promise<void> {
     try {
       await this.container(name).remove({ force: true, v: true });
       await this.options.scripts?.remove(name);
@@ -193,6 +234,13 @@ export class HostEngine {
       if ((err as { statusCode?: number }).statusCode === 409) return;
       throw engineError(err, `container ${name}`);
     }
+  }
+
+  /** Removes users' networks that no container uses any more (their containers removed behind the satellite's back). */
+  async sweepNetworks(): Promise<void> {
+    const networks = this.options.networks;
+    if (!networks) return;
+    for (const names of await networks.userNetworks()) await networks.withLock(names, () => networks.releaseIfUnused(names));
   }
 
   /** Removes staged scripts whose container is gone (removed behind the satellite's back). */

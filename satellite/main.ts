@@ -9,6 +9,8 @@ import { HostEngine } from './host-engine';
 import { machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
 import { ScriptFiles } from './script-files';
+import { Firewall } from './firewall';
+import { UserNetworks } from './user-networks';
 import type { EngineEndpoint } from './swarm-proxy';
 
 /** Where dockerode reaches the engine (DOCKER_HOST or the default socket), for the swarm proxy. */
@@ -24,7 +26,7 @@ function engineEndpointOf(docker: Docker): EngineEndpoint {
 import { SatelliteMetrics } from './satellite-metrics';
 import { startMetricsListener } from '../common/metrics/exposition';
 
-function main(): void {
+async function main(): Promise<void> {
   let config;
   try {
     config = loadSatelliteConfig();
@@ -37,7 +39,27 @@ function main(): void {
   }
   const logger = createLogger('satellite', { level: config.logLevel, format: config.logFormat });
   const docker = new Docker();
+  // The network policy holds or the satellite does not run: never silently allow everything.
+  let firewall: Firewall | null = null;
+  if (config.firewall) {
+    try {
+      firewall = new Firewall({ ...config.firewall, logger });
+      const version = await firewall.start();
+      logger.info(`firewall: chains ${config.firewall.prefix}-* hooked into INPUT and DOCKER-USER (${version})`);
+    } catch (err) {
+      process.stderr.write(`satellite: the network policy cannot be enforced: ${(err as Error).message} (SATELLITE_FIREWALL=off runs without it)\n`);
+      process.exit(2);
+    }
+  }
+  const networks = new UserNetworks({ docker, logger, firewall, owner: config.firewall?.prefix ?? 'BOATLOAD' });
+  try {
+    await networks.reconcile();
+  } catch (err) {
+    process.stderr.write(`satellite: the network policy cannot be enforced: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const engine = new HostEngine({
+    networks,
     docker,
     logger,
     logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
@@ -51,8 +73,13 @@ function main(): void {
       (err: Error) => logger.warn(`script sweep failed: ${err.message}`),
     );
   };
-  sweepScripts();
-  const sweeper = setInterval(sweepScripts, 10 * 60 * 1000);
+  // Users' networks whose containers were removed behind the satellite's back: likewise.
+  const sweep = (): void => {
+    sweepScripts();
+    engine.sweepNetworks().catch((err: Error) => logger.warn(`network sweep failed: ${err.message}`));
+  };
+  sweep();
+  const sweeper = setInterval(sweep, 10 * 60 * 1000);
   sweeper.unref();
   const instruments = new SatelliteMetrics();
   const app = createSatelliteApp({
@@ -91,4 +118,4 @@ function main(): void {
   process.on('SIGINT', stop);
 }
 
-main();
+void main();

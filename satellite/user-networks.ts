@@ -1,0 +1,164 @@
+/**
+ * Users' networks on this host: created on demand when a container of the user is created, removed
+ * with the user's last container, and the packet filter (firewall.ts) rebuilt from them whenever
+ * one comes or goes (and at start). Work on one user's networks is serialized, so a create never
+ * races the removal of the network it joins.
+ */
+import type Docker from 'dockerode';
+import { ValidationError } from '../common/errors';
+import { LABELS } from '../common/labels';
+import type { Logger } from '../common/logger';
+import { BOATLOAD_BRIDGE, isNetworkMode, userNetworkNames, type NetworkMode, type UserNetworkNames } from '../common/network-model';
+import type { ContainerSpec } from '../common/container-spec';
+import { engineError } from './engine-errors';
+import type { Firewall, UserBridges } from './firewall';
+
+export interface UserNetworksOptions {
+  docker: Docker;
+  logger: Logger;
+  /** Null: no packet filter on this host (SATELLITE_FIREWALL=off). */
+  firewall: Firewall | null;
+  /** Labels this satellite's networks (the firewall's chain prefix), so that it manages only its own. */
+  owner: string;
+}
+
+/** What a container create needs from its networks. */
+export interface NetworkPlan {
+  names: UserNetworkNames;
+  mode: NetworkMode;
+  /** The alias on the user's network (its hostname), if any. */
+  alias?: string;
+}
+
+export class UserNetworks {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: UserNetworksOptions) {}
+
+  /** The plan for a spec that names a user's network, else null (the engine's own networks). */
+  planFor(spec: ContainerSpec): NetworkPlan | null {
+    if (spec.network === undefined) return null;
+    const names = userNetworkNames(spec.network);
+    if (!names) return null;
+    const mode = spec.labels[LABELS.network];
+    if (mode === undefined || !isNetworkMode(mode) || mode === 'none') {
+      throw ValidationError.field('network', `A user's network needs the ${LABELS.network} label set to private or internet.`);
+    }
+    return { names, mode, alias: spec.hostname };
+  }
+
+  /** Serializes work on one user's networks. */
+  withLock<T>(names: UserNetworkNames, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(names.shared) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(names.shared, settled);
+    void settled.then(() => {
+      if (this.locks.get(names.shared) === settled) this.locks.delete(names.shared);
+    });
+    return next;
+  }
+
+  /** Makes sure the user's networks exist (the egress one only when `mode` needs it); rules follow. */
+  async ensure(plan: NetworkPlan, labels: Record<string, string>): Promise<void> {
+    let created = await this.ensureNetwork(plan.names.shared, plan.names.sharedBridge, 'shared', labels);
+    if (plan.mode === 'internet') created = (await this.ensureNetwork(plan.names.egress, plan.names.egressBridge, 'egress', labels)) || created;
+    if (created) await this.reconcile();
+  }
+
+  private async ensureNetwork(name: string, bridge: string, role: 'shared' | 'egress', containerLabels: Record<string, string>): Promise<boolean> {
+    try {
+      await this.options.docker.getNetwork(name).inspect();
+      return false;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw engineError(err, `network ${name}`);
+    }
+    const labels: Record<string, string> = { [LABELS.firewall]: this.options.owner, [LABELS.networkRole]: role };
+    for (const key of [LABELS.owner, LABELS.instance]) if (containerLabels[key] !== undefined) labels[key] = containerLabels[key];
+    try {
+      await this.options.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        // The shared network is internal: the engine gives it no way out; egress is a second network.
+        Internal: role === 'shared',
+        CheckDuplicate: true,
+        Labels: labels,
+        // Docker quirk: the bridge is `br-<network id>` unless named; a name we derive lets the
+        // packet filter name it before any container runs. Inter-container traffic stays allowed.
+        Options: { 'com.docker.network.bridge.name': bridge },
+      });
+    } catch (err) {
+      // 409: created meanwhile by another request (or satellite); that is the network we want.
+      if ((err as { statusCode?: number }).statusCode === 409) return false;
+      throw engineError(err, `network ${name}`);
+    }
+    this.options.logger.info(`created network ${name} (${role})`);
+    return true;
+  }
+
+  /** Create options for a container on the user's networks: the shared one, with its alias. */
+  endpointConfig(plan: NetworkPlan): Docker.ContainerCreateOptions['NetworkingConfig'] {
+    return { EndpointsConfig: { [plan.names.shared]: plan.alias ? { Aliases: [plan.alias] } : {} } };
+  }
+
+  /** After create, before start: an `internet` container joins its egress network too (its default route). */
+  async attachEgress(plan: NetworkPlan, containerId: string): Promise<void> {
+    if (plan.mode !== 'internet') return;
+    try {
+      await this.options.docker.getNetwork(plan.names.egress).connect({ Container: containerId });
+    } catch (err) {
+      throw engineError(err, `network ${plan.names.egress}`);
+    }
+  }
+
+  /** Removes the user's networks when no container (running or not) is on them any more. */
+  async releaseIfUnused(names: UserNetworkNames): Promise<void> {
+    const docker = this.options.docker;
+    const inUse = await docker.listContainers({ all: true, filters: { network: [names.shared] } });
+    if (inUse.length > 0) return;
+    let removed = false;
+    for (const name of [names.egress, names.shared]) {
+      try {
+        await docker.getNetwork(name).remove();
+        removed = true;
+        this.options.logger.info(`removed network ${name}: its user has no container left here`);
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 404) continue;
+        // 403/409: still has endpoints (a container created meanwhile by another satellite); keep it.
+        this.options.logger.warn(`network ${name} not removed: ${(err as Error).message}`);
+      }
+    }
+    if (removed) await this.reconcile();
+  }
+
+  /** The users whose networks this satellite manages here. */
+  async userNetworks(): Promise<UserNetworkNames[]> {
+    const networks = await this.options.docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } });
+    const shared = new Set(networks.map((n) => n.Name.replace(/-out$/, '')));
+    return [...shared].map((name) => userNetworkNames(name)).filter((n): n is UserNetworkNames => n !== null);
+  }
+
+  /** This satellite's networks, as the firewall sees them. */
+  async bridges(): Promise<UserBridges[]> {
+    const networks = await this.options.docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } });
+    const users = new Map<string, UserBridges>();
+    for (const network of networks) {
+      const shared = network.Name.replace(/-out$/, '');
+      const names = userNetworkNames(shared);
+      const bridge = network.Options?.['com.docker.network.bridge.name'];
+      if (!names || bridge === undefined || !BOATLOAD_BRIDGE.test(bridge) || (bridge !== names.sharedBridge && bridge !== names.egressBridge)) continue;
+      const key = names.sharedBridge.slice(4);
+      const user = users.get(key) ?? { key, bridges: [], internal: names.sharedBridge };
+      user.bridges.push(bridge);
+      users.set(key, user);
+    }
+    return [...users.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Rebuilds the packet filter from the networks (at start, and when a network comes or goes). */
+  async reconcile(): Promise<void> {
+    if (!this.options.firewall) return;
+    await this.options.firewall.reconcile(() => this.bridges());
+  }
+}
