@@ -12,6 +12,8 @@ import { ConfigError, type Env, intFromEnv, isLoopback, logFormatFromEnv } from 
 import type { LogFormat } from '../common/logger';
 import { allowedHostPathProblem, HOST_NETWORK_VARIABLE, HOST_PATHS_VARIABLE, normalizeHostPath, type UnitPolicy } from '../units/unit-policy';
 import { backendFromEnv, type BackendConfig } from './backend-config';
+import { isNetworkMode, NETWORK_MODES, type NetworkMode } from '../common/network-model';
+import type { NetworkModeLimits } from './containers/create-request';
 import type { QuotaLimits } from './quotas/limits';
 
 export { ConfigError };
@@ -62,6 +64,8 @@ export interface ApiConfig {
     maxima: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
     stopTimeoutSeconds: number;
     lifetime: ContainerLifetimeConfig;
+    /** BOATLOAD_NETWORK_DEFAULT / BOATLOAD_NETWORK_MODES: the network modes of creates. */
+    network: NetworkModeLimits;
   };
   stateSyncIntervalMs: number;
   /** BOATLOAD_BACKEND: local (this host's satellite) or swarm (api/backend-config.ts). */
@@ -262,6 +266,17 @@ function unitPolicyFromEnv(env: Env): UnitPolicy {
   return { hostPaths: [...new Set(paths.map(normalizeHostPath))], hostNetwork: boolFromEnv(env, HOST_NETWORK_VARIABLE, false) };
 }
 
+/** BOATLOAD_NETWORK_MODES (comma-separated, default all) and BOATLOAD_NETWORK_DEFAULT (default internet). */
+function networkModesFromEnv(env: Env): NetworkModeLimits {
+  const modes = (env.BOATLOAD_NETWORK_MODES || NETWORK_MODES.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+  const bad = modes.find((m) => !isNetworkMode(m));
+  if (bad !== undefined || modes.length === 0) throw new ConfigError(`BOATLOAD_NETWORK_MODES must list modes among ${NETWORK_MODES.join(', ')}, got "${bad ?? ''}"`);
+  const defaultMode = env.BOATLOAD_NETWORK_DEFAULT || 'internet';
+  if (!isNetworkMode(defaultMode)) throw new ConfigError(`BOATLOAD_NETWORK_DEFAULT must be one of ${NETWORK_MODES.join(', ')}, got "${defaultMode}"`);
+  if (!modes.includes(defaultMode)) throw new ConfigError(`BOATLOAD_NETWORK_DEFAULT "${defaultMode}" is not among BOATLOAD_NETWORK_MODES (${modes.join(', ')})`);
+  return { defaultMode, allowed: [...new Set(modes)] as NetworkMode[] };
+}
+
 export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -332,6 +347,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
       },
       stopTimeoutSeconds: intFromEnv(env, 'BOATLOAD_STOP_TIMEOUT_SECONDS', 5),
       lifetime: lifetimeFromEnv(env),
+      network: networkModesFromEnv(env),
     },
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
     backend: backendFromEnv(env),

@@ -162,6 +162,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
     defaultOneShotTtlSeconds: config.containers.lifetime.defaultOneShotSeconds,
+    // Users' networks and the packet filter are the local backend's (the satellite's); swarm: none yet.
+    userNetworks: config.backend.kind === 'local',
   });
   const reaper = new ContainerReaper({
     containers: containerRepository,
@@ -174,6 +176,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     defaultImage: config.containers.defaultImage,
     resourceMaxima: config.containers.maxima,
     ttlMaxSeconds: config.containers.lifetime.maxSeconds,
+    network: config.containers.network,
   };
   const operations = new OperationService({ repository: new OperationRepository(store), logger: logger.child('operations') });
   // At API start, nothing can still be running: whatever was, was interrupted.

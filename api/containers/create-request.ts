@@ -9,6 +9,7 @@ import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../comm
 import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { validationErrorFrom } from '../http/parse-body';
 import { namesReservedImage } from './reserved-images';
+import { HOSTNAME, isNetworkMode, NETWORK_MODES, type NetworkMode } from '../../common/network-model';
 
 export interface CreateContainerInput {
   image: string;
@@ -33,6 +34,10 @@ export interface CreateContainerInput {
    * (one-shot containers then get the installation's default, permanent ones none).
    */
   ttlSeconds: number | null;
+  /** `hostname`: the container's DNS label, unique among the owner's containers; null: none. */
+  hostname: string | null;
+  /** `network`: what the container may reach (the installation's default when not asked). */
+  network: NetworkMode;
 }
 
 export interface ResourceRequest {
@@ -55,6 +60,13 @@ export interface CreateRequestLimits {
   resourceMaxima: Required<ResourceRequest>;
   /** BOATLOAD_CONTAINER_TTL_MAX_SECONDS; null: no maximum. */
   ttlMaxSeconds: number | null;
+  /** BOATLOAD_NETWORK_DEFAULT and BOATLOAD_NETWORK_MODES. */
+  network: NetworkModeLimits;
+}
+
+export interface NetworkModeLimits {
+  defaultMode: NetworkMode;
+  allowed: readonly NetworkMode[];
 }
 
 /** The engine refuses memory limits under 6 MB. */
@@ -117,6 +129,8 @@ export const createRequestSchema = z
     cpus: z.number().min(0.01, 'At least 0.01.').optional(),
     pids: z.number().int('Must be a whole number.').min(8, 'At least 8.').optional(),
     snapshot: z.string().regex(/^[0-9a-f]{32}$/, 'Enter a snapshot id.').optional(),
+    hostname: z.string().max(63, 'At most 63 characters.').regex(HOSTNAME, 'Enter a DNS label: lowercase letters, digits and dashes (not first or last), at most 63.').optional(),
+    network: z.string().refine(isNetworkMode, `Must be one of ${NETWORK_MODES.join(', ')}.`).optional(),
     volumes: z
       .array(volumeMount)
       .max(16)
@@ -242,7 +256,19 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
     volumes: (raw.volumes ?? []).map((v) => ({ name: v.name, path: v.path.replace(/\/+$/, ''), readonly: v.readonly ?? false })),
     resources: resourcesWithin(raw, limits.resourceMaxima),
     ttlSeconds: ttlWithin(raw.ttl, limits.ttlMaxSeconds),
+    hostname: raw.hostname ?? null,
+    network: networkWithin(raw.network, limits.network),
   };
+}
+
+/** The mode asked for (else the default), if the administrator allows it. */
+function networkWithin(asked: string | undefined, limits: NetworkModeLimits): NetworkMode {
+  const mode = asked === undefined ? limits.defaultMode : asked;
+  if (!isNetworkMode(mode)) throw ValidationError.field('network', `Must be one of ${NETWORK_MODES.join(', ')}.`);
+  if (!limits.allowed.includes(mode)) {
+    throw ValidationError.field('network', `The network mode "${mode}" is not allowed here; allowed: ${limits.allowed.join(', ')}.`);
+  }
+  return mode;
 }
 
 /** The asked-for lifetime, at most the administrator's maximum (and then "none" is over it too). */

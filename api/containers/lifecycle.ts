@@ -126,6 +126,9 @@ export class LifecycleService {
           resources: {},
           // Each copy lives as long as the original was given, counted from the fork (0: none).
           ttlSeconds: original.ttl ?? 0,
+          // A hostname names one container: copies get none. They keep the original's network mode.
+          hostname: null,
+          network: original.network ?? 'internet',
         };
         try {
           containers.push((await this.options.containers.create(user, input)).id);

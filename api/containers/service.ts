@@ -22,6 +22,7 @@ import type { SnapshotCommand } from '../snapshots/service';
 import type { User } from '../store/users';
 import { checkScript, type CreateContainerInput } from './create-request';
 import { LABELS } from '../../common/labels';
+import { userNetworkName } from '../../common/network-model';
 import type { ListingCache } from './listing-cache';
 import type { ContainerLocator, OwnedRecord } from './locator';
 import { countQuotaExceeded, type QuotaService } from '../quotas/service';
@@ -51,6 +52,11 @@ export interface ContainerServiceOptions {
   listings: ListingCache;
   /** Each owner's container quota (checked again in the insert's transaction). */
   quotas: QuotaService;
+  /**
+   * Whether containers join their owner's network under the packet filter (the local backend's
+   * satellites); false (swarm, for now): only `internet`, on the engine's default network.
+   */
+  userNetworks?: boolean;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -74,6 +80,8 @@ export interface ContainerState {
   copies?: string[];
   /** When the reaper removes it (ISO 8601 UTC); null: never. */
   expires_at: string | null;
+  hostname: string | null;
+  network: ContainerView['network'];
 }
 
 /**
@@ -125,6 +133,9 @@ export class ContainerService {
     const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
     if (script === null) script = input.script;
     const id = randomBytes(16).toString('hex');
+    if (this.options.userNetworks !== true && input.network !== 'internet') {
+      throw ValidationError.field('network', `The network mode "${input.network}" is not available with this installation's backend (only internet).`);
+    }
     const spec = this.specFor(id, owner.username, input, script !== null);
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
@@ -156,6 +167,8 @@ export class ContainerService {
           snapshot: input.snapshot,
           volumes: attached.volumes.map((v) => ({ volume: v.volumeId, path: v.target, readonly: v.readonly })),
           ttl,
+          hostname: input.hostname,
+          network: input.network,
         },
       },
       script,
@@ -202,6 +215,12 @@ export class ContainerService {
     spec.memoryBytes = input.resources.memoryBytes ?? this.options.resources.memoryBytes;
     spec.nanoCpus = input.resources.nanoCpus ?? this.options.resources.nanoCpus;
     spec.pidsLimit = input.resources.pidsLimit ?? this.options.resources.pidsLimit;
+    if (input.hostname !== null) spec.hostname = input.hostname;
+    if (this.options.userNetworks === true) {
+      // The satellite creates the owner's networks and their rules from these (satellite/user-networks.ts).
+      spec.labels[LABELS.network] = input.network;
+      spec.network = input.network === 'none' ? 'none' : userNetworkName(this.options.instanceId, owner);
+    }
     return spec;
   }
 
@@ -259,6 +278,8 @@ export class ContainerService {
       reason: view.reason,
       node: location.machineId ?? fresh.machineId,
       expires_at: record.expiresAt,
+      hostname: view.hostname,
+      network: view.network,
     };
     if (location.notes.length > 0) state.copies = location.notes;
     return state;

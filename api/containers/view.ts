@@ -2,6 +2,7 @@
 import type { EngineObservation, UnitRecord } from '../../units/scheduler/model';
 import { containerStatusOf, type ContainerStatus } from '../../units/scheduler/unit-status';
 import type { ContainerListing, ContainerRecord } from '../store/containers';
+import type { NetworkMode } from '../../common/network-model';
 
 export interface ContainerSummaryView {
   id: string;
@@ -15,6 +16,10 @@ export interface ContainerSummaryView {
   reason: string | null;
   /** When the reaper removes it (ISO 8601 UTC); null: it lives until deleted. */
   expires_at: string | null;
+  /** Its DNS label among the owner's containers (null: none). */
+  hostname: string | null;
+  /** none, private or internet; null for containers made before network modes existed. */
+  network: NetworkMode | null;
 }
 
 export interface ContainerView extends ContainerSummaryView {
@@ -52,6 +57,8 @@ function summary(record: ContainerRecord, unit: UnitFacts): ContainerSummaryView
     exit_code: unit.observed?.exitCode ?? null,
     reason: status === 'error' || status === 'lost' ? (unit.reason ?? unit.observed?.error ?? null) : null,
     expires_at: record.expiresAt,
+    hostname: record.request.hostname ?? null,
+    network: record.request.network ?? null,
   };
 }
 

@@ -1,3 +1,5 @@
+import { ConflictError } from '../../common/errors';
+import type { NetworkMode } from '../../common/network-model';
 import type { Db } from './database';
 import { OVER_LIMIT, type OverLimit } from './over-limit';
 import { StatementCache } from './statements';
@@ -19,6 +21,10 @@ export interface ContainerRequestRecord {
   volumes?: Array<{ volume: string; path: string; readonly: boolean }>;
   /** The lifetime it got, in seconds (null: none; absent in records made before lifetimes existed). */
   ttl?: number | null;
+  /** Its DNS label among the owner's containers (absent or null: none). */
+  hostname?: string | null;
+  /** Its network mode (absent in records made before network modes: they ran on the default bridge). */
+  network?: NetworkMode;
 }
 
 export interface ContainerRecord {
@@ -86,9 +92,18 @@ export class ContainerRepository {
     return this.db
       .transaction(() => {
         if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return OVER_LIMIT;
+        const hostname = record.request.hostname;
+        if (hostname && this.hostnameTaken(record.owner, hostname)) {
+          throw new ConflictError(`You already have a container with the hostname "${hostname}".`);
+        }
         return this.insert(record, script, ttlSeconds);
       })
       .immediate();
+  }
+
+  /** Whether one of the owner's containers has this hostname (checked in the insert's transaction). */
+  hostnameTaken(owner: string, hostname: string): boolean {
+    return this.statements.get(`SELECT 1 FROM containers WHERE owner = ? AND json_extract(request, '$.hostname') = ? LIMIT 1`).get(owner, hostname) !== undefined;
   }
 
   countOwnedBy(owner: string): number {

@@ -22,6 +22,8 @@ import { HostEngine } from '../../satellite/host-engine';
 import { machineInfoReader } from '../../satellite/machine';
 import { MetricsReader } from '../../satellite/metrics';
 import { ScriptFiles } from '../../satellite/script-files';
+import { Firewall } from '../../satellite/firewall';
+import { UserNetworks } from '../../satellite/user-networks';
 import { projectRoot } from '../../common/project-root';
 
 export const TEST_PASSWORD_ITERATIONS = 1000;
@@ -30,16 +32,34 @@ export const SATELLITE_SECRET = 'test-satellite-secret-0123456789abcdef';
 export interface SatelliteHandle {
   url: string;
   server: Server;
+  /** The packet filter it enforces (null: none); its chains stay after close, as a real satellite's. */
+  firewall: Firewall | null;
   close(): Promise<void>;
 }
 
-export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean; logger?: Logger } = {}): Promise<SatelliteHandle> {
+/**
+ * `firewall`: enforce the network policy with chains of this prefix (a test's own, removed on close)
+ * and this egress allowlist; without it, users' networks are made but no rule is written.
+ */
+export interface TestFirewall {
+  prefix: string;
+  egressAllow?: string[];
+}
+
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean; logger?: Logger; firewall?: TestFirewall } = {}): Promise<SatelliteHandle> {
   const logger = options.logger ?? silentLogger;
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
   const docker = new Docker({ agent: engineAgent, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) } as Docker.DockerOptions);
+  let firewall: Firewall | null = null;
+  if (options.firewall) {
+    firewall = new Firewall({ prefix: options.firewall.prefix, egressAllow: options.firewall.egressAllow ?? [], logger });
+    await firewall.start();
+  }
+  const networks = new UserNetworks({ docker, logger, firewall, owner: options.firewall?.prefix ?? 'BOATLOAD' });
+  await networks.reconcile();
   const app = createSatelliteApp({
-    engine: new HostEngine({ docker, logger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
+    engine: new HostEngine({ networks, docker, logger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),
@@ -58,6 +78,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
   return {
     url: `http://127.0.0.1:${port}`,
     server,
+    firewall,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -93,14 +114,14 @@ export const PASSWORD = 'correct-horse-battery';
  * that read what they log.
  * `seams`: instrumented parts for the API (kept across restarts).
  */
-export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; satelliteLogger?: Logger; seams?: ApiServerSeams } = {}): Promise<TestSystem> {
-  const { dockerSocket, seams, satelliteLogger } = options;
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; satelliteLogger?: Logger; seams?: ApiServerSeams; firewall?: TestFirewall } = {}): Promise<TestSystem> {
+  const { dockerSocket, seams, satelliteLogger, firewall } = options;
   const logger = options.logger ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
   // Scripts as the satellite stages them by default: host files bind-mounted into the containers.
   const scriptDir = join(dataDir, 'scripts');
-  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger });
+  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
   const configFor = (): ApiConfig =>
     loadApiConfig({
@@ -165,24 +186,27 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     async restartSatellite() {
       const port = Number(new URL(satellite.url).port);
       await satellite.close().catch(() => undefined);
-      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger });
+      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall });
     },
     async close() {
       const instanceId = api.instanceId;
       await api.close().catch(() => undefined);
       await satellite.close().catch(() => undefined);
       await removeInstanceContainers(instanceId, dockerSocket);
+      await satellite.firewall?.remove();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return system;
 }
 
-/** Removes every engine container labelled with this API instance's id. */
+/** Removes every engine container labelled with this API instance's id, then its users' networks. */
 export async function removeInstanceContainers(instanceId: string, dockerSocket?: string): Promise<void> {
   const docker = dockerSocket ? new Docker({ socketPath: dockerSocket }) : new Docker();
   const containers = await docker.listContainers({ all: true, filters: { label: [`boatload.instance=${instanceId}`] } });
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const networks = await docker.listNetworks({ filters: { label: [`boatload.instance=${instanceId}`] } });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
