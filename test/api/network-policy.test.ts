@@ -1,0 +1,211 @@
+/**
+ * The network model on the real engine with real traffic: users' networks, hostnames and the packet
+ * filter the satellite owns. Busybox wget from inside BoatLoad containers (through the exec route)
+ * shows every allowed path working and every forbidden one refused. The "outside world" is a network
+ * namespace this test creates, joined to the host by a veth pair and routed from it: a metadata
+ * address (169.254.169.254), a private address outside the egress allowlist, one inside it, and a
+ * TEST-NET address standing for the internet, each serving HTTP. A plain container on Docker's
+ * default bridge (outside BoatLoad's policy) reaches every one of them: the refusals are the policy's.
+ */
+import Docker from 'dockerode';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { userNetworkName, userNetworkNames } from '../../common/network-model';
+import { startSystem, type TestSystem } from '../support/system';
+
+jest.setTimeout(120_000);
+
+const tag = randomBytes(3).toString('hex');
+const prefix = `BLT${tag.toUpperCase()}`;
+const ns = `npt-${tag}`;
+const vethHost = `nptv${tag}`;
+const vethNs = `nptn${tag}`;
+const ADDR = { metadata: '169.254.169.254', privateOut: '10.213.7.10', privateIn: '10.213.8.10', internet: '198.51.100.10' };
+const ALLOW = '10.213.8.0/24';
+const docker = new Docker();
+const execFileAsync = promisify(execFile);
+const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+
+let system: TestSystem;
+let hostServer: Server;
+let hostPort = 0;
+let webDir = '';
+const baseline = `npt-${tag}-baseline`;
+
+function setUpOutside(): void {
+  ip('netns', 'add', ns);
+  ip('link', 'add', vethHost, 'type', 'veth', 'peer', 'name', vethNs);
+  ip('link', 'set', vethNs, 'netns', ns);
+  ip('addr', 'add', '10.213.9.1/30', 'dev', vethHost);
+  ip('link', 'set', vethHost, 'up');
+  ip('-n', ns, 'addr', 'add', '10.213.9.2/30', 'dev', vethNs);
+  ip('-n', ns, 'link', 'set', vethNs, 'up');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  ip('-n', ns, 'route', 'add', 'default', 'via', '10.213.9.1');
+  for (const address of Object.values(ADDR)) {
+    ip('-n', ns, 'addr', 'add', `${address}/32`, 'dev', 'lo');
+    ip('route', 'replace', `${address}/32`, 'via', '10.213.9.2', 'dev', vethHost);
+  }
+  webDir = mkdtempSync(join(tmpdir(), 'npt-web-'));
+  writeFileSync(join(webDir, 'ok'), 'outside\n');
+  // busybox httpd daemonizes; it dies with the namespace's processes at teardown.
+  execFileSync('ip', ['netns', 'exec', ns, 'busybox', 'httpd', '-p', '0.0.0.0:8080', '-h', webDir]);
+}
+
+function tearDownOutside(): void {
+  try {
+    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  for (const address of Object.values(ADDR)) {
+    try {
+      ip('route', 'del', `${address}/32`);
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    ip('link', 'del', vethHost);
+  } catch {
+    // already gone
+  }
+  try {
+    ip('netns', 'del', ns);
+  } catch {
+    // already gone
+  }
+  if (webDir) rmSync(webDir, { recursive: true, force: true });
+}
+
+async function create(username: string, body: Record<string, unknown>): Promise<string> {
+  const token = await system.token(username);
+  const res = await system.http().post('/v1/container/?wait=ready&timeout=30').set('Authorization', `JWT ${token}`).send(body);
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+
+/** Runs a shell command in the container through the exec route; its exit code and output. */
+async function run(username: string, id: string, command: string): Promise<{ code: number; out: string }> {
+  const token = await system.token(username);
+  const res = await system.http().post(`/v1/container/${id}/exec`).set('Authorization', `JWT ${token}`).send({ cmd: ['/bin/sh', '-c', command], timeout: 20 });
+  expect(res.status).toBe(200);
+  return { code: res.body.exit_code as number, out: `${res.body.stdout as string}${res.body.stderr as string}` };
+}
+
+/** An HTTP GET by busybox nc (busybox wget crashes on this kernel: SIGSEGV on every request). */
+const fetchCmd = (url: string): string => {
+  const { hostname, port, pathname } = new URL(url);
+  return `printf 'GET ${pathname} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${hostname} ${port} | sed -n '/^\\r*$/,$p' | tail -n 1`;
+};
+
+async function reaches(username: string, id: string, url: string): Promise<boolean> {
+  const result = await run(username, id, fetchCmd(url));
+  return /^(outside|host|web|bob)$/.test(result.out.trim());
+}
+
+async function containerIp(id: string, network: string): Promise<string> {
+  const info = await docker.getContainer(`boatload-${id}`).inspect();
+  return info.NetworkSettings.Networks[network].IPAddress;
+}
+
+async function gatewayOf(network: string): Promise<string> {
+  const info = await docker.getNetwork(network).inspect();
+  return (info.IPAM?.Config?.[0] as { Gateway: string }).Gateway;
+}
+
+const hostAddress = (): string => {
+  const line = ip('-4', '-o', 'route', 'get', '198.18.200.1').trim();
+  return /src (\S+)/.exec(line)?.[1] ?? '127.0.0.1';
+};
+
+const rules = (): string => execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' });
+
+beforeAll(async () => {
+  setUpOutside();
+  hostServer = createServer((_req, res) => res.end('host\n'));
+  await new Promise<void>((resolve) => hostServer.listen(0, '0.0.0.0', resolve));
+  hostPort = (hostServer.address() as AddressInfo).port;
+  system = await startSystem({}, { firewall: { prefix, egressAllow: [ALLOW] } });
+  execFileSync('docker', ['run', '-d', '--name', baseline, 'boatload/base:latest', 'sleep', '600']);
+});
+
+afterAll(async () => {
+  execFileSync('docker', ['rm', '-f', baseline]);
+  await system?.close();
+  hostServer?.close();
+  tearDownOutside();
+  // Nothing of this test's prefix is left in the host's rules.
+  expect(rules()).not.toContain(`${prefix}-`);
+});
+
+const webScript = (text: string): string => Buffer.from(`#!/bin/sh\nmkdir -p /www && echo ${text} > /www/ok && exec httpd -f -p 8080 -h /www\n`).toString('base64');
+
+test('the outside world of this test answers a container outside BoatLoad (the baseline)', async () => {
+  // Not execFileSync: the host's listener is in this process and must keep answering.
+  const fromBaseline = async (url: string): Promise<string> => (await execFileAsync('docker', ['exec', baseline, 'sh', '-c', fetchCmd(url)], { encoding: 'utf8' })).stdout.trim();
+  for (const address of Object.values(ADDR)) expect(await fromBaseline(`http://${address}:8080/ok`)).toBe('outside');
+  expect(await fromBaseline(`http://172.17.0.1:${hostPort}/`)).toBe('host');
+});
+
+test('hostnames, users\' networks and the connection policy, with real traffic', async () => {
+  const web = await create('alice', { script: webScript('web'), hostname: 'web', network: 'internet', permanent: true });
+  const priv = await create('alice', { container_args: ['sleep', '600'], hostname: 'worker', network: 'private' });
+  const none = await create('alice', { container_args: ['sleep', '600'], network: 'none' });
+  const bob = await create('bob', { script: webScript('bob'), hostname: 'web', network: 'internet', permanent: true });
+
+  const token = await system.token('alice');
+  const info = await system.http().get(`/v1/container/${web}/`).set('Authorization', `JWT ${token}`).expect(200);
+  expect(info.body).toMatchObject({ hostname: 'web', network: 'internet' });
+  const listing = await system.http().get('/v1/container/').set('Authorization', `JWT ${token}`).expect(200);
+  expect((listing.body as Array<{ id: string; hostname: string | null; network: string }>).find((c) => c.id === priv)).toMatchObject({ hostname: 'worker', network: 'private' });
+  const state = await system.http().get(`/v1/container/${none}/state`).set('Authorization', `JWT ${token}`).expect(200);
+  expect(state.body).toMatchObject({ hostname: null, network: 'none' });
+  expect((await run('alice', web, 'hostname')).out.trim()).toBe('web');
+
+  const aliceNet = userNetworkNames(userNetworkName(system.api.instanceId, 'alice'));
+  const bobNet = userNetworkNames(userNetworkName(system.api.instanceId, 'bob'));
+  if (!aliceNet || !bobNet) throw new Error('network names');
+  const bobIp = await containerIp(bob, bobNet.shared);
+  const bobEgressIp = await containerIp(bob, bobNet.egress);
+  const gateway = await gatewayOf(aliceNet.egress);
+  const host = hostAddress();
+  const outside = (address: string): string => `http://${address}:8080/ok`;
+
+  const checks: Array<[string, string, string, boolean]> = [
+    // Allowed paths.
+    ['private reaches its user\'s web by hostname', priv, 'http://web:8080/ok', true],
+    ['internet reaches the internet', web, outside(ADDR.internet), true],
+    ['internet reaches an allowlisted private address', web, outside(ADDR.privateIn), true],
+    // Forbidden paths.
+    ['internet: metadata', web, outside(ADDR.metadata), false],
+    ['internet: a private address outside the allowlist', web, outside(ADDR.privateOut), false],
+    ['internet: another user\'s container by IP', web, `http://${bobIp}:8080/ok`, false],
+    ['internet: another user\'s container by its egress IP', web, `http://${bobEgressIp}:8080/ok`, false],
+    ['internet: a host service through its network\'s gateway', web, `http://${gateway}:${hostPort}/`, false],
+    ['internet: a host service through the host\'s own address', web, `http://${host}:${hostPort}/`, false],
+    ['internet: a host service through docker0', web, `http://172.17.0.1:${hostPort}/`, false],
+    ['private: the internet', priv, outside(ADDR.internet), false],
+    ['private: an allowlisted address', priv, outside(ADDR.privateIn), false],
+    ['private: metadata', priv, outside(ADDR.metadata), false],
+    ['private: a host service', priv, `http://${host}:${hostPort}/`, false],
+    ['private: another user\'s container by IP', priv, `http://${bobIp}:8080/ok`, false],
+    ['none: its user\'s web', none, 'http://web:8080/ok', false],
+    ['none: the internet', none, outside(ADDR.internet), false],
+    ['bob\'s "web" is his own, not alice\'s', bob, 'http://web:8080/ok', true],
+  ];
+  const results = await Promise.all(checks.map(async ([name, id, url]) => [name, await reaches(id === bob ? 'bob' : 'alice', id, url)] as const));
+  const expected = checks.map(([name, , , allowed]) => [name, allowed] as const);
+  expect(results).toEqual(expected);
+  // Bob's "web" answers with bob's page; alice's private container sees alice's.
+  expect((await run('bob', bob, fetchCmd('http://web:8080/ok'))).out.trim()).toBe('bob');
+  expect((await run('alice', priv, fetchCmd('http://web:8080/ok'))).out.trim()).toBe('web');
+  // DNS through the engine's resolver keeps working in every mode with a network.
+  expect((await run('alice', priv, 'nslookup web 127.0.0.11')).code).toBe(0);
+});
