@@ -44,8 +44,6 @@ export interface ContainerSpec {
   pidsLimit?: number;
   /** `bridge` (default), `none`, `host` or a user-defined network name. */
   network?: string;
-  /** The container's hostname (`docker run --hostname`); on a user's network also its alias there. */
-  hostname?: string;
   ports: PortMapping[];
   volumes: VolumeMount[];
 }

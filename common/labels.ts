@@ -19,6 +19,8 @@ export const LABELS = {
   image: 'boatload.image',
   /** Containers: their network mode (none, private, internet; common/network-model.ts). */
   network: 'boatload.network',
+  /** Containers: their hostname (set by the satellite, and their alias on their user's network). */
+  hostname: 'boatload.hostname',
   /** Users' networks: the packet-filter chain prefix of the satellite that owns them, and their role (shared, egress). */
   firewall: 'boatload.firewall',
   networkRole: 'boatload.network-role',

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { LABELS } from './labels';
 
 export const NETWORK_MODES = ['none', 'private', 'internet'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
@@ -19,6 +20,12 @@ export function isNetworkMode(value: string): value is NetworkMode {
 
 /** RFC 1123 label, lowercase: letters, digits and inner dashes, 1-63 characters. */
 export const HOSTNAME = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** The hostname a container's labels ask for, if it is a valid one (units carry it as a label). */
+export function hostnameOf(labels: Record<string, string>): string | undefined {
+  const name = labels[LABELS.hostname];
+  return name !== undefined && HOSTNAME.test(name) ? name : undefined;
+}
 
 /** The internal network of one user: `boatload-net-<16 hex>`. */
 export const USER_NETWORK = /^boatload-net-([0-9a-f]{16})$/;

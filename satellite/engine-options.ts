@@ -1,6 +1,7 @@
 /** Translates a ContainerSpec into the engine's create options. */
 import type Docker from 'dockerode';
 import type { ContainerSpec } from '../common/container-spec';
+import { hostnameOf } from '../common/network-model';
 
 export interface LogLimits {
   maxSize: string;
@@ -23,7 +24,7 @@ export function engineCreateOptions(spec: ContainerSpec, logs: LogLimits): Docke
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
     Labels: spec.labels,
     WorkingDir: spec.workdir,
-    Hostname: spec.hostname,
+    Hostname: hostnameOf(spec.labels),
     Tty: false,
     OpenStdin: false,
     ExposedPorts: exposedPorts,

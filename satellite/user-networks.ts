@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { ValidationError } from '../common/errors';
 import { LABELS } from '../common/labels';
 import type { Logger } from '../common/logger';
-import { BOATLOAD_BRIDGE, isNetworkMode, userNetworkNames, type NetworkMode, type UserNetworkNames } from '../common/network-model';
+import { BOATLOAD_BRIDGE, hostnameOf, isNetworkMode, userNetworkNames, type NetworkMode, type UserNetworkNames } from '../common/network-model';
 import type { ContainerSpec } from '../common/container-spec';
 import { engineError } from './engine-errors';
 import type { Firewall, UserBridges } from './firewall';
@@ -44,7 +44,7 @@ export class UserNetworks {
     if (mode === undefined || !isNetworkMode(mode) || mode === 'none') {
       throw ValidationError.field('network', `A user's network needs the ${LABELS.network} label set to private or internet.`);
     }
-    return { names, mode, alias: spec.hostname };
+    return { names, mode, alias: hostnameOf(spec.labels) };
   }
 
   /** Serializes work on one user's networks. */

@@ -5,7 +5,6 @@
  * at the image (or `--`). Also the aux commands units may carry (kill/rm/stop/pull).
  */
 import { type ContainerSpec, emptySpec } from '../common/container-spec';
-import { HOSTNAME } from '../common/network-model';
 import { containerNameProblem, imageReferenceProblem, networkNameProblem } from './docker-reference';
 import {
   DockerRunError,
@@ -35,7 +34,7 @@ export const DOCKER_BINARY = '/usr/bin/docker';
 
 type FlagKey =
   | 'name' | 'rm' | 'ignored' | 'env' | 'env-file' | 'publish' | 'volume' | 'workdir' | 'label'
-  | 'entrypoint' | 'memory' | 'cpus' | 'pids-limit' | 'network' | 'restart' | 'hostname';
+  | 'entrypoint' | 'memory' | 'cpus' | 'pids-limit' | 'network' | 'restart';
 
 interface FlagDefinition {
   key: FlagKey;
@@ -64,7 +63,6 @@ const LONG_FLAGS: Record<string, FlagDefinition> = {
   '--network': valueFlag('network'),
   '--net': valueFlag('network'),
   '--restart': valueFlag('restart'),
-  '--hostname': valueFlag('hostname'),
 };
 
 const SHORT_FLAGS: Record<string, FlagDefinition> = {
@@ -77,7 +75,6 @@ const SHORT_FLAGS: Record<string, FlagDefinition> = {
   w: valueFlag('workdir'),
   l: valueFlag('label'),
   m: valueFlag('memory'),
-  h: valueFlag('hostname'),
 };
 
 function lookup(table: Record<string, FlagDefinition>, flag: string, spelled: string): FlagDefinition {
@@ -108,8 +105,6 @@ export interface ParsedDockerRun {
   spec: ContainerSpec;
   restartGiven: boolean;
 }
-
-const hostnameProblem = (name: string): string => `invalid hostname "${name}": a DNS label (lowercase letters, digits and inner dashes, at most 63)`;
 
 /** Applies one flag to the spec being built. */
 function applyFlag(spec: ContainerSpec, key: FlagKey, text: string, spelled: string): void {
@@ -171,10 +166,6 @@ function applyFlag(spec: ContainerSpec, key: FlagKey, text: string, spelled: str
     }
     case 'restart':
       spec.restart = parseRestartPolicy(text);
-      return;
-    case 'hostname':
-      if (!HOSTNAME.test(text)) throw new DockerRunError(hostnameProblem(text));
-      spec.hostname = text;
       return;
   }
 }
@@ -283,7 +274,6 @@ export function dockerRunSpecProblem(spec: ContainerSpec): string | null {
   }
   if (spec.pidsLimit !== undefined && !pidsLimitValid(spec.pidsLimit)) return `invalid pids limit ${spec.pidsLimit}`;
   if (spec.network !== undefined && networkNameProblem(spec.network)) return networkNameProblem(spec.network);
-  if (spec.hostname !== undefined && !HOSTNAME.test(spec.hostname)) return hostnameProblem(spec.hostname);
   if (!['no', 'always', 'on-failure', 'unless-stopped'].includes(spec.restart)) {
     return `invalid restart policy "${String(spec.restart)}"`;
   }
@@ -311,7 +301,6 @@ export function renderDockerRun(spec: ContainerSpec): string[] {
   if (spec.nanoCpus !== undefined) argv.push('--cpus', formatNanoCpus(spec.nanoCpus));
   if (spec.pidsLimit !== undefined) argv.push('--pids-limit', String(spec.pidsLimit));
   if (spec.network !== undefined) argv.push('--network', spec.network);
-  if (spec.hostname !== undefined) argv.push('--hostname', spec.hostname);
   if (spec.restart !== 'no') argv.push('--restart', spec.restart);
   argv.push(spec.image, ...(spec.cmd ?? []));
   return argv;

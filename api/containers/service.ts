@@ -215,7 +215,8 @@ export class ContainerService {
     spec.memoryBytes = input.resources.memoryBytes ?? this.options.resources.memoryBytes;
     spec.nanoCpus = input.resources.nanoCpus ?? this.options.resources.nanoCpus;
     spec.pidsLimit = input.resources.pidsLimit ?? this.options.resources.pidsLimit;
-    if (input.hostname !== null) spec.hostname = input.hostname;
+    // A label, not a docker run flag: the unit grammar stays as operators know it; the satellite sets it.
+    if (input.hostname !== null) spec.labels[LABELS.hostname] = input.hostname;
     if (this.options.userNetworks === true) {
       // The satellite creates the owner's networks and their rules from these (satellite/user-networks.ts).
       spec.labels[LABELS.network] = input.network;

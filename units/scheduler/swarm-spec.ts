@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import { createHash } from 'node:crypto';
 import type { ContainerSpec, RestartPolicy } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
+import { hostnameOf } from '../../common/network-model';
 import type { FleetRequirements } from '../fleet-options';
 import { type Machine, type PlacedUnit, placeUnit } from '../placement';
 import type { EngineObservation, EngineStatus } from './model';
@@ -82,7 +83,8 @@ export function serviceSpecFor(input: ServiceSpecInput): Docker.ServiceSpec {
   if (spec.entrypoint && spec.entrypoint.length > 0) containerSpec.Command = spec.entrypoint;
   if (spec.cmd !== undefined) containerSpec.Args = spec.cmd;
   if (spec.workdir) containerSpec.Dir = spec.workdir;
-  if (spec.hostname) containerSpec.Hostname = spec.hostname;
+  const hostname = hostnameOf(spec.labels);
+  if (hostname) containerSpec.Hostname = hostname;
   if (input.script) {
     containerSpec.Configs = [
       { File: { Name: input.script.path, UID: '0', GID: '0', Mode: 0o755 }, ConfigID: input.script.configId, ConfigName: input.script.configName },
