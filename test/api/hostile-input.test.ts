@@ -71,6 +71,9 @@ function createCases(): Case[] {
   for (const [field, value] of [['network', 'host'], ['net', 'host'], ['privileged', true], ['cap_add', ['SYS_ADMIN']], ['devices', ['/dev/sda']], ['binds', ['/:/host']], ['pid', 'host'], ['ipc', 'host'], ['uts', 'host'], ['security_opt', ['seccomp=unconfined']], ['host_config', { Binds: ['/:/host'], Privileged: true }]] as const) {
     post(`${field} ${JSON.stringify(value)}`, { [field]: value });
   }
+  // Names and network modes: a hostname is a DNS label; a mode is none, private or internet.
+  for (const hostname of ['UPPER', 'under_score', '-lead', 'trail-', 'a.b', 'x'.repeat(64), '', 'caf\u00e9', 'a b', 'a\nb', 42, null]) cases.push({ name: `hostname ${JSON.stringify(hostname).slice(0, 20)}`, method: 'post', path: '/v1/container/', body: { hostname }, status: 400 });
+  for (const network of ['bridge', 'default', 'container:x', 'INTERNET', 'boatload-net-0000000000000000', '', 1, ['private']]) cases.push({ name: `network ${JSON.stringify(network)}`, method: 'post', path: '/v1/container/', body: { network }, status: 400 });
   post('unknown field', { evil: 1 });
   post('prototype pollution', JSON.parse('{"__proto__": {"isAdmin": true}}'));
   post('array body', [1, 2, 3]);

@@ -36,6 +36,7 @@ let system: TestSystem;
 let hostServer: Server;
 let hostPort = 0;
 let webDir = '';
+const made: Record<'alice' | 'bob', string[]> = { alice: [], bob: [] };
 const baseline = `npt-${tag}-baseline`;
 
 function setUpOutside(): void {
@@ -88,6 +89,7 @@ async function create(username: string, body: Record<string, unknown>): Promise<
   const token = await system.token(username);
   const res = await system.http().post('/v1/container/?wait=ready&timeout=30').set('Authorization', `JWT ${token}`).send(body);
   expect(res.status).toBe(201);
+  made[username as 'alice' | 'bob']?.push(res.body.id as string);
   return res.body.id as string;
 }
 
@@ -208,4 +210,53 @@ test('hostnames, users\' networks and the connection policy, with real traffic',
   expect((await run('alice', priv, fetchCmd('http://web:8080/ok'))).out.trim()).toBe('web');
   // DNS through the engine's resolver keeps working in every mode with a network.
   expect((await run('alice', priv, 'nslookup web 127.0.0.11')).code).toBe(0);
+});
+
+async function remove(username: 'alice' | 'bob'): Promise<void> {
+  const token = await system.token(username);
+  for (const id of made[username].splice(0)) await system.http().delete(`/v1/container/${id}/`).set('Authorization', `JWT ${token}`).expect(204);
+}
+
+const networkExists = async (name: string): Promise<boolean> => docker.getNetwork(name).inspect().then(() => true, () => false);
+
+test('a delete and a failed create leave no network and no rule; a satellite start removes stale rules', async () => {
+  const alice = userNetworkNames(userNetworkName(system.api.instanceId, 'alice'));
+  const bob = userNetworkNames(userNetworkName(system.api.instanceId, 'bob'));
+  if (!alice || !bob) throw new Error('network names');
+  expect(made.alice.length).toBeGreaterThan(0);
+  expect(rules()).toContain(`-i ${alice.sharedBridge} -j DROP`);
+  await remove('alice');
+  expect(await networkExists(alice.shared)).toBe(false);
+  expect(await networkExists(alice.egress)).toBe(false);
+  expect(rules()).not.toContain(alice.sharedBridge);
+  expect(rules()).not.toContain(alice.egressBridge);
+  // Bob's networks and rules stay while he has a container.
+  expect(await networkExists(bob.shared)).toBe(true);
+  expect(rules()).toContain(`-A ${prefix}-IN -i ${bob.egressBridge} -j DROP`);
+
+  // A create that fails on the engine (the image is not on the host) leaves nothing behind.
+  const token = await system.token('alice');
+  const failed = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ image_name: 'boatload/no-such-image', hostname: 'x', network: 'internet' });
+  expect(failed.status).toBe(400);
+  expect(await networkExists(alice.shared)).toBe(false);
+  expect(await networkExists(alice.egress)).toBe(false);
+  expect(rules()).not.toContain(alice.sharedBridge);
+  // The hostname of a failed create is free again.
+  await create('alice', { container_args: ['true'], hostname: 'x', network: 'private' });
+  await remove('alice');
+
+  // Stale rules (a crash, a hand edit) are gone once the satellite starts again; the policy holds.
+  execFileSync('iptables', ['-w', '-A', `${prefix}-FWD`, '-s', '203.0.113.7', '-j', 'DROP']);
+  execFileSync('iptables', ['-w', '-N', `${prefix}-Uffffffffff`]);
+  await system.restartSatellite();
+  const after = rules();
+  expect(after).not.toContain('203.0.113.7');
+  expect(after).not.toContain(`${prefix}-Uffffffffff`);
+  expect(after).toContain(`-A ${prefix}-FWD -i ${bob.egressBridge} -j ${prefix}-U${bob.sharedBridge.slice(4)}`);
+  expect(after.split('\n').filter((l) => l === `-A DOCKER-USER -j ${prefix}-FWD`)).toHaveLength(1);
+  expect(after.split('\n').filter((l) => l === `-A INPUT -j ${prefix}-IN`)).toHaveLength(1);
+
+  await remove('bob');
+  expect(await networkExists(bob.shared)).toBe(false);
+  expect(rules()).not.toContain(`${prefix}-U`);
 });
