@@ -5,9 +5,11 @@
  * that test instead of going undescribed.
  */
 import { z } from 'zod';
+import { NETWORK_MODES } from '../../common/network-model';
 import type { ResponseDoc } from '../http/route-table';
 
 const isoTime = z.string().describe('ISO 8601 UTC');
+const networkModeSchema = z.enum(NETWORK_MODES);
 
 export const containerStatusSchema = z.enum(['creating', 'starting', 'running', 'restarting', 'paused', 'exited', 'error', 'lost', 'stopped']);
 
@@ -24,6 +26,8 @@ export const containerSummarySchema = z
     exit_code: z.number().int().nullable(),
     reason: z.string().nullable().describe('Why it is in error or lost (null otherwise).'),
     expires_at: isoTime.nullable().describe('When the reaper removes it (null: when deleted).'),
+    hostname: z.string().nullable().describe("Its DNS label among its owner's containers (null: none)."),
+    network: networkModeSchema.nullable().describe('none, private or internet (null: made before network modes).'),
   })
   .strict();
 
@@ -56,6 +60,8 @@ export const containerStateSchema = z
     node: z.string().nullable(),
     copies: z.array(z.string()).optional().describe('Other copies that may still run (a machine cut off keeps its copy until it reconnects).'),
     expires_at: isoTime.nullable(),
+    hostname: z.string().nullable(),
+    network: networkModeSchema.nullable(),
   })
   .strict();
 

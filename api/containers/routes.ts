@@ -83,6 +83,8 @@ const CREATE_FIELDS: FieldDoc[] = [
       "Lifetime from creation: then the container is stopped and removed (expires_at in every read). Default: the installation's one-shot lifetime for permanent=false, none for permanent=true; 0: none. At most the administrator's maximum.",
   },
   { name: 'volumes', type: '[{name, path, readonly}]', description: 'Your named volumes (by name or id) mounted at absolute paths (at most 16).' },
+  { name: 'hostname', type: 'string (DNS label)', description: "The container's hostname, unique among your containers (409 otherwise); your other containers reach it by this name." },
+  { name: 'network', type: '"none" | "private" | "internet"', description: "What it may reach beyond your containers: internet (default: the installation's), private (only your containers), none (nothing). Never the host, metadata, other users or private ranges." },
 ];
 
 /** The container resource: its own routes, then its actions. */
@@ -110,7 +112,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/',
       summary: 'Your containers (admins: all).',
-      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at}]',
+      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at, hostname, network}]',
       responses: ok('Your containers (admins: everyone\'s).', z.array(containerSummarySchema)),
       handlers: [
         (req, res) => {
@@ -209,7 +211,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/:id/state',
       summary: 'Scheduler and engine state.',
-      answer: '200 {fleet_state, docker_state, status, reason, node, expires_at}',
+      answer: '200 {fleet_state, docker_state, status, reason, node, expires_at, hostname, network}',
       responses: ok('Scheduler and engine state.', containerStateSchema),
       handlers: [
         async (req, res) => {
