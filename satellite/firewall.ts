@@ -98,8 +98,6 @@ export class Firewall {
       );
     }
     await this.apply([]);
-    await this.ensureJump('INPUT');
-    await this.ensureJump('DOCKER-USER');
     return version;
   }
 
@@ -140,6 +138,9 @@ export class Firewall {
     for (const cidr of NON_PUBLIC_IPV4) lines.push(`-A ${egress} -d ${cidr} -j DROP`);
     lines.push(`-A ${egress} -j RETURN`, 'COMMIT', '');
     await this.restore(lines.join('\n'));
+    // Again every time: a reload of the host's firewall (or a hand) may have dropped them.
+    await this.ensureJump('INPUT');
+    await this.ensureJump('DOCKER-USER');
     await this.removeStaleUserChains(new Set(users.map((u) => this.userChain(u.key))));
   }
 

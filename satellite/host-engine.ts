@@ -240,7 +240,9 @@ export class HostEngine {
   async sweepNetworks(): Promise<void> {
     const networks = this.options.networks;
     if (!networks) return;
-    for (const names of await networks.userNetworks()) await networks.withLock(names, () => networks.releaseIfUnused(names));
+    for (const names of await networks.userNetworks(60_000)) await networks.withLock(names, () => networks.releaseIfUnused(names));
+    // Rules rebuilt too: they heal if the host's firewall was reloaded under them.
+    await networks.reconcile();
   }
 
   /** Removes staged scripts whose container is gone (removed behind the satellite's back). */

@@ -5,7 +5,7 @@
  * races the removal of the network it joins.
  */
 import type Docker from 'dockerode';
-import { ValidationError } from '../common/errors';
+import { ServiceUnavailableError, ValidationError } from '../common/errors';
 import { LABELS } from '../common/labels';
 import type { Logger } from '../common/logger';
 import { BOATLOAD_BRIDGE, hostnameOf, isNetworkMode, userNetworkNames, type NetworkMode, type UserNetworkNames } from '../common/network-model';
@@ -67,11 +67,18 @@ export class UserNetworks {
   }
 
   private async ensureNetwork(name: string, bridge: string, role: 'shared' | 'egress', containerLabels: Record<string, string>): Promise<boolean> {
+    let existing: { Labels?: Record<string, string> } | null = null;
     try {
-      await this.options.docker.getNetwork(name).inspect();
-      return false;
+      existing = await this.options.docker.getNetwork(name).inspect();
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode !== 404) throw engineError(err, `network ${name}`);
+    }
+    if (existing) {
+      // A network another satellite's rules cover (another chain prefix) is not covered by ours: never join it unguarded.
+      if (existing.Labels?.[LABELS.firewall] !== this.options.owner) {
+        throw new ServiceUnavailableError(`The network ${name} is managed by another packet-filter chain than this satellite's (${this.options.owner}).`);
+      }
+      return false;
     }
     const labels: Record<string, string> = { [LABELS.firewall]: this.options.owner, [LABELS.networkRole]: role };
     for (const key of [LABELS.owner, LABELS.instance]) if (containerLabels[key] !== undefined) labels[key] = containerLabels[key];
@@ -132,9 +139,13 @@ export class UserNetworks {
     if (removed) await this.reconcile();
   }
 
-  /** The users whose networks this satellite manages here. */
-  async userNetworks(): Promise<UserNetworkNames[]> {
-    const networks = await this.options.docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } });
+  /**
+   * The users whose networks this satellite manages here; `olderThanMs`: only networks made at least
+   * that long ago (a sweep must not take the network of a create in progress in another process).
+   */
+  async userNetworks(olderThanMs = 0): Promise<UserNetworkNames[]> {
+    const all = await this.options.docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } });
+    const networks = all.filter((n) => Date.now() - Date.parse(n.Created) >= olderThanMs);
     const shared = new Set(networks.map((n) => n.Name.replace(/-out$/, '')));
     return [...shared].map((name) => userNetworkNames(name)).filter((n): n is UserNetworkNames => n !== null);
   }
