@@ -11,6 +11,7 @@ import { downloadPolicyFromEnv, type AddressPolicy } from '../common/address-pol
 import { ConfigError, type Env, intFromEnv, isLoopback, logFormatFromEnv } from '../common/env';
 import type { LogFormat } from '../common/logger';
 import { allowedHostPathProblem, HOST_NETWORK_VARIABLE, HOST_PATHS_VARIABLE, normalizeHostPath, type UnitPolicy } from '../units/unit-policy';
+import { HOST_PORTS_VARIABLE, HostPortPolicy } from '../common/host-ports';
 import { backendFromEnv, type BackendConfig } from './backend-config';
 import { isNetworkMode, NETWORK_MODES, type NetworkMode } from '../common/network-model';
 import type { NetworkModeLimits } from './containers/create-request';
@@ -72,8 +73,10 @@ export interface ApiConfig {
   backend: BackendConfig;
   fleet: FleetListenConfig;
   actions: ContainerActionLimits;
-  /** What units submitted through the unit API may take from their host (units/unit-policy.ts). */
+  /** What units submitted through the unit API may take from their host (units/unit-policy.ts; its hostPorts is `hostPorts`). */
   unitPolicy: UnitPolicy;
+  /** BOATLOAD_HOST_PORTS: where containers and units may publish a fixed host port (default none). */
+  hostPorts: HostPortPolicy;
   quotas: QuotaConfig;
   logLevel: LogLevel;
   /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal). */
@@ -257,6 +260,14 @@ export function passwordIterationsFromEnv(env: Env = process.env): number {
 }
 
 /** BOATLOAD_UNIT_ALLOW_HOST_PATHS (comma-separated absolute paths) and BOATLOAD_UNIT_ALLOW_HOST_NETWORK. */
+function hostPortsFromEnv(env: Env): HostPortPolicy {
+  try {
+    return HostPortPolicy.parse(env[HOST_PORTS_VARIABLE] ?? '');
+  } catch (err) {
+    throw new ConfigError(`${HOST_PORTS_VARIABLE} must be a comma-separated list of ports or ranges such as 20000-20999: ${(err as Error).message}`);
+  }
+}
+
 function unitPolicyFromEnv(env: Env): UnitPolicy {
   const paths = (env[HOST_PATHS_VARIABLE] ?? '').split(',').map((path) => path.trim()).filter((path) => path !== '');
   for (const path of paths) {
@@ -354,6 +365,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
     actions: actionLimitsFromEnv(env),
     unitPolicy: unitPolicyFromEnv(env),
+    hostPorts: hostPortsFromEnv(env),
     quotas: quotaConfigFromEnv(env),
     logLevel: logLevel as LogLevel,
     logFormat: logFormatFromEnv(env, process.stdout.isTTY === true),

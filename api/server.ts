@@ -135,7 +135,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,
   });
-  const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: config.unitPolicy, logger: logger.child('fleet') });
+  const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: { ...config.unitPolicy, hostPorts: config.hostPorts }, logger: logger.child('fleet') });
   const snapshotRepository = new SnapshotRepository(store);
   const volumeRepository = new VolumeRepository(store);
   const quotas = new QuotaService({

@@ -3,12 +3,15 @@
  * the host for anyone who can submit one if it may bind-mount any host path (`-v /:/host`, the
  * Docker socket) or join the host's network namespace (`--network host`), so both are refused
  * unless the administrator allows them (api/config.ts: BOATLOAD_UNIT_ALLOW_HOST_PATHS,
- * BOATLOAD_UNIT_ALLOW_HOST_NETWORK). The other ways into the host (`--privileged`, `--cap-add`,
+ * BOATLOAD_UNIT_ALLOW_HOST_NETWORK). A fixed host port (`-p 80:80`) could take a port a host
+ * service needs (or the API's own): only the administrator's range is allowed (BOATLOAD_HOST_PORTS). The other ways into the host (`--privileged`, `--cap-add`,
  * `--device`, `--pid`/`--ipc`/`--uts`/`--userns`/`--cgroupns host`, `--security-opt`, `--mount`,
  * `--volumes-from`) are flags units/docker-run.ts does not accept at all: a 400 naming the flag.
  */
 import { posix } from 'node:path';
 import type { ContainerSpec } from '../common/container-spec';
+import type { HostPortPolicy } from '../common/host-ports';
+import { HOST_PORTS_VARIABLE } from '../common/host-ports';
 
 export interface UnitPolicy {
   /**
@@ -18,6 +21,8 @@ export interface UnitPolicy {
   hostPaths: readonly string[];
   /** Whether a unit may use the host's network (`--network host`). */
   hostNetwork: boolean;
+  /** Where a unit may publish a fixed host port (`-p 20001:80`); absent: nowhere. */
+  hostPorts?: HostPortPolicy;
 }
 
 /** Nothing from the host: the default. */
@@ -59,6 +64,14 @@ export function unitPolicyProblem(spec: ContainerSpec, policy: UnitPolicy): stri
     return (
       `-v ${volume.source}:${volume.target} bind-mounts the host path "${normalizeHostPath(volume.source)}": ` +
       `units may mount only the host paths the administrator allows (${HOST_PATHS_VARIABLE})${allowed}`
+    );
+  }
+  for (const port of spec.ports) {
+    if (port.hostPort === undefined || policy.hostPorts?.allows(port.hostPort)) continue;
+    const allowed = policy.hostPorts && policy.hostPorts.ranges.length > 0 ? `; allowed: ${policy.hostPorts.describe()}` : '';
+    return (
+      `-p ${port.hostPort}:${port.containerPort} publishes the fixed host port ${port.hostPort}: ` +
+      `units may do so only inside the administrator's range (${HOST_PORTS_VARIABLE})${allowed}; write -p ${port.containerPort} and the engine chooses one`
     );
   }
   if (spec.network === 'host' && !policy.hostNetwork) {
