@@ -56,6 +56,20 @@ export interface ContainerInspection {
   created: string;
   labels: Record<string, string>;
   state: DockerState;
+  /** The ports the engine publishes now (none while the container is not running; absent from older satellites). */
+  ports?: PublishedPort[];
+}
+
+/**
+ * One exposed container port and where other machines reach it: `host_ip` is the machine's
+ * advertised address (SATELLITE_PUBLIC_IP, else its first non-internal IPv4) when the engine binds
+ * every address, else the address it binds; `host_port` is the port the engine published.
+ */
+export interface PublishedPort {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  host_ip: string;
+  host_port: number;
 }
 
 /**
@@ -80,6 +94,8 @@ export interface ContainerSummary {
   /** The engine's one-word state: created, running, paused, restarting, removing, exited, dead. */
   state: string;
   exitCode?: number;
+  /** As ContainerInspection.ports. */
+  ports?: PublishedPort[];
 }
 
 export interface ChangeEntry {

@@ -21,18 +21,22 @@ import type {
   DockerState,
   ScriptStaging,
 } from '../common/satellite-protocol';
+import { publishedPortsOf, type PortBinding } from '../common/published-ports';
 import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import { LogDemuxer, type LogStreamName } from './log-demux';
 import { ScriptFiles } from './script-files';
 import type { NetworkPlan, UserNetworks } from './user-networks';
+import { advertisedAddress } from './machine';
 
 export interface HostEngineOptions {
   docker: Docker;
   logger: Logger;
   logLimits: LogLimits;
   data: { maxBytes: number; maxEntries: number; maxRatio: number; downloadTimeoutMs: number; addresses: AddressPolicy };
+  /** The machine's advertised address: where published ports bound on every address are reached. */
+  advertisedIp?: string;
   /** Where scripts are staged as bind-mounted host files; without it they are copied into each container. */
   scripts?: ScriptFiles;
   /** Users' networks and the packet filter over them; without it a spec naming one is refused. */
@@ -67,8 +71,22 @@ function exitCodeFromStatus(status: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** inspect's NetworkSettings.Ports: `{"8080/tcp": [{HostIp, HostPort}]}` (null for an unpublished port). */
+function inspectBindings(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | undefined): PortBinding[] {
+  const bindings: PortBinding[] = [];
+  for (const [key, hosts] of Object.entries(ports ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const host of hosts ?? []) bindings.push({ port: Number(port), protocol: protocol ?? 'tcp', ip: host.HostIp, hostPort: Number(host.HostPort) });
+  }
+  return bindings;
+}
+
 export class HostEngine {
-  constructor(private readonly options: HostEngineOptions) {}
+  private readonly advertisedIp: string;
+
+  constructor(private readonly options: HostEngineOptions) {
+    this.advertisedIp = options.advertisedIp ?? advertisedAddress(undefined);
+  }
 
   get docker(): Docker {
     return this.options.docker;
@@ -266,6 +284,7 @@ export class HostEngine {
       created: info.Created,
       labels: info.Config.Labels ?? {},
       state: toDockerState(info.State),
+      ports: publishedPortsOf(inspectBindings(info.NetworkSettings?.Ports), this.advertisedIp),
     };
   }
 
@@ -282,6 +301,10 @@ export class HostEngine {
       labels: c.Labels,
       state: c.State,
       exitCode: exitCodeFromStatus(c.Status),
+      ports: publishedPortsOf(
+        (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ port: p.PrivatePort, protocol: p.Type, ip: p.IP ?? '', hostPort: p.PublicPort })),
+        this.advertisedIp,
+      ),
     }));
   }
 

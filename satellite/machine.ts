@@ -4,6 +4,11 @@ import { createHash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { MachineInfo } from '../common/satellite-protocol';
 
+/** The address other machines reach this one at: SATELLITE_PUBLIC_IP, else the first non-internal IPv4. */
+export function advertisedAddress(publicIp: string | undefined): string {
+  return publicIp ?? firstExternalIPv4();
+}
+
 function firstExternalIPv4(): string {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const address of addresses ?? []) {
@@ -22,7 +27,7 @@ export function machineInfoReader(input: { docker: Docker; publicIp?: string; me
       // fleet machine ids are 32 hex chars; the engine ID is stable for the life of its data root.
       id: createHash('sha256').update(info.ID).digest('hex').slice(0, 32),
       hostname: info.Name,
-      primaryIP: input.publicIp ?? firstExternalIPv4(),
+      primaryIP: advertisedAddress(input.publicIp),
       metadata: { ...input.metadata },
       engine: { version: version.Version, apiVersion: version.ApiVersion },
     };

@@ -6,7 +6,7 @@ import { createSatelliteApp } from './app';
 import { ConfigError, loadSatelliteConfig } from './config';
 import { ContainerFiles } from './container-files';
 import { HostEngine } from './host-engine';
-import { machineInfoReader } from './machine';
+import { advertisedAddress, machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
     data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, maxRatio: config.dataMaxRatio, downloadTimeoutMs: config.downloadTimeoutMs, addresses: config.downloadAddresses },
     scripts: config.scriptDir ? new ScriptFiles(config.scriptDir) : undefined,
+    advertisedIp: advertisedAddress(config.publicIp),
   });
   // Scripts of containers removed behind the satellite's back: at start, then every 10 minutes.
   const sweepScripts = (): void => {

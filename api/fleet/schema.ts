@@ -1,13 +1,15 @@
 /**
  * fleet v1's JSON shapes and how BoatLoad's units map onto them. Every field is omitted when
- * empty. BoatLoad adds one field fleet lacks, `reason`: why a unit is not as desired (not placed,
- * an engine error); fleetctl ignores it.
+ * empty. BoatLoad adds two fields fleet lacks, which fleetctl ignores: `reason`, why a unit is not
+ * as desired (not placed, an engine error), and `ports`, where its published ports (`-p`) are
+ * reached now.
  */
 import type { Machine } from '../../units/placement';
 import { readFleetRequirements } from '../../units/fleet-options';
 import type { UnitRecord } from '../../units/scheduler/model';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
 import type { UnitOption } from '../../units/unit-file';
+import type { PublishedPort } from '../../common/satellite-protocol';
 
 export interface FleetUnit {
   name: string;
@@ -17,6 +19,8 @@ export interface FleetUnit {
   machineID?: string;
   /** BoatLoad only: why the unit is not as desired. */
   reason?: string;
+  /** BoatLoad only: where its published ports are reached now (host_ip is the machine's address). */
+  ports?: PublishedPort[];
 }
 
 export interface FleetUnitState {
@@ -28,6 +32,8 @@ export interface FleetUnitState {
   systemdSubState?: string;
   /** BoatLoad only: why the unit is not as desired. */
   reason?: string;
+  /** BoatLoad only: where its published ports are reached now (host_ip is the machine's address). */
+  ports?: PublishedPort[];
 }
 
 export interface FleetMachine {
@@ -53,6 +59,7 @@ export function fleetUnitOf(unit: UnitRecord): FleetUnit {
     setIfPresent(view, 'machineID', unit.machineId);
   }
   setIfPresent(view, 'reason', unit.reason);
+  if (unit.observed?.ports && unit.observed.ports.length > 0) view.ports = unit.observed.ports;
   return view;
 }
 
@@ -67,6 +74,7 @@ export function fleetUnitStateOf(unit: UnitRecord): FleetUnitState | null {
   setIfPresent(view, 'systemdActiveState', systemd.activeState);
   setIfPresent(view, 'systemdSubState', systemd.subState);
   setIfPresent(view, 'reason', unit.reason);
+  if (unit.observed?.ports && unit.observed.ports.length > 0) view.ports = unit.observed.ports;
   return view;
 }
 

@@ -187,7 +187,9 @@ export class LocalBackend implements SchedulerBackend {
     const observedAt = new Date().toISOString();
     const byName = new Map<string, EngineObservation>();
     for (const summary of summaries) {
-      byName.set(summary.name, { status: toEngineStatus(summary.state), exitCode: summary.exitCode ?? null, error: null, observedAt });
+      const observed: EngineObservation = { status: toEngineStatus(summary.state), exitCode: summary.exitCode ?? null, error: null, observedAt };
+      if (summary.ports && summary.ports.length > 0) observed.ports = summary.ports;
+      byName.set(summary.name, observed);
     }
     return byName;
   }

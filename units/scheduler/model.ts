@@ -4,7 +4,7 @@
  * unit API and /v1/container/ records are units of this shape.
  */
 import type { ContainerSpec } from '../../common/container-spec';
-import type { DataStaging, ScriptStaging } from '../../common/satellite-protocol';
+import type { DataStaging, PublishedPort, ScriptStaging } from '../../common/satellite-protocol';
 import type { UnitOption } from '../unit-file';
 
 export type UnitState = 'inactive' | 'loaded' | 'launched';
@@ -32,6 +32,11 @@ export interface EngineObservation {
    * machines (swarm); absent: the unit's machine is unchanged.
    */
   machineId?: string | null;
+  /**
+   * Where the container's published ports are reached now (the engine chooses host ports at each
+   * start; a container that moved has its new machine's address). Absent: none published.
+   */
+  ports?: PublishedPort[];
 }
 
 export interface UnitRecord {

@@ -14,10 +14,12 @@ export function observationOf(inspection: ContainerInspection | null, error: str
   const state = inspection.state;
   // Docker quirk: a never-started container reports ExitCode 0 and StartedAt 0001-01-01.
   const neverStarted = state.StartedAt.startsWith('0001-');
-  return {
+  const observation: EngineObservation = {
     status: toEngineStatus(state.Status),
     exitCode: neverStarted && state.Status === 'created' ? null : state.ExitCode,
     error: error ?? (state.Error || null),
     observedAt,
   };
+  if (inspection.ports && inspection.ports.length > 0) observation.ports = inspection.ports;
+  return observation;
 }

@@ -15,6 +15,7 @@ import type { SchedulerBackend, UnitAction, UnitLocation } from './backend';
 import type { ContainerInspection } from '../../common/satellite-protocol';
 import type { EngineObservation, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, Workload } from './model';
 import { observationOf } from './observation';
+import { samePorts } from '../../common/published-ports';
 import { placementOf } from './unit-placement';
 import { problemOf, UnitProblemLog } from './unit-problems';
 
@@ -350,7 +351,7 @@ export class Scheduler {
       // Backends whose containers move (swarm) say where they saw it.
       const moved = seen.machineId !== undefined && seen.machineId !== null && seen.machineId !== unit.machineId;
       const error = seen.error ?? before?.error ?? null;
-      if (!moved && before && before.status === seen.status && before.exitCode === seen.exitCode && error === before.error) continue;
+      if (!moved && before && before.status === seen.status && before.exitCode === seen.exitCode && error === before.error && samePorts(before.ports, seen.ports)) continue;
       // A listing cannot know why a start failed; keep that reason.
       updates.push({ name: unit.name, patch: moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } } });
     }
@@ -384,7 +385,7 @@ export class Scheduler {
     const observed = { ...seen, error: seen.error ?? unit.observed?.error ?? null };
     // State reads are the hot path: write only when something changed.
     const before = unit.observed;
-    if (before && before.status === observed.status && before.exitCode === observed.exitCode && before.error === observed.error) return unit;
+    if (before && before.status === observed.status && before.exitCode === observed.exitCode && before.error === observed.error && samePorts(before.ports, observed.ports)) return unit;
     this.options.store.update(name, { observed });
     this.problems.note(name, problemOf(observed));
     return { ...unit, observed };

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerSpec, RestartPolicy } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import { hostnameOf } from '../../common/network-model';
+import { publishedPortsOf } from '../../common/published-ports';
 import type { FleetRequirements } from '../fleet-options';
 import { type Machine, type PlacedUnit, placeUnit } from '../placement';
 import type { EngineObservation, EngineStatus } from './model';
@@ -199,6 +200,8 @@ export interface SwarmTask {
     Message?: string;
     Err?: string;
     ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+    /** Host-mode published ports of the task's container (the node chose those without PublishedPort). */
+    PortStatus?: { Ports?: Array<{ Protocol?: string; TargetPort?: number; PublishedPort?: number; PublishMode?: string }> };
   };
 }
 
@@ -314,11 +317,13 @@ export function viewOfTasks(input: TaskViewInput): TaskView {
   // A replacement that is not running yet, after an earlier task ran: the unit is restarting.
   if (status === 'created' && tasks.some((task) => task !== current && task.Status.ContainerStatus?.ContainerID)) status = 'restarting';
   const exitCode = status === 'exited' || status === 'dead' ? (current.Status.ContainerStatus?.ExitCode ?? null) : null;
-  return {
-    observed: { status, exitCode, error: current.Status.Err || null, observedAt: now, machineId },
-    machineId,
-    container,
-    problem: null,
-    notes,
-  };
+  const observed: EngineObservation = { status, exitCode, error: current.Status.Err || null, observedAt: now, machineId };
+  // Host-mode ports are reached at the node that runs the task: the record follows a move.
+  const node = current.NodeID ? input.nodeOf(current.NodeID) : undefined;
+  if (status === 'running' && node) {
+    const bindings = (current.Status.PortStatus?.Ports ?? []).map((p) => ({ port: p.TargetPort ?? 0, protocol: p.Protocol ?? 'tcp', ip: '', hostPort: p.PublishedPort ?? 0 }));
+    const ports = publishedPortsOf(bindings, node.addr);
+    if (ports.length > 0) observed.ports = ports;
+  }
+  return { observed, machineId, container, problem: null, notes };
 }
