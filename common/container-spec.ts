@@ -46,6 +46,13 @@ export interface ContainerSpec {
   network?: string;
   ports: PortMapping[];
   volumes: VolumeMount[];
+  /** Extra `/etc/hosts` lines (`--add-host name:ip`), e.g. a link's alias. */
+  extraHosts?: ExtraHost[];
+}
+
+export interface ExtraHost {
+  name: string;
+  ip: string;
 }
 
 /** A spec with every optional list/map empty: a base for builders and parsers. */

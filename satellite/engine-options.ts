@@ -36,6 +36,7 @@ export function engineCreateOptions(spec: ContainerSpec, logs: LogLimits): Docke
       PidsLimit: spec.pidsLimit,
       NetworkMode: spec.network,
       PortBindings: portBindings,
+      ExtraHosts: spec.extraHosts?.map((host) => `${host.name}:${host.ip}`),
       Binds: spec.volumes.map((v) => `${v.source}:${v.target}${v.readonly ? ':ro' : ''}`),
       // Bounded stored output: the json-file driver rotates at max-size and keeps max-file files.
       LogConfig: { Type: 'json-file', Config: { 'max-size': logs.maxSize, 'max-file': String(logs.maxFiles) } },

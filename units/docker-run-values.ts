@@ -3,7 +3,7 @@
  * formatting it back so the parse gives the same value.
  */
 import { isIP } from 'node:net';
-import type { PortMapping, RestartPolicy, VolumeMount } from '../common/container-spec';
+import type { ExtraHost, PortMapping, RestartPolicy, VolumeMount } from '../common/container-spec';
 import { volumeNameProblem } from './docker-reference';
 
 export class DockerRunError extends Error {
@@ -172,4 +172,27 @@ export function parseFlagBoolean(text: string, flag: string): boolean {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
   throw new DockerRunError(`invalid boolean "${text}" for ${flag}`);
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Why an extra host cannot be written as `--add-host name:ip`, or null. */
+export function extraHostProblem(host: ExtraHost): string | null {
+  if (!HOST_NAME.test(host.name)) return `invalid host name "${host.name}" in --add-host`;
+  if (isIP(host.ip) === 0) return `invalid IP address "${host.ip}" in --add-host`;
+  return null;
+}
+
+/** `--add-host name:ip` (docker also reads `name=ip`; the name has no colon, an IPv6 address may). */
+export function parseExtraHost(text: string): ExtraHost {
+  const separator = text.search(/[:=]/);
+  if (separator < 0) throw new DockerRunError(`invalid --add-host "${text}": expected name:ip`);
+  const host = { name: text.slice(0, separator), ip: text.slice(separator + 1).replace(/^\[(.*)\]$/, '$1') };
+  const problem = extraHostProblem(host);
+  if (problem) throw new DockerRunError(problem);
+  return host;
+}
+
+export function formatExtraHost(host: ExtraHost): string {
+  return `${host.name}:${host.ip}`;
 }

@@ -8,12 +8,15 @@ import { type ContainerSpec, emptySpec } from '../common/container-spec';
 import { containerNameProblem, imageReferenceProblem, networkNameProblem } from './docker-reference';
 import {
   DockerRunError,
+  extraHostProblem,
+  formatExtraHost,
   formatMemoryBytes,
   formatNanoCpus,
   formatPortMapping,
   formatVolumeMount,
   parseFlagBoolean,
   parseMemoryBytes,
+  parseExtraHost,
   parseNanoCpus,
   parsePidsLimit,
   parsePortMapping,
@@ -34,7 +37,7 @@ export const DOCKER_BINARY = '/usr/bin/docker';
 
 type FlagKey =
   | 'name' | 'rm' | 'ignored' | 'env' | 'env-file' | 'publish' | 'volume' | 'workdir' | 'label'
-  | 'entrypoint' | 'memory' | 'cpus' | 'pids-limit' | 'network' | 'restart';
+  | 'entrypoint' | 'memory' | 'cpus' | 'pids-limit' | 'network' | 'restart' | 'add-host';
 
 interface FlagDefinition {
   key: FlagKey;
@@ -63,6 +66,7 @@ const LONG_FLAGS: Record<string, FlagDefinition> = {
   '--network': valueFlag('network'),
   '--net': valueFlag('network'),
   '--restart': valueFlag('restart'),
+  '--add-host': valueFlag('add-host'),
 };
 
 const SHORT_FLAGS: Record<string, FlagDefinition> = {
@@ -167,6 +171,9 @@ function applyFlag(spec: ContainerSpec, key: FlagKey, text: string, spelled: str
     case 'restart':
       spec.restart = parseRestartPolicy(text);
       return;
+    case 'add-host':
+      (spec.extraHosts ??= []).push(parseExtraHost(text));
+      return;
   }
 }
 
@@ -260,6 +267,10 @@ export function dockerRunSpecProblem(spec: ContainerSpec): string | null {
     const volumeProblem = volumeMountProblem(volume);
     if (volumeProblem) return volumeProblem;
   }
+  for (const host of spec.extraHosts ?? []) {
+    const hostProblem = extraHostProblem(host);
+    if (hostProblem) return hostProblem;
+  }
   if (spec.workdir !== undefined && !spec.workdir.startsWith('/')) {
     return `working directory "${spec.workdir}" must be an absolute path`;
   }
@@ -295,6 +306,7 @@ export function renderDockerRun(spec: ContainerSpec): string[] {
   for (const [key, labelValue] of Object.entries(spec.labels)) argv.push('-l', `${key}=${labelValue}`);
   for (const port of spec.ports) argv.push('-p', formatPortMapping(port));
   for (const volume of spec.volumes) argv.push('-v', formatVolumeMount(volume));
+  for (const host of spec.extraHosts ?? []) argv.push('--add-host', formatExtraHost(host));
   if (spec.workdir !== undefined) argv.push('-w', spec.workdir);
   if (spec.entrypoint !== undefined) argv.push('--entrypoint', spec.entrypoint[0] ?? '');
   if (spec.memoryBytes !== undefined) argv.push('--memory', formatMemoryBytes(spec.memoryBytes));

@@ -86,6 +86,8 @@ export function serviceSpecFor(input: ServiceSpecInput): Docker.ServiceSpec {
   if (spec.workdir) containerSpec.Dir = spec.workdir;
   const hostname = hostnameOf(spec.labels);
   if (hostname) containerSpec.Hostname = hostname;
+  // Swarm's /etc/hosts lines are "IP name" (the reverse of docker run's --add-host name:ip).
+  if (spec.extraHosts && spec.extraHosts.length > 0) containerSpec.Hosts = spec.extraHosts.map((host) => `${host.ip} ${host.name}`);
   if (input.script) {
     containerSpec.Configs = [
       { File: { Name: input.script.path, UID: '0', GID: '0', Mode: 0o755 }, ConfigID: input.script.configId, ConfigName: input.script.configName },
