@@ -38,6 +38,8 @@ import { OperationRepository } from './store/operations';
 import { SnapshotRepository } from './store/snapshots';
 import { VolumeRepository } from './store/volumes';
 import { workloadResolver } from './containers/workloads';
+import { ContainerReferences } from './containers/references';
+import type { User } from './store/users';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
 import { MachineRegistry } from './fleet/machines';
 import { createFleetApp } from './fleet/routes';
@@ -127,10 +129,19 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const containerRepository = new ContainerRepository(db);
   const backend = backendParts.backend;
   const machines = new MachineRegistry({ source: () => backend.machines(), edits: new MachineMetadataRepository(store) });
+  // Reads the scheduler and the locator lazily: both are built below, before any request.
+  const references = new ContainerReferences({
+    containers: containerRepository,
+    unitOf: (unitName: string): UnitRecord | undefined => scheduler.get(unitName),
+    machineAddresses: async () => new Map((await machines.list()).map((machine) => [machine.id, machine.primaryIP])),
+    refresh: async (owner: User, id: string): Promise<void> => {
+      await locator.refresh(owner, await locator.locate(owner, id));
+    },
+  });
   const scheduler = new Scheduler({
     store: new SqliteUnitStore(db),
     backend,
-    workloadOf: workloadResolver({ containers: containerRepository, instanceId }),
+    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references }),
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,
@@ -148,6 +159,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const volumes = new VolumeService({ volumes: volumeRepository, containers: containerRepository, satellites, scheduler, instanceId, quotas });
   const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });
   const containers = new ContainerService({
+    references,
     listings: new ListingCache(() => store.generation()),
     quotas,
     attachments: attachmentsResolver({ snapshots, volumes }),
@@ -177,6 +189,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     resourceMaxima: config.containers.maxima,
     ttlMaxSeconds: config.containers.lifetime.maxSeconds,
     network: config.containers.network,
+    hostPorts: config.hostPorts,
   };
   const operations = new OperationService({ repository: new OperationRepository(store), logger: logger.child('operations') });
   // At API start, nothing can still be running: whatever was, was interrupted.

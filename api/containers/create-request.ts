@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { validationErrorFrom } from '../http/parse-body';
+import { HostPortPolicy } from '../../common/host-ports';
 import { namesReservedImage } from './reserved-images';
 import { HOSTNAME, isNetworkMode, NETWORK_MODES, type NetworkMode } from '../../common/network-model';
 
@@ -38,6 +39,17 @@ export interface CreateContainerInput {
   hostname: string | null;
   /** `network`: what the container may reach (the installation's default when not asked). */
   network: NetworkMode;
+  /** Container ports to publish on the container's host (`ports`). */
+  ports: PortRequest[];
+  /** `links`: alias → the linked container's id (resolved, owner-checked, by references.ts). */
+  links: Record<string, string>;
+}
+
+/** One exposed port; hostPort only inside the administrator's range (BOATLOAD_HOST_PORTS). */
+export interface PortRequest {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  hostPort?: number;
 }
 
 export interface ResourceRequest {
@@ -60,6 +72,8 @@ export interface CreateRequestLimits {
   resourceMaxima: Required<ResourceRequest>;
   /** BOATLOAD_CONTAINER_TTL_MAX_SECONDS; null: no maximum. */
   ttlMaxSeconds: number | null;
+  /** BOATLOAD_HOST_PORTS: where a fixed host port may be; absent: nowhere. */
+  hostPorts?: HostPortPolicy;
   /** BOATLOAD_NETWORK_DEFAULT and BOATLOAD_NETWORK_MODES. */
   network: NetworkModeLimits;
 }
@@ -103,6 +117,15 @@ const volumeMount = z
   })
   .strict();
 
+/** A TCP or UDP port number. */
+const portNumber = z.number().int('Must be a whole number.').min(1, 'Ports are 1-65535.').max(65535, 'Ports are 1-65535.');
+const portEntry = z.union([
+  z.string().max(16),
+  z.object({ port: portNumber, protocol: z.enum(['tcp', 'udp']).optional(), host_port: portNumber.optional() }).strict(),
+]);
+/** A link alias: a DNS label (it becomes a host name in the container and a variable prefix). */
+const LINK_ALIAS = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 const url = z.string().max(2048).regex(NO_CONTROL_CHARS, 'Control characters are not allowed.').url('Enter a valid URL.');
 
 /** The body of a create; the route describes it with this same object (limits are checked after it). */
@@ -135,6 +158,11 @@ export const createRequestSchema = z
       .array(volumeMount)
       .max(16)
       .refine((mounts) => new Set(mounts.map((m) => m.path.replace(/\/+$/, ''))).size === mounts.length, 'Each volume needs its own path.')
+      .optional(),
+    ports: z.array(portEntry).max(64, 'At most 64 ports.').optional(),
+    links: z
+      .record(z.string().regex(LINK_ALIAS, 'A link name is a DNS label: lowercase letters, digits and inner dashes, at most 63.'), z.string().max(255).regex(NO_CONTROL_CHARS, 'Control characters are not allowed.'))
+      .refine((links) => Object.keys(links).length <= 16, 'At most 16 links.')
       .optional(),
   })
   .strict();
@@ -203,6 +231,14 @@ export function fromMultipartFields(fields: Record<string, unknown>): Record<str
       throw ValidationError.field('env', 'Must be a JSON object of strings.');
     }
   }
+  for (const [field, shape] of [['ports', 'a JSON list such as ["8080", "53/udp"]'], ['links', 'a JSON object such as {"db": "<container id>"}']]) {
+    if (typeof body[field] !== 'string') continue;
+    try {
+      body[field] = JSON.parse(body[field]);
+    } catch {
+      throw ValidationError.field(field, `Must be ${shape}.`);
+    }
+  }
   if (typeof body.volumes === 'string') {
     try {
       body.volumes = JSON.parse(body.volumes);
@@ -258,7 +294,49 @@ export function parseCreateRequest(body: unknown, uploadedScript: Buffer | null,
     ttlSeconds: ttlWithin(raw.ttl, limits.ttlMaxSeconds),
     hostname: raw.hostname ?? null,
     network: networkWithin(raw.network, limits.network),
+    ports: portsOf(raw.ports ?? [], limits.hostPorts ?? HostPortPolicy.none()),
+    links: raw.links ?? {},
   };
+}
+
+/** `"8080"`, `"53/udp"`: a container port and an optional protocol (no host port: see host_port). */
+const PORT_SHORTHAND = /^(\d{1,5})(?:\/(tcp|udp))?$/;
+
+/** The requested ports: each well-formed, none repeated, fixed host ports only inside the range. */
+function portsOf(entries: ReadonlyArray<string | { port: number; protocol?: 'tcp' | 'udp'; host_port?: number }>, hostPorts: HostPortPolicy): PortRequest[] {
+  const ports: PortRequest[] = [];
+  const seen = new Set<string>();
+  const seenHost = new Set<string>();
+  entries.forEach((entry, index) => {
+    const refuse = (message: string): never => {
+      throw ValidationError.field('ports', `Item ${index + 1}: ${message}`);
+    };
+    let port: PortRequest;
+    if (typeof entry === 'string') {
+      const match = PORT_SHORTHAND.exec(entry);
+      if (!match) return refuse(`"${entry}" is not a port: write "8080" or "53/udp" (a fixed host port is {"port": 80, "host_port": N}).`);
+      const number = Number(match[1]);
+      if (number < 1 || number > 65535) return refuse('Ports are 1-65535.');
+      port = { port: number, protocol: (match[2] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+    } else {
+      port = { port: entry.port, protocol: entry.protocol ?? 'tcp' };
+      if (entry.host_port !== undefined) {
+        const problem = hostPorts.problem(entry.host_port);
+        if (problem) return refuse(problem);
+        port.hostPort = entry.host_port;
+      }
+    }
+    const key = `${port.port}/${port.protocol}`;
+    if (seen.has(key)) return refuse(`${key} is listed twice.`);
+    seen.add(key);
+    if (port.hostPort !== undefined) {
+      const hostKey = `${port.hostPort}/${port.protocol}`;
+      if (seenHost.has(hostKey)) return refuse(`host port ${hostKey} is listed twice.`);
+      seenHost.add(hostKey);
+    }
+    ports.push(port);
+  });
+  return ports;
 }
 
 /** The mode asked for (else the default), if the administrator allows it. */

@@ -129,6 +129,9 @@ export class LifecycleService {
           // A hostname names one container: copies get none. They keep the original's network mode.
           hostname: null,
           network: original.network ?? 'internet',
+          // The same exposed ports, on host ports the engine chooses (a fixed one is the original's).
+          ports: original.ports.map(({ port, protocol }) => ({ port, protocol })),
+          links: { ...original.links },
         };
         try {
           containers.push((await this.options.containers.create(user, input)).id);

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import type { AddressPolicy } from '../../common/address-policy';
 import { downloadToBuffer } from '../../common/bounded-fetch';
 import { emptySpec, type ContainerSpec, type VolumeMount } from '../../common/container-spec';
-import { NotFoundError, ValidationError } from '../../common/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../common/errors';
 import { SCRIPT_DIR, type ChangeEntry, type ContainerMetrics, type DockerState, type FileEntry } from '../../common/satellite-protocol';
 import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
 import type { UnitRecord } from '../../units/scheduler/model';
@@ -26,7 +26,8 @@ import { userNetworkName } from '../../common/network-model';
 import type { ListingCache } from './listing-cache';
 import type { ContainerLocator, OwnedRecord } from './locator';
 import { countQuotaExceeded, type QuotaService } from '../quotas/service';
-import { containerSummaryView, containerView, type ContainerSummaryView, type ContainerView } from './view';
+import { containerSummaryView, containerView, portViews, type ContainerSummaryView, type ContainerView, type PortView } from './view';
+import type { ContainerReferences } from './references';
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
@@ -57,6 +58,8 @@ export interface ContainerServiceOptions {
    * satellites); false (swarm, for now): only `internet`, on the engine's default network.
    */
   userNetworks?: boolean;
+  /** Resolves `links` and env templates (`#<id>.port`) to where the targets are reached now. */
+  references: ContainerReferences;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -82,6 +85,8 @@ export interface ContainerState {
   expires_at: string | null;
   hostname: string | null;
   network: ContainerView['network'];
+  /** Each exposed port and where it is reached now. */
+  ports: PortView[];
 }
 
 /**
@@ -132,11 +137,19 @@ export class ContainerService {
     const attached = await this.attachmentsFor(owner, request);
     const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
     if (script === null) script = input.script;
+    this.ensureHostPortsFree(input);
     const id = randomBytes(16).toString('hex');
     if (this.options.userNetworks !== true && input.network !== 'internet') {
       throw ValidationError.field('network', `The network mode "${input.network}" is not available with this installation's backend (only internet).`);
     }
     const spec = this.specFor(id, owner.username, input, script !== null);
+    const resolved = await this.options.references.resolve(owner, { env: input.env, links: input.links, self: new Set([id]), containerName: spec.name });
+    spec.env = resolved.env;
+    // The link alias resolves in /etc/hosts to the address its variables carry (the target's
+    // machine, where its ports are published): unlike the engine's --link alias this works for a
+    // target on another machine and under Swarm (whose services cannot be linked), and follows a
+    // target that moved when the container is built again (workloads.ts).
+    if (resolved.hosts.length > 0) spec.extraHosts = resolved.hosts;
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
     let options;
@@ -169,6 +182,8 @@ export class ContainerService {
           ttl,
           hostname: input.hostname,
           network: input.network,
+          ports: input.ports.map(({ port, protocol, hostPort }) => (hostPort === undefined ? { port, protocol } : { port, protocol, host_port: hostPort })),
+          links: input.links,
         },
       },
       script,
@@ -189,6 +204,22 @@ export class ContainerService {
     }
     scheduler.convergeLater(unitName);
     return containerView(record, scheduler.get(unitName) as UnitRecord);
+  }
+
+  /**
+   * A fixed host port another container of this installation asked for is a 409 (it is taken until
+   * that container is deleted). A port some other program holds is found only when the engine
+   * starts the container: that start fails and the container shows the engine's reason.
+   */
+  private ensureHostPortsFree(input: CreateContainerInput): void {
+    const fixed = input.ports.filter((p) => p.hostPort !== undefined);
+    if (fixed.length === 0) return;
+    for (const record of this.options.containers.list()) {
+      for (const taken of record.request.ports ?? []) {
+        const clash = fixed.find((p) => p.hostPort === taken.host_port && p.protocol === taken.protocol);
+        if (clash) throw new ConflictError(`ports: host port ${clash.hostPort}/${clash.protocol} is taken by another container.`);
+      }
+    }
   }
 
   /** Seconds the container lives: what it asked for (0: none), else the one-shot default; permanent ones get none unless asked. */
@@ -222,6 +253,7 @@ export class ContainerService {
       spec.labels[LABELS.network] = input.network;
       spec.network = input.network === 'none' ? 'none' : userNetworkName(this.options.instanceId, owner);
     }
+    spec.ports = input.ports.map(({ port, protocol, hostPort }) => (hostPort === undefined ? { containerPort: port, protocol } : { containerPort: port, protocol, hostPort }));
     return spec;
   }
 
@@ -281,6 +313,7 @@ export class ContainerService {
       expires_at: record.expiresAt,
       hostname: view.hostname,
       network: view.network,
+      ports: portViews(record.request.ports, fresh.observed?.ports),
     };
     if (location.notes.length > 0) state.copies = location.notes;
     return state;

@@ -1,4 +1,5 @@
 /** The JSON shapes of /v1/container/ answers. */
+import type { PublishedPort } from '../../common/satellite-protocol';
 import type { EngineObservation, UnitRecord } from '../../units/scheduler/model';
 import { containerStatusOf, type ContainerStatus } from '../../units/scheduler/unit-status';
 import type { ContainerListing, ContainerRecord } from '../store/containers';
@@ -20,6 +21,24 @@ export interface ContainerSummaryView {
   hostname: string | null;
   /** none, private or internet; null for containers made before network modes existed. */
   network: NetworkMode | null;
+  /** Each exposed port and where it is reached now (null until the engine published it). */
+  ports: PortView[];
+}
+
+/** An exposed port: host_ip:host_port reaches it from other machines (null while not published). */
+export interface PortView {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  host_ip: string | null;
+  host_port: number | null;
+}
+
+/** The asked-for ports, in the request's order, each with where the engine published it now. */
+export function portViews(requested: ContainerRecord['request']['ports'], published: readonly PublishedPort[] | undefined): PortView[] {
+  return (requested ?? []).map(({ port, protocol }) => {
+    const found = published?.find((p) => p.port === port && p.protocol === protocol);
+    return { port, protocol, host_ip: found?.host_ip ?? null, host_port: found?.host_port ?? null };
+  });
 }
 
 export interface ContainerView extends ContainerSummaryView {
@@ -34,6 +53,8 @@ export interface ContainerView extends ContainerSummaryView {
   volumes: Array<{ volume: string; path: string; readonly: boolean }>;
   /** The lifetime it got, in seconds (null: none). */
   ttl: number | null;
+  /** Links as asked for: alias → container id. */
+  links: Record<string, string>;
 }
 
 interface UnitFacts {
@@ -59,6 +80,7 @@ function summary(record: ContainerRecord, unit: UnitFacts): ContainerSummaryView
     expires_at: record.expiresAt,
     hostname: record.request.hostname ?? null,
     network: record.request.network ?? null,
+    ports: portViews(record.request.ports, unit.observed?.ports),
   };
 }
 
@@ -86,5 +108,6 @@ export function containerView(record: ContainerRecord, unit: UnitRecord): Contai
     snapshot: request.snapshot ?? null,
     volumes: request.volumes ?? [],
     ttl: request.ttl ?? null,
+    links: request.links ?? {},
   };
 }

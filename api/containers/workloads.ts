@@ -4,11 +4,14 @@ import { containerSpecFromUnit } from '../../units/container-unit';
 import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
 import { LABELS } from '../../common/labels';
+import type { ContainerReferences } from './references';
 
 export interface WorkloadResolverOptions {
   containers: ContainerRepository;
   /** This installation's id, put on every container so that its listings find them. */
   instanceId: string;
+  /** Resolves a record's links and env templates again from the store (a target may have moved). */
+  references?: Pick<ContainerReferences, 'resolveStored'>;
 }
 
 /**
@@ -18,13 +21,21 @@ export interface WorkloadResolverOptions {
  * the script and data to stage before it starts.
  */
 export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Workload {
-  const { containers, instanceId } = options;
+  const { containers, instanceId, references } = options;
   return (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
     spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
     const record = unit.containerId ? containers.find(unit.containerId) : undefined;
     if (!record) return { spec };
     const workload: Workload = { spec };
+    // Links and templates point where their targets are reached now: a container built again
+    // (lost and recreated, a new Swarm service) follows a target that moved. When a target is gone
+    // or not published, the values resolved at create stay.
+    const resolved = references?.resolveStored(record, new Map());
+    if (resolved) {
+      spec.env = resolved.env;
+      if (resolved.hosts.length > 0) spec.extraHosts = resolved.hosts;
+    }
     const script = containers.script(record.id);
     if (script && record.request.scriptname) {
       workload.script = { path: posix.join(SCRIPT_DIR, record.request.scriptname), contentBase64: script.toString('base64') };

@@ -25,6 +25,10 @@ export interface ContainerRequestRecord {
   hostname?: string | null;
   /** Its network mode (absent in records made before network modes: they ran on the default bridge). */
   network?: NetworkMode;
+  /** Exposed ports as asked for (host_port: a fixed one); absent in records made before ports existed. */
+  ports?: Array<{ port: number; protocol: 'tcp' | 'udp'; host_port?: number }>;
+  /** Links as asked for: alias → container id. */
+  links?: Record<string, string>;
 }
 
 export interface ContainerRecord {
