@@ -208,6 +208,25 @@ describe('renderDockerRun', () => {
   });
 });
 
+describe('--add-host', () => {
+  const parse = (...flags: string[]) => parseDockerRun(['/usr/bin/docker', 'run', ...flags, 'busybox']);
+
+  it('reads name:ip (and name=ip, a bracketed IPv6) and writes it back', () => {
+    const spec = parse('--add-host', 'db:192.0.2.7', '--add-host=cache=2001:db8::1', '--add-host', 'v6:[2001:db8::2]');
+    expect(spec.extraHosts).toEqual([{ name: 'db', ip: '192.0.2.7' }, { name: 'cache', ip: '2001:db8::1' }, { name: 'v6', ip: '2001:db8::2' }]);
+    expect(renderDockerRun(spec)).toEqual(expect.arrayContaining(['--add-host', 'db:192.0.2.7', '--add-host', 'cache:2001:db8::1']));
+    expect(parseDockerRun(renderDockerRun(spec))).toEqual(spec);
+  });
+
+  it.each(['db', 'db:', ':1.2.3.4', 'db:not-an-ip', 'bad_name:1.2.3.4', '-x:1.2.3.4', 'a\nb:1.2.3.4'])('refuses %j', (value) => {
+    expect(() => parse('--add-host', value)).toThrow(DockerRunError);
+  });
+
+  it('a spec with a bad extra host cannot be rendered', () => {
+    expect(() => renderDockerRun({ ...emptySpec('web', 'busybox'), extraHosts: [{ name: 'x y', ip: '1.2.3.4' }] })).toThrow(DockerRunError);
+  });
+});
+
 describe('parseDockerAuxCommand', () => {
   it.each([
     [['/usr/bin/docker', 'kill', 'web'], { action: 'kill', target: 'web' }],

@@ -193,6 +193,20 @@ describe('tasks → observations', () => {
     expect(view([])).toMatchObject({ observed: { status: 'missing' }, machineId: null, container: null, problem: null, notes: [] });
   });
 
+  test("a running task's host-mode ports are reached at its node's address; a moved task at the new node's", () => {
+    const ports = { PortStatus: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30001, PublishMode: 'host' }, { Protocol: 'udp', TargetPort: 53, PublishedPort: 30002, PublishMode: 'host' }] } };
+    const first = task(1, 'running', 'running', ports);
+    expect(view([first]).observed.ports).toEqual([
+      { port: 53, protocol: 'udp', host_ip: '198.18.0.11', host_port: 30002 },
+      { port: 80, protocol: 'tcp', host_ip: '198.18.0.11', host_port: 30001 },
+    ]);
+    // Node 1 lost its task; Swarm runs a new one on node 2 with another host port.
+    const moved = task(2, 'running', 'running', { PortStatus: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30005, PublishMode: 'host' }] } });
+    expect(view([{ ...first, DesiredState: 'shutdown' }, moved]).observed.ports).toEqual([{ port: 80, protocol: 'tcp', host_ip: '198.18.0.12', host_port: 30005 }]);
+    // Not running (yet): nothing is reachable.
+    expect(view([task(2, 'starting', 'running', ports)]).observed.ports).toBeUndefined();
+  });
+
   test('a running task: its node and container', () => {
     const t = task(2, 'running');
     expect(view([t])).toMatchObject({ observed: { status: 'running', exitCode: null, machineId: machineIdOfNode('node2id') }, container: t.Status.ContainerStatus?.ContainerID, problem: null });

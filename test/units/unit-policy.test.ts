@@ -7,6 +7,7 @@ import { containerSpecFromUnit, UnitSpecError } from '../../units/container-unit
 import { DockerRunError, parseDockerRun } from '../../units/docker-run';
 import { parseExecLine } from '../../units/exec-line';
 import { parseUnitFile } from '../../units/unit-file';
+import { HostPortPolicy } from '../../common/host-ports';
 import { hostPathAllowed, normalizeHostPath, STRICT_UNIT_POLICY, unitPolicyProblem, type UnitPolicy } from '../../units/unit-policy';
 
 const spec = (line: string) => parseDockerRun(parseExecLine(`/usr/bin/docker run ${line}`).argv);
@@ -122,5 +123,31 @@ describe('other ways into the host are flags units cannot use at all', () => {
     const unit = parseUnitFile('[Service]\nExecStart=/usr/bin/docker run --privileged img\n');
     expect(() => containerSpecFromUnit(unit, 'p.service')).toThrow(UnitSpecError);
     expect(() => containerSpecFromUnit(unit, 'p.service')).toThrow('ExecStart: unsupported docker run flag "--privileged"');
+  });
+});
+
+describe('fixed host ports', () => {
+  const RANGE: UnitPolicy = { hostPaths: [], hostNetwork: false, hostPorts: HostPortPolicy.parse('20000-20999,8443') };
+
+  test('a host port the engine chooses is always allowed', () => {
+    expect(problem('-p 80 -p 127.0.0.1::53/udp img')).toBeNull();
+  });
+
+  test.each([
+    ['-p 80:80 img', STRICT_UNIT_POLICY, /-p 80:80 publishes the fixed host port 80: .*BOATLOAD_HOST_PORTS\); write -p 80/],
+    ['-p 19999:80 img', RANGE, /fixed host port 19999: .*BOATLOAD_HOST_PORTS\); allowed: 20000-20999, 8443/],
+    ['--publish=0.0.0.0:21000:80 img', RANGE, /fixed host port 21000/],
+  ])('%s is refused, naming the flag and the setting', (line, policy, message) => {
+    expect(problem(line, policy)).toMatch(message);
+  });
+
+  test('inside the range it is allowed', () => {
+    expect(problem('-p 20000:80 -p 20999:53/udp -p 8443:443 img', RANGE)).toBeNull();
+  });
+
+  test('the range is parsed and refused when malformed', () => {
+    expect(HostPortPolicy.parse(' 20000-20002 , 8080 ').describe()).toBe('20000-20002, 8080');
+    expect(HostPortPolicy.parse('').describe()).toBe('none');
+    for (const bad of ['0-10', '10-5', '70000', 'http', '1-2-3', '-5']) expect(() => HostPortPolicy.parse(bad)).toThrow();
   });
 });
