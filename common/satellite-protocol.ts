@@ -58,6 +58,8 @@ export interface ContainerInspection {
   state: DockerState;
   /** The ports the engine publishes now (none while the container is not running; absent from older satellites). */
   ports?: PublishedPort[];
+  /** The container's environment as the engine holds it (`NAME=value`, the image's included). */
+  env?: string[];
 }
 
 /**

@@ -285,6 +285,7 @@ export class HostEngine {
       labels: info.Config.Labels ?? {},
       state: toDockerState(info.State),
       ports: publishedPortsOf(inspectBindings(info.NetworkSettings?.Ports), this.advertisedIp),
+      env: info.Config.Env ?? [],
     };
   }
 

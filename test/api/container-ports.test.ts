@@ -251,6 +251,35 @@ describe('the record follows the engine', () => {
   });
 });
 
+describe('templates follow a target that moved', () => {
+  test("a permanent container restarted after its target's port changed gets the new port", async () => {
+    const web = (await create(alice, { script: b64(WEB_SCRIPT), permanent: true, ports: ['80'] })).body.id as string;
+    const before = (await published(alice, web)).ports[0].host_port;
+    const client = await create(alice, { script: b64('#!/bin/sh\nexec sleep 300\n'), permanent: true, links: { web }, env: { P: `#${web}.port` } });
+    expect(client.status).toBe(201);
+    const engineEnv = async (): Promise<string[]> => (await docker.getContainer(`boatload-${client.body.id}`).inspect()).Config.Env;
+    expect(await engineEnv()).toEqual(expect.arrayContaining([`P=${before}`, `WEB_PORT_80_TCP_PORT=${before}`]));
+
+    // The target is stopped and started behind the API: the engine gives it another host port
+    // (its allocator moves on), and the state sync records it.
+    const target = docker.getContainer(`boatload-${web}`);
+    await target.stop({ t: 1 });
+    await target.start();
+    const after = await eventually(async () => {
+      const listing = await system.http().get('/v1/container/').set(auth(alice)).expect(200);
+      const port = listing.body.find((c: { id: string }) => c.id === web).ports[0] as PortView;
+      return port.host_port !== null ? port.host_port : undefined;
+    }, 10000, 'the new port to be recorded');
+    const published80 = ((await target.inspect()).NetworkSettings.Ports['80/tcp'] as Array<{ HostPort: string }>)[0].HostPort;
+    expect(String(after)).toBe(published80);
+
+    // Restarted through the API: built again with the values resolved now.
+    await system.http().post(`/v1/container/${client.body.id}/restart`).set(auth(alice)).expect(202);
+    await eventually(async () => ((await engineEnv().catch((): string[] => [])).includes(`P=${after}`) ? true : undefined), 20000, 'the client to get the new port');
+    expect(await engineEnv()).toEqual(expect.arrayContaining([`P=${after}`, `WEB_PORT_80_TCP_PORT=${after}`]));
+  });
+});
+
 describe('fixed host ports', () => {
   test('inside the range: published there and served', async () => {
     const res = await create(alice, { script: b64(WEB_SCRIPT), ports: [{ port: 80, host_port: FIXED[0] }] });

@@ -19,6 +19,18 @@ export interface LocalBackendOptions {
 /** How long a start waits for the engine to finish removing the container it replaces. */
 const REMOVAL_WAIT = { totalMs: 10_000, stepMs: 50 };
 
+/**
+ * Whether the engine's container holds other values than the unit's spec for the spec's variables:
+ * a container whose links or env templates now resolve elsewhere (its target moved) is built again
+ * on its next start, as the engine cannot change a container's environment. (Satellites that do not
+ * report the environment: never.)
+ */
+function envChanged(inspection: ContainerInspection, workload: Workload): boolean {
+  if (!inspection.env) return false;
+  const engine = new Map(inspection.env.filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return Object.entries(workload.spec.env).some(([name, value]) => engine.get(name) !== value);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LocalBackend implements SchedulerBackend {
@@ -133,7 +145,7 @@ export class LocalBackend implements SchedulerBackend {
   private replacedOnStart(inspection: ContainerInspection, action: UnitAction): boolean {
     // Docker quirk: a never-started container reports StartedAt 0001-01-01.
     const ran = !inspection.state.StartedAt.startsWith('0001-');
-    return inspection.state.Status === 'removing' || (ran && (action.fresh || action.workload.spec.autoRemove));
+    return inspection.state.Status === 'removing' || (ran && (action.fresh || action.workload.spec.autoRemove)) || envChanged(inspection, action.workload);
   }
 
   /** Removes the container and waits until the engine no longer has it (its name is free again). */
