@@ -11,6 +11,17 @@ import type { ResponseDoc } from '../http/route-table';
 const isoTime = z.string().describe('ISO 8601 UTC');
 const networkModeSchema = z.enum(NETWORK_MODES);
 
+/** Where one exposed port is reached now (PortView); host_ip/host_port null while not published. */
+const portSchema = z
+  .object({
+    port: z.number().int(),
+    protocol: z.enum(['tcp', 'udp']),
+    host_ip: z.string().nullable().describe("The machine's advertised address (null while not published)."),
+    host_port: z.number().int().nullable().describe('The host port the engine published (null while not published).'),
+  })
+  .strict();
+const portsSchema = z.array(portSchema).describe('Each exposed port and where other machines reach it now.');
+
 export const containerStatusSchema = z.enum(['creating', 'starting', 'running', 'restarting', 'paused', 'exited', 'error', 'lost', 'stopped']);
 
 /** One entry of GET /v1/container/ (ContainerSummaryView). */
@@ -28,6 +39,7 @@ export const containerSummarySchema = z
     expires_at: isoTime.nullable().describe('When the reaper removes it (null: when deleted).'),
     hostname: z.string().nullable().describe("Its DNS label among its owner's containers (null: none)."),
     network: networkModeSchema.nullable().describe('none, private or internet (null: made before network modes).'),
+    ports: portsSchema,
   })
   .strict();
 
@@ -44,6 +56,7 @@ export const containerSchema = containerSummarySchema
     snapshot: z.string().nullable(),
     volumes: z.array(z.object({ volume: z.string(), path: z.string(), readonly: z.boolean() }).strict()),
     ttl: z.number().int().nullable().describe('Its lifetime in seconds (null: none).'),
+    links: z.record(z.string()).describe('Links as asked for: alias → container id.'),
   })
   .strict();
 
@@ -62,6 +75,7 @@ export const containerStateSchema = z
     expires_at: isoTime.nullable(),
     hostname: z.string().nullable(),
     network: networkModeSchema.nullable(),
+    ports: portsSchema,
   })
   .strict();
 

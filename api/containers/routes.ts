@@ -85,6 +85,12 @@ const CREATE_FIELDS: FieldDoc[] = [
   { name: 'volumes', type: '[{name, path, readonly}]', description: 'Your named volumes (by name or id) mounted at absolute paths (at most 16).' },
   { name: 'hostname', type: 'string (DNS label)', description: "The container's hostname, unique among your containers (409 otherwise); your other containers reach it by this name." },
   { name: 'network', type: '"none" | "private" | "internet"', description: "What it may reach beyond your containers: internet (default: the installation's), private (only your containers), none (nothing). Never the host, metadata, other users or private ranges." },
+  {
+    name: 'ports',
+    type: '(string | {port, protocol, host_port})[]',
+    description: 'Container ports to publish: ["8080", "53/udp"] or [{"port": 8080, "protocol": "tcp"}]. The engine chooses the host port; a fixed host_port only inside the administrator\'s range (BOATLOAD_HOST_PORTS).',
+  },
+  { name: 'links', type: 'object', description: '{"db": "<container id>"}: docker-link variables (DB_PORT_5432_TCP_ADDR...) and the host name db. Env values may say #<id>.ip, #<id>.port, #<id>.port.<n> (## for #).' },
 ];
 
 /** The container resource: its own routes, then its actions. */
@@ -112,7 +118,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/',
       summary: 'Your containers (admins: all).',
-      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at, hostname, network}]',
+      answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at, hostname, network, ports}]',
       responses: ok('Your containers (admins: everyone\'s).', z.array(containerSummarySchema)),
       handlers: [
         (req, res) => {
@@ -211,7 +217,7 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       method: 'get',
       path: '/:id/state',
       summary: 'Scheduler and engine state.',
-      answer: '200 {fleet_state, docker_state, status, reason, node, expires_at, hostname, network}',
+      answer: '200 {fleet_state, docker_state, status, reason, node, expires_at, hostname, network, ports}',
       responses: ok('Scheduler and engine state.', containerStateSchema),
       handlers: [
         async (req, res) => {
