@@ -139,6 +139,10 @@ export class ContainerService {
     if (script === null) script = input.script;
     this.ensureHostPortsFree(input);
     const id = randomBytes(16).toString('hex');
+    // The engine publishes ports only on a network with a way out (not on internal networks or none).
+    if (input.ports.length > 0 && input.network !== 'internet') {
+      throw ValidationError.field('ports', `Ports are published only for network "internet"; this container's network is "${input.network}".`);
+    }
     if (this.options.userNetworks !== true && input.network !== 'internet') {
       throw ValidationError.field('network', `The network mode "${input.network}" is not available with this installation's backend (only internet).`);
     }

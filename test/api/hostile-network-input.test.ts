@@ -44,6 +44,8 @@ port(['53/udp', '53/udp'], 'repeated 53/udp');
 port('80', 'a string, not a list');
 port({ 80: 'tcp' }, 'an object, not a list');
 port(Array.from({ length: 65 }, (_, i) => String(1000 + i)), '65 ports');
+// The engine publishes nothing on an internal network or none: ports there are refused, not ignored.
+for (const network of ['private', 'none']) cases.push({ name: `ports with network ${network}`, body: { ports: ['80'], network }, field: 'ports' });
 
 const link = (value: unknown, name = JSON.stringify(value)): void => void cases.push({ name: `links ${name.slice(0, 40)}`, body: { links: value }, field: 'links' });
 for (const alias of ['DB', '', 'a_b', '-a', 'a-', 'a.b', 'x'.repeat(64), 'db\n', 'ünïcode']) link({ [alias]: GONE });
