@@ -22,6 +22,7 @@ import type { SqlDatabase } from '../../api/store/sql';
 import { SqliteDatabase } from '../../api/store/sqlite-database';
 import { UserRepository } from '../../api/store/users';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { OVER_LIMIT } from '../../api/store/over-limit';
 
 interface Opened {
   db: SqlDatabase;
@@ -207,8 +208,8 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     const volumes = [new VolumeRepository(db), new VolumeRepository(await store.other())];
     const volume = (i: number, name = `v${i}`) => ({ id: `${i}`.padStart(32, '0'), owner: 'ann', name, engineName: `boatload-vol-${i}`, machineId: 'm1' });
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (volumes[i % 2]).insertWithinLimit(volume(i), 4)));
-    expect(results.filter((r) => r !== null && r !== 'over-limit')).toHaveLength(4);
-    expect(results.filter((r) => r === 'over-limit')).toHaveLength(8);
+    expect(results.filter((r) => r !== null && r !== OVER_LIMIT)).toHaveLength(4);
+    expect(results.filter((r) => r === OVER_LIMIT)).toHaveLength(8);
     const repo = volumes[0];
     expect(await repo.countOwnedBy('ann')).toBe(4);
     const [kept] = await repo.list('ann');
@@ -224,7 +225,8 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     const script = Buffer.from([0, 1, 2, 255, 10]);
     const snapshot = (i: number) => ({ id: `${i}`.padStart(32, '0'), owner: 'ann', containerId: 'c'.repeat(32), name: null, image: `boatload/snapshot:${i}`, imageId: 'sha256:x', size: 3 * 2 ** 32, machineId: null, script, scriptname: 'run.sh', args: ['a', 'b c'] });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (snapshots[i % 2]).insertWithinLimit(snapshot(i), 3)));
-    expect(results.filter((r) => r !== null)).toHaveLength(3);
+    expect(results.filter((r) => r !== OVER_LIMIT)).toHaveLength(3);
+    expect(results.filter((r) => r === OVER_LIMIT)).toHaveLength(7);
     const repo = snapshots[0];
     const [first] = await repo.list('ann');
     expect(first).toMatchObject({ owner: 'ann', size: 3 * 2 ** 32, scriptname: 'run.sh', args: ['a', 'b c'] });
