@@ -24,6 +24,8 @@ export const LABELS = {
   /** Users' networks: the packet-filter chain prefix of the satellite that owns them, and their role (shared, egress). */
   firewall: 'boatload.firewall',
   networkRole: 'boatload.network-role',
+  /** A warm pool member (its value: the pool's class); the label stays after a run takes it. */
+  warmPool: 'boatload.warm-pool',
 } as const;
 
 /** Image repository of snapshot images: `boatload/snapshot:<snapshot id>`. */

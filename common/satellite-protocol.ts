@@ -221,3 +221,25 @@ export interface VolumeDiskUsage {
   name: string;
   bytes: number;
 }
+
+/**
+ * A warm pool member runs a waiter that execs the run's command once told (satellite/warm-members.ts).
+ * POST /warm creates and starts one from `spec` (its cmd is set by the satellite); the satellite
+ * needs its script directory for that (SATELLITE_SCRIPT_DIR).
+ */
+export interface WarmCreateRequest {
+  spec: ContainerSpec;
+}
+
+/** POST /warm/:name/take: stage the run's script and start it as the member's PID 1. */
+export interface WarmTakeRequest {
+  script: ScriptStaging;
+  args: string[];
+  /** The run's own variables (the image's and the engine's are the member's already). */
+  env: Record<string, string>;
+}
+
+/** GET /host/memory: what the host's kernel calls MemAvailable. */
+export interface HostMemory {
+  availableBytes: number;
+}

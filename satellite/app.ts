@@ -29,6 +29,8 @@ import { EngineObjects } from './engine-objects';
 import { signedBody } from './signed-body';
 import { DiskUsage } from './disk-usage';
 import { registerSwarmProxyRoutes, type EngineEndpoint } from './swarm-proxy';
+import { registerWarmRoutes } from './warm-routes';
+import type { WarmMembers } from './warm-members';
 
 export interface SatelliteAppDeps {
   engine: HostEngine;
@@ -43,6 +45,8 @@ export interface SatelliteAppDeps {
   swarmProxy?: EngineEndpoint;
   /** The satellite's Prometheus metrics (GET /metrics); default: a registry of its own. */
   instruments?: SatelliteMetrics;
+  /** Warm pool members (null or absent: no script directory, no pool). */
+  warm?: WarmMembers | null;
 }
 
 function containerName(req: Request): string {
@@ -215,6 +219,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
     objects: instruments.timed(new EngineObjects({ docker: engine.docker }), { prefix: 'objects' }),
     usage: instruments.timed(new DiskUsage({ docker: engine.docker }), { prefix: 'usage' }),
   });
+  registerWarmRoutes(app, deps.warm ? instruments.timed(deps.warm, { prefix: 'warm' }) : null);
   if (deps.swarmProxy) registerSwarmProxyRoutes(app, { engine: deps.swarmProxy, logger });
 
   app.use((_req, _res, next) => next(new NotFoundError('Unknown satellite route.')));

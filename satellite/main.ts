@@ -8,6 +8,7 @@ import { ContainerFiles } from './container-files';
 import { HostEngine } from './host-engine';
 import { advertisedAddress, machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
+import { WarmMembers } from './warm-members';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
 import { UserNetworks } from './user-networks';
@@ -58,11 +59,12 @@ async function main(): Promise<void> {
     process.stderr.write(`satellite: the network policy cannot be enforced: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  const logLimits = { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles };
   const engine = new HostEngine({
     networks,
     docker,
     logger,
-    logLimits: { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles },
+    logLimits,
     data: { maxBytes: config.dataMaxBytes, maxEntries: config.dataMaxEntries, maxRatio: config.dataMaxRatio, downloadTimeoutMs: config.downloadTimeoutMs, addresses: config.downloadAddresses },
     scripts: config.scriptDir ? new ScriptFiles(config.scriptDir) : undefined,
     advertisedIp: advertisedAddress(config.publicIp),
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     logger,
     maxBodyBytes: config.maxBodyBytes,
     swarmProxy: config.swarmProxy ? engineEndpointOf(docker) : undefined,
+    warm: config.scriptDir ? new WarmMembers({ docker, engine, scriptDir: config.scriptDir, logLimits }) : null,
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);

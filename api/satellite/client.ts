@@ -28,6 +28,9 @@ import type {
   ContainerDiskUsage,
   VolumeDiskUsage,
   VolumeUsageRequest,
+  HostMemory,
+  WarmCreateRequest,
+  WarmTakeRequest,
 } from '../../common/satellite-protocol';
 import { currentRequestId, outsideRequest, REQUEST_ID_HEADER } from '../../common/request-context';
 import { signRequest } from '../../common/signing';
@@ -233,6 +236,20 @@ export class SatelliteClient implements HostAgent {
 
   create(request: CreateContainerRequest): Promise<CreateContainerResponse> {
     return this.json<CreateContainerResponse>('POST', '/containers', request);
+  }
+
+  /** Creates and starts a warm pool member (satellite/warm-members.ts). */
+  createWarm(request: WarmCreateRequest): Promise<ContainerInspection> {
+    return this.json<ContainerInspection>('POST', '/warm', request);
+  }
+
+  /** Stages a run's script in warm member `name` and starts it there. */
+  takeWarm(name: string, request: WarmTakeRequest): Promise<ContainerInspection> {
+    return this.json<ContainerInspection>('POST', `/warm/${encodeURIComponent(name)}/take`, request);
+  }
+
+  hostMemory(): Promise<HostMemory> {
+    return this.json<HostMemory>('GET', '/host/memory');
   }
 
   async start(name: string): Promise<ContainerInspection> {

@@ -24,6 +24,7 @@ import { MetricsReader } from '../../satellite/metrics';
 import { ScriptFiles } from '../../satellite/script-files';
 import { Firewall } from '../../satellite/firewall';
 import { UserNetworks } from '../../satellite/user-networks';
+import { WarmMembers } from '../../satellite/warm-members';
 import { projectRoot } from '../../common/project-root';
 
 export const TEST_PASSWORD_ITERATIONS = 1000;
@@ -58,8 +59,11 @@ export async function startSatellite(options: { secret?: string; port?: number; 
   }
   const networks = new UserNetworks({ docker, logger, firewall, owner: options.firewall?.prefix ?? 'BOATLOAD' });
   await networks.reconcile();
+  const logLimits = { maxSize: '64m', maxFiles: 2 };
+  const engine = new HostEngine({ networks, docker, logger, logLimits, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined });
   const app = createSatelliteApp({
-    engine: new HostEngine({ networks, docker, logger, logLimits: { maxSize: '64m', maxFiles: 2 }, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined }),
+    engine,
+    warm: options.scriptDir ? new WarmMembers({ docker, engine, scriptDir: options.scriptDir, logLimits }) : null,
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),

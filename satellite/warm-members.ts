@@ -1,0 +1,163 @@
+/**
+ * Warm pool members on this host: containers created and started ahead of a run, each blocked in a
+ * waiter that prints nothing and writes nothing. A take stages the run's script and makes the run's
+ * command the container's PID 1 (`exec`), with the run's arguments and variables exactly: what the
+ * run then shows (output, exit code, changes) is the script's alone.
+ *
+ * The member's directory `<scripts>/<name>/` is bind-mounted read-only at SCRIPT_DIR and holds two
+ * FIFOs until the take. The waiter (`/bin/sh` and `cat` from the image):
+ *
+ *     exec 4<>/boatload/.ready; eval "$(cat /boatload/.go)"
+ *
+ * A take opens both FIFOs (a reader on each proves the waiter is waiting), unlinks them (the run
+ * sees only its script), writes the script, sends the launch text on `.go`, then one line on
+ * `.ready`: the launch text waits for that line, closes fd 4, undoes what sh added to the
+ * environment, exports the run's variables and execs the script with its arguments.
+ */
+import type Docker from 'dockerode';
+import { execFile } from 'node:child_process';
+import { constants, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import type { ContainerSpec } from '../common/container-spec';
+import { BadRequestError, ConflictError, ValidationError } from '../common/errors';
+import { CONTAINER_NAME, SCRIPT_DIR, type ContainerInspection, type HostMemory, type WarmTakeRequest } from '../common/satellite-protocol';
+import { engineCreateOptions, type LogLimits } from './engine-options';
+import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
+import type { HostEngine } from './host-engine';
+
+const GO = '.go';
+const READY = '.ready';
+const WAITER = `exec 4<>${SCRIPT_DIR}/${READY}; eval "$(cat ${SCRIPT_DIR}/${GO})"`;
+/** Variables busybox/dash sh sets or exports on its own; the launch text restores the member's values. */
+const SHELL_VARIABLES = ['OLDPWD', 'PWD', 'SHLVL'];
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const SCRIPT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
+/** How long a take waits for a member's waiter to reach its FIFOs (a member started a moment ago). */
+const WAITER_WAIT = { totalMs: 2000, stepMs: 2 };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A POSIX sh word that is exactly `value` (single quotes; a quote becomes '\''). */
+export const shellWord = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export interface WarmMembersOptions {
+  docker: Docker;
+  engine: HostEngine;
+  /** The satellite's script directory (SATELLITE_SCRIPT_DIR): the members' FIFOs and scripts live there. */
+  scriptDir: string;
+  logLimits: LogLimits;
+}
+
+export class WarmMembers {
+  /** Per member: the launch text's first lines, restoring the member's own values of SHELL_VARIABLES. */
+  private readonly restores = new Map<string, string>();
+
+  constructor(private readonly options: WarmMembersOptions) {}
+
+  private dirOf(name: string): string {
+    if (!CONTAINER_NAME.test(name)) throw new BadRequestError('Invalid name.');
+    return join(this.options.scriptDir, name);
+  }
+
+  /** Creates and starts a member from `spec` (its command becomes the waiter); answers its inspection. */
+  async create(spec: ContainerSpec): Promise<ContainerInspection> {
+    const { docker } = this.options;
+    const image = await docker
+      .getImage(spec.image)
+      .inspect()
+      .catch((err: unknown) => {
+        if (isEngineNotFound(err)) throw ValidationError.field('image', `Image "${spec.image}" is not present on this host.`);
+        throw engineError(err, 'image inspect');
+      });
+    // The run's command is the image's entrypoint plus the script when cold; a waiter cannot be that.
+    if ((image.Config.Entrypoint ?? []).length > 0) throw ValidationError.field('image', `Image "${spec.image}" has an entrypoint: it cannot be pooled.`);
+    const dir = this.dirOf(spec.name);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await promisify(execFile)('mkfifo', ['-m', '0600', join(dir, GO), join(dir, READY)]);
+    const options = engineCreateOptions({ ...spec, cmd: ['/bin/sh', '-c', WAITER] }, this.options.logLimits);
+    options.HostConfig = { ...options.HostConfig, Mounts: [{ Type: 'bind', Source: dir, Target: SCRIPT_DIR, ReadOnly: true }] };
+    let container: Docker.Container | null = null;
+    try {
+      container = await docker.createContainer(options);
+      await container.start();
+      const info = await container.inspect();
+      this.restores.set(spec.name, restoreLines(info.Config.Env ?? []));
+    } catch (err) {
+      await container?.remove({ force: true }).catch(() => undefined);
+      await this.options.engine.remove(spec.name).catch(() => undefined);
+      if ((err as { statusCode?: number }).statusCode === 400) throw ValidationError.field('spec', engineMessage(err));
+      throw engineError(err, 'warm member create');
+    }
+    return this.options.engine.inspect(spec.name);
+  }
+
+  /** Stages the run's script and starts it in member `name`; answers the inspection after that. */
+  async take(name: string, request: WarmTakeRequest): Promise<ContainerInspection> {
+    const scriptName = posix.basename(request.script.path);
+    if (request.script.path !== posix.join(SCRIPT_DIR, scriptName) || !SCRIPT_NAME.test(scriptName)) throw new BadRequestError(`The script must be at ${SCRIPT_DIR}/<name>.`);
+    if (!Array.isArray(request.args) || request.args.some((a) => typeof a !== 'string' || a.includes('\0'))) throw new BadRequestError('args must be strings without NUL.');
+    const env = Object.entries(request.env ?? {});
+    if (env.some(([key, value]) => !ENV_KEY.test(key) || typeof value !== 'string' || value.includes('\0'))) throw new BadRequestError('Invalid env.');
+    const dir = this.dirOf(name);
+    const restore = this.restores.get(name) ?? (await this.inspectRestore(name));
+    const ready = await openWaitingFifo(join(dir, READY));
+    let go: FileHandle | null = null;
+    try {
+      const probe = await openWaitingFifo(join(dir, GO));
+      // A blocking descriptor for the launch text (it may be larger than the pipe); the open does
+      // not block: the probe showed a reader.
+      go = await open(join(dir, GO), constants.O_WRONLY).finally(() => probe.close());
+      await Promise.all([unlink(join(dir, GO)), unlink(join(dir, READY))]);
+      await writeFile(join(dir, scriptName), Buffer.from(request.script.contentBase64, 'base64'), { mode: 0o755 });
+      const exported = env.map(([key, value]) => `export ${key}=${shellWord(value)}`).join('\n');
+      const command = [request.script.path, ...request.args].map(shellWord).join(' ');
+      await go.writeFile(`read -r _ <&4\nexec 4<&-\n${restore}\n${exported}\nexec ${command}\n`);
+      await go.close();
+      go = null;
+      await ready.write('\n');
+    } finally {
+      await go?.close();
+      await ready.close();
+    }
+    this.restores.delete(name);
+    return this.options.engine.inspect(name);
+  }
+
+  private async inspectRestore(name: string): Promise<string> {
+    try {
+      const info = await this.options.docker.getContainer(name).inspect();
+      return restoreLines(info.Config.Env ?? []);
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+  }
+
+  /** The host's available memory (MemAvailable), for the pool to shrink when it is short. */
+  static async hostMemory(): Promise<HostMemory> {
+    const meminfo = await readFile('/proc/meminfo', 'utf8');
+    const match = /^MemAvailable:\s+(\d+) kB$/m.exec(meminfo);
+    return { availableBytes: match ? Number(match[1]) * 1024 : 0 };
+  }
+}
+
+/** Lines that give SHELL_VARIABLES the member's values (unset when the member has none). */
+function restoreLines(env: string[]): string {
+  const values = new Map(env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return SHELL_VARIABLES.map((key) => (values.has(key) ? `export ${key}=${shellWord(values.get(key) as string)}` : `unset ${key}`)).join('\n');
+}
+
+/** Opens a FIFO for writing without blocking, waiting a moment for its reader (ENXIO: none yet). */
+async function openWaitingFifo(path: string): Promise<FileHandle> {
+  for (let waited = 0; ; waited += WAITER_WAIT.stepMs) {
+    try {
+      return await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new ConflictError('This warm member was taken already.');
+      if (code !== 'ENXIO' || waited >= WAITER_WAIT.totalMs) throw new ConflictError('This warm member is not waiting.');
+      await sleep(WAITER_WAIT.stepMs);
+    }
+  }
+}
