@@ -69,6 +69,8 @@ export interface ApiConfig {
     network: NetworkModeLimits;
   };
   stateSyncIntervalMs: number;
+  /** BOATLOAD_WARM_POOL (local backend): pooled containers per image and resource class. */
+  warmPool: WarmPoolConfig;
   /** BOATLOAD_BACKEND: local (this host's satellite) or swarm (api/backend-config.ts). */
   backend: BackendConfig;
   fleet: FleetListenConfig;
@@ -234,6 +236,40 @@ function metricsListenerFromEnv(env: Env): ApiConfig['metricsListener'] {
   return { host: env.BOATLOAD_METRICS_HOST || '127.0.0.1', port };
 }
 
+export interface WarmPoolConfig {
+  classes: Array<{ image: string; memoryBytes?: number; nanoCpus?: number; pidsLimit?: number; size: number }>;
+  /** BOATLOAD_WARM_POOL_MIN_AVAILABLE_BYTES: under this much available host memory the pool shrinks. */
+  minAvailableBytes: number;
+}
+
+const WARM_CLASS = /^([^;=\s]+)((?:;(?:memory|cpus|pids)=[0-9.]+)*)=(\d{1,3})$/;
+
+/**
+ * `IMAGE[;memory=BYTES][;cpus=N][;pids=N]=COUNT`, comma- or space-separated, e.g.
+ * `boatload/base:latest=4`; an image without a tag means `:latest`. Empty: no pool.
+ */
+function warmPoolFromEnv(env: Env): WarmPoolConfig {
+  const name = 'BOATLOAD_WARM_POOL';
+  const classes: WarmPoolConfig['classes'] = [];
+  for (const entry of (env[name] ?? '').split(/[,\s]+/).filter(Boolean)) {
+    const match = WARM_CLASS.exec(entry);
+    const size = match ? Number(match[3]) : NaN;
+    if (!match || size < 1 || size > 64) throw new ConfigError(`${name} entries must look like boatload/base:latest=4 or IMAGE;memory=BYTES;cpus=N;pids=N=COUNT (1-64), got "${entry}"`);
+    const image = /:[^/]+$/.test(match[1]) ? match[1] : `${match[1]}:latest`;
+    const cls: WarmPoolConfig['classes'][number] = { image, size };
+    for (const option of match[2].split(';').filter(Boolean)) {
+      const [key, value] = option.split('=');
+      const number = Number(value);
+      if (!Number.isFinite(number) || number <= 0) throw new ConfigError(`${name}: ${key} must be a positive number in "${entry}"`);
+      if (key === 'memory') cls.memoryBytes = Math.round(number);
+      else if (key === 'cpus') cls.nanoCpus = Math.round(number * 1e9);
+      else cls.pidsLimit = Math.round(number);
+    }
+    classes.push(cls);
+  }
+  return { classes, minAvailableBytes: intFromEnv(env, 'BOATLOAD_WARM_POOL_MIN_AVAILABLE_BYTES', 512 * 1024 * 1024, 0) };
+}
+
 function optionalPositive(env: Env, name: string, fallback: number): number | undefined {
   const value = intFromEnv(env, name, fallback);
   return value === 0 ? undefined : value;
@@ -361,6 +397,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
       network: networkModesFromEnv(env),
     },
     stateSyncIntervalMs: intFromEnv(env, 'BOATLOAD_STATE_SYNC_INTERVAL_MS', 2000, 100),
+    warmPool: warmPoolFromEnv(env),
     backend: backendFromEnv(env),
     fleet: { socketPath: fleetSocketFromEnv(env, facts), tls: fleetTlsFromEnv(env, host) },
     actions: actionLimitsFromEnv(env),

@@ -11,6 +11,7 @@ import type { SchedulerBackend } from '../units/scheduler/backend';
 import { LocalBackend } from '../units/scheduler/local-backend';
 import { SwarmBackend, type SwarmPlacementContext } from '../units/scheduler/swarm-backend';
 import { SwarmNodes } from '../units/scheduler/swarm-nodes';
+import { WarmPool } from '../units/scheduler/warm-pool';
 import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
 import type { SatelliteCallObserver } from './satellite/call-observer';
@@ -21,6 +22,8 @@ import { SwarmSatelliteDirectory } from './satellite/swarm-directory';
 
 export interface SchedulerBackendParts {
   backend: SchedulerBackend;
+  /** Warm capacity (local backend with BOATLOAD_WARM_POOL only). */
+  warm: WarmPool | null;
   satellites: SatelliteDirectory;
   /** Waits (about 10 s at most) until the backend can work: the local satellite or the Swarm manager answers. */
   waitReady(closing: () => boolean): Promise<void>;
@@ -28,7 +31,9 @@ export interface SchedulerBackendParts {
 }
 
 export interface SchedulerBackendInput {
-  config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers' | 'limits'>;
+  config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers' | 'limits' | 'warmPool'>;
+  /** Whether a unit runs the container of this engine name (the warm pool keeps such members). */
+  isTaken: (engineName: string) => boolean;
   /** The client for SATELLITE_URL (the local backend's only satellite). */
   satellite: SatelliteClient;
   /** `key=value` carried by everything this installation creates. */
@@ -61,8 +66,17 @@ export function buildSchedulerBackend(input: SchedulerBackendInput): SchedulerBa
 
 function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts {
   const { config, satellite } = input;
+  const { classes, minAvailableBytes } = config.warmPool;
+  const warm =
+    classes.length > 0
+      ? new WarmPool(
+          { agent: satellite, classes, minAvailableBytes, instanceLabel: input.instanceLabel, isTaken: input.isTaken, logger: input.logger.child('warm-pool') },
+          { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
+        )
+      : null;
   return {
-    backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds }),
+    warm,
+    backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds, warm: warm ?? undefined }),
     satellites: new SingleSatelliteDirectory(satellite),
     // The satellite may be starting alongside us.
     waitReady: (closing) => retry(closing, async () => (await satellite.health(), true)),
@@ -108,8 +122,10 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     taskWaitMs: swarm.taskWaitMs,
     logger: input.logger.child('swarm'),
   });
+  if (input.config.warmPool.classes.length > 0) input.logger.warn('BOATLOAD_WARM_POOL is for the local backend; the swarm backend keeps no warm pool');
   return {
     backend,
+    warm: null,
     satellites,
     async waitReady(closing) {
       await retry(closing, async () => {

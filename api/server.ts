@@ -64,6 +64,8 @@ import { QuotaRepository } from './store/quotas';
 import { QuotaService } from './quotas/service';
 import { DiskWatchdog } from './quotas/disk-watchdog';
 
+import type { WarmPool } from '../units/scheduler/warm-pool';
+
 export interface ApiServer {
   app: Express;
   db: Db;
@@ -78,6 +80,8 @@ export interface ApiServer {
   diskWatchdog: DiskWatchdog;
   metrics: ApiMetrics;
   instanceId: string;
+  /** Warm capacity (BOATLOAD_WARM_POOL on the local backend); null when there is none. */
+  warm: WarmPool | null;
   /**
    * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
    * background) reconciles units with the engine and starts the state sync.
@@ -121,6 +125,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     config,
     satellite,
     instanceLabel: `${LABELS.instance}=${instanceId}`,
+    isTaken: (engineName) => scheduler.unitUsingEngineName(engineName, '') !== undefined,
     placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
     logger: logger.child('backend'),
     satelliteObserver: metrics.satelliteObserver,
@@ -162,6 +167,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     references,
     listings: new ListingCache(() => store.generation()),
     quotas,
+    warm: backendParts.warm ?? undefined,
     attachments: attachmentsResolver({ snapshots, volumes }),
     locator,
     containers: containerRepository,
@@ -260,6 +266,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     // The satellite (or the Swarm manager) may be starting alongside us: wait for it before reconciling.
     await backendParts.waitReady(() => closing);
     if (closing) return;
+    backendParts.warm?.start();
     await scheduler.reconcileAll();
     if (closing) return;
     scheduler.startSync(config.stateSyncIntervalMs);
@@ -280,6 +287,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     diskWatchdog,
     metrics,
     instanceId,
+    warm: backendParts.warm,
     async listen() {
       // Default credentials on a port others can reach: refuse rather than warn.
       if (!isLoopback(config.host) && (await users.usesDefaultAdminPassword())) throw new ConfigError(exposedDefaultPassword(config.host));
@@ -322,6 +330,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       scheduler.stopSync();
       await reaper.stop();
       await diskWatchdog.stop();
+      await backendParts.warm?.close();
       await fleetListeners?.close();
       fleetListeners = null;
       await metricsListener?.close();

@@ -11,4 +11,6 @@ trap stop_started_engine EXIT
 ensure_base_image
 log "compiling TypeScript"
 npx tsc -p tsconfig.json
+# Warm capacity for script runs (README, "Warm pool"); BOATLOAD_WARM_POOL= (empty) turns it off.
+export BOATLOAD_WARM_POOL="${BOATLOAD_WARM_POOL-boatload/base:latest=2}"
 node scripts/run-all.js

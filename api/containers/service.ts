@@ -60,6 +60,8 @@ export interface ContainerServiceOptions {
   userNetworks?: boolean;
   /** Resolves `links` and env templates (`#<id>.port`) to where the targets are reached now. */
   references: ContainerReferences;
+  /** Warm capacity (BOATLOAD_WARM_POOL): a script run whose container fits takes a pooled one's id. */
+  warm?: { reserve(spec: ContainerSpec): string | null; release(id: string): void };
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -138,7 +140,7 @@ export class ContainerService {
     const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
     if (script === null) script = input.script;
     this.ensureHostPortsFree(input);
-    const id = randomBytes(16).toString('hex');
+    let id = randomBytes(16).toString('hex');
     // The engine publishes ports only on a network with a way out (not on internal networks or none).
     if (input.ports.length > 0 && input.network !== 'internet') {
       throw ValidationError.field('ports', `Ports are published only for network "internet"; this container's network is "${input.network}".`);
@@ -156,10 +158,18 @@ export class ContainerService {
     if (resolved.hosts.length > 0) spec.extraHosts = resolved.hosts;
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
+    // A script run that fits a warm pool runs in a reserved member, under that member's id.
+    const warmId = script !== null && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec) ?? null) : null;
+    if (warmId) {
+      id = warmId;
+      spec.name = engineNameOf(id);
+      spec.labels[LABELS.container] = id;
+    }
     let options;
     try {
       options = renderContainerUnit({ spec, description: `BoatLoad container ${id} of ${owner.username}`, machineId: attached.machineId });
     } catch (err) {
+      if (warmId) this.options.warm?.release(warmId);
       if (err instanceof UnitSpecError) throw ValidationError.field('non_field_errors', `The container cannot be expressed as a unit: ${err.message}`);
       throw err;
     }
@@ -194,7 +204,10 @@ export class ContainerService {
       limit,
       ttl,
     );
-    if (record === OVER_LIMIT) throw countQuotaExceeded('containers', limit);
+    if (record === OVER_LIMIT) {
+      if (warmId) this.options.warm?.release(warmId);
+      throw countQuotaExceeded('containers', limit);
+    }
     const scheduler = this.options.scheduler;
     scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
     try {

@@ -14,6 +14,8 @@ export interface LocalBackendOptions {
   /** Label every container of this installation carries (`key=value`), to list only ours. */
   instanceLabel: string;
   stopTimeoutSeconds: number;
+  /** Warm capacity: a run reserved a pooled container when its record was made (warm-pool.ts). */
+  warm?: { take(workload: Workload): Promise<ContainerInspection | null> };
 }
 
 /** How long a start waits for the engine to finish removing the container it replaces. */
@@ -86,6 +88,9 @@ export class LocalBackend implements SchedulerBackend {
         const error = workload.spec.autoRemove ? null : 'the container disappeared from the engine';
         return { observed: observationOf(null, error), machineId: machine.id, everStarted };
       }
+      // A run that reserved a warm member starts there now: its container exists and runs already.
+      const warm = target === 'created' && neverCreated ? await this.options.warm?.take(workload) : null;
+      if (warm) return { observed: observationOf(warm), machineId: machine.id, everStarted: true };
       inspection = await this.createOrAdopt(workload);
     }
     if (target === 'loaded' && inspection?.state.Running) {

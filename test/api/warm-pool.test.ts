@@ -1,0 +1,227 @@
+/**
+ * The warm pool on a real engine (BOATLOAD_WARM_POOL): a script run that fits takes a pooled,
+ * already started container; what it reads back (output, exit, state, changes, files, archive, its
+ * arguments and variables) is what the same run gives cold; a member serves one run only; the pool
+ * refills, and shrinks while memory is short; an API restart leaves no idle member behind; pooled
+ * containers belong to nobody.
+ */
+import Docker from 'dockerode';
+import { Agent } from 'node:http';
+import { loadApiConfig } from '../../api/config';
+import { LABELS } from '../../common/labels';
+import { silentLogger } from '../../common/logger';
+import { WarmPool, type WarmAgent } from '../../units/scheduler/warm-pool';
+import { b64, eventually, startSystem, type TestSystem } from '../support/system';
+
+const POOL_SIZE = 2;
+const engineAgent = new Agent({ keepAlive: false });
+const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
+let system: TestSystem;
+let alice: string;
+
+// Prints its arguments and variables, writes files, reads its own directory, exits 3.
+const SCRIPT = [
+  '#!/bin/sh',
+  'for a in "$@"; do printf "arg[%s]\\n" "$a"; done',
+  'env | grep -v "^HOSTNAME=" | sort',
+  'echo "pid $$"',
+  'ls -a /boatload',
+  'ls /proc/self/fd',
+  'mkdir -p /out && echo result > /out/r.txt',
+  'echo oops >&2',
+  'exit 3',
+  '',
+].join('\n');
+const ARGS = ['two words', "it's", 'line\nbreak', '$HOME', ''];
+const ENV = { GREETING: "hello 'quoted' $world", PWD: '/custom', SHLVL: '7' };
+
+beforeAll(async () => {
+  system = await startSystem({ BOATLOAD_WARM_POOL: `boatload/base:latest=${POOL_SIZE}` });
+  alice = await system.token('alice');
+}, 60_000);
+
+afterAll(async () => {
+  await system.close();
+  engineAgent.destroy();
+});
+
+const auth = (token: string): [string, string] => ['Authorization', `JWT ${token}`];
+const idleCount = (): number => system.api.warm?.status().reduce((sum, p) => sum + p.idle, 0) ?? -1;
+const poolFull = (): Promise<true> => eventually(async () => (idleCount() === POOL_SIZE ? true : undefined), 30_000, 'a full pool');
+
+async function poolMembers(): Promise<string[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
+  return list.map((c) => c.Names[0].replace(/^\//, '')).sort();
+}
+
+async function run(body: Record<string, unknown>): Promise<string> {
+  const res = await system.http().post('/v1/container/').set(...auth(alice)).send(body).expect(201);
+  const id = res.body.id as string;
+  await eventually(async () => {
+    const state = await system.http().get(`/v1/container/${id}/state`).set(...auth(alice)).expect(200);
+    return state.body.docker_state.Status === 'exited' ? true : undefined;
+  }, 30_000, `container ${id} to exit`);
+  return id;
+}
+
+async function reads(id: string): Promise<Record<string, unknown>> {
+  const get = (path: string) => system.http().get(`/v1/container/${id}/${path}`).set(...auth(alice)).expect(200);
+  const state = (await get('state')).body;
+  const archive = await system.http().get(`/v1/container/${id}/archive`).set(...auth(alice)).buffer(true).expect(200);
+  return {
+    stdout: (await get('stdout?stream=stdout')).text,
+    stderr: (await get('stdout?stream=stderr')).text,
+    status: state.status,
+    fleet: state.fleet_state.activeState + '/' + state.fleet_state.subState,
+    exit: state.docker_state.ExitCode,
+    changes: (await get('changes')).body,
+    files: (await get('file')).body,
+    file: (await get('file/out/r.txt')).text,
+    archiveBytes: archive.body.length,
+    script: (await get('script')).text,
+  };
+}
+
+test('a warm run reads back exactly what the same run gives cold', async () => {
+  await poolFull();
+  const request = { script: b64(SCRIPT), container_args: ARGS, env: ENV };
+  const warmId = await run(request);
+  // The default limits are the pool's class; another memory limit does not fit it: a cold run.
+  const coldId = await run({ ...request, memory: 256 * 1024 * 1024 });
+  const warm = await docker.getContainer(`boatload-${warmId}`).inspect();
+  const cold = await docker.getContainer(`boatload-${coldId}`).inspect();
+  expect(warm.Config.Labels[LABELS.warmPool]).toBeDefined();
+  expect(cold.Config.Labels[LABELS.warmPool]).toBeUndefined();
+  const warmReads = await reads(warmId);
+  const coldReads = await reads(coldId);
+  expect(warmReads).toEqual(coldReads);
+  expect(warmReads.exit).toBe(3);
+  expect(warmReads.stderr).toBe('oops\n');
+  // Arguments and variables reach the script exactly; the waiter left nothing behind.
+  const stdout = warmReads.stdout as string;
+  expect(stdout).toContain("arg[two words]\narg[it's]\narg[line\nbreak]\narg[$HOME]\narg[]\n");
+  expect(stdout).toContain(`GREETING=hello 'quoted' $world\n`);
+  // The script's own sh counts SHLVL up from the asked value, cold and warm alike.
+  expect(stdout).toContain('SHLVL=8\n');
+  expect(stdout).toContain('pid 1\n');
+  expect(stdout).toContain('.\n..\nscript\n');
+  // Same limits as a cold run of the pool's class.
+  expect(warm.HostConfig.Memory).toBe(system.config.containers.memoryBytes);
+  expect(warm.HostConfig.NanoCpus).toBe(system.config.containers.nanoCpus);
+  expect(warm.HostConfig.PidsLimit).toBe(system.config.containers.pidsLimit);
+  expect(warm.HostConfig.NetworkMode).toBe(cold.HostConfig.NetworkMode);
+}, 60_000);
+
+test('a run without variables of its own sees only what a cold run sees', async () => {
+  await poolFull();
+  const script = b64('#!/bin/sh\nenv | grep -v "^HOSTNAME=" | sort\n');
+  const stdout = async (id: string): Promise<string> => (await system.http().get(`/v1/container/${id}/stdout`).set(...auth(alice)).expect(200)).text;
+  const warmId = await run({ script });
+  expect((await docker.getContainer(`boatload-${warmId}`).inspect()).Config.Labels[LABELS.warmPool]).toBeDefined();
+  const warm = { stdout: await stdout(warmId) };
+  const cold = { stdout: await stdout(await run({ script, pids: 100 })) };
+  expect(warm.stdout).toBe(cold.stdout);
+  // The waiter's sh added nothing: the script's own sh sets PWD and SHLVL=1 as it does cold.
+  expect(warm.stdout).toContain('SHLVL=1\n');
+  expect(warm.stdout).not.toMatch(/^OLDPWD=/m);
+}, 60_000);
+
+test('every run gets its own member, never one that ran before; the pool refills', async () => {
+  await poolFull();
+  const before = await poolMembers();
+  const ids: string[] = [];
+  for (let i = 0; i < POOL_SIZE + 1; i++) {
+    const res = await system.http().post('/v1/container/').set(...auth(alice)).send({ script: b64(`#!/bin/sh\necho run ${i}\n`) }).expect(201);
+    ids.push(res.body.id as string);
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const [i, id] of ids.entries()) {
+    await eventually(async () => {
+      const res = await system.http().get(`/v1/container/${id}/stdout`).set(...auth(alice)).expect(200);
+      return res.text === `run ${i}\n` ? true : undefined;
+    }, 30_000, `run ${i}'s output`);
+  }
+  // Each run that found an idle member has that member's name, which then belongs to its unit.
+  const taken = ids.filter((id) => before.includes(`boatload-${id}`));
+  expect(taken.length).toBe(POOL_SIZE);
+  for (const id of taken) expect((await docker.getContainer(`boatload-${id}`).inspect()).Config.Labels[LABELS.warmPool]).toBeDefined();
+  await poolFull();
+  const after = await poolMembers();
+  const idleNow = after.filter((name) => !ids.some((id) => name === `boatload-${id}`) && !before.includes(name));
+  expect(idleNow.length).toBe(POOL_SIZE);
+  // A member that ran is deleted with its container, and is never offered again.
+  for (const id of ids) await system.http().delete(`/v1/container/${id}/`).set(...auth(alice)).expect(204);
+  for (const id of taken) await expect(docker.getContainer(`boatload-${id}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+}, 60_000);
+
+test('pooled containers belong to nobody: they are in no listing and count against no quota', async () => {
+  await poolFull();
+  const bob = await system.token('bob');
+  const list = await system.http().get('/v1/container/').set(...auth(bob)).expect(200);
+  expect(list.body).toEqual([]);
+  const admin = await system.token('admin');
+  const all = await system.http().get('/v1/container/').set(...auth(admin)).expect(200);
+  const members = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  expect(members.length).toBe(POOL_SIZE);
+  for (const name of members) expect(all.body.find((c: { id: string }) => `boatload-${c.id}` === name)).toBeUndefined();
+});
+
+test('an API restart leaves no idle member behind, and the pool fills again', async () => {
+  await poolFull();
+  const idleBefore = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  expect(idleBefore.length).toBe(POOL_SIZE);
+  await system.stopApi();
+  // What a crash leaves: a member still running that no unit uses (made by hand, as the pool makes them).
+  const leftover = `boatload-${'ab'.repeat(16)}`;
+  const made = await docker.createContainer({
+    name: leftover,
+    Image: 'boatload/base:latest',
+    Cmd: ['sleep', '3600'],
+    Labels: { [LABELS.instance]: system.api.instanceId, [LABELS.warmPool]: 'leftover' },
+  });
+  await made.start();
+  await system.startApi();
+  await poolFull();
+  await eventually(async () => ((await poolMembers()).includes(leftover) ? undefined : true), 20_000, 'the leftover member to go');
+  const idleAfter = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  expect(idleAfter.length).toBe(POOL_SIZE);
+  for (const name of idleBefore) expect(idleAfter).not.toContain(name);
+}, 60_000);
+
+test('the pool shrinks while host memory is short and fills again when it recovers', async () => {
+  let short = false;
+  // Fault injection: the real satellite, but for the host memory it reports (a real shortage cannot be made on demand).
+  const satellite = system.api.satellite;
+  const agent: WarmAgent = {
+    createWarm: (request) => satellite.createWarm(request),
+    takeWarm: (name, request) => satellite.takeWarm(name, request),
+    list: (labels) => satellite.list(labels),
+    remove: (name) => satellite.remove(name),
+    hostMemory: async () => (short ? { availableBytes: 1 } : satellite.hostMemory()),
+  };
+  const instanceLabel = `${LABELS.instance}=${system.api.instanceId}`;
+  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', size: 2 }], instanceLabel, isTaken: () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
+  try {
+    pool.start();
+    const idle = (): number => pool.status()[0].idle;
+    await eventually(async () => (idle() === 2 ? true : undefined), 30_000, 'the pool to fill');
+    short = true;
+    await eventually(async () => (idle() === 0 ? true : undefined), 10_000, 'the pool to shrink');
+    short = false;
+    await eventually(async () => (idle() === 2 ? true : undefined), 30_000, 'the pool to fill again');
+  } finally {
+    await pool.close();
+  }
+}, 60_000);
+
+test('BOATLOAD_WARM_POOL is read per image and class, and refused naming the variable', () => {
+  const base = { SATELLITE_SECRET: 'x'.repeat(32) };
+  expect(loadApiConfig(base).warmPool.classes).toEqual([]);
+  expect(loadApiConfig({ ...base, BOATLOAD_WARM_POOL: 'boatload/base=4, boatload/base:latest;memory=268435456;cpus=0.5;pids=64=2' }).warmPool.classes).toEqual([
+    { image: 'boatload/base:latest', size: 4 },
+    { image: 'boatload/base:latest', size: 2, memoryBytes: 268435456, nanoCpus: 5e8, pidsLimit: 64 },
+  ]);
+  for (const bad of ['boatload/base', 'boatload/base=0', 'boatload/base=999', 'boatload/base;disk=1=2', 'boatload/base;cpus=0=2']) {
+    expect(() => loadApiConfig({ ...base, BOATLOAD_WARM_POOL: bad })).toThrow(/BOATLOAD_WARM_POOL/);
+  }
+});

@@ -1,0 +1,230 @@
+/**
+ * Warm capacity for the local backend: per image and resource class, a few containers created and
+ * started ahead of time on this host, each blocked in a waiter (satellite/warm-members.ts). A script
+ * run whose container would be exactly a member's (same image, limits, network, mounts: everything
+ * but its name, command, variables and labels) reserves one when its record is made and takes it
+ * when the scheduler creates its container; the pool refills in the background. A member serves one
+ * run and goes with that run's container; it is never handed out twice.
+ *
+ * Members belong to nobody until taken (no record, no quota); they carry this installation's label
+ * and the pool label, so that a restarted API finds the idle ones (no unit uses their name) and
+ * removes them before it fills the pool again. When the host's available memory is under the
+ * minimum, the pool stops refilling and removes idle members, one per tick.
+ */
+import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { emptySpec, type ContainerSpec } from '../../common/container-spec';
+import { LABELS } from '../../common/labels';
+import type { Logger } from '../../common/logger';
+import type { ContainerInspection, ContainerSummary, HostMemory, WarmCreateRequest, WarmTakeRequest } from '../../common/satellite-protocol';
+import { containerSpecFromUnit, renderContainerUnit } from '../container-unit';
+import type { Workload } from './model';
+
+/** What the pool needs of the host's satellite. */
+export interface WarmAgent {
+  createWarm(request: WarmCreateRequest): Promise<ContainerInspection>;
+  takeWarm(name: string, request: WarmTakeRequest): Promise<ContainerInspection>;
+  hostMemory(): Promise<HostMemory>;
+  list(labelFilters: string[]): Promise<ContainerSummary[]>;
+  remove(name: string): Promise<void>;
+}
+
+/** One pool: its image and limits (unset: the installation's defaults) and how many members it keeps. */
+export interface WarmClass {
+  image: string;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
+  size: number;
+}
+
+export interface WarmPoolOptions {
+  agent: WarmAgent;
+  classes: WarmClass[];
+  /** `key=value` carried by everything this installation creates. */
+  instanceLabel: string;
+  /** Whether a unit runs the container of this engine name (a taken member, not an idle one). */
+  isTaken(engineName: string): boolean;
+  /** Under this much available host memory the pool shrinks instead of refilling. */
+  minAvailableBytes: number;
+  /** How often the pool checks the host's memory and its members (default 2 s). */
+  tickMs?: number;
+  logger: Logger;
+}
+
+/** A member's engine name has the shape of a container's (`boatload-<32 hex>`): a run keeps it. */
+const MEMBER_NAME = /^boatload-([0-9a-f]{32})$/;
+
+/**
+ * What decides whether a run fits a pool: the spec but for name, command, variables and labels,
+ * read back from its unit options (the form the scheduler's workload has), keys sorted.
+ */
+export function warmClassKey(spec: ContainerSpec): string {
+  const parsed = containerSpecFromUnit(renderContainerUnit({ spec, description: 'warm class' }), `${spec.name}.service`);
+  const rest: Record<string, unknown> = { ...parsed };
+  for (const key of ['name', 'cmd', 'env', 'labels']) delete rest[key];
+  const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
+
+interface Pool {
+  key: string;
+  template: ContainerSpec;
+  size: number;
+  idle: string[];
+  creating: number;
+}
+
+export class WarmPool {
+  private readonly pools: Pool[];
+  private readonly reserved = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private memoryShort = false;
+  private readonly instance: { key: string; value: string };
+
+  constructor(
+    private readonly options: WarmPoolOptions,
+    /** The defaults a run without limits of its own gets (the installation's). */
+    defaults: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number },
+  ) {
+    const equals = options.instanceLabel.indexOf('=');
+    this.instance = { key: options.instanceLabel.slice(0, equals), value: options.instanceLabel.slice(equals + 1) };
+    this.pools = options.classes.map((cls) => {
+      const template = emptySpec('boatload-pool', cls.image);
+      template.memoryBytes = cls.memoryBytes ?? defaults.memoryBytes;
+      template.nanoCpus = cls.nanoCpus ?? defaults.nanoCpus;
+      template.pidsLimit = cls.pidsLimit ?? defaults.pidsLimit;
+      return { key: warmClassKey(template), template, size: cls.size, idle: [], creating: 0 };
+    });
+  }
+
+  /** Idle members and members being made, per class key (for tests and the bench). */
+  status(): Array<{ image: string; key: string; size: number; idle: number; creating: number }> {
+    return this.pools.map((p) => ({ image: p.template.image, key: p.key, size: p.size, idle: p.idle.length, creating: p.creating }));
+  }
+
+  /**
+   * Reserves an idle member for a run whose container would be `spec` (a script run without data),
+   * answering the container id the run must use (the member's), or null when none fits or is idle.
+   */
+  reserve(spec: ContainerSpec): string | null {
+    if (this.closed || this.pools.length === 0) return null;
+    const key = warmClassKey(spec);
+    const pool = this.pools.find((p) => p.key === key);
+    const name = pool?.idle.shift();
+    if (!pool || !name) return null;
+    this.reserved.add(name);
+    this.kick();
+    return (MEMBER_NAME.exec(name) as RegExpExecArray)[1];
+  }
+
+  /** Gives back a reservation that no run used (the request failed before its container was made). */
+  release(id: string): void {
+    const name = `boatload-${id}`;
+    if (!this.reserved.delete(name)) return;
+    this.removeMember(name);
+  }
+
+  /**
+   * Starts the workload in the member reserved for it; null when there is none (the caller creates
+   * the container cold). A member that cannot be taken is removed, and the run goes cold.
+   */
+  async take(workload: Workload): Promise<ContainerInspection | null> {
+    const name = workload.spec.name;
+    if (!this.reserved.delete(name)) return null;
+    const script = workload.script;
+    const cmd = workload.spec.cmd ?? [];
+    if (!script || cmd[0] !== script.path || workload.data) {
+      await this.options.agent.remove(name).catch(() => undefined);
+      return null;
+    }
+    try {
+      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env });
+    } catch (err) {
+      this.options.logger.warn(`warm member ${name} could not be taken (${(err as Error).message}); the run starts cold`);
+      await this.options.agent.remove(name).catch(() => undefined);
+      return null;
+    }
+  }
+
+  /** Removes idle members a previous API left behind, then fills the pools and keeps them filled. */
+  start(): void {
+    if (this.pools.length === 0 || this.timer) return;
+    this.running = this.adoptLeftovers()
+      .catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`))
+      .then(() => this.fill());
+    this.timer = setInterval(() => this.kick(), this.options.tickMs ?? 2000);
+    this.timer.unref();
+  }
+
+  /** Waits for the refill under way (tests). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops refilling and removes the idle members (a crash leaves them for the next start to remove). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.settled();
+    const idle = this.pools.flatMap((p) => p.idle.splice(0));
+    await Promise.all(idle.map((name) => this.options.agent.remove(name).catch(() => undefined)));
+  }
+
+  private kick(): void {
+    if (this.closed || this.running) return;
+    this.running = this.fill();
+  }
+
+  private async adoptLeftovers(): Promise<void> {
+    const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmPool]);
+    for (const member of members) {
+      if (member.labels[this.instance.key] !== this.instance.value || this.options.isTaken(member.name)) continue;
+      await this.options.agent.remove(member.name);
+      this.options.logger.info(`warm pool: removed idle member ${member.name} left by an earlier start`);
+    }
+  }
+
+  /** One pass: shrink when memory is short, else create members until every pool is full. */
+  private async fill(): Promise<void> {
+    try {
+      const { availableBytes } = await this.options.agent.hostMemory();
+      const short = availableBytes < this.options.minAvailableBytes;
+      if (short !== this.memoryShort) this.options.logger.warn(short ? `warm pool: host memory is short (${availableBytes} bytes available): shrinking` : 'warm pool: host memory recovered: refilling');
+      this.memoryShort = short;
+      if (short) {
+        const pool = this.pools.find((p) => p.idle.length > 0);
+        const name = pool?.idle.pop();
+        if (name) await this.options.agent.remove(name).catch(() => undefined);
+        return;
+      }
+      for (const pool of this.pools) {
+        while (!this.closed && pool.idle.length + pool.creating < pool.size) await this.createMember(pool);
+      }
+    } catch (err) {
+      this.options.logger.warn(`warm pool: refill failed: ${(err as Error).message}`);
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async createMember(pool: Pool): Promise<void> {
+    const name = `boatload-${randomBytes(16).toString('hex')}`;
+    const spec: ContainerSpec = { ...pool.template, name, labels: { [this.instance.key]: this.instance.value, [LABELS.warmPool]: pool.key } };
+    pool.creating++;
+    try {
+      await this.options.agent.createWarm({ spec });
+      if (this.closed) await this.options.agent.remove(name).catch(() => undefined);
+      else pool.idle.push(name);
+    } finally {
+      pool.creating--;
+    }
+  }
+
+  private removeMember(name: string): void {
+    this.options.agent.remove(name).catch((err: Error) => this.options.logger.warn(`warm pool: ${name} not removed: ${err.message}`));
+  }
+}
