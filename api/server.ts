@@ -125,7 +125,10 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     config,
     satellite,
     instanceLabel: `${LABELS.instance}=${instanceId}`,
-    isTaken: (engineName) => scheduler.unitUsingEngineName(engineName, '') !== undefined,
+    isTaken: (engineName) => {
+      const unit = scheduler.unitUsingEngineName(engineName, '');
+      return unit !== undefined && scheduler.get(unit)?.everStarted === true;
+    },
     placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
     logger: logger.child('backend'),
     satelliteObserver: metrics.satelliteObserver,
@@ -266,7 +269,9 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     // The satellite (or the Swarm manager) may be starting alongside us: wait for it before reconciling.
     await backendParts.waitReady(() => closing);
     if (closing) return;
-    backendParts.warm?.start();
+    // Members no run started in go first: a unit that reserved one then starts cold.
+    await backendParts.warm?.start();
+    if (closing) return;
     await scheduler.reconcileAll();
     if (closing) return;
     scheduler.startSync(config.stateSyncIntervalMs);

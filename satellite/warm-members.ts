@@ -53,6 +53,11 @@ export interface WarmMembersOptions {
 export class WarmMembers {
   /** Per member: the launch text's first lines, restoring the member's own values of SHELL_VARIABLES. */
   private readonly restores = new Map<string, string>();
+  /**
+   * Per member: its inspection once started. A take answers it without asking the engine again:
+   * the script replaces the waiter by exec, so the process, its pid and its start time stay the same.
+   */
+  private readonly started = new Map<string, ContainerInspection>();
 
   constructor(private readonly options: WarmMembersOptions) {}
 
@@ -84,13 +89,14 @@ export class WarmMembers {
       await container.start();
       const info = await container.inspect();
       this.restores.set(spec.name, restoreLines(info.Config.Env ?? []));
+      if (info.State.Running) this.started.set(spec.name, await this.options.engine.inspect(spec.name));
     } catch (err) {
       await container?.remove({ force: true }).catch(() => undefined);
       await this.options.engine.remove(spec.name).catch(() => undefined);
       if ((err as { statusCode?: number }).statusCode === 400) throw ValidationError.field('spec', engineMessage(err));
       throw engineError(err, 'warm member create');
     }
-    return this.options.engine.inspect(spec.name);
+    return this.started.get(spec.name) ?? this.options.engine.inspect(spec.name);
   }
 
   /** Stages the run's script and starts it in member `name`; answers the inspection after that. */
@@ -122,7 +128,9 @@ export class WarmMembers {
       await ready.close();
     }
     this.restores.delete(name);
-    return this.options.engine.inspect(name);
+    const started = this.started.get(name);
+    this.started.delete(name);
+    return started ?? this.options.engine.inspect(name);
   }
 
   private async inspectRestore(name: string): Promise<string> {

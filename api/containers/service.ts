@@ -210,6 +210,12 @@ export class ContainerService {
     }
     const scheduler = this.options.scheduler;
     scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
+    // A warm member exists and waits already: the start (the take, or a cold create if it fails)
+    // happens in the background, while the caller's first read is on its way.
+    if (warmId) {
+      scheduler.convergeLater(unitName);
+      return containerView(record, scheduler.get(unitName) as UnitRecord);
+    }
     try {
       // Creation errors (unknown image, a bad data archive) answer this request; the start
       // happens in the background: created is not ready.

@@ -202,7 +202,7 @@ test('the pool shrinks while host memory is short and fills again when it recove
   const instanceLabel = `${LABELS.instance}=${system.api.instanceId}`;
   const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', size: 2 }], instanceLabel, isTaken: () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
   try {
-    pool.start();
+    await pool.start();
     const idle = (): number => pool.status()[0].idle;
     await eventually(async () => (idle() === 2 ? true : undefined), 30_000, 'the pool to fill');
     short = true;

@@ -88,9 +88,6 @@ export class LocalBackend implements SchedulerBackend {
         const error = workload.spec.autoRemove ? null : 'the container disappeared from the engine';
         return { observed: observationOf(null, error), machineId: machine.id, everStarted };
       }
-      // A run that reserved a warm member starts there now: its container exists and runs already.
-      const warm = target === 'created' && neverCreated ? await this.options.warm?.take(workload) : null;
-      if (warm) return { observed: observationOf(warm), machineId: machine.id, everStarted: true };
       inspection = await this.createOrAdopt(workload);
     }
     if (target === 'loaded' && inspection?.state.Running) {
@@ -129,7 +126,12 @@ export class LocalBackend implements SchedulerBackend {
       await this.removeAndWait(name);
       inspection = null;
     }
-    if (!inspection) await this.createOrAdopt(workload);
+    if (!inspection) {
+      // A run that reserved a warm member starts there: that container exists and runs already.
+      const warm = await this.options.warm?.take(workload);
+      if (warm) return { observed: observationOf(warm), machineId: machine.id, everStarted: true };
+      await this.createOrAdopt(workload);
+    }
     const started = await this.tryStart(name);
     return { observed: observationOf(started.inspection, started.error), machineId: machine.id, everStarted: true };
   }

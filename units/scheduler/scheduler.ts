@@ -228,13 +228,11 @@ export class Scheduler {
       const starting = work.kind === 'start' || (work.kind === 'converge' && !until && target === 'launched' && unit.currentState !== 'launched');
       const result =
         work.kind === 'restart' ? await backend.restart(action) : starting ? await backend.start(action) : await backend.apply(unit, workload, target);
-      // A container that started on the way to `created` (a warm pool member) is launched already.
-      const launchedEarly = until !== undefined && result.everStarted && !unit.everStarted;
       this.options.store.update(name, {
         observed: result.observed,
         machineId: result.machineId,
         everStarted: result.everStarted,
-        currentState: until && !launchedEarly ? unit.currentState : unit.desiredState,
+        currentState: until ? unit.currentState : unit.desiredState,
         reason: result.observed.error,
       });
       this.problems.note(name, problemOf(result.observed));

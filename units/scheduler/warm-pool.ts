@@ -7,8 +7,8 @@
  * run and goes with that run's container; it is never handed out twice.
  *
  * Members belong to nobody until taken (no record, no quota); they carry this installation's label
- * and the pool label, so that a restarted API finds the idle ones (no unit uses their name) and
- * removes them before it fills the pool again. When the host's available memory is under the
+ * and the pool label, so that a restarted API finds the ones no run started in and removes them
+ * (before it reconciles units and fills the pool again). When the host's available memory is under the
  * minimum, the pool stops refilling and removes idle members, one per tick.
  */
 import { randomBytes } from 'node:crypto';
@@ -43,7 +43,10 @@ export interface WarmPoolOptions {
   classes: WarmClass[];
   /** `key=value` carried by everything this installation creates. */
   instanceLabel: string;
-  /** Whether a unit runs the container of this engine name (a taken member, not an idle one). */
+  /**
+   * Whether a run started in the member of this engine name (its unit recorded the start). A member
+   * whose run never started there (the API stopped in between) is removed; its unit then starts cold.
+   */
   isTaken(engineName: string): boolean;
   /** Under this much available host memory the pool shrinks instead of refilling. */
   minAvailableBytes: number;
@@ -149,14 +152,18 @@ export class WarmPool {
     }
   }
 
-  /** Removes idle members a previous API left behind, then fills the pools and keeps them filled. */
-  start(): void {
+  /**
+   * Removes the members a previous API left that no run started in (answers once they are gone:
+   * reconcile units after that), then fills the pools and keeps them filled in the background.
+   */
+  async start(): Promise<void> {
     if (this.pools.length === 0 || this.timer) return;
-    this.running = this.adoptLeftovers()
-      .catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`))
-      .then(() => this.fill());
     this.timer = setInterval(() => this.kick(), this.options.tickMs ?? 2000);
     this.timer.unref();
+    this.running = this.removeLeftovers().catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`));
+    await this.running;
+    this.running = null;
+    this.kick();
   }
 
   /** Waits for the refill under way (tests). */
@@ -179,7 +186,7 @@ export class WarmPool {
     this.running = this.fill();
   }
 
-  private async adoptLeftovers(): Promise<void> {
+  private async removeLeftovers(): Promise<void> {
     const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmPool]);
     for (const member of members) {
       if (member.labels[this.instance.key] !== this.instance.value || this.options.isTaken(member.name)) continue;
