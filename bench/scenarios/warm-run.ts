@@ -1,0 +1,167 @@
+/**
+ * 9. Warm script run: a BoatLoad of its own with a warm pool (BOATLOAD_WARM_POOL) against the raw
+ * engine. Time to the first output byte and to the exit of a short script: BoatLoad POSTs the
+ * script and follows `stdout` (the follow ends when the container exits); the raw side creates,
+ * attaches, starts and reads the attach stream to its end (the same output). Before each BoatLoad
+ * iteration (untimed) the pool is full again: this measures warm capacity, not a burst past it.
+ * Then the pool's cost: idle memory and CPU of its members, from the engine's stats.
+ */
+import type Docker from 'dockerode';
+import { projectRoot } from '../../common/project-root';
+import { BoatLoadApi } from '../boatload';
+import { BoatLoadSystem } from '../system';
+import { b64, log, sleep, MiB } from '../util';
+import { alternate, compareRow, type BenchContext, type Row, type Scenario } from './types';
+
+const LINE = 'hello from a warm container';
+const POOL_SIZE = 4;
+const POOL_LABEL = 'boatload.warm-pool';
+const IDLE_SAMPLE_MS = 5000;
+
+interface Timing {
+  firstByteMs: number;
+  exitMs: number;
+  text: string;
+}
+
+/** Reads a response to its end, noting when the first body byte arrived (ms since `started`). */
+function readTimed(res: NodeJS.ReadableStream, started: number): Promise<Timing> {
+  return new Promise((resolve, reject) => {
+    let firstByteMs = -1;
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => {
+      if (firstByteMs < 0) firstByteMs = performance.now() - started;
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve({ firstByteMs, exitMs: performance.now() - started, text: Buffer.concat(chunks).toString('utf8') }));
+    res.on('error', reject);
+  });
+}
+
+async function idleMembers(docker: Docker, instanceId: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ filters: { label: [`boatload.instance=${instanceId}`, POOL_LABEL], status: ['running'] } });
+}
+
+async function waitForFullPool(docker: Docker, instanceId: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await idleMembers(docker, instanceId)).length < POOL_SIZE) {
+    if (Date.now() > deadline) throw new Error(`the warm pool did not fill to ${POOL_SIZE} within 60 s`);
+    await sleep(50);
+  }
+}
+
+/** Memory (as `docker stats` counts it) and CPU ms per second of each idle member over a few seconds. */
+async function idleCost(docker: Docker, members: Docker.ContainerInfo[]): Promise<{ memoryMiB: number[]; cpuMsPerS: number[] }> {
+  type Stats = { cpu_stats: { cpu_usage: { total_usage: number } }; memory_stats: { usage?: number; stats?: { total_inactive_file?: number } } };
+  const sample = (id: string): Promise<Stats> => docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false });
+  const first = await Promise.all(members.map((m) => sample(m.Id)));
+  const t0 = performance.now();
+  await sleep(IDLE_SAMPLE_MS);
+  const second = await Promise.all(members.map((m) => sample(m.Id)));
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    memoryMiB: second.map((s) => ((s.memory_stats.usage ?? 0) - (s.memory_stats.stats?.total_inactive_file ?? 0)) / MiB),
+    cpuMsPerS: second.map((s, i) => (s.cpu_stats.cpu_usage.total_usage - first[i].cpu_stats.cpu_usage.total_usage) / 1e6 / seconds),
+  };
+}
+
+export const warmRun: Scenario = {
+  id: 'warm',
+  number: 9,
+  title: 'warm script run',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const { raw } = ctx;
+    const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image}=${POOL_SIZE}` } });
+    const unregister = ctx.onInterrupt(() => system.stop());
+    const http = await system.login();
+    const bl = new BoatLoadApi(http, raw.docker);
+    try {
+      const script = b64(`#!/bin/sh\necho '${LINE}'\n`);
+      // The first create tells the bench the installation's instance id (for the pool's label).
+      await bl.remove(await bl.create({ script }));
+      const instanceId = bl.instanceId as string;
+      const timings = { boatload: [] as Timing[], raw: [] as Timing[] };
+      await alternate({
+        warmups: ctx.quick ? 1 : 2,
+        iterations: ctx.iterations(20, 2),
+        log: (m) => log(`warm: ${m}`),
+        boatload: async (warmup) => {
+          await waitForFullPool(raw.docker, instanceId);
+          const started = performance.now();
+          const id = await bl.create({ script });
+          const res = await http.stream(`/v1/container/${id}/stdout?follow=true`);
+          const timing = await readTimed(res, started);
+          await bl.remove(id);
+          if (timing.text !== `${LINE}\n`) throw new Error(`BoatLoad's stdout was ${JSON.stringify(timing.text)}`);
+          if (!warmup) timings.boatload.push(timing);
+          return timing.exitMs;
+        },
+        raw: async (warmup) => {
+          const started = performance.now();
+          const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
+          try {
+            const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+            const reading = readTimed(stream, started);
+            await container.start();
+            const timing = await reading;
+            if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
+            if (!warmup) timings.raw.push(timing);
+            return timing.exitMs;
+          } finally {
+            await raw.remove(container);
+          }
+        },
+      });
+      await waitForFullPool(raw.docker, instanceId);
+      const cost = await idleCost(raw.docker, await idleMembers(raw.docker, instanceId));
+      const reason = `BoatLoad (pool of ${POOL_SIZE}, full before each run): POST script + GET stdout?follow=true; raw: create + attach + start, attach stream to its end`;
+      return [
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'warm run: first output byte',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: timings.boatload.map((t) => t.firstByteMs),
+          raw: timings.raw.map((t) => t.firstByteMs),
+          target: { on: 'ratio', op: '<=', value: 0.5 },
+          reason,
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'warm run: exit (output complete)',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: timings.boatload.map((t) => t.exitMs),
+          raw: timings.raw.map((t) => t.exitMs),
+          target: { on: 'ratio', op: '<=', value: 0.5 },
+          reason,
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'pool: idle memory per member',
+          unit: 'MiB',
+          higherIsBetter: false,
+          boatload: cost.memoryMiB,
+          raw: null,
+          target: null,
+          reason: `engine stats (usage - inactive_file) of ${cost.memoryMiB.length} idle members`,
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'pool: idle CPU per member',
+          unit: 'CPU ms/s',
+          higherIsBetter: false,
+          boatload: cost.cpuMsPerS,
+          raw: null,
+          target: null,
+          reason: `engine stats over ${IDLE_SAMPLE_MS / 1000} s of ${cost.cpuMsPerS.length} idle members`,
+        }),
+      ];
+    } finally {
+      http.close();
+      await system.stop().catch((err: Error) => log(`warm: stopping BoatLoad: ${err.message}`));
+      await bl.removeFromEngine().catch(() => 0);
+      unregister();
+    }
+  },
+};
