@@ -94,10 +94,14 @@ export class DiskWatchdog {
 
   private async checkLayers(limitsOf: (owner: string) => QuotaLimits, halts: DiskWatchRound): Promise<void> {
     for (const satellite of this.options.satellites.all()) {
-      const sizes = await satellite.containerDiskUsage([`${LABELS.instance}=${this.options.instanceId}`, LABELS.container]);
+      // A warm run keeps its pool member's labels (labels cannot change): found by the pool label and its name.
+      const sizes = [
+        ...(await satellite.containerDiskUsage([`${LABELS.instance}=${this.options.instanceId}`, LABELS.container])),
+        ...(await satellite.containerDiskUsage([`${LABELS.instance}=${this.options.instanceId}`, LABELS.warmPool])),
+      ];
       for (const usage of sizes) {
         if (!ACTIVE.has(usage.state)) continue;
-        const record = this.options.containers.find(usage.labels[LABELS.container] ?? '');
+        const record = this.options.containers.find(usage.labels[LABELS.container] ?? /^boatload-([0-9a-f]{32})$/.exec(usage.name)?.[1] ?? '');
         if (!record) continue;
         const limit = limitsOf(record.owner).containerDiskBytes;
         if (limit > 0 && usage.sizeRw > limit) {

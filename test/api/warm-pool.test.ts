@@ -225,3 +225,17 @@ test('BOATLOAD_WARM_POOL is read per image and class, and refused naming the var
     expect(() => loadApiConfig({ ...base, BOATLOAD_WARM_POOL: bad })).toThrow(/BOATLOAD_WARM_POOL/);
   }
 });
+
+test('the disk watchdog finds a warm run by its name and stops it over its writable-layer quota', async () => {
+  await poolFull();
+  const dora = await system.token('dora');
+  const admin = await system.token('admin');
+  await system.http().put('/v1/users/dora/quotas').set(...auth(admin)).send({ container_disk_bytes: 5 * 1024 * 1024 }).expect(200);
+  const res = await system.http().post('/v1/container/').set(...auth(dora)).send({ script: b64('#!/bin/sh\ndd if=/dev/zero of=/tmp/big bs=1M count=20 2>/dev/null\ntouch /tmp/written\nsleep 600\n') }).expect(201);
+  const id = res.body.id as string;
+  expect((await docker.getContainer(`boatload-${id}`).inspect()).Config.Labels[LABELS.warmPool]).toBeDefined();
+  await eventually(async () => (await system.http().get(`/v1/container/${id}/file`).set(...auth(dora)).expect(200)).body.some((f: { path: string }) => f.path === '/tmp/written') || undefined, 30_000, 'the write');
+  await system.api.diskWatchdog.check();
+  const stopped = (await system.http().get(`/v1/container/${id}/`).set(...auth(dora)).expect(200)).body;
+  expect(stopped).toMatchObject({ status: 'error', reason: expect.stringMatching(/^writable layer over its quota of 5242880 bytes/) });
+}, 60_000);
