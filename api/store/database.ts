@@ -146,6 +146,15 @@ const MIGRATIONS: string[] = [
      volume_bytes         INTEGER,
      updated              TEXT NOT NULL
    );`,
+  // Step 12 - functions (api/functions/): named, owned scripts or commands to invoke; the
+  // definition is JSON (image, script, limits, capacity settings), names unique per owner.
+  `CREATE TABLE functions (
+     owner      TEXT NOT NULL,
+     name       TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     created    TEXT NOT NULL,
+     PRIMARY KEY (owner, name)
+   );`,
 ];
 
 /** The store version (SQLite user_version) once every migration has run. */
