@@ -36,6 +36,8 @@ import { userGroup } from './users/routes';
 import type { QuotaService } from './quotas/service';
 import type { UserService } from './users/service';
 import { volumeGroup } from './volumes/routes';
+import { functionGroup } from './functions/routes';
+import type { FunctionService } from './functions/service';
 import type { VolumeService } from './volumes/service';
 
 /** Form bodies of authenticated routes. */
@@ -54,6 +56,7 @@ export interface AppDeps {
   /** The container service and its actions (exec, streams, terminals, lifecycle operations). */
   containers: ContainerRouteDeps;
   volumes: VolumeService;
+  functions: FunctionService;
   snapshots: SnapshotService;
   quotas: QuotaService;
   operations: OperationService;
@@ -79,6 +82,7 @@ export interface RouteCatalog {
   users: MountedRoutes;
   container: MountedRoutes;
   volumes: MountedRoutes;
+  functions: MountedRoutes;
   snapshots: MountedRoutes;
   operations: MountedRoutes;
   /** The fleet API's help, examples and health, at /v1/units. */
@@ -163,6 +167,7 @@ export function routeCatalog(deps: AppDeps, guards: AppGuards): RouteCatalog {
     users: plain(userGroup(deps.users, deps.quotas), 'admin'),
     container: described(containerGroup(deps.containers), 'user'),
     volumes: described(volumeGroup({ volumes: deps.volumes }), 'user'),
+    functions: described(functionGroup({ functions: deps.functions }), 'user'),
     snapshots: described(snapshotGroup({ snapshots: deps.snapshots }), 'user'),
     operations: described(operationGroup({ operations: deps.operations }), 'user'),
     // The fleet API is served at /fleet/v1 and described at /v1/units.
@@ -217,7 +222,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Each resource with its help, examples and health (generated from the same route table).
   app.use(catalog.container.base, queryToken, auth, ...bodies, plainRouter(catalog.container.routes));
-  for (const mount of [catalog.volumes, catalog.snapshots, catalog.operations]) app.use(mount.base, auth, ...bodies, plainRouter(mount.routes));
+  for (const mount of [catalog.volumes, catalog.functions, catalog.snapshots, catalog.operations]) app.use(mount.base, auth, ...bodies, plainRouter(mount.routes));
   app.use(catalog.units.base, auth, plainRouter(catalog.units.routes));
   app.use(catalog.metrics.base, auth, requireAdmin, plainRouter(catalog.metrics.routes));
   // Every other /v1 path needs auth too, then is a 404 (its body is never read).

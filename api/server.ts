@@ -65,6 +65,8 @@ import { QuotaService } from './quotas/service';
 import { DiskWatchdog } from './quotas/disk-watchdog';
 
 import type { WarmPool } from '../units/scheduler/warm-pool';
+import { FunctionService } from './functions/service';
+import { FunctionRepository } from './store/functions';
 
 export interface ApiServer {
   app: Express;
@@ -214,6 +216,14 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     intervalMs: config.quotas.diskWatchIntervalMs,
     logger: logger.child('disk-watchdog'),
   });
+  const functions = new FunctionService({
+    functions: new FunctionRepository(db),
+    containers,
+    locator,
+    operations,
+    createLimits: containerLimits,
+    outputMaxBytes: config.actions.execOutputMaxBytes,
+  });
   const view = containers.get.bind(containers);
   const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
   const lifecycle = new LifecycleService({ locator, containers, scheduler, operations, snapshots, createLimits: containerLimits, quotas });
@@ -229,6 +239,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       await snapshots.deleteOwnedBy(username);
       await volumes.deleteOwnedBy(username);
       await operations.deleteOwnedBy(username);
+      functions.deleteOwnedBy(username);
       // A user created again under the same name starts from the defaults.
       await quotas.forget(username);
     },
@@ -247,6 +258,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     session: config.session,
     containers: { service: containers, createLimits: containerLimits, wait: readyWaiter({ exec, waitReadyMaxSeconds: config.actions.waitReadyMaxSeconds }), exec, lifecycle, terminal, limits: config.actions },
     volumes,
+    functions,
     snapshots,
     quotas,
     operations,

@@ -1,7 +1,7 @@
 import { nowIso } from './database';
 import type { SqlDatabase } from './sql';
 
-export type OperationKind = 'start' | 'stop' | 'restart' | 'snapshot' | 'fork' | 'batch_create';
+export type OperationKind = 'start' | 'stop' | 'restart' | 'snapshot' | 'fork' | 'batch_create' | 'invoke';
 export type OperationStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 
 /** A long action's receipt, kept in the store so that it survives (and reports) API restarts. */
