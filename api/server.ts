@@ -223,6 +223,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     operations,
     createLimits: containerLimits,
     outputMaxBytes: config.actions.execOutputMaxBytes,
+    logger: logger.child('functions'),
   });
   const view = containers.get.bind(containers);
   const exec = new ExecService({ locator, view, outputMaxBytes: config.actions.execOutputMaxBytes });
@@ -347,6 +348,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       scheduler.stopSync();
       await reaper.stop();
       await diskWatchdog.stop();
+      await functions.idle();
       await backendParts.warm?.close();
       await fleetListeners?.close();
       fleetListeners = null;

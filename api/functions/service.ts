@@ -13,6 +13,7 @@ import type { ContainerLocator } from '../containers/locator';
 import type { OperationService, OperationView } from '../operations/service';
 import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../store/functions';
 import type { User } from '../store/users';
+import type { Logger } from '../../common/logger';
 import type { FunctionRequest, InvokeRequest } from './requests';
 
 export interface FunctionServiceOptions {
@@ -25,6 +26,7 @@ export interface FunctionServiceOptions {
   outputMaxBytes: number;
   /** How often an invocation looks at its container's state. */
   pollMs?: number;
+  logger: Logger;
 }
 
 export interface InvocationResult {
@@ -70,6 +72,7 @@ const LAST_INVOCATIONS = 10;
 export class FunctionService {
   private readonly inFlight = new Map<string, number>();
   private readonly notes = new Map<string, InvocationNote[]>();
+  private readonly removals = new Set<Promise<void>>();
 
   constructor(private readonly options: FunctionServiceOptions) {}
 
@@ -187,8 +190,11 @@ export class FunctionService {
     try {
       const deadline = Date.now() + record.definition.timeoutSeconds * 1000;
       let exitCode: number | null = null;
-      let timedOut = false;
-      for (;;) {
+      // The engine ends a follow of the output when the container stops: the quickest word of the
+      // exit. The state then tells the exit code (or, after a cut-off follow, when it ends).
+      const followed = await this.output(user, id, 'stdout', deadline - Date.now());
+      let timedOut = followed.timedOut;
+      while (!timedOut) {
         const state = await containers.state(user, id);
         const docker = state.docker_state;
         if ('Status' in docker && (docker.Status === 'exited' || docker.Status === 'dead')) {
@@ -200,11 +206,16 @@ export class FunctionService {
           timedOut = true;
           break;
         }
-        await sleep(this.options.pollMs ?? 20);
+        await sleep(this.options.pollMs ?? 10);
       }
-      const cold = !(await this.ranWarm(user, id));
-      const stdout = await this.output(user, id, 'stdout');
-      const stderr = await this.output(user, id, 'stderr');
+      const [warm, stdout, stderr] = await Promise.all([
+        this.ranWarm(user, id),
+        // Nothing followed: a cold container not started yet when the follow began (the engine ends
+        // a follow of a container that is not running at once); read it again now that it exited.
+        followed.truncated || followed.timedOut || followed.text === '' ? this.output(user, id, 'stdout') : followed,
+        this.output(user, id, 'stderr'),
+      ]);
+      const cold = !warm;
       const result: InvocationResult = {
         exit_code: timedOut ? null : exitCode,
         stdout: stdout.text,
@@ -215,11 +226,27 @@ export class FunctionService {
         truncated: stdout.truncated || stderr.truncated,
       };
       this.note(record, { at: new Date().toISOString(), status: timedOut ? 'timed out' : exitCode === 0 ? 'ok' : 'failed', duration_ms: result.duration_ms, cold });
+      // A timed-out invocation answers once its processes are gone.
+      if (timedOut) await containers.delete(user, id);
       return result;
     } finally {
-      // Removing the container kills whatever still runs in it: the whole process tree.
-      await containers.delete(user, id).catch(() => undefined);
+      // Removing the container kills whatever still runs in it: the whole process tree. The answer
+      // does not wait for the engine's removal (the output is read already).
+      this.removeLater(user, id);
     }
+  }
+
+  private removeLater(user: User, id: string): void {
+    const removal: Promise<void> = this.options.containers
+      .delete(user, id)
+      .catch((err: Error) => this.options.logger.warn(`function container ${id} not removed: ${err.message}`))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
+  }
+
+  /** Waits for the removals of finished invocations' containers (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.removals.size) await Promise.allSettled([...this.removals]);
   }
 
   private async ranWarm(user: User, id: string): Promise<boolean> {
@@ -232,24 +259,33 @@ export class FunctionService {
     }
   }
 
-  private async output(user: User, id: string, stream: 'stdout' | 'stderr'): Promise<{ text: string; truncated: boolean }> {
+  /** One stream's output, at most outputMaxBytes; with `followMs`, followed until the exit or that long. */
+  private async output(user: User, id: string, stream: 'stdout' | 'stderr', followMs?: number): Promise<{ text: string; truncated: boolean; timedOut: boolean }> {
     const max = this.options.outputMaxBytes;
-    const answer = await this.options.containers.logs(user, id, { stdout: stream === 'stdout', stderr: stream === 'stderr', follow: false });
+    const answer = await this.options.containers.logs(user, id, { stdout: stream === 'stdout', stderr: stream === 'stderr', follow: followMs !== undefined });
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
-    for await (const chunk of answer.body) {
-      const buffer = chunk as Buffer;
-      if (size + buffer.length > max) {
-        chunks.push(buffer.subarray(0, max - size));
-        truncated = true;
-        answer.body.destroy();
-        break;
+    let timedOut = false;
+    const timer = followMs === undefined ? null : setTimeout(() => ((timedOut = true), answer.body.destroy()), Math.max(0, followMs));
+    try {
+      for await (const chunk of answer.body) {
+        const buffer = chunk as Buffer;
+        if (size + buffer.length > max) {
+          chunks.push(buffer.subarray(0, max - size));
+          truncated = true;
+          answer.body.destroy();
+          break;
+        }
+        chunks.push(buffer);
+        size += buffer.length;
       }
-      chunks.push(buffer);
-      size += buffer.length;
+    } catch (err) {
+      if (!timedOut) throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
     }
-    return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+    return { text: Buffer.concat(chunks).toString('utf8'), truncated, timedOut };
   }
 
   private note(record: FunctionRecord, note: InvocationNote): void {

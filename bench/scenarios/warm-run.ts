@@ -10,7 +10,7 @@ import type Docker from 'dockerode';
 import { projectRoot } from '../../common/project-root';
 import { BoatLoadApi } from '../boatload';
 import { BoatLoadSystem } from '../system';
-import { b64, log, sleep, MiB } from '../util';
+import { b64, log, mapLimit, sleep, MiB } from '../util';
 import { alternate, compareRow, type BenchContext, type Row, type Scenario } from './types';
 
 const LINE = 'hello from a warm container';
@@ -112,6 +112,45 @@ export const warmRun: Scenario = {
           }
         },
       });
+      // Function invokes: warm (pool full before each) against raw `docker run --rm` of the same
+      // command (create + attach + start + wait + remove), then 24 invokes with 8 in flight.
+      await http.expect('POST', '/v1/functions', 201, { name: 'bench-hello', script, max_concurrency: 8, timeout: 30 });
+      const invokes = await alternate({
+        warmups: ctx.quick ? 1 : 2,
+        iterations: ctx.iterations(15, 2),
+        log: (m) => log(`warm invoke: ${m}`),
+        boatload: async () => {
+          await waitForFullPool(raw.docker, instanceId);
+          const started = performance.now();
+          const answer = (await http.expect('POST', '/v1/functions/bench-hello/invoke', 200, {})).json<{ stdout: string; cold: boolean }>();
+          const ms = performance.now() - started;
+          if (answer.stdout !== `${LINE}\n` || answer.cold) throw new Error(`the invoke answered ${JSON.stringify(answer)}`);
+          return ms;
+        },
+        raw: async () => {
+          const started = performance.now();
+          const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
+          try {
+            const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+            const reading = readTimed(stream, started);
+            await container.start();
+            await container.wait();
+            const timing = await reading;
+            if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
+          } finally {
+            await raw.remove(container);
+          }
+          return performance.now() - started;
+        },
+      });
+      await waitForFullPool(raw.docker, instanceId);
+      const burst = ctx.quick ? 8 : 24;
+      const burstStarted = performance.now();
+      const answers = await mapLimit(Array.from({ length: burst }, (_, i) => i), 8, async () =>
+        (await http.expect('POST', '/v1/functions/bench-hello/invoke', 200, {})).json<{ stdout: string; cold: boolean }>(),
+      );
+      const perSecond = burst / ((performance.now() - burstStarted) / 1000);
+      if (answers.some((a) => a.stdout !== `${LINE}\n`)) throw new Error('an invoke of the burst answered the wrong output');
       await waitForFullPool(raw.docker, instanceId);
       const cost = await idleCost(raw.docker, await idleMembers(raw.docker, instanceId));
       const reason = `BoatLoad (pool of ${POOL_SIZE}, full before each run): POST script + GET stdout?follow=true; raw: create + attach + start, attach stream to its end`;
@@ -135,6 +174,26 @@ export const warmRun: Scenario = {
           raw: timings.raw.map((t) => t.exitMs),
           target: { on: 'ratio', op: '<=', value: 0.5 },
           reason,
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'function invoke (warm) against docker run',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: invokes.boatload,
+          raw: invokes.raw,
+          target: { on: 'ratio', op: '<=', value: 0.25 },
+          reason: 'BoatLoad: POST /v1/functions/<name>/invoke (pool full before each); raw: create + attach + start + wait + remove (docker run --rm)',
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: `function invokes/s, ${burst} at concurrency 8`,
+          unit: 'invokes/s',
+          higherIsBetter: true,
+          boatload: [perSecond],
+          raw: null,
+          target: null,
+          reason: `${answers.filter((a) => !a.cold).length} of ${burst} warm (a pool of ${POOL_SIZE}; the rest cold)`,
         }),
         compareRow({
           scenario: '9 warm script run',
