@@ -237,15 +237,15 @@ function metricsListenerFromEnv(env: Env): ApiConfig['metricsListener'] {
 }
 
 export interface WarmPoolConfig {
-  classes: Array<{ image: string; memoryBytes?: number; nanoCpus?: number; pidsLimit?: number; size: number }>;
+  classes: Array<{ image: string; memoryBytes?: number; nanoCpus?: number; pidsLimit?: number; network?: 'none'; size: number }>;
   /** BOATLOAD_WARM_POOL_MIN_AVAILABLE_BYTES: under this much available host memory the pool shrinks. */
   minAvailableBytes: number;
 }
 
-const WARM_CLASS = /^([^;=\s]+)((?:;(?:memory|cpus|pids)=[0-9.]+)*)=(\d{1,3})$/;
+const WARM_CLASS = /^([^;=\s]+)((?:;(?:(?:memory|cpus|pids)=[0-9.]+|network=none))*)=(\d{1,3})$/;
 
 /**
- * `IMAGE[;memory=BYTES][;cpus=N][;pids=N]=COUNT`, comma- or space-separated, e.g.
+ * `IMAGE[;memory=BYTES][;cpus=N][;pids=N][;network=none]=COUNT`, comma- or space-separated, e.g.
  * `boatload/base:latest=4`; an image without a tag means `:latest`. Empty: no pool.
  */
 function warmPoolFromEnv(env: Env): WarmPoolConfig {
@@ -259,6 +259,10 @@ function warmPoolFromEnv(env: Env): WarmPoolConfig {
     const cls: WarmPoolConfig['classes'][number] = { image, size };
     for (const option of match[2].split(';').filter(Boolean)) {
       const [key, value] = option.split('=');
+      if (key === 'network') {
+        cls.network = 'none';
+        continue;
+      }
       const number = Number(value);
       if (!Number.isFinite(number) || number <= 0) throw new ConfigError(`${name}: ${key} must be a positive number in "${entry}"`);
       if (key === 'memory') cls.memoryBytes = Math.round(number);

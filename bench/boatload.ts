@@ -14,6 +14,7 @@ export interface CreateBody {
   permanent?: boolean;
   image_name?: string;
   image_tag?: string;
+  network?: string;
 }
 
 export interface StateAnswer {

@@ -178,6 +178,7 @@ export class FunctionService {
     if (definition.imageTag) body.image_tag = definition.imageTag;
     if (definition.memory !== null) body.memory = definition.memory;
     if (definition.cpus !== null) body.cpus = definition.cpus;
+    if (definition.network) body.network = definition.network;
     return body;
   }
 

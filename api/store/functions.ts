@@ -11,6 +11,7 @@ export interface FunctionDefinition {
   timeoutSeconds: number;
   memory: number | null;
   cpus: number | null;
+  network?: string | null;
   minWarm: number;
   maxWarm: number;
   maxConcurrency: number;

@@ -71,14 +71,19 @@ export const warmRun: Scenario = {
   title: 'warm script run',
   async run(ctx: BenchContext): Promise<Row[]> {
     const { raw } = ctx;
-    const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image}=${POOL_SIZE}` } });
+    // Both sides without a network: members cannot be on their owner's network ahead of time.
+    const rawNoNetwork = (cmd: string[]): Promise<Docker.Container> => {
+      const options = raw.createOptions(cmd);
+      return raw.docker.createContainer({ ...options, HostConfig: { ...options.HostConfig, NetworkMode: 'none' } });
+    };
+    const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image};network=none=${POOL_SIZE}` } });
     const unregister = ctx.onInterrupt(() => system.stop());
     const http = await system.login();
     const bl = new BoatLoadApi(http, raw.docker);
     try {
       const script = b64(`#!/bin/sh\necho '${LINE}'\n`);
       // The first create tells the bench the installation's instance id (for the pool's label).
-      await bl.remove(await bl.create({ script }));
+      await bl.remove(await bl.create({ script, network: 'none' }));
       const instanceId = bl.instanceId as string;
       const timings = { boatload: [] as Timing[], raw: [] as Timing[] };
       await alternate({
@@ -88,7 +93,7 @@ export const warmRun: Scenario = {
         boatload: async (warmup) => {
           await waitForFullPool(raw.docker, instanceId);
           const started = performance.now();
-          const id = await bl.create({ script });
+          const id = await bl.create({ script, network: 'none' });
           const res = await http.stream(`/v1/container/${id}/stdout?follow=true`);
           const timing = await readTimed(res, started);
           await bl.remove(id);
@@ -98,7 +103,7 @@ export const warmRun: Scenario = {
         },
         raw: async (warmup) => {
           const started = performance.now();
-          const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
+          const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
           try {
             const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
             const reading = readTimed(stream, started);
@@ -114,7 +119,7 @@ export const warmRun: Scenario = {
       });
       // Function invokes: warm (pool full before each) against raw `docker run --rm` of the same
       // command (create + attach + start + wait + remove), then 24 invokes with 8 in flight.
-      await http.expect('POST', '/v1/functions', 201, { name: 'bench-hello', script, max_concurrency: 8, timeout: 30 });
+      await http.expect('POST', '/v1/functions', 201, { name: 'bench-hello', script, network: 'none', max_concurrency: 8, timeout: 30 });
       const invokes = await alternate({
         warmups: ctx.quick ? 1 : 2,
         iterations: ctx.iterations(15, 2),
@@ -129,7 +134,7 @@ export const warmRun: Scenario = {
         },
         raw: async () => {
           const started = performance.now();
-          const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
+          const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
           try {
             const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
             const reading = readTimed(stream, started);

@@ -10,7 +10,7 @@ let alice: string;
 let bob: string;
 
 beforeAll(async () => {
-  system = await startSystem({ BOATLOAD_WARM_POOL: 'boatload/base:latest=1' });
+  system = await startSystem({ BOATLOAD_WARM_POOL: 'boatload/base:latest;network=none=1' });
   alice = await system.token('alice');
   bob = await system.token('bob');
 }, 60_000);
@@ -28,7 +28,7 @@ async function define(token: string, body: Record<string, unknown>): Promise<Rec
 
 test('a function is defined, read and invoked inline: arguments and variables reach it, its container goes', async () => {
   const script = b64('#!/bin/sh\necho "hello $1 from $WHO"\necho "to stderr" >&2\nexit 4\n');
-  const fn = await define(alice, { name: 'hello', script, env: { WHO: 'the definition' }, timeout: 20 });
+  const fn = await define(alice, { name: 'hello', script, env: { WHO: 'the definition' }, timeout: 20, network: 'none' });
   expect(fn).toMatchObject({ name: 'hello', owner: 'alice', image_name: 'boatload/base', image_tag: 'latest', has_script: true, timeout: 20, max_concurrency: 4 });
   await poolFull();
   const res = await system.http().post('/v1/functions/hello/invoke').set(...auth(alice)).send({ args: ['world'], env: { WHO: 'the invocation' } }).expect(200);

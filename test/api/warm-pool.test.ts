@@ -36,7 +36,8 @@ const ARGS = ['two words', "it's", 'line\nbreak', '$HOME', ''];
 const ENV = { GREETING: "hello 'quoted' $world", PWD: '/custom', SHLVL: '7' };
 
 beforeAll(async () => {
-  system = await startSystem({ BOATLOAD_WARM_POOL: `boatload/base:latest=${POOL_SIZE}` });
+  // Members without a network: containers otherwise join their owner's network, which a member cannot.
+  system = await startSystem({ BOATLOAD_WARM_POOL: `boatload/base:latest;network=none=${POOL_SIZE}` });
   alice = await system.token('alice');
 }, 60_000);
 
@@ -84,7 +85,7 @@ async function reads(id: string): Promise<Record<string, unknown>> {
 
 test('a warm run reads back exactly what the same run gives cold', async () => {
   await poolFull();
-  const request = { script: b64(SCRIPT), container_args: ARGS, env: ENV };
+  const request = { script: b64(SCRIPT), container_args: ARGS, env: ENV, network: 'none' };
   const warmId = await run(request);
   // The default limits are the pool's class; another memory limit does not fit it: a cold run.
   const coldId = await run({ ...request, memory: 256 * 1024 * 1024 });
@@ -116,10 +117,10 @@ test('a run without variables of its own sees only what a cold run sees', async 
   await poolFull();
   const script = b64('#!/bin/sh\nenv | grep -v "^HOSTNAME=" | sort\n');
   const stdout = async (id: string): Promise<string> => (await system.http().get(`/v1/container/${id}/stdout`).set(...auth(alice)).expect(200)).text;
-  const warmId = await run({ script });
+  const warmId = await run({ script, network: 'none' });
   expect((await docker.getContainer(`boatload-${warmId}`).inspect()).Config.Labels[LABELS.warmPool]).toBeDefined();
   const warm = { stdout: await stdout(warmId) };
-  const cold = { stdout: await stdout(await run({ script, pids: 100 })) };
+  const cold = { stdout: await stdout(await run({ script, network: 'none', pids: 100 })) };
   expect(warm.stdout).toBe(cold.stdout);
   // The waiter's sh added nothing: the script's own sh sets PWD and SHLVL=1 as it does cold.
   expect(warm.stdout).toContain('SHLVL=1\n');
@@ -131,7 +132,7 @@ test('every run gets its own member, never one that ran before; the pool refills
   const before = await poolMembers();
   const ids: string[] = [];
   for (let i = 0; i < POOL_SIZE + 1; i++) {
-    const res = await system.http().post('/v1/container/').set(...auth(alice)).send({ script: b64(`#!/bin/sh\necho run ${i}\n`) }).expect(201);
+    const res = await system.http().post('/v1/container/').set(...auth(alice)).send({ script: b64(`#!/bin/sh\necho run ${i}\n`), network: 'none' }).expect(201);
     ids.push(res.body.id as string);
   }
   expect(new Set(ids).size).toBe(ids.length);
@@ -200,7 +201,7 @@ test('the pool shrinks while host memory is short and fills again when it recove
     hostMemory: async () => (short ? { availableBytes: 1 } : satellite.hostMemory()),
   };
   const instanceLabel = `${LABELS.instance}=${system.api.instanceId}`;
-  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', size: 2 }], instanceLabel, isTaken: () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
+  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 2 }], instanceLabel, isTaken: () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
   try {
     await pool.start();
     const idle = (): number => pool.status()[0].idle;
@@ -231,7 +232,7 @@ test('the disk watchdog finds a warm run by its name and stops it over its writa
   const dora = await system.token('dora');
   const admin = await system.token('admin');
   await system.http().put('/v1/users/dora/quotas').set(...auth(admin)).send({ container_disk_bytes: 5 * 1024 * 1024 }).expect(200);
-  const res = await system.http().post('/v1/container/').set(...auth(dora)).send({ script: b64('#!/bin/sh\ndd if=/dev/zero of=/tmp/big bs=1M count=20 2>/dev/null\ntouch /tmp/written\nsleep 600\n') }).expect(201);
+  const res = await system.http().post('/v1/container/').set(...auth(dora)).send({ script: b64('#!/bin/sh\ndd if=/dev/zero of=/tmp/big bs=1M count=20 2>/dev/null\ntouch /tmp/written\nsleep 600\n'), network: 'none' }).expect(201);
   const id = res.body.id as string;
   expect((await docker.getContainer(`boatload-${id}`).inspect()).Config.Labels[LABELS.warmPool]).toBeDefined();
   await eventually(async () => (await system.http().get(`/v1/container/${id}/file`).set(...auth(dora)).expect(200)).body.some((f: { path: string }) => f.path === '/tmp/written') || undefined, 30_000, 'the write');

@@ -35,6 +35,12 @@ export interface WarmClass {
   memoryBytes?: number;
   nanoCpus?: number;
   pidsLimit?: number;
+  /**
+   * `none`: members without a network, for runs that ask for none. Without it members are on the
+   * engine's default network, which fits runs only where containers are not put on their owner's
+   * network (members belong to nobody, so they cannot be on an owner's network ahead of time).
+   */
+  network?: 'none';
   size: number;
 }
 
@@ -99,6 +105,7 @@ export class WarmPool {
       template.memoryBytes = cls.memoryBytes ?? defaults.memoryBytes;
       template.nanoCpus = cls.nanoCpus ?? defaults.nanoCpus;
       template.pidsLimit = cls.pidsLimit ?? defaults.pidsLimit;
+      if (cls.network) template.network = cls.network;
       return { key: warmClassKey(template), template, size: cls.size, idle: [], creating: 0 };
     });
   }
