@@ -14,6 +14,22 @@ export interface ContainerSummary {
   exit_code: number | null;
   reason: string | null;
   expires_at: string | null;
+  /** Its DNS label among its owner's containers (null: none). */
+  hostname?: string | null;
+  /** none, private or internet (null: made before network modes). */
+  network?: NetworkMode | null;
+  /** Each exposed port and where it is reached now. */
+  ports?: PortView[];
+}
+
+export type NetworkMode = 'none' | 'private' | 'internet';
+
+/** An exposed port: host_ip:host_port reaches it from other machines (null while not published). */
+export interface PortView {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  host_ip: string | null;
+  host_port: number | null;
 }
 
 export interface Readiness {
@@ -53,6 +69,12 @@ export interface CreateContainerRequest {
   permanent?: boolean;
   ttl?: number;
   volumes?: Array<{ name: string; path: string; readonly?: boolean }>;
+  /** Ports to publish: "8080", "53/udp", or {port, protocol, host_port}. */
+  ports?: Array<string | { port: number; protocol?: 'tcp' | 'udp'; host_port?: number }>;
+  hostname?: string;
+  network?: NetworkMode;
+  /** alias → one of your containers' ids. */
+  links?: Record<string, string>;
 }
 
 export interface ContainerState {
@@ -62,6 +84,7 @@ export interface ContainerState {
   reason: string | null;
   node: string | null;
   expires_at: string | null;
+  ports?: PortView[];
   [key: string]: unknown;
 }
 

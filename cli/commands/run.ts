@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { BoatLoadClient, type CreateContainerRequest } from '../../client';
+import { BoatLoadClient, type CreateContainerRequest, type NetworkMode } from '../../client';
 import { CliError } from '../errors';
 import { Progress, progressEnabled, Waiting } from '../progress';
 import { contextOf, examples } from './common';
@@ -16,6 +16,8 @@ interface RunOptions {
   image?: string;
   env: string[];
   port: string[];
+  hostname?: string;
+  network?: string;
   permanent?: boolean;
   detach?: boolean;
   ttl?: number;
@@ -66,20 +68,25 @@ export function registerRun(program: Command): void {
       .argument('[args...]', "the script's (or command's) arguments")
       .option('--image <image[:tag]>', 'image (default boatload/base:latest)')
       .option('-e, --env <NAME=value>', 'an environment variable (repeatable)', collect, [])
-      .option('-p, --port <port>', 'not available yet: container networking (issue 13) is not built; refused', collect, [])
+      .option('-p, --port <port>', 'publish a container port: 8080 or 53/udp (repeatable); the host port is printed', collect, [])
+      .option('--hostname <name>', "a DNS label your other containers reach it by")
+      .option('--network <mode>', 'internet, private or none (default: the installation\'s)')
       .option('--permanent', 'restart it always (it runs until removed)')
       .option('-d, --detach', 'print the id and return at once')
       .option('--ttl <seconds>', 'lifetime from creation, then it is removed (0: none)', seconds)
       .option('--rm', 'remove the container once it exits')
       .passThroughOptions()
       .action(async (script: string | undefined, args: string[], options: RunOptions, command: Command) => {
-        if (options.port.length) throw new CliError('--port is not supported yet: container networking (ports, names; issue 13) is not built. Run without --port.', 2);
         const operands = script === undefined ? [] : [script, ...args];
         if (!operands.length) throw new CliError('Nothing to run: give a SCRIPT file, or -- CMD ARGS. See boatload run --help.', 2);
         const request: CreateContainerRequest = { ...(options.image ? splitImage(options.image) : {}) };
         if (options.env.length) request.env = parseEnv(options.env);
         if (options.permanent) request.permanent = true;
         if (options.ttl !== undefined) request.ttl = options.ttl;
+        // Passed as typed: the API names a bad port, hostname or mode in its 400.
+        if (options.port.length) request.ports = options.port;
+        if (options.hostname !== undefined) request.hostname = options.hostname;
+        if (options.network !== undefined) request.network = options.network as NetworkMode;
         if (isCommandMode(operands, process.argv.slice(2))) {
           request.container_args = operands;
         } else {
@@ -100,8 +107,10 @@ export function registerRun(program: Command): void {
         upload?.finish();
         if (options.detach) {
           process.stdout.write(`${created.id}\n`);
+          if (request.ports) await reportPorts(client, created.id);
           return;
         }
+        if (request.ports) await reportPorts(client, created.id);
         const code = await follow(client, created.id);
         if (options.rm) await client.deleteContainer(created.id).catch(() => undefined);
         process.exitCode = code;
@@ -111,6 +120,7 @@ export function registerRun(program: Command): void {
       'boatload run --env NAME=world --image boatload/base:latest job.py input.csv',
       'boatload run -- sh -c \'echo hello; exit 3\'; echo $?    # 3',
       'boatload run --detach --permanent --ttl 3600 -- sleep 3600',
+      'boatload run --detach --permanent -p 8080 --hostname web -- httpd -f -p 8080',
     ],
   );
 }
@@ -187,4 +197,24 @@ function waitForStart(client: BoatLoadClient, id: string): { stop(): void } {
     }
   })();
   return { stop };
+}
+
+/**
+ * Prints where each published port is reached (on stderr: stdout is the container's), once the
+ * engine has published them (a few seconds at most; a port not published by then is said so).
+ */
+async function reportPorts(client: BoatLoadClient, id: string): Promise<void> {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const ports = (await client.state(id)).ports;
+    const published = (ports ?? []).every((port) => port.host_port !== null);
+    if (published || Date.now() > deadline) {
+      for (const port of ports ?? []) {
+        const where = port.host_port === null ? 'not published (yet)' : `${port.host_ip}:${port.host_port}`;
+        process.stderr.write(`port ${port.port}/${port.protocol} -> ${where}\n`);
+      }
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

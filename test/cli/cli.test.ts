@@ -100,10 +100,26 @@ describe('logged in', () => {
     expect(result).toMatchObject({ code: 0, stdout: 'one\ntwo\n' });
   });
 
-  test('run --port is refused with its reason', async () => {
-    const result = await cli(['run', '--port', '8080', '--', 'true'], where);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--port is not supported yet');
+  test('run -p publishes the port and says where it is reached; a bad port is the API\'s 400', async () => {
+    const result = await cli(['run', '--detach', '--permanent', '-p', '8080', '--hostname', 'web', '--', 'httpd', '-f', '-p', '8080'], where);
+    expect(result.code).toBe(0);
+    const id = result.stdout.trim();
+    try {
+      const match = /^port 8080\/tcp -> ([\d.]+):(\d+)$/m.exec(result.stderr);
+      expect(match).not.toBeNull();
+      const [, hostIp, hostPort] = match as RegExpExecArray;
+      // busybox httpd answers (404: it serves no files here): the published port reaches it.
+      const answer = await eventually(async () => (await fetch(`http://${hostIp}:${hostPort}/`).catch(() => undefined))?.status);
+      expect(answer).toBe(404);
+      const state = await client.state(id);
+      expect(state.ports).toEqual([{ port: 8080, protocol: 'tcp', host_ip: hostIp, host_port: Number(hostPort) }]);
+      expect(state.hostname).toBe('web');
+    } finally {
+      await client.deleteContainer(id);
+    }
+    const bad = await cli(['run', '-p', '99999', '--', 'true'], where);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/ports.*1-65535/);
   });
 
   test('run: Ctrl-C stops the container and says so', async () => {
