@@ -217,7 +217,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     logger: logger.child('disk-watchdog'),
   });
   const functions = new FunctionService({
-    functions: new FunctionRepository(db),
+    functions: new FunctionRepository(store),
     containers,
     locator,
     operations,
@@ -240,7 +240,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       await snapshots.deleteOwnedBy(username);
       await volumes.deleteOwnedBy(username);
       await operations.deleteOwnedBy(username);
-      functions.deleteOwnedBy(username);
+      await functions.deleteOwnedBy(username);
       // A user created again under the same name starts from the defaults.
       await quotas.forget(username);
     },

@@ -28,8 +28,8 @@ export function functionGroup(deps: FunctionRouteDeps): RouteGroup {
         example: { body: { name: 'hello', script: 'IyEvYmluL3NoCmVjaG8gImhlbGxvICQxIgo=', timeout: 10 } },
         bodySchema: functionRequestSchema,
         handlers: [
-          (req, res) => {
-            res.status(201).json(functions.create(currentUser(req), parseFunctionRequest(req.body)));
+          async (req, res) => {
+            res.status(201).json(await functions.create(currentUser(req), parseFunctionRequest(req.body)));
           },
         ],
       },
@@ -39,8 +39,8 @@ export function functionGroup(deps: FunctionRouteDeps): RouteGroup {
         summary: 'Your functions.',
         answer: `200 [${VIEW}]`,
         handlers: [
-          (req, res) => {
-            res.json(functions.list(currentUser(req)));
+          async (req, res) => {
+            res.json(await functions.list(currentUser(req)));
           },
         ],
       },
@@ -50,8 +50,8 @@ export function functionGroup(deps: FunctionRouteDeps): RouteGroup {
         summary: 'One function, its invocations in flight and its last invocations.',
         answer: `200 ${VIEW}`,
         handlers: [
-          (req, res) => {
-            res.json(functions.get(currentUser(req), name(req)));
+          async (req, res) => {
+            res.json(await functions.get(currentUser(req), name(req)));
           },
         ],
       },
@@ -61,8 +61,8 @@ export function functionGroup(deps: FunctionRouteDeps): RouteGroup {
         summary: 'Delete the function (invocations in flight finish).',
         answer: '204',
         handlers: [
-          (req, res) => {
-            functions.delete(currentUser(req), name(req));
+          async (req, res) => {
+            await functions.delete(currentUser(req), name(req));
             res.status(204).end();
           },
         ],

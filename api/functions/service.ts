@@ -76,39 +76,39 @@ export class FunctionService {
 
   constructor(private readonly options: FunctionServiceOptions) {}
 
-  create(owner: User, request: FunctionRequest): FunctionView {
+  async create(owner: User, request: FunctionRequest): Promise<FunctionView> {
     // Checked as a container create now, so that a bad script or limit is a 400 here, not at invoke.
     parseCreateRequest(this.createBody(request.definition, { args: [], env: {} }), null, this.options.createLimits);
     const record: FunctionRecord = { owner: owner.username, name: request.name, definition: request.definition, created: new Date().toISOString() };
-    if (!this.options.functions.insert(record)) throw new ConflictError(`You have a function named ${request.name} already.`);
+    if (!(await this.options.functions.insert(record))) throw new ConflictError(`You have a function named ${request.name} already.`);
     return this.view(record);
   }
 
-  list(user: User): FunctionView[] {
-    return this.options.functions.list(user.username).map((r) => this.view(r));
+  async list(user: User): Promise<FunctionView[]> {
+    return (await this.options.functions.list(user.username)).map((r) => this.view(r));
   }
 
-  get(user: User, name: string): FunctionView {
-    return this.view(this.owned(user, name));
+  async get(user: User, name: string): Promise<FunctionView> {
+    return this.view(await this.owned(user, name));
   }
 
-  delete(user: User, name: string): void {
-    this.owned(user, name);
-    this.options.functions.delete(user.username, name);
+  async delete(user: User, name: string): Promise<void> {
+    await this.owned(user, name);
+    await this.options.functions.delete(user.username, name);
     this.notes.delete(this.key(user.username, name));
   }
 
   /** A deleted user's functions go with them. */
-  deleteOwnedBy(username: string): void {
-    for (const record of this.options.functions.list(username)) {
-      this.options.functions.delete(username, record.name);
+  async deleteOwnedBy(username: string): Promise<void> {
+    for (const record of await this.options.functions.list(username)) {
+      await this.options.functions.delete(username, record.name);
       this.notes.delete(this.key(username, record.name));
     }
   }
 
   /** Runs it now and answers the result (429 over max_concurrency). */
   async invoke(user: User, name: string, request: InvokeRequest): Promise<InvocationResult> {
-    const record = this.owned(user, name);
+    const record = await this.owned(user, name);
     const release = this.admit(record);
     try {
       return await this.run(user, record, request);
@@ -119,7 +119,7 @@ export class FunctionService {
 
   /** Admits it now (429 over max_concurrency) and runs it in the background as an operation. */
   async invokeLater(user: User, name: string, request: InvokeRequest): Promise<OperationView> {
-    const record = this.owned(user, name);
+    const record = await this.owned(user, name);
     const release = this.admit(record);
     try {
       return await this.options.operations.start({
@@ -145,8 +145,8 @@ export class FunctionService {
   }
 
   /** Functions are looked up among the caller's own: someone else's is a 404. */
-  private owned(user: User, name: string): FunctionRecord {
-    const record = this.options.functions.find(user.username, name);
+  private async owned(user: User, name: string): Promise<FunctionRecord> {
+    const record = await this.options.functions.find(user.username, name);
     if (!record) throw new NotFoundError();
     return record;
   }

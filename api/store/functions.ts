@@ -1,5 +1,5 @@
-/** Functions in the store: one row per owner and name, the definition as JSON. */
-import type { Db } from './database';
+/** Functions in the store: one row per owner and name, the definition as JSON (both dialects). */
+import type { SqlDatabase } from './sql';
 
 export interface FunctionDefinition {
   imageName: string;
@@ -35,27 +35,33 @@ interface Row {
 const fromRow = (row: Row): FunctionRecord => ({ owner: row.owner, name: row.name, definition: JSON.parse(row.definition) as FunctionDefinition, created: row.created });
 
 export class FunctionRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   /** false when the owner has a function of that name already. */
-  insert(record: FunctionRecord): boolean {
-    const result = this.db
-      .prepare('INSERT OR IGNORE INTO functions (owner, name, definition, created) VALUES (?, ?, ?, ?)')
-      .run(record.owner, record.name, JSON.stringify(record.definition), record.created);
-    return result.changes === 1;
+  async insert(record: FunctionRecord): Promise<boolean> {
+    const changes = await this.db.run('INSERT INTO functions (owner, name, definition, created) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+      record.owner,
+      record.name,
+      JSON.stringify(record.definition),
+      record.created,
+    ]);
+    return changes === 1;
   }
 
-  find(owner: string, name: string): FunctionRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM functions WHERE owner = ? AND name = ?').get(owner, name) as Row | undefined;
+  async find(owner: string, name: string): Promise<FunctionRecord | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM functions WHERE owner = ? AND name = ?', [owner, name]);
     return row ? fromRow(row) : undefined;
   }
 
-  list(owner?: string): FunctionRecord[] {
-    const rows = (owner === undefined ? this.db.prepare('SELECT * FROM functions ORDER BY owner, name').all() : this.db.prepare('SELECT * FROM functions WHERE owner = ? ORDER BY name').all(owner)) as Row[];
+  async list(owner?: string): Promise<FunctionRecord[]> {
+    const rows =
+      owner === undefined
+        ? await this.db.all<Row>('SELECT * FROM functions ORDER BY owner, name')
+        : await this.db.all<Row>('SELECT * FROM functions WHERE owner = ? ORDER BY name', [owner]);
     return rows.map(fromRow);
   }
 
-  delete(owner: string, name: string): boolean {
-    return this.db.prepare('DELETE FROM functions WHERE owner = ? AND name = ?').run(owner, name).changes === 1;
+  async delete(owner: string, name: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM functions WHERE owner = ? AND name = ?', [owner, name])) === 1;
   }
 }

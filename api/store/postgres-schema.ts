@@ -116,4 +116,12 @@ export const POSTGRES_MIGRATIONS: string[] = [
      volume_bytes         BIGINT,
      updated              TEXT NOT NULL
    );`,
+  // SQLite step 12 - functions (api/functions/).
+  `CREATE TABLE functions (
+     owner      TEXT NOT NULL,
+     name       TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     created    TEXT NOT NULL,
+     PRIMARY KEY (owner, name)
+   );`,
 ];

@@ -23,6 +23,7 @@ import { SqliteDatabase } from '../../api/store/sqlite-database';
 import { UserRepository } from '../../api/store/users';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { OVER_LIMIT } from '../../api/store/over-limit';
+import { FunctionRepository } from '../../api/store/functions';
 
 interface Opened {
   db: SqlDatabase;
@@ -234,6 +235,23 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     expect(await repo.countOwnedBy('ann')).toBe(3);
     expect(await repo.delete(first?.id ?? '')).toBe(true);
     expect(await repo.find(first?.id ?? '')).toBeUndefined();
+  });
+
+  test('functions: one name per owner, found, listed per owner, deleted; the definition kept as given', async () => {
+    const functions = new FunctionRepository(db);
+    const definition = { imageName: 'boatload/base', imageTag: 'latest', script: null, cmd: ['echo', 'a b'], env: { A: 'é' }, timeoutSeconds: 30, memory: 2 ** 33, cpus: 0.5, minWarm: 0, maxWarm: 2, maxConcurrency: 4, idleTimeoutSeconds: 300 };
+    const created = new Date().toISOString();
+    expect(await functions.insert({ owner: 'ann', name: 'f', definition, created })).toBe(true);
+    expect(await functions.insert({ owner: 'ann', name: 'f', definition: { ...definition, cmd: ['other'] }, created })).toBe(false);
+    expect(await functions.insert({ owner: 'bob', name: 'f', definition, created })).toBe(true);
+    expect(await functions.insert({ owner: 'ann', name: 'g', definition, created })).toBe(true);
+    expect(await functions.find('ann', 'f')).toEqual({ owner: 'ann', name: 'f', definition, created });
+    expect((await functions.list('ann')).map((f) => f.name)).toEqual(['f', 'g']);
+    expect((await functions.list()).map((f) => `${f.owner}/${f.name}`)).toEqual(['ann/f', 'ann/g', 'bob/f']);
+    expect(await functions.delete('ann', 'f')).toBe(true);
+    expect(await functions.delete('ann', 'f')).toBe(false);
+    expect(await functions.find('ann', 'f')).toBeUndefined();
+    expect(await functions.find('bob', 'f')).toBeDefined();
   });
 
   test('a transaction lands all its writes or none', async () => {
