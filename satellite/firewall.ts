@@ -55,6 +55,13 @@ export interface UserBridges {
   bridges: string[];
   /** The bridge of the internal (shared) network. */
   internal: string;
+  /**
+   * Host ports that this user's own containers publish here, each with the bridge the user's
+   * traffic to them arrives on (the egress bridge: a container's default route). A link or a
+   * template points a container at its target's host_ip:host_port; the engine's userland proxy
+   * answers there on the host, so without these the host rule below would refuse it.
+   */
+  ownPorts?: ReadonlyArray<{ bridge: string; protocol: 'tcp' | 'udp'; port: number }>;
 }
 
 export class Firewall {
@@ -117,6 +124,10 @@ export class Firewall {
       if (!/^[0-9a-f]{10}$/.test(user.key) || !BOATLOAD_BRIDGE.test(user.internal) || !user.bridges.every((b) => BOATLOAD_BRIDGE.test(b))) {
         throw new FirewallError(`refusing an unexpected bridge set for ${user.key}`);
       }
+      const badPort = (user.ownPorts ?? []).find(
+        (own) => !user.bridges.includes(own.bridge) || (own.protocol !== 'tcp' && own.protocol !== 'udp') || !Number.isInteger(own.port) || own.port < 1 || own.port > 65535,
+      );
+      if (badPort) throw new FirewallError(`refusing an unexpected published port for ${user.key}`);
     }
     const lines = ['*filter', `:${input} - [0:0]`, `:${forward} - [0:0]`, `:${egress} - [0:0]`];
     for (const user of users) lines.push(`:${this.userChain(user.key)} - [0:0]`);
@@ -124,6 +135,8 @@ export class Firewall {
     lines.push(`-A ${input} ${established}`, `-A ${forward} ${established}`);
     for (const user of users) {
       const chain = this.userChain(user.key);
+      // The user's own published ports, reached through the host (links, templates): only these.
+      for (const own of user.ownPorts ?? []) lines.push(`-A ${input} -i ${own.bridge} -p ${own.protocol} -m ${own.protocol} --dport ${own.port} -j RETURN`);
       for (const bridge of user.bridges) {
         lines.push(`-A ${input} -i ${bridge} -j DROP`);
         lines.push(`-A ${forward} -i ${bridge} -j ${chain}`);

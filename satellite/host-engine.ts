@@ -218,7 +218,10 @@ export class HostEngine {
       // 304: already started.
       if ((err as { statusCode?: number }).statusCode !== 304) throw engineError(err, `container ${name}`);
     }
-    return this.inspect(name);
+    const inspection = await this.inspect(name);
+    // Its host ports are chosen now: the owner's other containers may reach them through the host.
+    if (this.options.networks && (inspection.ports?.length ?? 0) > 0) await this.options.networks.reconcile();
+    return inspection;
   }
 
   async stop(name: string, timeoutSeconds: number): Promise<void> {
@@ -235,11 +238,14 @@ export class HostEngine {
    * go with their last container.
    */
   async remove(name: string): Promise<void> {
-    const network = await this.container(name).inspect().then((info) => info.HostConfig.NetworkMode ?? '', () => '');
+    const info = await this.container(name).inspect().catch(() => null);
     await this.removeContainer(name);
     const networks = this.options.networks;
-    const names = userNetworkNames(network);
+    const names = userNetworkNames(info?.HostConfig.NetworkMode ?? '');
     if (networks && names) await networks.withLock(names, () => networks.releaseIfUnused(names));
+    // Its host ports are free for anyone's container now: the owner's rule for them goes.
+    const published = Object.values(info?.NetworkSettings?.Ports ?? {}).some((bindings) => (bindings?.length ?? 0) > 0);
+    if (networks && published) await networks.reconcile();
   }
 
   private async removeContainer(name: string): Promise<void> {

@@ -154,17 +154,37 @@ export class UserNetworks {
   async bridges(): Promise<UserBridges[]> {
     const networks = await this.options.docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } });
     const users = new Map<string, UserBridges>();
+    const namesOf = new Map<string, UserNetworkNames>();
     for (const network of networks) {
       const shared = network.Name.replace(/-out$/, '');
       const names = userNetworkNames(shared);
       const bridge = network.Options?.['com.docker.network.bridge.name'];
       if (!names || bridge === undefined || !BOATLOAD_BRIDGE.test(bridge) || (bridge !== names.sharedBridge && bridge !== names.egressBridge)) continue;
       const key = names.sharedBridge.slice(4);
+      namesOf.set(key, names);
       const user = users.get(key) ?? { key, bridges: [], internal: names.sharedBridge };
       user.bridges.push(bridge);
       users.set(key, user);
     }
+    for (const user of users.values()) {
+      const names = namesOf.get(user.key);
+      if (names && user.bridges.includes(names.egressBridge)) user.ownPorts = await this.publishedOn(names.egress, names.egressBridge);
+    }
     return [...users.values()].sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** The host ports that running containers on a user's egress network publish (for the firewall). */
+  private async publishedOn(network: string, bridge: string): Promise<Array<{ bridge: string; protocol: 'tcp' | 'udp'; port: number }>> {
+    const containers = await this.options.docker.listContainers({ filters: { network: [network] } });
+    const seen = new Map<string, { bridge: string; protocol: 'tcp' | 'udp'; port: number }>();
+    for (const container of containers) {
+      for (const binding of container.Ports ?? []) {
+        const protocol = binding.Type;
+        if ((protocol !== 'tcp' && protocol !== 'udp') || !binding.PublicPort) continue;
+        seen.set(`${protocol}/${binding.PublicPort}`, { bridge, protocol, port: binding.PublicPort });
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
   }
 
   /** Rebuilds the packet filter from the networks (at start, and when a network comes or goes). */

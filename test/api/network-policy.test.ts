@@ -212,6 +212,31 @@ test('hostnames, users\' networks and the connection policy, with real traffic',
   expect((await run('alice', priv, 'nslookup web 127.0.0.11')).code).toBe(0);
 });
 
+test("a user's own published port is reached through the host (a link); another user's container cannot, and the rule goes with the port", async () => {
+  const site = await create('alice', { script: webScript('web'), network: 'internet', permanent: true, ports: ['8080'] });
+  const token = await system.token('alice');
+  const published = async (): Promise<{ host_ip: string; host_port: number } | undefined> => {
+    const state = await system.http().get(`/v1/container/${site}/state`).set('Authorization', `JWT ${token}`).expect(200);
+    const [port] = state.body.ports as Array<{ host_ip: string | null; host_port: number | null }>;
+    return port?.host_port ? { host_ip: port.host_ip as string, host_port: port.host_port } : undefined;
+  };
+  let where = await published();
+  for (let i = 0; i < 50 && !where; i++) where = await new Promise((resolve) => setTimeout(() => resolve(published()), 200));
+  if (!where) throw new Error('the port was never published');
+  const linked = await create('alice', { container_args: ['sleep', '600'], network: 'internet', links: { site } });
+  const bob = await create('bob', { container_args: ['sleep', '600'], network: 'internet' });
+  // The link name and its variables: the target's host_ip:host_port, through the engine's proxy on the host.
+  const viaLink = await run('alice', linked, `printf 'GET /ok HTTP/1.0\\r\\n\\r\\n' | nc -w 3 site "$SITE_PORT_8080_TCP_PORT" | tail -n 1`);
+  expect(viaLink.out.trim()).toBe('web');
+  expect(rules()).toContain(`--dport ${where.host_port} -j RETURN`);
+  // Only that port: the host's other services stay out of reach, and bob's containers get no such rule.
+  expect(await reaches('alice', linked, `http://${where.host_ip}:${hostPort}/`)).toBe(false);
+  expect(await reaches('bob', bob, `http://${where.host_ip}:${where.host_port}/ok`)).toBe(false);
+  await system.http().delete(`/v1/container/${site}/`).set('Authorization', `JWT ${token}`).expect(204);
+  made.alice.splice(made.alice.indexOf(site), 1);
+  expect(rules()).not.toContain(`--dport ${where.host_port} -j RETURN`);
+});
+
 async function remove(username: 'alice' | 'bob'): Promise<void> {
   const token = await system.token(username);
   for (const id of made[username].splice(0)) await system.http().delete(`/v1/container/${id}/`).set('Authorization', `JWT ${token}`).expect(204);
