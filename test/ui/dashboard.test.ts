@@ -116,6 +116,42 @@ test('creates a script container from the form, follows its output live, runs an
   await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken)).expect(404);
 });
 
+test('creates a web server with a port, a hostname and a network from the form; its page links to where the port is published', async () => {
+  const before = new Set(((await system.http().get('/v1/container/').set(...system.auth(adminToken))).body as Array<{ id: string }>).map((c) => c.id));
+  await admin.goto(`${base}/`);
+  await admin.getByRole('button', { name: 'New container' }).click();
+  await admin.getByLabel('Script', { exact: true }).fill('#!/bin/sh\nmkdir -p /www && echo ui-web > /www/index.html && exec httpd -f -p 8080 -h /www\n');
+  await admin.getByLabel('Ports').fill('8080');
+  await admin.getByLabel('Hostname').fill('site');
+  await admin.getByLabel('Network').selectOption('internet');
+  await admin.getByLabel('Permanent (restarted always)').check();
+  await admin.getByRole('button', { name: 'Create' }).click();
+  await admin.getByRole('form', { name: 'New container' }).waitFor({ state: 'detached' });
+  const listed = (await system.http().get('/v1/container/').set(...system.auth(adminToken))).body as Array<{ id: string }>;
+  const id = listed.map((c) => c.id).find((c) => !before.has(c));
+  if (!id) throw new Error('the form created no container');
+  try {
+    const record = (await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken)).expect(200)).body;
+    expect(record).toMatchObject({ hostname: 'site', network: 'internet', ports: [expect.objectContaining({ port: 8080, protocol: 'tcp' })] });
+    await admin.goto(`${base}/containers/${id}`);
+    await expect(admin.getByTestId('network').textContent()).resolves.toBe('internet, hostname site');
+    const link = admin.getByTestId('ports').getByRole('link');
+    await link.waitFor({ timeout: 20_000 });
+    const href = await link.getAttribute('href');
+    expect(href).toMatch(/^http:\/\/[\d.]+:\d+\/$/);
+    await expect(admin.getByTestId('ports').textContent()).resolves.toMatch(/^8080\/tcp → [\d.]+:\d+$/);
+    // The link reaches the container's web server.
+    let page = '';
+    for (let i = 0; i < 50 && page !== 'ui-web\n'; i++) {
+      page = await fetch(href as string).then((res) => res.text(), () => '');
+      if (page !== 'ui-web\n') await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(page).toBe('ui-web\n');
+  } finally {
+    await system.http().delete(`/v1/container/${id}/`).set(...system.auth(adminToken)).expect(204);
+  }
+});
+
 test("a second user sees only their own containers, and a stranger's container is not found", async () => {
   const bobToken = await system.token('bob');
   const own = await system.create(bobToken, { container_args: ['sleep', '60'] });

@@ -73,6 +73,10 @@ export interface ContainerSummary {
   status: ContainerStatus;
   exit_code: number | null;
   reason: string | null;
+  hostname?: string | null;
+  network?: 'none' | 'private' | 'internet' | null;
+  /** Each exposed port and where it is reached now (host fields null until published). */
+  ports?: Array<{ port: number; protocol: 'tcp' | 'udp'; host_ip: string | null; host_port: number | null }>;
 }
 
 export interface Container extends ContainerSummary {
@@ -88,6 +92,7 @@ export interface ContainerState {
   docker_state: { Status?: string; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
   status: string;
   reason: string | null;
+  ports?: ContainerSummary['ports'];
 }
 
 export interface ChangedFile {

@@ -56,6 +56,8 @@ export function ContainerPage(props: { id: string; user: User }): VNode {
         <dt>Owner</dt><dd>${record.owner}</dd>
         <dt>Arguments</dt><dd><code>${record.container_args.join(' ') || '—'}</code></dd>
         <dt>Permanent</dt><dd>${record.permanent ? 'yes' : 'no'}</dd>
+        <dt>Network</dt><dd data-testid="network">${record.network ?? '—'}${record.hostname ? html`, hostname <code>${record.hostname}</code>` : ''}</dd>
+        <dt>Ports</dt><dd data-testid="ports">${portsOf(state?.ports ?? record.ports)}</dd>
       </dl>
       <${Output} id=${id} live=${live} onExit=${() => void load()} />
       <${MetricsChart} id=${id} live=${record.status === 'running'} />
@@ -125,4 +127,14 @@ function Files(props: { id: string; version: string }): VNode {
       <p><a href=${api.archiveUrl(props.id)} download>Download all changes (tar)</a></p>
     </section>
   `;
+}
+
+/** Each exposed port, with a link where it is published (a page the browser can open). */
+function portsOf(ports: Container['ports']): VNode | string {
+  if (!ports || ports.length === 0) return '—';
+  return html`${ports.map((p, i) => {
+    const where = p.host_ip !== null && p.host_port !== null ? `${p.host_ip}:${p.host_port}` : null;
+    const label = `${p.port}/${p.protocol}`;
+    return html`${i > 0 ? ', ' : ''}${label} → ${where === null ? 'not published' : p.protocol === 'tcp' ? html`<a href=${`http://${where}/`} target="_blank" rel="noopener">${where}</a>` : where}`;
+  })}`;
 }

@@ -1,9 +1,14 @@
-/** Create a container: image and tag, a script (typed or a file), args, env lines, permanent. */
+/** Create a container: image and tag, a script (typed or a file), args, env lines, ports, hostname, network, permanent. */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api';
 import { fieldText } from './form-fields';
+
+/** "8080, 53/udp" (commas or spaces) into the API's shorthand list; the API names a bad one. */
+export function parsePorts(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
 
 /** NAME=value lines into an object; a line without '=' is an error naming it. */
 export function parseEnv(text: string): Record<string, string> {
@@ -34,6 +39,12 @@ export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
       const env = parseEnv(fieldText(fields, 'env'));
       if (Object.keys(env).length) body.set('env', JSON.stringify(env));
       body.set('permanent', fields.get('permanent') ? 'true' : 'false');
+      const ports = parsePorts(fieldText(fields, 'ports'));
+      if (ports.length) body.set('ports', JSON.stringify(ports));
+      for (const name of ['hostname', 'network']) {
+        const value = fieldText(fields, name).trim();
+        if (value) body.set(name, value);
+      }
       const file = fields.get('script_file');
       const typed = fieldText(fields, 'script_text');
       if (file instanceof File && file.size > 0) body.set('script', file, file.name);
@@ -59,6 +70,19 @@ export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
       <label>or a script file <input name="script_file" type="file" /></label>
       <label>Arguments <input name="container_args" placeholder="sleep 3600" /></label>
       <label>Environment (NAME=value, one a line) <textarea name="env" rows="2" spellcheck="false"></textarea></label>
+      <div class="row">
+        <label>Ports <input name="ports" placeholder="8080, 53/udp" /></label>
+        <label>Hostname <input name="hostname" placeholder="web" /></label>
+        <label
+          >Network
+          <select name="network">
+            <option value="">the installation's default</option>
+            <option value="internet">internet</option>
+            <option value="private">private (your containers only)</option>
+            <option value="none">none</option>
+          </select>
+        </label>
+      </div>
       <label class="check"><input name="permanent" type="checkbox" /> Permanent (restarted always)</label>
       ${error && html`<p role="alert" class="error">${error}</p>`}
       <button type="submit" disabled=${busy}>Create</button>
