@@ -3,6 +3,7 @@
  * BoatLoad on the real engine, walking what a person does. One browser for the file; each user has
  * a page of their own. Screenshots of each step: .run/ui-screenshots/dashboard/.
  */
+import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../support/browser';
@@ -116,7 +117,7 @@ test('creates a script container from the form, follows its output live, runs an
   await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken)).expect(404);
 });
 
-test('creates a web server with a port, a hostname and a network from the form; its page links to where the port is published', async () => {
+test('creates a web server with limits, a port, a hostname and a network from the form; its page links to where the port is published', async () => {
   const before = new Set(((await system.http().get('/v1/container/').set(...system.auth(adminToken))).body as Array<{ id: string }>).map((c) => c.id));
   await admin.goto(`${base}/`);
   await admin.getByRole('button', { name: 'New container' }).click();
@@ -124,6 +125,9 @@ test('creates a web server with a port, a hostname and a network from the form; 
   await admin.getByLabel('Ports').fill('8080');
   await admin.getByLabel('Hostname').fill('site');
   await admin.getByLabel('Network').selectOption('internet');
+  await admin.getByLabel('Memory (MiB)').fill('64');
+  await admin.getByLabel('CPUs').fill('0.5');
+  await admin.getByLabel('Processes').fill('64');
   await admin.getByLabel('Permanent (restarted always)').check();
   await admin.getByRole('button', { name: 'Create' }).click();
   await admin.getByRole('form', { name: 'New container' }).waitFor({ state: 'detached' });
@@ -133,6 +137,9 @@ test('creates a web server with a port, a hostname and a network from the form; 
   try {
     const record = (await system.http().get(`/v1/container/${id}`).set(...system.auth(adminToken)).expect(200)).body;
     expect(record).toMatchObject({ hostname: 'site', network: 'internet', ports: [expect.objectContaining({ port: 8080, protocol: 'tcp' })] });
+    // The limits reached the engine.
+    const engine = await new Docker().getContainer(`boatload-${id}`).inspect();
+    expect(engine.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, NanoCpus: 0.5e9, PidsLimit: 64 });
     await admin.goto(`${base}/containers/${id}`);
     await expect(admin.getByTestId('network').textContent()).resolves.toBe('internet, hostname site');
     const link = admin.getByTestId('ports').getByRole('link');

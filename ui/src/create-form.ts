@@ -1,4 +1,4 @@
-/** Create a container: image and tag, a script (typed or a file), args, env lines, ports, hostname, network, permanent. */
+/** Create a container: image and tag, a script (typed or a file), args, env lines, limits, ports, hostname, network, permanent. */
 import { html } from 'htm/preact';
 import type { VNode } from 'preact';
 import { useState } from 'preact/hooks';
@@ -41,6 +41,13 @@ export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
       body.set('permanent', fields.get('permanent') ? 'true' : 'false');
       const ports = parsePorts(fieldText(fields, 'ports'));
       if (ports.length) body.set('ports', JSON.stringify(ports));
+      // Limits: empty is the installation's default; the API names a value over its maximum.
+      const memoryMiB = fieldText(fields, 'memory_mib').trim();
+      if (memoryMiB) body.set('memory', String(Math.round(Number(memoryMiB) * 1024 * 1024)));
+      for (const name of ['cpus', 'pids']) {
+        const value = fieldText(fields, name).trim();
+        if (value) body.set(name, value);
+      }
       for (const name of ['hostname', 'network']) {
         const value = fieldText(fields, name).trim();
         if (value) body.set(name, value);
@@ -82,6 +89,11 @@ export function CreateForm(props: { onCreated: (id: string) => void }): VNode {
             <option value="none">none</option>
           </select>
         </label>
+      </div>
+      <div class="row">
+        <label>Memory (MiB) <input name="memory_mib" type="number" min="6" step="any" placeholder="default" /></label>
+        <label>CPUs <input name="cpus" type="number" min="0.01" step="0.01" placeholder="default" /></label>
+        <label>Processes <input name="pids" type="number" min="8" step="1" placeholder="default" /></label>
       </div>
       <label class="check"><input name="permanent" type="checkbox" /> Permanent (restarted always)</label>
       ${error && html`<p role="alert" class="error">${error}</p>`}
