@@ -17,9 +17,13 @@ import type {
   ContainerState,
   ContainerSummary,
   CreateContainerRequest,
+  CreateFunctionRequest,
   ExecRequest,
   ExecResult,
   ExitInfo,
+  FunctionInfo,
+  InvocationResult,
+  InvokeRequest,
   LogOptions,
   Machine,
   Me,
@@ -316,6 +320,35 @@ export class BoatLoadClient {
 
   async deleteVolume(id: string): Promise<void> {
     await this.call('deleteVolume', { params: { id } });
+  }
+
+  // --- functions ---
+
+  listFunctions(): Promise<FunctionInfo[]> {
+    return this.json('listFunctions');
+  }
+
+  createFunction(input: CreateFunctionRequest): Promise<FunctionInfo> {
+    const body = { ...input, script: Buffer.isBuffer(input.script) ? input.script.toString('base64') : input.script };
+    return this.json('createFunction', { body });
+  }
+
+  getFunction(name: string): Promise<FunctionInfo> {
+    return this.json('getFunction', { params: { name } });
+  }
+
+  async deleteFunction(name: string): Promise<void> {
+    await this.call('deleteFunction', { params: { name } });
+  }
+
+  /** Runs it now and answers its result (a 429 over its max_concurrency is a BoatLoadApiError). */
+  invokeFunction(name: string, input: InvokeRequest = {}): Promise<InvocationResult> {
+    return this.json('invokeFunction', { params: { name }, body: input });
+  }
+
+  /** Runs it in the background: the operation to follow (waitOperation; its result is the InvocationResult). */
+  invokeFunctionLater(name: string, input: InvokeRequest = {}): Promise<Operation> {
+    return this.json('invokeFunction', { params: { name }, query: { async: 'true' }, body: input });
   }
 
   // --- users (admins) ---

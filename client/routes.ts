@@ -53,6 +53,12 @@ export const CLIENT_ROUTES = {
   getVolume: { method: 'GET', path: '/v1/volumes/:id' },
   deleteVolume: { method: 'DELETE', path: '/v1/volumes/:id' },
 
+  listFunctions: { method: 'GET', path: '/v1/functions/' },
+  createFunction: { method: 'POST', path: '/v1/functions/' },
+  getFunction: { method: 'GET', path: '/v1/functions/:name' },
+  deleteFunction: { method: 'DELETE', path: '/v1/functions/:name' },
+  invokeFunction: { method: 'POST', path: '/v1/functions/:name/invoke' },
+
   listUsers: { method: 'GET', path: '/v1/users/' },
   createUser: { method: 'POST', path: '/v1/users/' },
   deleteUser: { method: 'DELETE', path: '/v1/users/:username' },

@@ -221,3 +221,59 @@ export interface ExitInfo {
   error: string | null;
   finished_at: string | null;
 }
+
+/** POST /v1/functions/: a named script (base64 or bytes) or command, invoked on demand. */
+export interface CreateFunctionRequest {
+  name: string;
+  image_name?: string;
+  image_tag?: string;
+  /** The script's bytes (sent base64), or already base64 text; or `cmd`. */
+  script?: Buffer | string;
+  cmd?: string[];
+  env?: Record<string, string>;
+  /** Seconds (default 30). */
+  timeout?: number;
+  memory?: number;
+  cpus?: number;
+  network?: NetworkMode;
+  min_warm?: number;
+  max_warm?: number;
+  max_concurrency?: number;
+  idle_timeout?: number;
+}
+
+export interface FunctionInfo {
+  name: string;
+  owner: string;
+  image_name: string;
+  image_tag: string;
+  cmd: string[] | null;
+  has_script: boolean;
+  env: Record<string, string>;
+  timeout: number;
+  memory: number | null;
+  cpus: number | null;
+  min_warm: number;
+  max_warm: number;
+  max_concurrency: number;
+  idle_timeout: number;
+  created: string;
+  capacity: { in_flight: number };
+  last_invocations: Array<{ at: string; status: 'ok' | 'failed' | 'timed out'; duration_ms: number; cold: boolean }>;
+}
+
+export interface InvokeRequest {
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** An inline invocation's answer. */
+export interface InvocationResult {
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  duration_ms: number;
+  cold: boolean;
+  timed_out: boolean;
+  truncated: boolean;
+}

@@ -119,6 +119,26 @@ test('exec, readiness, metrics, terminal and lifecycle operations on a running c
   await client.deleteContainer(created.id);
 });
 
+test('functions: create, invoke inline and in the background, read, delete; an unknown one is a typed 404', async () => {
+  const created = await client.createFunction({ name: 'client-echo', script: Buffer.from('#!/bin/sh\necho "fn $1"\n'), timeout: 30 });
+  expect(created).toMatchObject({ name: 'client-echo', has_script: true, timeout: 30 });
+  try {
+    const result = await client.invokeFunction('client-echo', { args: ['inline'] });
+    expect(result).toMatchObject({ exit_code: 0, stdout: 'fn inline\n', timed_out: false });
+    const operation = await client.invokeFunctionLater('client-echo', { args: ['later'] });
+    const done = await client.waitOperation(operation.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.result).toMatchObject({ exit_code: 0, stdout: 'fn later\n' });
+    expect((await client.listFunctions()).map((f) => f.name)).toContain('client-echo');
+    expect((await client.getFunction('client-echo')).last_invocations.length).toBeGreaterThanOrEqual(1);
+  } finally {
+    await client.deleteFunction('client-echo');
+  }
+  const missing = await client.getFunction('client-echo').catch((err: unknown) => err);
+  expect(missing).toBeInstanceOf(BoatLoadApiError);
+  expect((missing as BoatLoadApiError).status).toBe(404);
+});
+
 test('volumes and users (admin)', async () => {
   const volume = await client.createVolume({ name: 'sdk-volume' });
   expect((await client.getVolume(volume.id)).name).toBe('sdk-volume');

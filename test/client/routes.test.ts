@@ -28,7 +28,7 @@ const normal = (path: string): string => (path.length > 1 ? path.replace(/\/$/, 
 
 async function servedRoutes(): Promise<Set<string>> {
   const served = new Set<string>();
-  for (const concern of ['container', 'units', 'volumes', 'snapshots', 'operations']) {
+  for (const concern of ['container', 'units', 'volumes', 'snapshots', 'operations', 'functions']) {
     const res = await system.http().get(`/v1/${concern}/help`).set(...system.auth(admin)).expect(200);
     for (const route of res.body.routes as Array<{ method: string; path: string }>) served.add(`${route.method} ${normal(route.path)}`);
   }
