@@ -61,7 +61,7 @@ export interface UserBridges {
    * template points a container at its target's host_ip:host_port; the engine's userland proxy
    * answers there on the host, so without these the host rule below would refuse it.
    */
-  ownPorts?: ReadonlyArray<{ bridge: string; protocol: 'tcp' | 'udp'; port: number }>;
+  ownPorts?: { bridge: string; ports: ReadonlyArray<{ protocol: 'tcp' | 'udp'; port: number }> };
 }
 
 export class Firewall {
@@ -124,9 +124,8 @@ export class Firewall {
       if (!/^[0-9a-f]{10}$/.test(user.key) || !BOATLOAD_BRIDGE.test(user.internal) || !user.bridges.every((b) => BOATLOAD_BRIDGE.test(b))) {
         throw new FirewallError(`refusing an unexpected bridge set for ${user.key}`);
       }
-      const badPort = (user.ownPorts ?? []).find(
-        (own) => !user.bridges.includes(own.bridge) || (own.protocol !== 'tcp' && own.protocol !== 'udp') || !Number.isInteger(own.port) || own.port < 1 || own.port > 65535,
-      );
+      const own = user.ownPorts;
+      const badPort = own && (!user.bridges.includes(own.bridge) || own.ports.some((p) => (p.protocol !== 'tcp' && p.protocol !== 'udp') || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535));
       if (badPort) throw new FirewallError(`refusing an unexpected published port for ${user.key}`);
     }
     const lines = ['*filter', `:${input} - [0:0]`, `:${forward} - [0:0]`, `:${egress} - [0:0]`];
@@ -136,7 +135,8 @@ export class Firewall {
     for (const user of users) {
       const chain = this.userChain(user.key);
       // The user's own published ports, reached through the host (links, templates): only these.
-      for (const own of user.ownPorts ?? []) lines.push(`-A ${input} -i ${own.bridge} -p ${own.protocol} -m ${own.protocol} --dport ${own.port} -j RETURN`);
+      const own = user.ownPorts;
+      if (own) for (const p of own.ports) lines.push(`-A ${input} -i ${own.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -j RETURN`);
       for (const bridge of user.bridges) {
         lines.push(`-A ${input} -i ${bridge} -j DROP`);
         lines.push(`-A ${forward} -i ${bridge} -j ${chain}`);

@@ -171,20 +171,20 @@ export class UserNetworks {
     }
     for (const user of users.values()) {
       const names = namesOf.get(user.key);
-      if (names && user.bridges.includes(names.egressBridge)) user.ownPorts = await this.publishedOn(names.egress, names.egressBridge);
+      if (names && user.bridges.includes(names.egressBridge)) user.ownPorts = { bridge: names.egressBridge, ports: await this.publishedOn(names.egress) };
     }
     return [...users.values()].sort((a, b) => a.key.localeCompare(b.key));
   }
 
   /** The host ports that running containers on a user's egress network publish (for the firewall). */
-  private async publishedOn(network: string, bridge: string): Promise<Array<{ bridge: string; protocol: 'tcp' | 'udp'; port: number }>> {
+  private async publishedOn(network: string): Promise<Array<{ protocol: 'tcp' | 'udp'; port: number }>> {
     const containers = await this.options.docker.listContainers({ filters: { network: [network] } });
-    const seen = new Map<string, { bridge: string; protocol: 'tcp' | 'udp'; port: number }>();
+    const seen = new Map<string, { protocol: 'tcp' | 'udp'; port: number }>();
     for (const container of containers) {
       for (const binding of container.Ports ?? []) {
         const protocol = binding.Type;
         if ((protocol !== 'tcp' && protocol !== 'udp') || !binding.PublicPort) continue;
-        seen.set(`${protocol}/${binding.PublicPort}`, { bridge, protocol, port: binding.PublicPort });
+        seen.set(`${protocol}/${binding.PublicPort}`, { protocol, port: binding.PublicPort });
       }
     }
     return [...seen.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
