@@ -42,7 +42,7 @@ export function resourceHealth(deps: ResourceHealthDeps): (concern: string) => P
         return `ok (${counts.pending ?? 0} pending, ${counts.running ?? 0} running)`;
       },
     }),
-    units: () => ({ store, scheduler: machines, units: async () => `ok (${deps.scheduler.list().length} unit(s))` }),
+    units: () => ({ store, scheduler: machines, units: async () => `ok (${(await deps.scheduler.list()).length} unit(s))` }),
   };
   return async (concern) => {
     const report: HealthReport = { concern, status: 'ok', checks: {} };

@@ -33,7 +33,7 @@ export interface SchedulerBackendParts {
 export interface SchedulerBackendInput {
   config: Pick<ApiConfig, 'backend' | 'satellite' | 'containers' | 'limits' | 'warmPool'>;
   /** Whether a unit runs the container of this engine name (the warm pool keeps such members). */
-  isTaken: (engineName: string) => boolean;
+  isTaken: (engineName: string) => Promise<boolean>;
   /** The client for SATELLITE_URL (the local backend's only satellite). */
   satellite: SatelliteClient;
   /** `key=value` carried by everything this installation creates. */

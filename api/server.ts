@@ -57,7 +57,7 @@ import { StoreSessionStore } from './store/session-store';
 import { SqliteDatabase } from './store/sqlite-database';
 import type { SqlDatabase } from './store/sql';
 import { SettingsRepository } from './store/settings';
-import { SqliteUnitStore } from './store/units';
+import { SqlUnitStore } from './store/units';
 import { UserRepository } from './store/users';
 import { UserService } from './users/service';
 import { QuotaRepository } from './store/quotas';
@@ -114,7 +114,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const db = openDatabase(config.dbPath);
   const store = new SqliteDatabase(db);
   // Read at scrape time; `scheduler` exists by the time anything scrapes.
-  const metrics = new ApiMetrics({ units: (): UnitRecord[] => scheduler.list() });
+  const metrics = new ApiMetrics({ units: (): Promise<UnitRecord[]> => scheduler.list() });
   const settings = new SettingsRepository(store);
   const secret = (): string => randomBytes(48).toString('hex');
   const instanceId = await settings.getOrCreate('instance_id', () => randomBytes(8).toString('hex'));
@@ -127,29 +127,29 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     config,
     satellite,
     instanceLabel: `${LABELS.instance}=${instanceId}`,
-    isTaken: (engineName) => {
-      const unit = scheduler.unitUsingEngineName(engineName, '');
-      return unit !== undefined && scheduler.get(unit)?.everStarted === true;
+    isTaken: async (engineName) => {
+      const unit = await scheduler.unitUsingEngineName(engineName, '');
+      return unit !== undefined && (await scheduler.get(unit))?.everStarted === true;
     },
-    placementContext: async () => ({ machines: await machines.list(), units: scheduler.list() }),
+    placementContext: async () => ({ machines: await machines.list(), units: await scheduler.list() }),
     logger: logger.child('backend'),
     satelliteObserver: metrics.satelliteObserver,
   });
   const satellites = backendParts.satellites;
-  const containerRepository = new ContainerRepository(db);
+  const containerRepository = new ContainerRepository(store);
   const backend = backendParts.backend;
   const machines = new MachineRegistry({ source: () => backend.machines(), edits: new MachineMetadataRepository(store) });
   // Reads the scheduler and the locator lazily: both are built below, before any request.
   const references = new ContainerReferences({
     containers: containerRepository,
-    unitOf: (unitName: string): UnitRecord | undefined => scheduler.get(unitName),
+    unitOf: (unitName: string): Promise<UnitRecord | undefined> => scheduler.get(unitName),
     machineAddresses: async () => new Map((await machines.list()).map((machine) => [machine.id, machine.primaryIP])),
     refresh: async (owner: User, id: string): Promise<void> => {
       await locator.refresh(owner, await locator.locate(owner, id));
     },
   });
   const scheduler = new Scheduler({
-    store: new SqliteUnitStore(db),
+    store: new SqlUnitStore(store),
     backend,
     workloadOf: workloadResolver({ containers: containerRepository, instanceId, references }),
     machines: () => machines.list(),

@@ -36,7 +36,7 @@ const UNSETTLED: ReadonlySet<ReadinessStatus> = new Set(['created', 'starting'])
 export interface ExecServiceOptions {
   locator: ContainerLocator;
   /** The record as it stands, when the container is on no machine. */
-  view: (user: User, id: string) => ContainerView;
+  view: (user: User, id: string) => Promise<ContainerView>;
   outputMaxBytes: number;
 }
 
@@ -71,7 +71,7 @@ export class ExecService {
       // Not on any machine yet (or gone from the engine): the record says what it is.
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
     }
-    const view = owned?.view ?? this.options.view(user, id);
+    const view = owned?.view ?? (await this.options.view(user, id));
     const checked = new Date().toISOString();
     const base = { reason: view.reason, exit_code: view.exit_code, checked };
     switch (view.status) {

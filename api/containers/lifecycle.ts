@@ -53,26 +53,26 @@ export class LifecycleService {
     return this.options.containers.get(user, view.id);
   }
 
-  start(user: User, id: string): Promise<OperationView> {
-    const view = this.options.containers.get(user, id);
+  async start(user: User, id: string): Promise<OperationView> {
+    const view = await this.options.containers.get(user, id);
     return this.operation(user, 'start', containerPath(id), async () => ({ container: await this.startNow(user, view) }));
   }
 
-  stop(user: User, id: string): Promise<OperationView> {
-    const view = this.options.containers.get(user, id);
+  async stop(user: User, id: string): Promise<OperationView> {
+    const view = await this.options.containers.get(user, id);
     return this.operation(user, 'stop', containerPath(id), async () => ({ container: await this.stopNow(user, view) }));
   }
 
-  restart(user: User, id: string): Promise<OperationView> {
-    const view = this.options.containers.get(user, id);
+  async restart(user: User, id: string): Promise<OperationView> {
+    const view = await this.options.containers.get(user, id);
     return this.operation(user, 'restart', containerPath(id), async () => {
       await this.options.scheduler.restart(view.unit);
-      return { container: this.options.containers.get(user, view.id) };
+      return { container: await this.options.containers.get(user, view.id) };
     });
   }
 
   async snapshot(user: User, id: string, name: string | null): Promise<OperationView> {
-    this.options.containers.get(user, id);
+    await this.options.containers.get(user, id);
     await this.options.quotas.ensureRoom(user.username, 'snapshots');
     return this.operation(user, 'snapshot', containerPath(id), async () => ({ snapshot: await this.takeSnapshot(user, id, name) }));
   }
@@ -98,7 +98,7 @@ export class LifecycleService {
    * snapshot and the copies already made (they are kept).
    */
   async fork(user: User, id: string, count: number): Promise<OperationView> {
-    const original = this.options.containers.get(user, id);
+    const original = await this.options.containers.get(user, id);
     await this.options.quotas.ensureRoom(user.username, 'snapshots');
     await this.options.quotas.ensureRoom(user.username, 'containers', count);
     return this.operation(user, 'fork', containerPath(id), async (signal) => {

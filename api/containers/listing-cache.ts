@@ -14,11 +14,12 @@ export class ListingCache {
    * The cached body for `key`, or the one `render` makes now (then cached). Kept encoded: a string
    * would be encoded to UTF-8 again for every response.
    */
-  get(key: string, render: () => string): Buffer {
+  async get(key: string, render: () => Promise<string>): Promise<Buffer> {
+    // Read before rendering: a write while it renders leaves the entry stale, so it is rendered again.
     const generation = this.generation();
     const cached = this.entries.get(key);
     if (cached && cached.generation === generation) return cached.body;
-    const body = Buffer.from(render(), 'utf8');
+    const body = Buffer.from(await render(), 'utf8');
     // One entry per user at most; a thousand distinct users is a reset, not a leak.
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(key, { generation, body });

@@ -39,17 +39,17 @@ export class ContainerLocator {
   constructor(private readonly options: ContainerLocatorOptions) {}
 
   /** The record, if the user may see it: someone else's container is a 404, not a 403. */
-  owned(user: User, id: string): OwnedRecord {
-    const record = /^[0-9a-f]{32}$/.test(id) ? this.options.containers.find(id) : undefined;
+  async owned(user: User, id: string): Promise<OwnedRecord> {
+    const record = /^[0-9a-f]{32}$/.test(id) ? await this.options.containers.find(id) : undefined;
     if (!record || (!user.isAdmin && record.owner !== user.username)) throw new NotFoundError();
-    const unit = this.options.scheduler.get(record.unitName);
+    const unit = await this.options.scheduler.get(record.unitName);
     if (!unit) throw new NotFoundError();
     return { record, unit };
   }
 
   /** The caller's container (404 otherwise) and where its engine container is now. */
   async locate(user: User, id: string): Promise<LocatedContainer> {
-    const { record } = this.owned(user, id);
+    const { record } = await this.owned(user, id);
     const { unit, location } = await this.options.scheduler.locate(record.unitName);
     const view = containerView(record, unit);
     if (location.problem) throw new ServiceUnavailableError(location.problem);
@@ -64,7 +64,7 @@ export class ContainerLocator {
     // A backend that observed the unit itself (swarm tasks) knows more than an inspection would.
     if (!location.observed && location.container !== null && location.problem === null) {
       const inspection = await this.options.satellites.forMachine(location.machineId).inspect(location.container);
-      scheduler.recordInspection(located.unit.name, inspection);
+      await scheduler.recordInspection(located.unit.name, inspection);
     }
     return this.locate(user, located.record.id);
   }

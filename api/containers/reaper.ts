@@ -59,7 +59,7 @@ export class ContainerReaper {
 
   private async sweepOnce(): Promise<number> {
     const now = (this.options.now ?? (() => new Date()))();
-    const due = this.options.containers.expired(now, SWEEP_BATCH);
+    const due = await this.options.containers.expired(now, SWEEP_BATCH);
     let next = 0;
     let removed = 0;
     const worker = async (): Promise<void> => {

@@ -64,7 +64,7 @@ const prefixOf = (alias: string): string => alias.toUpperCase().replace(/-/g, '_
 
 export interface ContainerReferencesOptions {
   containers: ContainerRepository;
-  unitOf: (unitName: string) => UnitRecord | undefined;
+  unitOf: (unitName: string) => Promise<UnitRecord | undefined>;
   /** Each machine's advertised address, by machine id. */
   machineAddresses: () => Promise<Map<string, string>>;
   /** Reads the target's state from its engine again (its ports are published when it starts). */
@@ -79,15 +79,15 @@ export class ContainerReferences {
    * here too). Someone else's container is a 404, as everywhere; one that does not exist (deleted)
    * is a 400 naming `field`.
    */
-  private recordFor(owner: User, ref: string, field: string): ContainerRecord {
-    const record = /^[0-9a-f]{32}$/.test(ref) ? this.options.containers.find(ref) : undefined;
+  private async recordFor(owner: User, ref: string, field: string): Promise<ContainerRecord> {
+    const record = /^[0-9a-f]{32}$/.test(ref) ? await this.options.containers.find(ref) : undefined;
     if (!record) throw fieldError(field, `there is no container "${ref}" (deleted, or never created).`);
     if (!owner.isAdmin && record.owner !== owner.username) throw new NotFoundError();
     return record;
   }
 
-  private targetOf(record: ContainerRecord, addresses: Map<string, string>): ReferenceTarget {
-    const unit = this.options.unitOf(record.unitName);
+  private async targetOf(record: ContainerRecord, addresses: Map<string, string>): Promise<ReferenceTarget> {
+    const unit = await this.options.unitOf(record.unitName);
     const ports = portViews(record.request.ports, unit?.observed?.ports);
     const machineIp = unit?.machineId ? (addresses.get(unit.machineId) ?? null) : null;
     return { id: record.id, ports, ip: ports.find((p) => p.host_ip !== null)?.host_ip ?? machineIp };
@@ -106,22 +106,19 @@ export class ContainerReferences {
     if (fields.size === 0) return this.render(input, new Map(), fields);
 
     const records = new Map<string, ContainerRecord>();
-    for (const [ref, field] of fields) records.set(ref, this.recordFor(owner, ref, field));
-    const stored = (ref: string): readonly string[] => {
-      const record = this.options.containers.find(ref);
-      return record ? referencesOf(record.request) : [];
-    };
+    for (const [ref, field] of fields) records.set(ref, await this.recordFor(owner, ref, field));
+    const stored = await this.storedReferences([...fields.keys()], input.self);
     for (const [ref, field] of fields) {
-      if (reachesSelf([ref], input.self, stored)) throw fieldError(field, `"${ref}" refers back to this container: a reference cycle.`);
+      if (reachesSelf([ref], input.self, (from) => stored.get(from) ?? [])) throw fieldError(field, `"${ref}" refers back to this container: a reference cycle.`);
     }
     let addresses = await this.options.machineAddresses();
     const targets = new Map<string, ReferenceTarget>();
     for (const [ref, record] of records) {
-      let target = this.targetOf(record, addresses);
+      let target = await this.targetOf(record, addresses);
       if (target.ports.some((p) => p.host_port === null) || target.ip === null) {
         await this.options.refresh(owner, record.id).catch(() => undefined);
         addresses = await this.options.machineAddresses();
-        target = this.targetOf(this.options.containers.find(record.id) ?? record, addresses);
+        target = await this.targetOf((await this.options.containers.find(record.id)) ?? record, addresses);
       }
       targets.set(ref, target);
     }
@@ -132,21 +129,38 @@ export class ContainerReferences {
    * The same resolution from stored values only (no engine reads), for the scheduler building a
    * container again; null when a target is gone or not published (the unit's values then stay).
    */
-  resolveStored(record: ContainerRecord, addresses: Map<string, string>): ResolvedReferences | null {
+  async resolveStored(record: ContainerRecord, addresses: Map<string, string>): Promise<ResolvedReferences | null> {
     const request = { env: record.request.env, links: record.request.links ?? {} };
     const refs = referencesOf(request);
     if (refs.length === 0) return null;
     const targets = new Map<string, ReferenceTarget>();
     for (const ref of refs) {
-      const target = this.options.containers.find(ref);
+      const target = await this.options.containers.find(ref);
       if (!target || target.owner !== record.owner) return null;
-      targets.set(ref, this.targetOf(target, addresses));
+      targets.set(ref, await this.targetOf(target, addresses));
     }
     try {
       return this.render({ ...request, containerName: `boatload-${record.id}` }, targets, new Map());
     } catch {
       return null;
     }
+  }
+
+  /**
+   * The stored references of every container reachable from `start` (not past `self`), read from the
+   * store once each: what reachesSelf follows.
+   */
+  private async storedReferences(start: readonly string[], self: ReadonlySet<string>): Promise<Map<string, readonly string[]>> {
+    const stored = new Map<string, readonly string[]>();
+    const pending = [...start];
+    for (let ref = pending.pop(); ref !== undefined; ref = pending.pop()) {
+      if (self.has(ref) || stored.has(ref)) continue;
+      const record = await this.options.containers.find(ref);
+      const refs = record ? referencesOf(record.request) : [];
+      stored.set(ref, refs);
+      pending.push(...refs);
+    }
+    return stored;
   }
 
   private render(input: { env: Record<string, string>; links: Record<string, string>; containerName: string }, targets: Map<string, ReferenceTarget>, fields: Map<string, string>): ResolvedReferences {

@@ -121,8 +121,8 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       answer: '200 [{id, image, owner, node, unit, created, status, exit_code, reason, expires_at, hostname, network, ports}]',
       responses: ok('Your containers (admins: everyone\'s).', z.array(containerSummarySchema)),
       handlers: [
-        (req, res) => {
-          res.type('application/json').send(service.listJson(currentUser(req)));
+        async (req, res) => {
+          res.type('application/json').send(await service.listJson(currentUser(req)));
         },
       ],
     },
@@ -163,8 +163,8 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       answer: '200 the record with the request fields',
       responses: ok('The record.', containerSchema),
       handlers: [
-        (req, res) => {
-          res.json(service.get(currentUser(req), id(req)));
+        async (req, res) => {
+          res.json(await service.get(currentUser(req), id(req)));
         },
       ],
     },
@@ -206,8 +206,8 @@ function containerRoutes(deps: ContainerRouteDeps): RouteDef[] {
       summary: 'The script as submitted.',
       answer: '200',
       handlers: [
-        (req, res) => {
-          const script = service.script(currentUser(req), id(req));
+        async (req, res) => {
+          const script = await service.script(currentUser(req), id(req));
           const isText = script[0] === 0x23 && script[1] === 0x21;
           res.type(isText ? 'text/plain; charset=utf-8' : 'application/octet-stream').set('X-Content-Type-Options', 'nosniff').send(script);
         },

@@ -110,21 +110,21 @@ export const unitNameOf = (id: string): string => `${id}.service`;
 export class ContainerService {
   constructor(private readonly options: ContainerServiceOptions) {}
 
-  list(user: User): ContainerSummaryView[] {
-    return this.options.containers.listWithUnits(user.isAdmin ? undefined : user.username).map(containerSummaryView);
+  async list(user: User): Promise<ContainerSummaryView[]> {
+    return (await this.options.containers.listWithUnits(user.isAdmin ? undefined : user.username)).map(containerSummaryView);
   }
 
   /** The listing as JSON text (what GET /v1/container/ sends), rendered once per store change. */
-  listJson(user: User): Buffer {
-    return this.options.listings.get(user.isAdmin ? '*' : `user:${user.username}`, () => JSON.stringify(this.list(user)));
+  listJson(user: User): Promise<Buffer> {
+    return this.options.listings.get(user.isAdmin ? '*' : `user:${user.username}`, async () => JSON.stringify(await this.list(user)));
   }
 
-  private owned(user: User, id: string): OwnedRecord {
+  private owned(user: User, id: string): Promise<OwnedRecord> {
     return this.options.locator.owned(user, id);
   }
 
-  get(user: User, id: string): ContainerView {
-    const { record, unit } = this.owned(user, id);
+  async get(user: User, id: string): Promise<ContainerView> {
+    const { record, unit } = await this.owned(user, id);
     return containerView(record, unit);
   }
 
@@ -139,7 +139,7 @@ export class ContainerService {
     const attached = await this.attachmentsFor(owner, request);
     const input = script === null && attached.command ? inheritCommand(request, attached.command) : request;
     if (script === null) script = input.script;
-    this.ensureHostPortsFree(input);
+    await this.ensureHostPortsFree(input);
     let id = randomBytes(16).toString('hex');
     // The engine publishes ports only on a network with a way out (not on internal networks or none).
     if (input.ports.length > 0 && input.network !== 'internet') {
@@ -175,7 +175,7 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
-    const record = this.options.containers.insertWithinLimit(
+    const record = await this.options.containers.insertWithinLimit(
       {
         id,
         owner: owner.username,
@@ -209,12 +209,12 @@ export class ContainerService {
       throw countQuotaExceeded('containers', limit);
     }
     const scheduler = this.options.scheduler;
-    scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
+    await scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
     // A warm member exists and waits already: the start (the take, or a cold create if it fails)
     // happens in the background, while the caller's first read is on its way.
     if (warmId) {
       scheduler.convergeLater(unitName);
-      return containerView(record, scheduler.get(unitName) as UnitRecord);
+      return containerView(record, (await scheduler.get(unitName)) as UnitRecord);
     }
     try {
       // Creation errors (unknown image, a bad data archive) answer this request; the start
@@ -222,11 +222,11 @@ export class ContainerService {
       await scheduler.converge(unitName, 'created');
     } catch (err) {
       await scheduler.destroy(unitName).catch(() => undefined);
-      this.options.containers.delete(id);
+      await this.options.containers.delete(id);
       throw err;
     }
     scheduler.convergeLater(unitName);
-    return containerView(record, scheduler.get(unitName) as UnitRecord);
+    return containerView(record, (await scheduler.get(unitName)) as UnitRecord);
   }
 
   /**
@@ -234,10 +234,10 @@ export class ContainerService {
    * that container is deleted). A port some other program holds is found only when the engine
    * starts the container: that start fails and the container shows the engine's reason.
    */
-  private ensureHostPortsFree(input: CreateContainerInput): void {
+  private async ensureHostPortsFree(input: CreateContainerInput): Promise<void> {
     const fixed = input.ports.filter((p) => p.hostPort !== undefined);
     if (fixed.length === 0) return;
-    for (const record of this.options.containers.list()) {
+    for (const record of await this.options.containers.list()) {
       for (const taken of record.request.ports ?? []) {
         const clash = fixed.find((p) => p.hostPort === taken.host_port && p.protocol === taken.protocol);
         if (clash) throw new ConflictError(`ports: host port ${clash.hostPort}/${clash.protocol} is taken by another container.`);
@@ -281,12 +281,12 @@ export class ContainerService {
   }
 
   async delete(user: User, id: string): Promise<void> {
-    const { record } = this.owned(user, id);
+    const { record } = await this.owned(user, id);
     await this.remove(record);
   }
 
   async deleteOwnedBy(username: string): Promise<void> {
-    for (const record of this.options.containers.list(username)) await this.remove(record);
+    for (const record of await this.options.containers.list(username)) await this.remove(record);
   }
 
   /**
@@ -294,7 +294,7 @@ export class ContainerService {
    * already (deleted meanwhile) or no longer expired.
    */
   async expire(record: ContainerRecord, now: Date): Promise<boolean> {
-    const current = this.options.containers.find(record.id);
+    const current = await this.options.containers.find(record.id);
     if (!current || current.expiresAt === null || current.expiresAt > now.toISOString()) return false;
     await this.remove(current);
     return true;
@@ -303,18 +303,18 @@ export class ContainerService {
   /** The unit (its engine container, its staged script) first, then the record. */
   private async remove(record: ContainerRecord): Promise<void> {
     await this.options.scheduler.destroy(record.unitName);
-    this.options.containers.delete(record.id);
+    await this.options.containers.delete(record.id);
   }
 
-  script(user: User, id: string): Buffer {
-    const { record } = this.owned(user, id);
-    const script = this.options.containers.script(record.id);
+  async script(user: User, id: string): Promise<Buffer> {
+    const { record } = await this.owned(user, id);
+    const script = await this.options.containers.script(record.id);
     if (!script) throw new NotFoundError('This container has no script.');
     return script;
   }
 
   async state(user: User, id: string): Promise<ContainerState> {
-    const { record, unit } = this.owned(user, id);
+    const { record, unit } = await this.owned(user, id);
     const located = await this.options.scheduler.locate(unit.name);
     const { location } = located;
     // A container on a machine that is down has no engine state to read (that is not an error).
@@ -323,7 +323,7 @@ export class ContainerService {
         ? await this.options.satellites.forMachine(location.machineId).cachedInspect(location.container)
         : null;
     // A backend that observed the unit itself (swarm tasks) knows more than an inspection.
-    const fresh = location.observed ? located.unit : this.options.scheduler.recordInspection(unit.name, inspection);
+    const fresh = location.observed ? located.unit : await this.options.scheduler.recordInspection(unit.name, inspection);
     const systemd = systemdStateOf(fresh) ?? { loadState: 'loaded', activeState: 'inactive', subState: 'dead' };
     const view = containerView(record, fresh);
     const state: ContainerState = {

@@ -20,23 +20,23 @@ export interface WorkloadResolverOptions {
  * added, for operator units and container records alike), plus, for /v1/container/ records,
  * the script and data to stage before it starts.
  */
-export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Workload {
+export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Promise<Workload> {
   const { containers, instanceId, references } = options;
-  return (unit) => {
+  return async (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
     spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
-    const record = unit.containerId ? containers.find(unit.containerId) : undefined;
+    const record = unit.containerId ? await containers.find(unit.containerId) : undefined;
     if (!record) return { spec };
     const workload: Workload = { spec };
     // Links and templates point where their targets are reached now: a container built again
     // (lost and recreated, a new Swarm service) follows a target that moved. When a target is gone
     // or not published, the values resolved at create stay.
-    const resolved = references?.resolveStored(record, new Map());
+    const resolved = await references?.resolveStored(record, new Map());
     if (resolved) {
       spec.env = resolved.env;
       if (resolved.hosts.length > 0) spec.extraHosts = resolved.hosts;
     }
-    const script = containers.script(record.id);
+    const script = await containers.script(record.id);
     if (script && record.request.scriptname) {
       workload.script = { path: posix.join(SCRIPT_DIR, record.request.scriptname), contentBase64: script.toString('base64') };
     }

@@ -110,8 +110,8 @@ export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: num
         summary: 'All units.',
         answer: '200 {units: [...], nextPageToken?}',
         handlers: [
-          (req, res) => {
-            res.json(service.listUnits(singleQuery(req, 'nextPageToken')));
+          async (req, res) => {
+            res.json(await service.listUnits(singleQuery(req, 'nextPageToken')));
           },
         ],
       },
@@ -122,8 +122,8 @@ export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: num
         query: [name],
         answer: '200 {name, options, desiredState, currentState, machineID}',
         handlers: [
-          (req, res) => {
-            res.json(service.getUnit(String(req.params.name)));
+          async (req, res) => {
+            res.json(await service.getUnit(String(req.params.name)));
           },
         ],
       },
@@ -168,8 +168,8 @@ export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: num
         ],
         answer: '200 {states: [...]}',
         handlers: [
-          (req, res) => {
-            res.json(service.listStates({ machineID: singleQuery(req, 'machineID'), unitName: singleQuery(req, 'unitName'), pageToken: singleQuery(req, 'nextPageToken') }));
+          async (req, res) => {
+            res.json(await service.listStates({ machineID: singleQuery(req, 'machineID'), unitName: singleQuery(req, 'unitName'), pageToken: singleQuery(req, 'nextPageToken') }));
           },
         ],
       },
@@ -179,8 +179,8 @@ export function fleetGroup(input: { service: FleetUnitService; bodyMaxBytes: num
         summary: "One unit's state.",
         answer: '200',
         handlers: [
-          (req, res) => {
-            res.json(service.getState(String(req.params.name)));
+          async (req, res) => {
+            res.json(await service.getState(String(req.params.name)));
           },
         ],
       },

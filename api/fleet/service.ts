@@ -97,14 +97,14 @@ export class FleetUnitService {
   }
 
   /** Units sorted by name; the store reads only the page asked for. */
-  listUnits(pageToken?: string): FleetPage<'units', FleetUnit> {
+  async listUnits(pageToken?: string): Promise<FleetPage<'units', FleetUnit>> {
     const window = windowOf(pageToken);
-    const units = this.scheduler.page({ offset: window.offset, limit: window.limit + 1 });
+    const units = await this.scheduler.page({ offset: window.offset, limit: window.limit + 1 });
     return answerOf('units', pageFromWindow(window, units.map(fleetUnitOf)));
   }
 
-  getUnit(name: string): FleetUnit {
-    const unit = this.scheduler.get(name);
+  async getUnit(name: string): Promise<FleetUnit> {
+    const unit = await this.scheduler.get(name);
     if (!unit) throw unitMissing();
     return fleetUnitOf(unit);
   }
@@ -119,7 +119,7 @@ export class FleetUnitService {
     if (nameProblem) throw new BadRequestError(nameProblem);
     const options = body.options ?? [];
     const desired = body.desiredState === undefined || body.desiredState === '' ? undefined : body.desiredState;
-    const existing = this.scheduler.get(name);
+    const existing = await this.scheduler.get(name);
 
     if (!existing) {
       if (options.length === 0) throw new ConflictError('unit does not exist and options field empty');
@@ -142,15 +142,15 @@ export class FleetUnitService {
   }
 
   private async create(name: string, options: UnitOption[], desired: string | undefined): Promise<void> {
-    const engineName = this.checkedEngineName(name, options);
+    const engineName = await this.checkedEngineName(name, options);
     const desiredState = this.checkedInitialState(name, desired);
-    this.scheduler.add({ name, options, hash: unitHash(options), desiredState, engineName });
+    await this.scheduler.add({ name, options, hash: unitHash(options), desiredState, engineName });
     if (desiredState !== 'inactive') await this.settle(this.scheduler.converge(name));
   }
 
   /** A changed unit file: the old container goes, the unit starts over (default `inactive`, as new). */
   private async replace(name: string, options: UnitOption[], desired: string | undefined): Promise<void> {
-    const engineName = this.checkedEngineName(name, options);
+    const engineName = await this.checkedEngineName(name, options);
     const desiredState = this.checkedInitialState(name, desired);
     await this.scheduler.replace(name, { options, hash: unitHash(options), engineName, desiredState });
     this.scheduler.replanLater();
@@ -169,7 +169,7 @@ export class FleetUnitService {
    * not allow), and returns the engine's container name
    * ('' for templates, which never run). A container name another unit uses is a 409.
    */
-  private checkedEngineName(name: string, options: UnitOption[]): string {
+  private async checkedEngineName(name: string, options: UnitOption[]): Promise<string> {
     const problem = validateFleetOptions(options, name);
     if (problem) throw new BadRequestError(problem);
     if (unitNameParts(name).suffix !== 'service') {
@@ -186,7 +186,7 @@ export class FleetUnitService {
     const policyProblem = unitPolicyProblem(spec, this.options.unitPolicy);
     if (policyProblem) throw new BadRequestError(`ExecStart: ${policyProblem}`);
     const containerName = spec.name;
-    const clash = this.scheduler.unitUsingEngineName(containerName, name);
+    const clash = await this.scheduler.unitUsingEngineName(containerName, name);
     if (clash !== undefined) throw new ConflictError(`container name "${containerName}" is already used by unit ${clash}`);
     return containerName;
   }
@@ -202,10 +202,10 @@ export class FleetUnitService {
 
   /** Removes the unit and its container; a container unit's /v1/container/ record goes too. */
   async deleteUnit(name: string): Promise<void> {
-    const unit = this.scheduler.get(name);
+    const unit = await this.scheduler.get(name);
     if (!unit) throw unitMissing();
     await this.scheduler.destroy(name);
-    if (unit.containerId) this.options.containerRecords.delete(unit.containerId);
+    if (unit.containerId) await this.options.containerRecords.delete(unit.containerId);
     this.scheduler.replanLater();
   }
 
@@ -213,9 +213,9 @@ export class FleetUnitService {
    * States sorted by unit name, then machine (one machine per unit); filtered by exact machineID
    * and unitName. The store reads only the page asked for, of the units that have a state.
    */
-  listStates(query: StateQuery): FleetPage<'states', FleetUnitState> {
+  async listStates(query: StateQuery): Promise<FleetPage<'states', FleetUnitState>> {
     const window = windowOf(query.pageToken);
-    const units = this.scheduler.page({
+    const units = await this.scheduler.page({
       offset: window.offset,
       limit: window.limit + 1,
       withSystemdState: true,
@@ -226,8 +226,8 @@ export class FleetUnitService {
     return answerOf('states', pageFromWindow(window, states));
   }
 
-  getState(name: string): FleetUnitState {
-    const unit = this.scheduler.get(name);
+  async getState(name: string): Promise<FleetUnitState> {
+    const unit = await this.scheduler.get(name);
     const state = unit && fleetUnitStateOf(unit);
     if (!state) throw new NotFoundError('unit state does not exist');
     return state;

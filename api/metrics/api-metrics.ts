@@ -14,7 +14,7 @@ import type { SatelliteCallObserver } from '../satellite/call-observer';
 
 export interface ApiMetricsSources {
   /** Every unit (container units included), read at scrape time. */
-  units: () => UnitRecord[];
+  units: () => Promise<UnitRecord[]>;
 }
 
 export class ApiMetrics {
@@ -33,10 +33,12 @@ export class ApiMetrics {
       help: "Units by the scheduler's current state.",
       labelNames: ['state'],
       registers: [this.registry],
-      collect() {
+      // prom-client awaits an asynchronous collect before it renders the gauge.
+      async collect() {
+        const units = await sources.units();
         this.reset();
         for (const state of UNIT_STATES) this.set({ state }, 0);
-        for (const unit of sources.units()) this.inc({ state: unit.currentState });
+        for (const unit of units) this.inc({ state: unit.currentState });
       },
     });
     new Gauge({
@@ -44,9 +46,10 @@ export class ApiMetrics {
       help: 'Containers by their status as listings show it (running, exited, error, ...).',
       labelNames: ['state'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const units = await sources.units();
         this.reset();
-        for (const unit of sources.units()) {
+        for (const unit of units) {
           if (unit.containerId !== null) this.inc({ state: containerStatusOf(unit) });
         }
       },

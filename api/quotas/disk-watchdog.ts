@@ -72,7 +72,7 @@ export class DiskWatchdog {
   async check(): Promise<DiskWatchRound> {
     // Each owner's limits read once per round.
     const limits = new Map<string, QuotaLimits>();
-    for (const owner of new Set([...this.options.containers.list(), ...(await this.options.volumes.list())].map((record) => record.owner))) {
+    for (const owner of new Set([...(await this.options.containers.list()), ...(await this.options.volumes.list())].map((record) => record.owner))) {
       limits.set(owner, await this.options.quotas.limitsFor(owner));
     }
     const limitsOf = (owner: string): QuotaLimits => limits.get(owner) ?? this.options.quotas.defaults();
@@ -80,7 +80,7 @@ export class DiskWatchdog {
     await this.checkLayers(limitsOf, halts);
     await this.checkVolumes(limitsOf, halts);
     for (const halt of halts) {
-      const record = this.options.containers.find(halt.container);
+      const record = await this.options.containers.find(halt.container);
       if (!record) continue;
       try {
         await this.options.scheduler.halt(record.unitName, halt.reason);
@@ -101,7 +101,7 @@ export class DiskWatchdog {
       ];
       for (const usage of sizes) {
         if (!ACTIVE.has(usage.state)) continue;
-        const record = this.options.containers.find(usage.labels[LABELS.container] ?? /^boatload-([0-9a-f]{32})$/.exec(usage.name)?.[1] ?? '');
+        const record = await this.options.containers.find(usage.labels[LABELS.container] ?? /^boatload-([0-9a-f]{32})$/.exec(usage.name)?.[1] ?? '');
         if (!record) continue;
         const limit = limitsOf(record.owner).containerDiskBytes;
         if (limit > 0 && usage.sizeRw > limit) {
@@ -116,8 +116,8 @@ export class DiskWatchdog {
     if (!limited.length) return;
     // Who writes to each volume: containers that mount it read-write and should be running.
     const writers = new Map<string, string[]>();
-    for (const container of this.options.containers.list()) {
-      if (this.options.scheduler.get(container.unitName)?.desiredState !== 'launched') continue;
+    for (const container of await this.options.containers.list()) {
+      if ((await this.options.scheduler.get(container.unitName))?.desiredState !== 'launched') continue;
       for (const mount of container.request.volumes ?? []) {
         if (!mount.readonly) writers.set(mount.volume, [...(writers.get(mount.volume) ?? []), container.id]);
       }

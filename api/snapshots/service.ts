@@ -81,7 +81,7 @@ export class SnapshotService {
       imageId: committed.imageId,
       size: committed.size,
       machineId: source.machineId,
-      script: this.options.containers.script(source.record.id),
+      script: await this.options.containers.script(source.record.id),
       scriptname: request.scriptname,
       args: request.container_args,
     }, limit);
@@ -115,7 +115,7 @@ export class SnapshotService {
   /** Removes the image and the record; 409 while a container runs from it. */
   async delete(user: User, id: string): Promise<void> {
     const record = await this.owned(user, id);
-    const users = this.options.containers.list().filter((c) => c.request.snapshot === record.id).map((c) => c.id);
+    const users = (await this.options.containers.list()).filter((c) => c.request.snapshot === record.id).map((c) => c.id);
     if (users.length) throw new ConflictError(`The snapshot is in use by container(s) ${users.join(', ')}; delete them first.`);
     await this.options.satellites.forMachine(record.machineId).removeImage(record.image);
     await this.options.snapshots.delete(record.id);

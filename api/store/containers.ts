@@ -1,8 +1,7 @@
 import { ConflictError } from '../../common/errors';
 import type { NetworkMode } from '../../common/network-model';
-import type { Db } from './database';
 import { OVER_LIMIT, type OverLimit } from './over-limit';
-import { StatementCache } from './statements';
+import { dialectSql, type SqlDatabase, type SqlExecutor } from './sql';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
 export interface ContainerRequestRecord {
@@ -81,99 +80,112 @@ interface ListingRow extends ContainerRow {
 }
 
 export class ContainerRepository {
-  private readonly statements: StatementCache;
-
-  constructor(private readonly db: Db) {
-    this.statements = new StatementCache(db);
-  }
+  constructor(private readonly db: SqlDatabase) {}
 
   /**
    * Inserts the container (as `insert`) unless its owner already has `limit` (0: no limit):
-   * OVER_LIMIT then. The count and the insert are one IMMEDIATE transaction, so concurrent creates (in
-   * this process across awaits, or in another process on the same file) never both take the last slot.
+   * OVER_LIMIT then; a ConflictError when one of the owner's containers has its hostname. The count,
+   * the hostname check and the insert are one transaction holding the owner's containers lock
+   * (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent creates (in this process
+   * across awaits, in another process on the same file, or on another replica) never both take the
+   * last slot or the same hostname.
    */
-  insertWithinLimit(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, limit: number, ttlSeconds: number | null = null): ContainerRecord | OverLimit {
-    return this.db
-      .transaction(() => {
-        if (limit > 0 && this.countOwnedBy(record.owner) >= limit) return OVER_LIMIT;
-        const hostname = record.request.hostname;
-        if (hostname && this.hostnameTaken(record.owner, hostname)) {
-          throw new ConflictError(`You already have a container with the hostname "${hostname}".`);
-        }
-        return this.insert(record, script, ttlSeconds);
-      })
-      .immediate();
+  insertWithinLimit(record: NewContainer, script: Buffer | null, limit: number, ttlSeconds: number | null = null): Promise<ContainerRecord | OverLimit> {
+    return this.db.transaction(async (tx) => {
+      await tx.lock(`containers:${record.owner}`);
+      if (limit > 0 && (await countContainers(tx, record.owner)) >= limit) return OVER_LIMIT;
+      const hostname = record.request.hostname;
+      if (hostname && (await hostnameTaken(tx, record.owner, hostname))) {
+        throw new ConflictError(`You already have a container with the hostname "${hostname}".`);
+      }
+      return insertContainer(tx, record, script, ttlSeconds);
+    });
   }
 
   /** Whether one of the owner's containers has this hostname (checked in the insert's transaction). */
-  hostnameTaken(owner: string, hostname: string): boolean {
-    return this.statements.get(`SELECT 1 FROM containers WHERE owner = ? AND json_extract(request, '$.hostname') = ? LIMIT 1`).get(owner, hostname) !== undefined;
+  hostnameTaken(owner: string, hostname: string): Promise<boolean> {
+    return hostnameTaken(this.db, owner, hostname);
   }
 
-  countOwnedBy(owner: string): number {
-    return (this.statements.get('SELECT COUNT(*) AS n FROM containers WHERE owner = ?').get(owner) as { n: number }).n;
+  countOwnedBy(owner: string): Promise<number> {
+    return countContainers(this.db, owner);
   }
 
   /** `ttlSeconds`: the container expires that long after now (null: never). */
-  insert(record: Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>, script: Buffer | null, ttlSeconds: number | null = null): ContainerRecord {
-    const createdAt = new Date();
-    const now = createdAt.toISOString();
-    const expiresAt = ttlSeconds === null ? null : new Date(createdAt.getTime() + ttlSeconds * 1000).toISOString();
-    this.statements
-      .get(
-        `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now, expiresAt);
-    return { ...record, created: now, updated: now, expiresAt };
+  insert(record: NewContainer, script: Buffer | null, ttlSeconds: number | null = null): Promise<ContainerRecord> {
+    return insertContainer(this.db, record, script, ttlSeconds);
   }
 
   /** Containers whose lifetime ended at or before `now`, soonest first (the partial index holds only those with one). */
-  expired(now: Date, limit: number): ContainerRecord[] {
-    const rows = this.statements
-      .get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`)
-      .all(now.toISOString(), limit);
-    return (rows as ContainerRow[]).map(fromRow);
+  async expired(now: Date, limit: number): Promise<ContainerRecord[]> {
+    const rows = await this.db.all<ContainerRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM containers WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+      [now.toISOString(), limit],
+    );
+    return rows.map(fromRow);
   }
 
-  find(id: string): ContainerRecord | undefined {
-    const row = this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE id = ?`).get(id) as ContainerRow | undefined;
+  async find(id: string): Promise<ContainerRecord | undefined> {
+    const row = await this.db.get<ContainerRow>(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE id = ?`, [id]);
     return row && fromRow(row);
   }
 
-  findByUnit(unitName: string): ContainerRecord | undefined {
-    const row = this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE unit_name = ?`).get(unitName) as ContainerRow | undefined;
+  async findByUnit(unitName: string): Promise<ContainerRecord | undefined> {
+    const row = await this.db.get<ContainerRow>(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE unit_name = ?`, [unitName]);
     return row && fromRow(row);
   }
 
   /** Every container, or one owner's, oldest first. */
-  list(owner?: string): ContainerRecord[] {
+  async list(owner?: string): Promise<ContainerRecord[]> {
     const rows = owner === undefined
-      ? this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers ORDER BY created, id`).all()
-      : this.statements.get(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE owner = ? ORDER BY created, id`).all(owner);
-    return (rows as ContainerRow[]).map(fromRow);
+      ? await this.db.all<ContainerRow>(`SELECT ${SUMMARY_COLUMNS} FROM containers ORDER BY created, id`)
+      : await this.db.all<ContainerRow>(`SELECT ${SUMMARY_COLUMNS} FROM containers WHERE owner = ? ORDER BY created, id`, [owner]);
+    return rows.map(fromRow);
   }
 
   /** Every container, or one owner's, oldest first, with its unit's state. */
-  listWithUnits(owner?: string): ContainerListing[] {
+  async listWithUnits(owner?: string): Promise<ContainerListing[]> {
     const select = `SELECT c.id, c.owner, c.image, c.unit_name, c.request, c.created, c.updated, c.expires_at,
                            u.desired_state, u.observed, u.reason, u.ever_started, u.machine_id
                     FROM containers c JOIN units u ON u.name = c.unit_name`;
     const rows = owner === undefined
-      ? this.statements.get(`${select} ORDER BY c.created, c.id`).all()
-      : this.statements.get(`${select} WHERE c.owner = ? ORDER BY c.created, c.id`).all(owner);
-    return (rows as ListingRow[]).map((row) => ({
+      ? await this.db.all<ListingRow>(`${select} ORDER BY c.created, c.id`)
+      : await this.db.all<ListingRow>(`${select} WHERE c.owner = ? ORDER BY c.created, c.id`, [owner]);
+    return rows.map((row) => ({
       ...fromRow(row),
       unit: { desiredState: row.desired_state, observed: row.observed, reason: row.reason, everStarted: row.ever_started === 1, machineId: row.machine_id },
     }));
   }
 
-  script(id: string): Buffer | null {
-    const row = this.statements.get('SELECT script FROM containers WHERE id = ?').get(id) as { script: Buffer | null } | undefined;
-    return row?.script ?? null;
+  async script(id: string): Promise<Buffer | null> {
+    return (await this.db.get<{ script: Buffer | null }>('SELECT script FROM containers WHERE id = ?', [id]))?.script ?? null;
   }
 
-  delete(id: string): boolean {
-    return this.statements.get('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+  async delete(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM containers WHERE id = ?', [id])) === 1;
   }
+}
+
+/** A container to insert: its record without the times the store sets. */
+export type NewContainer = Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>;
+
+async function countContainers(db: SqlExecutor, owner: string): Promise<number> {
+  return (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM containers WHERE owner = ?', [owner]))?.n ?? 0;
+}
+
+async function hostnameTaken(db: SqlExecutor, owner: string, hostname: string): Promise<boolean> {
+  const sql = `SELECT 1 AS taken FROM containers WHERE owner = ? AND ${dialectSql.jsonText(db.dialect, 'request', 'hostname')} = ? LIMIT 1`;
+  return (await db.get(sql, [owner, hostname])) !== undefined;
+}
+
+async function insertContainer(db: SqlExecutor, record: NewContainer, script: Buffer | null, ttlSeconds: number | null): Promise<ContainerRecord> {
+  const createdAt = new Date();
+  const now = createdAt.toISOString();
+  const expiresAt = ttlSeconds === null ? null : new Date(createdAt.getTime() + ttlSeconds * 1000).toISOString();
+  await db.run(
+    `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now, expiresAt],
+  );
+  return { ...record, created: now, updated: now, expiresAt };
 }

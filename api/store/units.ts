@@ -1,8 +1,7 @@
 import type { UnitOption } from '../../units/unit-file';
 import type { EngineObservation, UnitListFilter, UnitPageQuery, UnitPatch, UnitRecord, UnitState, UnitStore, WatchedUnit } from '../../units/scheduler/model';
-import type { Db } from './database';
 import { nowIso } from './database';
-import { StatementCache } from './statements';
+import type { Dialect, SqlDatabase, SqlExecutor, SqlValue } from './sql';
 
 interface UnitRow {
   name: string;
@@ -50,53 +49,53 @@ const COLUMNS: Record<string, string> = {
   updated: 'updated',
 };
 
-function toColumnValue(key: string, value: unknown): unknown {
+function toColumnValue(key: string, value: unknown): SqlValue {
   if (key === 'options' || key === 'observed') return value === null ? null : JSON.stringify(value);
   if (key === 'everStarted') return value ? 1 : 0;
-  return value;
+  return value as SqlValue;
 }
 
 /**
  * The units systemdStateOf gives a state: not (inactive and never or no longer seen). Word for
- * word the condition of the partial index units_with_state, so that SQLite uses it.
+ * word the condition of the partial index units_with_state on each dialect, so that both use it.
  */
-const HAS_SYSTEMD_STATE = "(current_state != 'inactive' OR json_extract(observed, '$.status') != 'missing')";
+const hasSystemdState = (dialect: Dialect): string =>
+  dialect === 'sqlite'
+    ? "(current_state != 'inactive' OR json_extract(observed, '$.status') != 'missing')"
+    : "(current_state != 'inactive' OR (observed::jsonb ->> 'status') != 'missing')";
 
-/** Units in the SQLite store (the scheduler's UnitStore). */
-export class SqliteUnitStore implements UnitStore {
-  private readonly statements: StatementCache;
-  private readonly updateAll: (updates: ReadonlyArray<{ name: string; patch: UnitPatch }>) => void;
+async function updateUnit(db: SqlExecutor, name: string, patch: UnitPatch): Promise<void> {
+  const entries = Object.entries({ ...patch, updated: nowIso() }).filter(([key]) => key in COLUMNS);
+  const sql = `UPDATE units SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`;
+  await db.run(sql, [...entries.map(([key, value]) => toColumnValue(key, value)), name]);
+}
 
-  constructor(db: Db) {
-    this.statements = new StatementCache(db);
-    this.updateAll = db.transaction((updates: ReadonlyArray<{ name: string; patch: UnitPatch }>) => {
-      for (const { name, patch } of updates) this.update(name, patch);
-    });
-  }
+/** Units in the store, on either dialect (the scheduler's UnitStore). */
+export class SqlUnitStore implements UnitStore {
+  constructor(private readonly db: SqlDatabase) {}
 
-  get(name: string): UnitRecord | undefined {
-    const row = this.statements.get('SELECT * FROM units WHERE name = ?').get(name) as UnitRow | undefined;
+  async get(name: string): Promise<UnitRecord | undefined> {
+    const row = await this.db.get<UnitRow>('SELECT * FROM units WHERE name = ?', [name]);
     return row && fromRow(row);
   }
 
-  unitUsingEngineName(engineName: string, except: string): string | undefined {
-    const row = this.statements.get('SELECT name FROM units WHERE engine_name = ? AND name != ? LIMIT 1').get(engineName, except) as { name: string } | undefined;
-    return row?.name;
+  async unitUsingEngineName(engineName: string, except: string): Promise<string | undefined> {
+    return (await this.db.get<{ name: string }>('SELECT name FROM units WHERE engine_name = ? AND name != ? LIMIT 1', [engineName, except]))?.name;
   }
 
-  list(filter: UnitListFilter = {}): UnitRecord[] {
+  async list(filter: UnitListFilter = {}): Promise<UnitRecord[]> {
     const conditions: string[] = [];
     // `desired_state != 'inactive'` word for word: the condition of the partial index units_wanted.
     if (filter.wanted !== undefined) conditions.push(filter.wanted ? "desired_state != 'inactive'" : "desired_state = 'inactive'");
     if (filter.placed !== undefined) conditions.push(filter.placed ? 'machine_id IS NOT NULL' : 'machine_id IS NULL');
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
-    return (this.statements.get(`SELECT * FROM units ${where}ORDER BY name`).all() as UnitRow[]).map(fromRow);
+    return (await this.db.all<UnitRow>(`SELECT * FROM units ${where}ORDER BY name`)).map(fromRow);
   }
 
-  listWatched(): WatchedUnit[] {
-    const rows = this.statements
-      .get("SELECT name, engine_name, machine_id, observed FROM units WHERE desired_state != 'inactive' ORDER BY name")
-      .all() as Array<Pick<UnitRow, 'name' | 'engine_name' | 'machine_id' | 'observed'>>;
+  async listWatched(): Promise<WatchedUnit[]> {
+    const rows = await this.db.all<Pick<UnitRow, 'name' | 'engine_name' | 'machine_id' | 'observed'>>(
+      "SELECT name, engine_name, machine_id, observed FROM units WHERE desired_state != 'inactive' ORDER BY name",
+    );
     return rows.map((row) => ({
       name: row.name,
       engineName: row.engine_name,
@@ -105,10 +104,10 @@ export class SqliteUnitStore implements UnitStore {
     }));
   }
 
-  page(query: UnitPageQuery): UnitRecord[] {
+  async page(query: UnitPageQuery): Promise<UnitRecord[]> {
     const conditions: string[] = [];
-    const values: unknown[] = [];
-    if (query.withSystemdState) conditions.push(HAS_SYSTEMD_STATE);
+    const values: SqlValue[] = [];
+    if (query.withSystemdState) conditions.push(hasSystemdState(this.db.dialect));
     if (query.machineId !== undefined) {
       conditions.push('machine_id = ?');
       values.push(query.machineId);
@@ -119,16 +118,14 @@ export class SqliteUnitStore implements UnitStore {
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')} ` : '';
     const sql = `SELECT * FROM units ${where}ORDER BY name LIMIT ? OFFSET ?`;
-    return (this.statements.get(sql).all(...values, query.limit, query.offset) as UnitRow[]).map(fromRow);
+    return (await this.db.all<UnitRow>(sql, [...values, query.limit, query.offset])).map(fromRow);
   }
 
-  insert(unit: UnitRecord): void {
-    this.statements
-      .get(
-        `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async insert(unit: UnitRecord): Promise<void> {
+    await this.db.run(
+      `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         unit.name,
         JSON.stringify(unit.options),
         unit.hash,
@@ -142,20 +139,22 @@ export class SqliteUnitStore implements UnitStore {
         unit.containerId,
         unit.created,
         unit.updated,
-      );
+      ],
+    );
   }
 
-  update(name: string, patch: UnitPatch): void {
-    const entries = Object.entries({ ...patch, updated: nowIso() }).filter(([key]) => key in COLUMNS);
-    const sql = `UPDATE units SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE name = ?`;
-    this.statements.get(sql).run(...entries.map(([key, value]) => toColumnValue(key, value)), name);
+  update(name: string, patch: UnitPatch): Promise<void> {
+    return updateUnit(this.db, name, patch);
   }
 
-  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): void {
-    if (updates.length > 0) this.updateAll(updates);
+  async updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): Promise<void> {
+    if (updates.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const { name, patch } of updates) await updateUnit(tx, name, patch);
+    });
   }
 
-  delete(name: string): boolean {
-    return this.statements.get('DELETE FROM units WHERE name = ?').run(name).changes === 1;
+  async delete(name: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM units WHERE name = ?', [name])) === 1;
   }
 }

@@ -39,9 +39,9 @@ export class VolumeService {
   constructor(private readonly options: VolumeServiceOptions) {}
 
   /** Container ids by volume id, from the container records. */
-  private usage(): Map<string, string[]> {
+  private async usage(): Promise<Map<string, string[]>> {
     const byVolume = new Map<string, string[]>();
-    for (const container of this.options.containers.list()) {
+    for (const container of await this.options.containers.list()) {
       for (const mount of container.request.volumes ?? []) (byVolume.get(mount.volume) ?? byVolume.set(mount.volume, []).get(mount.volume))?.push(container.id);
     }
     return byVolume;
@@ -84,12 +84,12 @@ export class VolumeService {
   }
 
   async get(user: User, id: string): Promise<VolumeView> {
-    return this.view(await this.owned(user, id), this.usage());
+    return this.view(await this.owned(user, id), await this.usage());
   }
 
   async list(user: User): Promise<VolumeView[]> {
     const records = await this.options.volumes.list(user.isAdmin ? undefined : user.username);
-    const usage = this.usage();
+    const usage = await this.usage();
     return records.map((record) => this.view(record, usage));
   }
 
@@ -103,7 +103,7 @@ export class VolumeService {
 
   async delete(user: User, id: string): Promise<void> {
     const record = await this.owned(user, id);
-    const users = this.usage().get(record.id) ?? [];
+    const users = (await this.usage()).get(record.id) ?? [];
     if (users.length) throw new ConflictError(`The volume is in use by container(s) ${users.join(', ')}; delete them first.`);
     await this.options.satellites.forMachine(record.machineId).removeVolume(record.engineName);
     await this.options.volumes.delete(record.id);

@@ -187,7 +187,7 @@ describe('a script container, from create to delete', () => {
     const docker = new Docker();
     const left = await docker.listContainers({ all: true, filters: { label: [`boatload.id=${id}`] } });
     expect(left).toEqual([]);
-    expect(system.api.scheduler.get(`${id}.service`)).toBeUndefined();
+    expect(await system.api.scheduler.get(`${id}.service`)).toBeUndefined();
   });
 });
 

@@ -11,14 +11,14 @@ describe('listing cache', () => {
 
   it('renders once per store change and per key', async () => {
     let renders = 0;
-    const render = (): string => `render ${++renders}`;
-    const get = (key: string): string => cache.get(key, render).toString();
-    expect(get('*')).toBe('render 1');
-    expect(get('*')).toBe('render 1');
-    expect(get('user:alice')).toBe('render 2');
+    const render = async (): Promise<string> => `render ${++renders}`;
+    const get = async (key: string): Promise<string> => (await cache.get(key, render)).toString();
+    expect(await get('*')).toBe('render 1');
+    expect(await get('*')).toBe('render 1');
+    expect(await get('user:alice')).toBe('render 2');
     await settings.getOrCreate('listing-cache-test', () => 'x');
-    expect(get('*')).toBe('render 3');
-    expect(get('user:alice')).toBe('render 4');
-    expect(get('user:alice')).toBe('render 4');
+    expect(await get('*')).toBe('render 3');
+    expect(await get('user:alice')).toBe('render 4');
+    expect(await get('user:alice')).toBe('render 4');
   });
 });

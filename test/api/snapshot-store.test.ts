@@ -36,7 +36,7 @@ test('snapshots taken before the upgrade get the command of their source contain
   const version = STORE_VERSION;
   // A store from before the command columns.
   const old = openDatabase(path, { version: storeVersionAfter('ALTER TABLE snapshots ADD COLUMN script') - 1 });
-  new ContainerRepository(old).insert({ id: snapshot.containerId, owner: 'alice', image: 'boatload/base:latest', unitName: 'c.service', request }, Buffer.from('#!/bin/sh\necho hi\n'));
+  await new ContainerRepository(new SqliteDatabase(old)).insert({ id: snapshot.containerId, owner: 'alice', image: 'boatload/base:latest', unitName: 'c.service', request }, Buffer.from('#!/bin/sh\necho hi\n'));
   const insert = old.prepare('INSERT INTO snapshots (id, owner, container_id, name, image, image_id, size, machine_id, created) VALUES (?, ?, ?, NULL, ?, ?, 1, NULL, ?)');
   insert.run('a'.repeat(32), 'alice', snapshot.containerId, snapshot.image, snapshot.imageId, new Date().toISOString());
   insert.run('b'.repeat(32), 'alice', 'd'.repeat(32), snapshot.image, snapshot.imageId, new Date().toISOString());

@@ -50,6 +50,13 @@ const auth = (token: string): [string, string] => ['Authorization', `JWT ${token
 const idleCount = (): number => system.api.warm?.status().reduce((sum, p) => sum + p.idle, 0) ?? -1;
 const poolFull = (): Promise<true> => eventually(async () => (idleCount() === POOL_SIZE ? true : undefined), 30_000, 'a full pool');
 
+/** The pool's members no unit uses (idle ones). */
+async function idleMembers(): Promise<string[]> {
+  const idle: string[] = [];
+  for (const name of await poolMembers()) if ((await system.api.scheduler.unitUsingEngineName(name, '')) === undefined) idle.push(name);
+  return idle;
+}
+
 async function poolMembers(): Promise<string[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
   return list.map((c) => c.Names[0].replace(/^\//, '')).sort();
@@ -162,14 +169,14 @@ test('pooled containers belong to nobody: they are in no listing and count again
   expect(list.body).toEqual([]);
   const admin = await system.token('admin');
   const all = await system.http().get('/v1/container/').set(...auth(admin)).expect(200);
-  const members = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  const members = await idleMembers();
   expect(members.length).toBe(POOL_SIZE);
   for (const name of members) expect(all.body.find((c: { id: string }) => `boatload-${c.id}` === name)).toBeUndefined();
 });
 
 test('an API restart leaves no idle member behind, and the pool fills again', async () => {
   await poolFull();
-  const idleBefore = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  const idleBefore = await idleMembers();
   expect(idleBefore.length).toBe(POOL_SIZE);
   await system.stopApi();
   // What a crash leaves: a member still running that no unit uses (made by hand, as the pool makes them).
@@ -184,7 +191,7 @@ test('an API restart leaves no idle member behind, and the pool fills again', as
   await system.startApi();
   await poolFull();
   await eventually(async () => ((await poolMembers()).includes(leftover) ? undefined : true), 20_000, 'the leftover member to go');
-  const idleAfter = (await poolMembers()).filter((name) => system.api.scheduler.unitUsingEngineName(name, '') === undefined);
+  const idleAfter = await idleMembers();
   expect(idleAfter.length).toBe(POOL_SIZE);
   for (const name of idleBefore) expect(idleAfter).not.toContain(name);
 }, 60_000);
@@ -201,7 +208,7 @@ test('the pool shrinks while host memory is short and fills again when it recove
     hostMemory: async () => (short ? { availableBytes: 1 } : satellite.hostMemory()),
   };
   const instanceLabel = `${LABELS.instance}=${system.api.instanceId}`;
-  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 2 }], instanceLabel, isTaken: () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
+  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 2 }], instanceLabel, isTaken: async () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
   try {
     await pool.start();
     const idle = (): number => pool.status()[0].idle;

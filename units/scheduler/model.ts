@@ -92,18 +92,18 @@ export type UnitPatch = Partial<Omit<UnitRecord, 'name' | 'created'>>;
 export type WatchedUnit = Pick<UnitRecord, 'name' | 'engineName' | 'machineId' | 'observed'>;
 
 export interface UnitStore {
-  get(name: string): UnitRecord | undefined;
+  get(name: string): Promise<UnitRecord | undefined>;
   /** The units that pass the filter, sorted by name. */
-  list(filter?: UnitListFilter): UnitRecord[];
+  list(filter?: UnitListFilter): Promise<UnitRecord[]>;
   /** The units whose desired state is not `inactive` (those the state sync watches), sorted by name. */
-  listWatched(): WatchedUnit[];
+  listWatched(): Promise<WatchedUnit[]>;
   /** One slice of the (filtered) units sorted by name, without reading the others. */
-  page(query: UnitPageQuery): UnitRecord[];
+  page(query: UnitPageQuery): Promise<UnitRecord[]>;
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */
-  unitUsingEngineName(engineName: string, except: string): string | undefined;
-  insert(unit: UnitRecord): void;
-  update(name: string, patch: UnitPatch): void;
+  unitUsingEngineName(engineName: string, except: string): Promise<string | undefined>;
+  insert(unit: UnitRecord): Promise<void>;
+  update(name: string, patch: UnitPatch): Promise<void>;
   /** Several updates in one transaction: one commit (one sync to disk) for all of them. */
-  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): void;
-  delete(name: string): boolean;
+  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): Promise<void>;
+  delete(name: string): Promise<boolean>;
 }

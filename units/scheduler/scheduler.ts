@@ -23,7 +23,7 @@ export interface SchedulerOptions {
   store: UnitStore;
   backend: SchedulerBackend;
   /** What a unit runs; container units get their staging from the container records. */
-  workloadOf: (unit: UnitRecord) => Workload;
+  workloadOf: (unit: UnitRecord) => Promise<Workload>;
   /** The machines placement sees (e.g. with edited metadata); default: the backend's. */
   machines?: () => Promise<Machine[]>;
   logger: Logger;
@@ -78,6 +78,13 @@ const RECONCILE_CONCURRENCY = 8;
 
 export class Scheduler {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /**
+   * Writes to a unit made outside its serialized work (the state sync, state reads), while they are
+   * in flight: work on that unit starts after them. Those writers skip a unit with queued work, and
+   * the store is asynchronous: without this, work that starts between their check and their commit
+   * could write first and then be overwritten by an older observation.
+   */
+  private readonly outsideWrites = new Map<string, Promise<unknown>>();
   private readonly background = new Set<Promise<unknown>>();
   private syncTimer: NodeJS.Timeout | null = null;
   /** Logs a unit's failures, crash loops and start errors, once per transition. */
@@ -87,22 +94,22 @@ export class Scheduler {
     this.problems = new UnitProblemLog({ logger: options.logger });
   }
 
-  get(name: string): UnitRecord | undefined {
+  get(name: string): Promise<UnitRecord | undefined> {
     return this.options.store.get(name);
   }
 
   /** Every unit, sorted by name. */
-  list(): UnitRecord[] {
+  list(): Promise<UnitRecord[]> {
     return this.options.store.list();
   }
 
   /** One slice of the units sorted by name (a page of a listing). */
-  page(query: UnitPageQuery): UnitRecord[] {
+  page(query: UnitPageQuery): Promise<UnitRecord[]> {
     return this.options.store.page(query);
   }
 
   /** The name of a unit other than `except` whose container is named `engineName`, if any. */
-  unitUsingEngineName(engineName: string, except: string): string | undefined {
+  unitUsingEngineName(engineName: string, except: string): Promise<string | undefined> {
     return this.options.store.unitUsingEngineName(engineName, except);
   }
 
@@ -112,7 +119,7 @@ export class Scheduler {
   }
 
   /** Stores a new unit; nothing runs until `converge`. */
-  add(unit: NewUnit): UnitRecord {
+  async add(unit: NewUnit): Promise<UnitRecord> {
     const now = new Date().toISOString();
     const record: UnitRecord = {
       ...unit,
@@ -125,13 +132,13 @@ export class Scheduler {
       created: now,
       updated: now,
     };
-    this.options.store.insert(record);
+    await this.options.store.insert(record);
     return record;
   }
 
   /** Runs `work` after every earlier piece of work on the same unit has finished. */
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(name) ?? Promise.resolve();
+    const previous = this.queues.get(name) ?? this.outsideWrites.get(name) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(work);
     this.queues.set(name, next);
     const cleanup = (): void => {
@@ -176,8 +183,8 @@ export class Scheduler {
     return this.serialized(name, async () => this.started(await this.work(name, { kind: 'restart', requestedAt })));
   }
 
-  private unitOrFail(name: string): UnitRecord {
-    const unit = this.options.store.get(name);
+  private async unitOrFail(name: string): Promise<UnitRecord> {
+    const unit = await this.options.store.get(name);
     if (!unit) throw new NotFoundError(`unit ${name} does not exist`);
     return unit;
   }
@@ -191,12 +198,12 @@ export class Scheduler {
 
   /** One piece of work on a unit, already serialized. */
   private async work(name: string, work: UnitWork): Promise<UnitRecord> {
-    let unit = this.unitOrFail(name);
+    let unit = await this.unitOrFail(name);
     const wanted = DESIRED_BY[work.kind];
     if (wanted) {
       if (isTemplateName(name)) throw new BadRequestError(`cannot start or stop template ${name}`);
       if (unit.desiredState !== wanted) {
-        this.options.store.update(name, { desiredState: wanted });
+        await this.options.store.update(name, { desiredState: wanted });
         unit = { ...unit, desiredState: wanted };
       }
     }
@@ -207,17 +214,17 @@ export class Scheduler {
       if (target !== 'created') this.options.observer?.converged({ target, seconds: (performance.now() - work.requestedAt) / 1000, ok });
     };
     try {
-      const workload = this.options.workloadOf(unit);
+      const workload = await this.options.workloadOf(unit);
       if (target !== 'inactive') {
-        const placement = placementOf({ unit, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
+        const placement = placementOf({ unit, machines: await this.machines(), units: await this.options.store.list({ placed: true }) });
         if ('reason' in placement) {
           const reason = `not placed: ${placement.reason}`;
           if (until) throw new ServiceUnavailableError(reason);
           const result = await this.options.backend.apply(unit, workload, 'inactive');
-          this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
+          await this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
           report(false);
           if (work.kind !== 'converge') throw new ServiceUnavailableError(reason);
-          return this.options.store.get(name) as UnitRecord;
+          return (await this.options.store.get(name)) as UnitRecord;
         }
       }
       const action: UnitAction = { unit, workload, fresh: startsFresh(unit) };
@@ -228,7 +235,7 @@ export class Scheduler {
       const starting = work.kind === 'start' || (work.kind === 'converge' && !until && target === 'launched' && unit.currentState !== 'launched');
       const result =
         work.kind === 'restart' ? await backend.restart(action) : starting ? await backend.start(action) : await backend.apply(unit, workload, target);
-      this.options.store.update(name, {
+      await this.options.store.update(name, {
         observed: result.observed,
         machineId: result.machineId,
         everStarted: result.everStarted,
@@ -239,13 +246,27 @@ export class Scheduler {
       report(result.observed.error === null);
     } catch (err) {
       const reason = errorText(err);
-      this.options.store.update(name, { reason });
+      await this.options.store.update(name, { reason });
       report(false);
       // A unit that was to run and could not be brought there: its start failed.
       this.problems.note(name, target === 'inactive' || target === 'loaded' ? { kind: 'failed', text: `could not make it ${target}: ${reason}` } : { kind: 'start error', text: reason });
       throw err;
     }
-    return this.options.store.get(name) as UnitRecord;
+    return (await this.options.store.get(name)) as UnitRecord;
+  }
+
+  /**
+   * Awaits `write`, a write to `names` made outside their serialized work; work on those units that
+   * is asked for meanwhile starts once it is committed (or failed).
+   */
+  private async writingOutside(names: readonly string[], write: Promise<void>): Promise<void> {
+    const settled = write.catch(() => undefined);
+    for (const name of names) this.outsideWrites.set(name, settled);
+    try {
+      await write;
+    } finally {
+      for (const name of names) if (this.outsideWrites.get(name) === settled) this.outsideWrites.delete(name);
+    }
   }
 
   /** Converges in the background; failures are already recorded on the unit, so only log them. */
@@ -255,7 +276,7 @@ export class Scheduler {
   }
 
   async setDesiredState(name: string, desiredState: UnitState): Promise<UnitRecord> {
-    this.options.store.update(name, { desiredState });
+    await this.options.store.update(name, { desiredState });
     return this.converge(name);
   }
 
@@ -266,8 +287,8 @@ export class Scheduler {
   halt(name: string, reason: string): Promise<UnitRecord> {
     return this.serialized(name, async () => {
       await this.work(name, { kind: 'stop', requestedAt: performance.now() });
-      this.options.store.update(name, { reason });
-      return this.options.store.get(name) as UnitRecord;
+      await this.options.store.update(name, { reason });
+      return (await this.options.store.get(name)) as UnitRecord;
     });
   }
 
@@ -275,14 +296,14 @@ export class Scheduler {
   /** Removes the unit's container, then the unit. */
   destroy(name: string): Promise<void> {
     return this.serialized(name, async () => {
-      const unit = this.options.store.get(name);
+      const unit = await this.options.store.get(name);
       if (!unit) return;
       // The store first, as for every change: a store that cannot take writes (full, read-only)
       // refuses the delete before the container is touched, and a destroy cut short by a crash
       // leaves a unit that is no longer wanted rather than one a reconcile would start again.
-      this.options.store.update(name, { desiredState: 'inactive' });
-      if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
-      this.options.store.delete(name);
+      await this.options.store.update(name, { desiredState: 'inactive' });
+      if (!isTemplateName(name)) await this.options.backend.apply(unit, await this.options.workloadOf(unit), 'inactive');
+      await this.options.store.delete(name);
       this.problems.forget(name);
     });
   }
@@ -293,9 +314,9 @@ export class Scheduler {
    */
   replace(name: string, replacement: UnitReplacement): Promise<UnitRecord> {
     return this.serialized(name, async () => {
-      const unit = this.unitOrFail(name);
-      if (!isTemplateName(name)) await this.options.backend.apply(unit, this.options.workloadOf(unit), 'inactive');
-      this.options.store.update(name, {
+      const unit = await this.unitOrFail(name);
+      if (!isTemplateName(name)) await this.options.backend.apply(unit, await this.options.workloadOf(unit), 'inactive');
+      await this.options.store.update(name, {
         ...replacement,
         currentState: 'inactive',
         machineId: null,
@@ -304,7 +325,7 @@ export class Scheduler {
         everStarted: false,
       });
       this.problems.forget(name);
-      return this.options.store.get(name) as UnitRecord;
+      return (await this.options.store.get(name)) as UnitRecord;
     });
   }
 
@@ -313,11 +334,11 @@ export class Scheduler {
    * (metadata edits) or a unit left its machine (a conflict may be gone). Placed units stay put.
    */
   async replan(): Promise<void> {
-    for (const unit of this.options.store.list({ wanted: true, placed: false })) {
+    for (const unit of await this.options.store.list({ wanted: true, placed: false })) {
       if (isTemplateName(unit.name)) continue;
-      const current = this.options.store.get(unit.name);
+      const current = await this.options.store.get(unit.name);
       if (!current || current.machineId !== null) continue;
-      const placement = placementOf({ unit: current, machines: await this.machines(), units: this.options.store.list({ placed: true }) });
+      const placement = placementOf({ unit: current, machines: await this.machines(), units: await this.options.store.list({ placed: true }) });
       if ('reason' in placement) continue;
       try {
         await this.converge(unit.name);
@@ -344,7 +365,7 @@ export class Scheduler {
     const observations = await this.options.backend.observeAll();
     const now = new Date().toISOString();
     const updates: Array<{ name: string; patch: UnitPatch }> = [];
-    for (const unit of this.options.store.listWatched()) {
+    for (const unit of await this.options.store.listWatched()) {
       if (this.queues.has(unit.name)) continue;
       const seen: EngineObservation = observations.get(unit.engineName) ?? { status: 'missing', exitCode: null, error: null, observedAt: now };
       const before = unit.observed;
@@ -355,7 +376,11 @@ export class Scheduler {
       // A listing cannot know why a start failed; keep that reason.
       updates.push({ name: unit.name, patch: moved ? { observed: { ...seen, error }, machineId: seen.machineId } : { observed: { ...seen, error } } });
     }
-    this.options.store.updateMany(updates);
+    // From the check above (no await since) until committed: work on these units waits for it.
+    await this.writingOutside(
+      updates.map((u) => u.name),
+      this.options.store.updateMany(updates),
+    );
     for (const { name, patch } of updates) this.problems.note(name, problemOf(patch.observed ?? null));
   }
 
@@ -364,21 +389,21 @@ export class Scheduler {
    * (swarm) this asks it and records what it saw; otherwise it is `engineName` on the unit's machine.
    */
   async locate(name: string): Promise<{ unit: UnitRecord; location: UnitLocation }> {
-    const unit = this.unitOrFail(name);
+    const unit = await this.unitOrFail(name);
     const backend = this.options.backend;
     if (!backend.locate) return { unit, location: { machineId: unit.machineId, container: unit.engineName, problem: null, notes: [] } };
     const location = await backend.locate(unit);
     const seen = location.observed;
     if (!seen || this.queues.has(name) || unit.desiredState === 'inactive') return { unit, location };
     const moved = seen.machineId !== undefined && seen.machineId !== null && seen.machineId !== unit.machineId;
-    this.options.store.update(name, moved ? { observed: seen, machineId: seen.machineId } : { observed: seen });
+    await this.writingOutside([name], this.options.store.update(name, moved ? { observed: seen, machineId: seen.machineId } : { observed: seen }));
     this.problems.note(name, problemOf(seen));
-    return { unit: this.options.store.get(name) as UnitRecord, location };
+    return { unit: (await this.options.store.get(name)) as UnitRecord, location };
   }
 
   /** Records a fresh inspection of the unit's container (a state read) and returns the unit. */
-  recordInspection(name: string, inspection: ContainerInspection | null): UnitRecord {
-    const unit = this.unitOrFail(name);
+  async recordInspection(name: string, inspection: ContainerInspection | null): Promise<UnitRecord> {
+    const unit = await this.unitOrFail(name);
     if (this.queues.has(name) || (!inspection && !unit.everStarted)) return unit;
     const seen = observationOf(inspection);
     // A listing or inspection cannot know why a start failed; keep that reason.
@@ -386,7 +411,7 @@ export class Scheduler {
     // State reads are the hot path: write only when something changed.
     const before = unit.observed;
     if (before && before.status === observed.status && before.exitCode === observed.exitCode && before.error === observed.error && samePorts(before.ports, observed.ports)) return unit;
-    this.options.store.update(name, { observed });
+    await this.writingOutside([name], this.options.store.update(name, { observed }));
     this.problems.note(name, problemOf(observed));
     return { ...unit, observed };
   }
@@ -395,7 +420,7 @@ export class Scheduler {
   async reconcileAll(concurrency = RECONCILE_CONCURRENCY): Promise<void> {
     // A few units at a time: after a crash with many containers in flight, recovery takes
     // seconds, not the sum of every create and start.
-    const pending = this.options.store.list();
+    const pending = await this.options.store.list();
     const worker = async (): Promise<void> => {
       for (let unit = pending.shift(); unit; unit = pending.shift()) {
         try {

@@ -53,7 +53,7 @@ export interface WarmPoolOptions {
    * Whether a run started in the member of this engine name (its unit recorded the start). A member
    * whose run never started there (the API stopped in between) is removed; its unit then starts cold.
    */
-  isTaken(engineName: string): boolean;
+  isTaken(engineName: string): Promise<boolean>;
   /** Under this much available host memory the pool shrinks instead of refilling. */
   minAvailableBytes: number;
   /** How often the pool checks the host's memory and its members (default 2 s). */
@@ -196,7 +196,7 @@ export class WarmPool {
   private async removeLeftovers(): Promise<void> {
     const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmPool]);
     for (const member of members) {
-      if (member.labels[this.instance.key] !== this.instance.value || this.options.isTaken(member.name)) continue;
+      if (member.labels[this.instance.key] !== this.instance.value || (await this.options.isTaken(member.name))) continue;
       await this.options.agent.remove(member.name);
       this.options.logger.info(`warm pool: removed idle member ${member.name} left by an earlier start`);
     }

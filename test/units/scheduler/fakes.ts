@@ -1,7 +1,7 @@
 /**
  * Fakes at the scheduler's own ports (HostAgent, UnitStore), for fast tests of its decisions:
  * convergence, placement, starts, restarts, faults. They are legitimate here because these ports are
- * the scheduler's boundary; the real satellite, engine and SQLite store are tested behind the same
+ * the scheduler's boundary; the real satellite, engine and SQL store are tested behind the same
  * behaviour by the real-engine suites (test/api/fleet-*.test.ts, sandbox-operations, store-units).
  */
 import { HttpError, NotFoundError, ServiceUnavailableError } from '../../../common/errors';
@@ -162,16 +162,20 @@ export class FakeHost implements HostAgent {
   }
 }
 
-/** The unit store in memory, with the SQLite store's rules (sorted by name, filters, pages). */
+/**
+ * The unit store in memory, with the SQL store's rules (sorted by name, filters, pages). Its methods
+ * are asynchronous as the store's are, but each takes effect when it is called (`peek` reads it now).
+ */
 export class MemoryUnitStore implements UnitStore {
   private readonly units = new Map<string, UnitRecord>();
 
-  get(name: string): UnitRecord | undefined {
+  /** The unit as stored now (a copy). */
+  peek(name: string): UnitRecord | undefined {
     const unit = this.units.get(name);
     return unit && structuredClone(unit);
   }
 
-  list(filter: UnitListFilter = {}): UnitRecord[] {
+  private listNow(filter: UnitListFilter = {}): UnitRecord[] {
     return [...this.units.values()]
       .filter((unit) => filter.wanted === undefined || (unit.desiredState !== 'inactive') === filter.wanted)
       .filter((unit) => filter.placed === undefined || (unit.machineId !== null) === filter.placed)
@@ -179,37 +183,49 @@ export class MemoryUnitStore implements UnitStore {
       .map((unit) => structuredClone(unit));
   }
 
-  listWatched(): WatchedUnit[] {
-    return this.list({ wanted: true }).map(({ name, engineName, machineId, observed }) => ({ name, engineName, machineId, observed }));
+  async get(name: string): Promise<UnitRecord | undefined> {
+    return this.peek(name);
   }
 
-  page(query: UnitPageQuery): UnitRecord[] {
-    return this.list()
+  async list(filter: UnitListFilter = {}): Promise<UnitRecord[]> {
+    return this.listNow(filter);
+  }
+
+  async listWatched(): Promise<WatchedUnit[]> {
+    return this.listNow({ wanted: true }).map(({ name, engineName, machineId, observed }) => ({ name, engineName, machineId, observed }));
+  }
+
+  async page(query: UnitPageQuery): Promise<UnitRecord[]> {
+    return this.listNow()
       .filter((unit) => !query.withSystemdState || systemdStateOf(unit) !== null)
       .filter((unit) => query.machineId === undefined || unit.machineId === query.machineId)
       .filter((unit) => query.name === undefined || unit.name === query.name)
       .slice(query.offset, query.offset + query.limit);
   }
 
-  unitUsingEngineName(engineName: string, except: string): string | undefined {
-    return this.list().find((unit) => unit.engineName === engineName && unit.name !== except)?.name;
+  async unitUsingEngineName(engineName: string, except: string): Promise<string | undefined> {
+    return this.listNow().find((unit) => unit.engineName === engineName && unit.name !== except)?.name;
   }
 
-  insert(unit: UnitRecord): void {
+  async insert(unit: UnitRecord): Promise<void> {
     if (this.units.has(unit.name)) throw new Error(`unit ${unit.name} exists`);
     this.units.set(unit.name, structuredClone(unit));
   }
 
-  update(name: string, patch: UnitPatch): void {
+  async update(name: string, patch: UnitPatch): Promise<void> {
+    this.updateNow(name, patch);
+  }
+
+  private updateNow(name: string, patch: UnitPatch): void {
     const unit = this.units.get(name);
     if (unit) this.units.set(name, { ...unit, ...structuredClone(patch), updated: new Date().toISOString() });
   }
 
-  updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): void {
-    for (const { name, patch } of updates) this.update(name, patch);
+  async updateMany(updates: ReadonlyArray<{ name: string; patch: UnitPatch }>): Promise<void> {
+    for (const { name, patch } of updates) this.updateNow(name, patch);
   }
 
-  delete(name: string): boolean {
+  async delete(name: string): Promise<boolean> {
     return this.units.delete(name);
   }
 }
@@ -224,7 +240,7 @@ export interface SchedulerOnFakes {
   /** The machines placement sees; default: the host's. Set to change them (a metadata edit). */
   machines: Machine[] | null;
   /** Stores a unit from its file text (its container is named after the unit); nothing runs yet. */
-  add: (name: string, unitText: string, patch?: Partial<NewUnit>) => UnitRecord;
+  add: (name: string, unitText: string, patch?: Partial<NewUnit>) => Promise<UnitRecord>;
   /** A unit as stored now. */
   unit: (name: string) => UnitRecord;
 }
@@ -245,7 +261,7 @@ export function schedulerOnFakes(): SchedulerOnFakes {
       store,
       backend,
       // As api/containers/workloads.ts: the spec the unit describes, labelled with the installation.
-      workloadOf: (unit) => {
+      workloadOf: async (unit) => {
         const spec = containerSpecFromUnit(unit.options, unit.name);
         spec.labels = { ...spec.labels, [key]: value };
         return { spec };
@@ -257,7 +273,7 @@ export function schedulerOnFakes(): SchedulerOnFakes {
       const options = parseUnitFile(unitText);
       return fakes.scheduler.add({ name, options, hash: unitHash(options), desiredState: 'inactive', engineName: containerSpecFromUnit(options, name).name, ...patch });
     },
-    unit: (name) => store.get(name) as UnitRecord,
+    unit: (name) => store.peek(name) as UnitRecord,
   };
   return fakes;
 }

@@ -15,7 +15,7 @@ const failed = { loadState: 'loaded', activeState: 'failed', subState: 'failed' 
 describe('convergence', () => {
   test('a launched unit gets its container created and started, on the host machine', async () => {
     const { scheduler, host, add, unit } = schedulerOnFakes();
-    add('web.service', unitFile('web'), { desiredState: 'launched' });
+    await add('web.service', unitFile('web'), { desiredState: 'launched' });
     const converged = await scheduler.converge('web.service');
     expect(converged).toMatchObject({ currentState: 'launched', machineId: 'a'.repeat(32), everStarted: true, reason: null });
     expect(systemdStateOf(converged)).toEqual(active);
@@ -25,7 +25,7 @@ describe('convergence', () => {
 
   test('loaded: created, not started; launched then starts that same container', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('web.service', unitFile('web'));
+    await add('web.service', unitFile('web'));
     await scheduler.setDesiredState('web.service', 'loaded');
     expect(host.containers.get('web')?.state.Status).toBe('created');
     const id = host.engineIdOf('web');
@@ -37,17 +37,17 @@ describe('convergence', () => {
 
   test('inactive removes the container; a destroyed unit is gone from the store', async () => {
     const { scheduler, host, add, store } = schedulerOnFakes();
-    add('web.service', unitFile('web'), { desiredState: 'launched' });
+    await add('web.service', unitFile('web'), { desiredState: 'launched' });
     await scheduler.converge('web.service');
     expect((await scheduler.setDesiredState('web.service', 'inactive')).machineId).toBeNull();
     expect(host.containers.has('web')).toBe(false);
     await scheduler.destroy('web.service');
-    expect(store.get('web.service')).toBeUndefined();
+    expect(await store.get('web.service')).toBeUndefined();
   });
 
   test('converging a launched unit again does not re-run an ephemeral container that finished', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('job.service', unitFile('job'), { desiredState: 'launched' });
+    await add('job.service', unitFile('job'), { desiredState: 'launched' });
     await scheduler.converge('job.service');
     host.exit('job', 0);
     host.calls.length = 0;
@@ -59,7 +59,7 @@ describe('convergence', () => {
   test('a container the engine refuses to start: the unit is failed with the reason, the converge itself succeeds', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
     host.refusesStart.set('bad', 'exec format error');
-    add('bad.service', unitFile('bad'), { desiredState: 'launched' });
+    await add('bad.service', unitFile('bad'), { desiredState: 'launched' });
     const unit = await scheduler.converge('bad.service');
     expect(unit.reason).toBe('exec format error');
     expect(systemdStateOf(unit)).toEqual(failed);
@@ -69,7 +69,7 @@ describe('convergence', () => {
 describe('lost containers', () => {
   test('a permanent container that vanished is made again by the next converge', async () => {
     const { scheduler, host, add, unit } = schedulerOnFakes();
-    add('web.service', unitFile('web', { restart: 'always' }), { desiredState: 'launched' });
+    await add('web.service', unitFile('web', { restart: 'always' }), { desiredState: 'launched' });
     await scheduler.converge('web.service');
     const before = host.engineIdOf('web');
     host.lose('web');
@@ -82,7 +82,7 @@ describe('lost containers', () => {
 
   test('an ephemeral one is lost (failed), not re-run, until it is started again', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('job.service', unitFile('job'), { desiredState: 'launched' });
+    await add('job.service', unitFile('job'), { desiredState: 'launched' });
     await scheduler.converge('job.service');
     host.lose('job');
     const lost = await scheduler.converge('job.service');
@@ -96,7 +96,7 @@ describe('lost containers', () => {
 
   test('an --rm container that finished is inactive/dead, not lost', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('rm.service', unitFile('rm', { rm: true }), { desiredState: 'launched' });
+    await add('rm.service', unitFile('rm', { rm: true }), { desiredState: 'launched' });
     await scheduler.converge('rm.service');
     host.exit('rm', 0);
     await scheduler.syncObservations();
@@ -110,7 +110,7 @@ describe('placement', () => {
   test('a unit no machine matches stays inactive with the reason and no container; replan runs it once one does', async () => {
     const fakes = schedulerOnFakes();
     const { scheduler, host, add } = fakes;
-    add('ssd.service', unitFile('ssd', { xfleet: ['MachineMetadata=disk=ssd'] }), { desiredState: 'launched' });
+    await add('ssd.service', unitFile('ssd', { xfleet: ['MachineMetadata=disk=ssd'] }), { desiredState: 'launched' });
     const refused = await scheduler.converge('ssd.service');
     expect(refused).toMatchObject({ currentState: 'inactive', machineId: null, reason: 'not placed: no machine matches MachineMetadata disk=ssd' });
     expect(host.calls.some((call) => call.startsWith('create'))).toBe(false);
@@ -124,8 +124,8 @@ describe('placement', () => {
 
   test('Conflicts: the second unit waits while the first is placed, and runs after the first is destroyed', async () => {
     const { scheduler, host, add, unit } = schedulerOnFakes();
-    add('first.service', unitFile('first'), { desiredState: 'launched' });
-    add('second.service', unitFile('second', { xfleet: ['Conflicts=first.service'] }), { desiredState: 'launched' });
+    await add('first.service', unitFile('first'), { desiredState: 'launched' });
+    await add('second.service', unitFile('second', { xfleet: ['Conflicts=first.service'] }), { desiredState: 'launched' });
     await scheduler.converge('first.service');
     expect((await scheduler.converge('second.service')).reason).toMatch(/^not placed: every eligible machine runs a unit that conflicts/);
     expect(host.containers.has('second')).toBe(false);
@@ -138,7 +138,7 @@ describe('placement', () => {
 describe('start, stop, restart', () => {
   test('fleet form (ExecStartPre removes the container): every start after a stop is a fresh container', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('web.service', unitFile('web'));
+    await add('web.service', unitFile('web'));
     const ids: string[] = [];
     for (let round = 0; round < 3; round++) {
       expect(systemdStateOf(await scheduler.start('web.service'))).toEqual(active);
@@ -152,7 +152,7 @@ describe('start, stop, restart', () => {
 
   test('with --rm: the stop leaves no container, the next start makes one from the spec', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('rm.service', unitFile('rm', { rm: true }));
+    await add('rm.service', unitFile('rm', { rm: true }));
     await scheduler.start('rm.service');
     expect(systemdStateOf(await scheduler.stop('rm.service'))).toEqual(dead);
     expect(host.containers.has('rm')).toBe(false);
@@ -164,7 +164,7 @@ describe('start, stop, restart', () => {
 
   test('without an ExecStartPre that removes it, a start runs the same container again', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('same.service', unitFile('same', { removeFirst: false }));
+    await add('same.service', unitFile('same', { removeFirst: false }));
     await scheduler.start('same.service');
     const id = host.engineIdOf('same');
     await scheduler.stop('same.service');
@@ -175,7 +175,7 @@ describe('start, stop, restart', () => {
 
   test('a /v1/container/ record runs its own container again (files and output kept), even an ephemeral one that finished', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('box.service', unitFile('box'), { containerId: 'f'.repeat(32) });
+    await add('box.service', unitFile('box'), { containerId: 'f'.repeat(32) });
     await scheduler.start('box.service');
     const id = host.engineIdOf('box');
     host.exit('box', 0);
@@ -186,7 +186,7 @@ describe('start, stop, restart', () => {
 
   test('start of a running unit leaves it running (no new container, no second start)', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('web.service', unitFile('web'));
+    await add('web.service', unitFile('web'));
     await scheduler.start('web.service');
     host.calls.length = 0;
     await scheduler.start('web.service');
@@ -195,8 +195,8 @@ describe('start, stop, restart', () => {
 
   test('restart stops the running container and starts it again (fleet form: a fresh one)', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('web.service', unitFile('web', { removeFirst: false }));
-    add('fresh.service', unitFile('fresh'));
+    await add('web.service', unitFile('web', { removeFirst: false }));
+    await add('fresh.service', unitFile('fresh'));
     await scheduler.start('web.service');
     await scheduler.start('fresh.service');
     const before = { web: host.containers.get('web')?.state.StartedAt, fresh: host.engineIdOf('fresh') };
@@ -214,9 +214,9 @@ describe('start, stop, restart', () => {
     const { scheduler, host, add, unit } = schedulerOnFakes();
     await expect(scheduler.start('nope.service')).rejects.toBeInstanceOf(NotFoundError);
     await expect(scheduler.stop('nope.service')).rejects.toBeInstanceOf(NotFoundError);
-    add('tmpl@.service', unitFile('tmpl-%i'));
+    await add('tmpl@.service', unitFile('tmpl-%i'));
     await expect(scheduler.start('tmpl@.service')).rejects.toBeInstanceOf(BadRequestError);
-    add('bad.service', unitFile('bad'));
+    await add('bad.service', unitFile('bad'));
     host.refusesStart.set('bad', 'exec format error');
     const refused = await scheduler.start('bad.service').catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(ConflictError);
@@ -228,7 +228,7 @@ describe('start, stop, restart', () => {
 describe('backend errors', () => {
   test('an unreachable host: the failure is recorded on the unit and rethrown; the next converge recovers', async () => {
     const { scheduler, host, add, unit } = schedulerOnFakes();
-    add('web.service', unitFile('web'), { desiredState: 'launched' });
+    await add('web.service', unitFile('web'), { desiredState: 'launched' });
     host.down = true;
     await expect(scheduler.converge('web.service')).rejects.toBeInstanceOf(ServiceUnavailableError);
     expect(unit('web.service')).toMatchObject({ currentState: 'inactive', reason: expect.stringMatching(/unavailable/) });
@@ -241,7 +241,7 @@ describe('backend errors', () => {
   test('a container of that name BoatLoad did not create is never touched', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
     await host.create({ spec: { name: 'web', image: 'x', env: {}, labels: {}, restart: 'no', autoRemove: false, ports: [], volumes: [] } });
-    add('web.service', unitFile('web'), { desiredState: 'launched' });
+    await add('web.service', unitFile('web'), { desiredState: 'launched' });
     await expect(scheduler.converge('web.service')).rejects.toBeInstanceOf(ConflictError);
     await expect(scheduler.start('web.service')).rejects.toThrow(/did not create/);
     expect(host.calls).not.toContain('remove web');
@@ -250,7 +250,7 @@ describe('backend errors', () => {
 
   test('work on one unit is serialized: a stop asked during a start runs after it', async () => {
     const { scheduler, host, add } = schedulerOnFakes();
-    add('web.service', unitFile('web'));
+    await add('web.service', unitFile('web'));
     const [started, stopped] = await Promise.all([scheduler.start('web.service'), scheduler.stop('web.service')]);
     expect(started.currentState).toBe('launched');
     expect(stopped.currentState).toBe('loaded');

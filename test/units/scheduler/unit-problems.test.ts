@@ -11,7 +11,7 @@ const warnings = (lines: string[]): string[] => lines.filter((line) => line.star
 
 test('a start the engine refuses: one line with the engine reason, not repeated by syncs or converges', async () => {
   const { scheduler, host, logger, add } = schedulerOnFakes();
-  add('broken.service', unitFile('broken'));
+  await add('broken.service', unitFile('broken'));
   host.refusesStart.set('broken', 'exec: "/no/such/binary": stat /no/such/binary: no such file or directory');
   await expect(scheduler.start('broken.service')).rejects.toThrow(/no such file/);
   expect(warnings(logger.lines)).toEqual([
@@ -25,7 +25,7 @@ test('a start the engine refuses: one line with the engine reason, not repeated 
 
 test('a container that exits with an error: one line naming the exit code', async () => {
   const { scheduler, host, logger, add } = schedulerOnFakes();
-  add('job.service', unitFile('job'));
+  await add('job.service', unitFile('job'));
   await scheduler.start('job.service');
   expect(warnings(logger.lines)).toEqual([]);
   host.exit('job', 3);
@@ -41,7 +41,7 @@ test('a container that exits with an error: one line naming the exit code', asyn
 
 test('a crash loop is logged once, though the container runs for a moment between its restarts', async () => {
   const { scheduler, host, logger, add } = schedulerOnFakes();
-  add('loop.service', unitFile('loop', { restart: 'always' }));
+  await add('loop.service', unitFile('loop', { restart: 'always' }));
   await scheduler.start('loop.service');
   for (let i = 0; i < 3; i++) {
     host.crashLooping('loop');
@@ -70,14 +70,14 @@ test('a crash loop that ended (no restart for the quiet period) and begins again
 
 test('a lost container and a scheduler that cannot reach the host are logged once each', async () => {
   const { scheduler, host, logger, add } = schedulerOnFakes();
-  add('gone.service', unitFile('gone'));
+  await add('gone.service', unitFile('gone'));
   await scheduler.start('gone.service');
   host.lose('gone');
   await scheduler.converge('gone.service');
   await scheduler.converge('gone.service');
   expect(warnings(logger.lines)).toEqual(['WARN [scheduler] unit gone.service: failed: the container disappeared from the engine']);
 
-  add('far.service', unitFile('far'));
+  await add('far.service', unitFile('far'));
   host.down = true;
   await expect(scheduler.start('far.service')).rejects.toThrow(/unavailable/);
   await expect(scheduler.converge('far.service')).rejects.toThrow(/unavailable/);
@@ -86,8 +86,8 @@ test('a lost container and a scheduler that cannot reach the host are logged onc
 
 test('what is not a problem logs nothing: a clean exit, a stop, an --rm container that finished', async () => {
   const { scheduler, host, logger, add } = schedulerOnFakes();
-  add('clean.service', unitFile('clean'));
-  add('rm.service', unitFile('rm', { rm: true }));
+  await add('clean.service', unitFile('clean'));
+  await add('rm.service', unitFile('rm', { rm: true }));
   await scheduler.start('clean.service');
   await scheduler.start('rm.service');
   host.exit('clean', 0);
