@@ -24,6 +24,22 @@ import { UserRepository } from '../../api/store/users';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { OVER_LIMIT } from '../../api/store/over-limit';
 import { FunctionRepository } from '../../api/store/functions';
+import { ContainerRepository, type NewContainer } from '../../api/store/containers';
+import { SqlUnitStore } from '../../api/store/units';
+import type { EngineObservation, EngineStatus, UnitRecord } from '../../units/scheduler/model';
+import { systemdStateOf } from '../../units/scheduler/unit-status';
+import { unitRecord } from '../support/unit-records';
+
+const UNIT_TEXT = '[Service]\nExecStart=/usr/bin/docker run boatload/base:latest sleep 1\n';
+const unit = (name: string, patch: Partial<UnitRecord> = {}): UnitRecord => unitRecord(name, UNIT_TEXT, patch);
+const seen = (status: EngineStatus): EngineObservation => ({ status, exitCode: null, error: null, observedAt: '2026-01-01T00:00:00.000Z' });
+const container = (i: number, owner = 'ann', hostname: string | null = null): NewContainer => ({
+  id: `${i}`.padStart(32, '0'),
+  owner,
+  image: 'boatload/base:latest',
+  unitName: `${`${i}`.padStart(32, '0')}.service`,
+  request: { image_name: 'boatload/base', image_tag: 'latest', scriptname: 'run.sh', scripturl: null, dataurl: null, datapath: null, container_args: ['a'], env: { K: 'é' }, permanent: false, hostname },
+});
 
 interface Opened {
   db: SqlDatabase;
@@ -252,6 +268,88 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     expect(await functions.delete('ann', 'f')).toBe(false);
     expect(await functions.find('ann', 'f')).toBeUndefined();
     expect(await functions.find('bob', 'f')).toBeDefined();
+  });
+
+  test('containers: concurrent creates (two replicas on PostgreSQL) never pass the limit nor share a hostname; script bytes kept', async () => {
+    const containers = [new ContainerRepository(db), new ContainerRepository(await store.other())];
+    const script = Buffer.from([0x23, 0x21, 0, 255, 10]);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => containers[i % 2].insertWithinLimit(container(i), script, 5, i === 0 ? 60 : null)));
+    expect(results.filter((r) => r !== OVER_LIMIT)).toHaveLength(5);
+    expect(results.filter((r) => r === OVER_LIMIT)).toHaveLength(7);
+    const repo = containers[0];
+    expect(await repo.countOwnedBy('ann')).toBe(5);
+    // The same hostname from two replicas at once: exactly one create lands, the other is a 409.
+    const named = await Promise.allSettled([containers[0].insertWithinLimit(container(20, 'bob', 'db'), null, 0), containers[1].insertWithinLimit(container(21, 'bob', 'db'), null, 0)]);
+    expect(named.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(named.filter((r) => r.status === 'rejected').map((r) => (r).reason as Error)).toEqual([expect.objectContaining({ message: expect.stringMatching(/hostname "db"/) })]);
+    expect(await repo.hostnameTaken('bob', 'db')).toBe(true);
+    expect(await repo.hostnameTaken('ann', 'db')).toBe(false);
+    const [first] = await repo.list('ann');
+    expect(first?.request).toMatchObject({ env: { K: 'é' }, container_args: ['a'] });
+    expect(await repo.find(first?.id ?? '')).toEqual(first);
+    expect(await repo.findByUnit(first?.unitName ?? '')).toEqual(first);
+    expect(await repo.script(first?.id ?? '')).toEqual(script);
+    expect((await repo.list()).map((c) => c.owner)).toEqual([...Array(5).fill('ann'), 'bob'].sort());
+    // Lifetimes: only the one with a ttl expires.
+    const withTtl = results.find((r) => r !== OVER_LIMIT && r.expiresAt !== null);
+    if (withTtl !== undefined && withTtl !== OVER_LIMIT) {
+      expect(await repo.expired(new Date(Date.parse(withTtl.created) + 59_999), 10)).toEqual([]);
+      expect((await repo.expired(new Date(Date.parse(withTtl.created) + 60_000), 10)).map((c) => c.id)).toEqual([withTtl.id]);
+    }
+    // The listing joins each container's unit.
+    const units = new SqlUnitStore(db);
+    await units.insert(unit(first?.unitName ?? '', { desiredState: 'launched', everStarted: true, machineId: 'm1', containerId: first?.id ?? null }));
+    expect(await repo.listWithUnits('ann')).toEqual([{ ...first, unit: { desiredState: 'launched', observed: null, reason: null, everStarted: true, machineId: 'm1' } }]);
+    expect(await repo.delete(first?.id ?? '')).toBe(true);
+    expect(await repo.delete(first?.id ?? '')).toBe(false);
+    expect(await repo.countOwnedBy('ann')).toBe(4);
+  });
+
+  test('units: inserted, read back whole, filtered, paged with their systemd state, looked up by engine name, updated', async () => {
+    const units = new SqlUnitStore(db);
+    const observed: EngineObservation = { ...seen('exited'), exitCode: 3, error: 'boom', ports: [{ port: 80, protocol: 'tcp', host_ip: '10.0.0.1', host_port: 32768 }] };
+    await units.insert(unit('a.service', { desiredState: 'launched', currentState: 'launched', machineId: 'm1', observed, everStarted: true, containerId: 'c1' }));
+    await units.insert(unit('b.service', { desiredState: 'launched' }));
+    await units.insert(unit('c.service', { desiredState: 'inactive', currentState: 'inactive', observed: seen('missing') }));
+    await units.insert(unit('d.service', { desiredState: 'loaded', currentState: 'loaded', machineId: 'm2', observed: seen('created') }));
+    expect(await units.get('a.service')).toEqual(unit('a.service', { desiredState: 'launched', currentState: 'launched', machineId: 'm1', observed, everStarted: true, containerId: 'c1' }));
+    const names = (list: Array<{ name: string }>): string[] => list.map((u) => u.name);
+    expect(names(await units.list())).toEqual(['a.service', 'b.service', 'c.service', 'd.service']);
+    expect(names(await units.list({ wanted: true }))).toEqual(['a.service', 'b.service', 'd.service']);
+    expect(names(await units.list({ wanted: true, placed: false }))).toEqual(['b.service']);
+    expect(await units.listWatched()).toEqual([
+      { name: 'a.service', engineName: 'a', machineId: 'm1', observed },
+      { name: 'b.service', engineName: 'b', machineId: null, observed: null },
+      { name: 'd.service', engineName: 'd', machineId: 'm2', observed: seen('created') },
+    ]);
+    const all = await units.list();
+    expect(names(await units.page({ offset: 0, limit: 10, withSystemdState: true }))).toEqual(names(all.filter((u) => systemdStateOf(u) !== null)));
+    expect(names(await units.page({ offset: 1, limit: 2 }))).toEqual(['b.service', 'c.service']);
+    expect(names(await units.page({ offset: 0, limit: 10, withSystemdState: true, machineId: 'm2' }))).toEqual(['d.service']);
+    expect(await units.unitUsingEngineName('a', 'x.service')).toBe('a.service');
+    expect(await units.unitUsingEngineName('a', 'a.service')).toBeUndefined();
+    await units.update('b.service', { machineId: 'm1', everStarted: true, reason: null, observed: seen('running') });
+    expect(await units.get('b.service')).toMatchObject({ machineId: 'm1', everStarted: true, observed: seen('running') });
+    expect(await units.delete('c.service')).toBe(true);
+    expect(await units.delete('c.service')).toBe(false);
+  });
+
+  test('units: updateMany is one transaction (all or none)', async () => {
+    const units = new SqlUnitStore(db);
+    await units.insert(unit('a.service', { desiredState: 'launched' }));
+    await units.insert(unit('b.service', { desiredState: 'launched' }));
+    await units.updateMany([
+      { name: 'a.service', patch: { observed: seen('exited') } },
+      { name: 'b.service', patch: { observed: seen('missing'), reason: 'gone' } },
+    ]);
+    expect(await units.get('a.service')).toMatchObject({ observed: seen('exited') });
+    expect(await units.get('b.service')).toMatchObject({ observed: seen('missing'), reason: 'gone' });
+    const failing = [
+      { name: 'a.service', patch: { observed: seen('running') } },
+      { name: 'b.service', patch: { hash: null as unknown as string } },
+    ];
+    await expect(units.updateMany(failing)).rejects.toHaveProperty('message', expect.stringMatching(/NOT NULL|null value/));
+    expect(await units.get('a.service')).toMatchObject({ observed: seen('exited') });
   });
 
   test('a transaction lands all its writes or none', async () => {
