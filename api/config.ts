@@ -43,6 +43,8 @@ export interface ApiConfig {
   port: number;
   dataDir: string;
   dbPath: string;
+  /** BOATLOAD_DATABASE_URL: a PostgreSQL store (several API replicas) instead of the SQLite file at dbPath; null: SQLite. */
+  databaseUrl: string | null;
   usersFixture: string;
   /** BOATLOAD_UI_DIR: the built dashboard (ui/dist), served at /. */
   uiDir: string;
@@ -328,6 +330,23 @@ function networkModesFromEnv(env: Env): NetworkModeLimits {
   return { defaultMode, allowed: [...new Set(modes)] as NetworkMode[] };
 }
 
+/** BOATLOAD_DATABASE_URL: empty or unset for the SQLite file; otherwise a postgres:// URL with a host. */
+function databaseUrlFromEnv(env: Env): string | null {
+  const value = env.BOATLOAD_DATABASE_URL;
+  if (value === undefined || value === '') return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('BOATLOAD_DATABASE_URL must be a postgres://user:password@host:port/database URL (it is not a URL)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`BOATLOAD_DATABASE_URL must be a postgres:// (or postgresql://) URL, got the scheme "${url.protocol}"; unset it for the SQLite store at BOATLOAD_DB_PATH`);
+  }
+  if (url.hostname === '') throw new ConfigError('BOATLOAD_DATABASE_URL must name the PostgreSQL host (postgres://user:password@host:port/database)');
+  return value;
+}
+
 export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -359,6 +378,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     port: intFromEnv(env, 'BOATLOAD_PORT', 8000),
     dataDir,
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
+    databaseUrl: databaseUrlFromEnv(env),
     usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
     uiDir: resolve(env.BOATLOAD_UI_DIR ?? join(projectRoot(), 'ui', 'dist')),
     adminHash: env.ADMINHASH || adminHashFromFile(env),

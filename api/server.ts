@@ -50,11 +50,10 @@ import { ApiMetrics } from './metrics/api-metrics';
 import { buildSchedulerBackend } from './scheduler-backend';
 import { SatelliteClient } from './satellite/client';
 import { ContainerRepository } from './store/containers';
-import { openDatabase, type Db } from './store/database';
 import { LoginFailureRepository } from './store/login-failures';
 import { MachineMetadataRepository } from './store/machine-metadata';
 import { StoreSessionStore } from './store/session-store';
-import { SqliteDatabase } from './store/sqlite-database';
+import { openStore } from './store/open-store';
 import type { SqlDatabase } from './store/sql';
 import { SettingsRepository } from './store/settings';
 import { SqlUnitStore } from './store/units';
@@ -70,8 +69,7 @@ import { FunctionRepository } from './store/functions';
 
 export interface ApiServer {
   app: Express;
-  db: Db;
-  /** The store (SqlDatabase) the repositories use. */
+  /** The store the repositories use: SQLite, or PostgreSQL with BOATLOAD_DATABASE_URL. */
   store: SqlDatabase;
   scheduler: Scheduler;
   users: UserService;
@@ -111,8 +109,7 @@ export interface ApiServerSeams {
 }
 
 export async function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): Promise<ApiServer> {
-  const db = openDatabase(config.dbPath);
-  const store = new SqliteDatabase(db);
+  const store = await openStore(config);
   // Read at scrape time; `scheduler` exists by the time anything scrapes.
   const metrics = new ApiMetrics({ units: (): Promise<UnitRecord[]> => scheduler.list() });
   const settings = new SettingsRepository(store);
@@ -295,7 +292,6 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
 
   return {
     app,
-    db,
     store,
     scheduler,
     users,

@@ -1,7 +1,7 @@
 /** Both auth flows (djangorestframework-jwt tokens and sessions), users, and their edge cases. */
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { PASSWORD, startSystem, type TestSystem } from '../support/system';
+import { PASSWORD, startSystem, type TestSystem, sqliteDb } from '../support/system';
 
 let system: TestSystem;
 
@@ -64,7 +64,7 @@ describe('JWT (djangorestframework-jwt conventions)', () => {
 });
 
 function secretOf(): string {
-  return (system.api.db.prepare("SELECT value FROM settings WHERE key = 'jwt_secret'").get() as { value: string }).value;
+  return (sqliteDb(system.api).prepare("SELECT value FROM settings WHERE key = 'jwt_secret'").get() as { value: string }).value;
 }
 
 function tamper(token: string): string {

@@ -13,7 +13,7 @@ import { hashPassword } from '../../api/auth/passwords';
 import { loadApiConfig } from '../../api/config';
 import { buildApiServer } from '../../api/server';
 import { projectRoot } from '../../common/project-root';
-import { SATELLITE_SECRET, TEST_PASSWORD_ITERATIONS, startSystem, type TestSystem } from '../support/system';
+import { SATELLITE_SECRET, TEST_PASSWORD_ITERATIONS, startSystem, type TestSystem, sqliteDb } from '../support/system';
 
 describe('start-up with the default admin password', () => {
   const dataDirs: string[] = [];
@@ -88,7 +88,7 @@ describe('GET /health', () => {
     await system.close();
   });
 
-  const changes = (): number => (system.api.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+  const changes = (): number => (sqliteDb(system.api).prepare('SELECT total_changes() AS n').get() as { n: number }).n;
 
   test('anonymous: only {"status": "ok"}, and nothing is written', async () => {
     const before = changes();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createExt4Image, type Ext4Image } from '../support/ext4-image';
-import { eventually, startSystem, type TestSystem } from '../support/system';
+import { eventually, startSystem, type TestSystem, sqliteDb } from '../support/system';
 
 let system: TestSystem;
 let token: string;
@@ -54,7 +54,7 @@ test('a full disk: creates are 503 with nothing left behind, reads work, and it 
   rmSync(join(mountPoint, 'filler'));
   await system.http().get('/health').expect(200);
   await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send({ container_args: ['true'] }).expect(201);
-  const integrity = system.api.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string };
+  const integrity = sqliteDb(system.api).prepare('PRAGMA integrity_check').get() as { integrity_check: string };
   expect(integrity.integrity_check).toBe('ok');
 });
 
@@ -112,7 +112,7 @@ describe('the store filesystem turns read-only while the API runs', () => {
     image.repairAndRemount();
     await ro.startApi();
 
-    const integrity = ro.api.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string };
+    const integrity = sqliteDb(ro.api).prepare('PRAGMA integrity_check').get() as { integrity_check: string };
     expect(integrity.integrity_check).toBe('ok');
     const after = (await get('/v1/container/').expect(200)).body as Array<{ id: string; status: string }>;
     expect(after.map((c) => c.id).sort()).toEqual([...ids].sort());

@@ -5,7 +5,7 @@
  */
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { PASSWORD, startSystem, type TestSystem } from '../support/system';
+import { PASSWORD, startSystem, type TestSystem, sqliteDb } from '../support/system';
 
 let system: TestSystem;
 let admin: string;
@@ -86,7 +86,7 @@ test("an admin's log-out-everywhere ends the user's tokens and sessions; admins 
 });
 
 test('a token without the credential claim (issued before it existed) is refused', async () => {
-  const secret = (system.api.db.prepare("SELECT value FROM settings WHERE key = 'jwt_secret'").get() as { value: string }).value;
+  const secret = (sqliteDb(system.api).prepare("SELECT value FROM settings WHERE key = 'jwt_secret'").get() as { value: string }).value;
   const legacy = jwt.sign({ user_id: 'admin', username: 'admin', orig_iat: Math.floor(Date.now() / 1000) }, secret, { expiresIn: 60 });
   await expectRefused(legacy, 'Token has been revoked.');
 });

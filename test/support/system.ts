@@ -26,6 +26,8 @@ import { Firewall } from '../../satellite/firewall';
 import { UserNetworks } from '../../satellite/user-networks';
 import { WarmMembers } from '../../satellite/warm-members';
 import { projectRoot } from '../../common/project-root';
+import type { Db } from '../../api/store/database';
+import { SqliteDatabase } from '../../api/store/sqlite-database';
 
 export const TEST_PASSWORD_ITERATIONS = 1000;
 export const SATELLITE_SECRET = 'test-satellite-secret-0123456789abcdef';
@@ -111,6 +113,12 @@ export interface TestSystem {
 }
 
 export const PASSWORD = 'correct-horse-battery';
+
+/** The API's SQLite handle, for tests of the SQLite file itself (throws when the API runs on PostgreSQL). */
+export function sqliteDb(api: ApiServer): Db {
+  if (!(api.store instanceof SqliteDatabase)) throw new Error('this test reads the SQLite store; the API runs on PostgreSQL (BOATLOAD_DATABASE_URL)');
+  return api.store.db;
+}
 
 /**
  * `dockerSocket`: the engine for the satellite (default: DOCKER_HOST or /var/run/docker.sock).
