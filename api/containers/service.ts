@@ -11,7 +11,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../common/erro
 import { SCRIPT_DIR, type ChangeEntry, type ContainerMetrics, type DockerState, type FileEntry } from '../../common/satellite-protocol';
 import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
 import type { UnitRecord } from '../../units/scheduler/model';
-import type { Scheduler } from '../../units/scheduler/scheduler';
+import { newUnitRecord, type Scheduler } from '../../units/scheduler/scheduler';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
 import { unitHash } from '../../units/unit-file';
 import type { LogQuery, StreamedResponse } from '../satellite/client';
@@ -175,8 +175,9 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
-    const record = await this.options.containers.insertWithinLimit(
-      {
+    // The record and its unit land in one transaction (a crash never leaves one without the other).
+    const record = await this.options.containers.insertWithinLimit({
+      record: {
         id,
         owner: owner.username,
         image: attached.image,
@@ -202,14 +203,14 @@ export class ContainerService {
       },
       script,
       limit,
-      ttl,
-    );
+      ttlSeconds: ttl,
+      unit: newUnitRecord({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id }),
+    });
     if (record === OVER_LIMIT) {
       if (warmId) this.options.warm?.release(warmId);
       throw countQuotaExceeded('containers', limit);
     }
     const scheduler = this.options.scheduler;
-    await scheduler.add({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id });
     // A warm member exists and waits already: the start (the take, or a cold create if it fails)
     // happens in the background, while the caller's first read is on its way.
     if (warmId) {

@@ -1,7 +1,9 @@
 import { ConflictError } from '../../common/errors';
 import type { NetworkMode } from '../../common/network-model';
 import { OVER_LIMIT, type OverLimit } from './over-limit';
+import type { UnitRecord } from '../../units/scheduler/model';
 import { dialectSql, type SqlDatabase, type SqlExecutor } from './sql';
+import { insertUnit } from './units';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
 export interface ContainerRequestRecord {
@@ -83,14 +85,15 @@ export class ContainerRepository {
   constructor(private readonly db: SqlDatabase) {}
 
   /**
-   * Inserts the container (as `insert`) unless its owner already has `limit` (0: no limit):
-   * OVER_LIMIT then; a ConflictError when one of the owner's containers has its hostname. The count,
-   * the hostname check and the insert are one transaction holding the owner's containers lock
-   * (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent creates (in this process
-   * across awaits, in another process on the same file, or on another replica) never both take the
-   * last slot or the same hostname.
+   * Inserts the container (as `insert`), and its unit with it, unless its owner already has `limit`
+   * (0: no limit): OVER_LIMIT then; a ConflictError when one of the owner's containers has its
+   * hostname. The count, the hostname check and the inserts are one transaction holding the owner's
+   * containers lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so concurrent creates (in
+   * this process across awaits, in another process on the same file, or on another replica) never
+   * both take the last slot or the same hostname, and a crash never leaves a record without its unit.
    */
-  insertWithinLimit(record: NewContainer, script: Buffer | null, limit: number, ttlSeconds: number | null = null): Promise<ContainerRecord | OverLimit> {
+  insertWithinLimit(input: NewContainerWithinLimit): Promise<ContainerRecord | OverLimit> {
+    const { record, script, limit, unit } = input;
     return this.db.transaction(async (tx) => {
       await tx.lock(`containers:${record.owner}`);
       if (limit > 0 && (await countContainers(tx, record.owner)) >= limit) return OVER_LIMIT;
@@ -98,7 +101,9 @@ export class ContainerRepository {
       if (hostname && (await hostnameTaken(tx, record.owner, hostname))) {
         throw new ConflictError(`You already have a container with the hostname "${hostname}".`);
       }
-      return insertContainer(tx, record, script, ttlSeconds);
+      const inserted = await insertContainer(tx, record, script, input.ttlSeconds ?? null);
+      if (unit) await insertUnit(tx, unit);
+      return inserted;
     });
   }
 
@@ -168,6 +173,17 @@ export class ContainerRepository {
 
 /** A container to insert: its record without the times the store sets. */
 export type NewContainer = Omit<ContainerRecord, 'created' | 'updated' | 'expiresAt'>;
+
+export interface NewContainerWithinLimit {
+  record: NewContainer;
+  script: Buffer | null;
+  /** The owner's container quota (0: none). */
+  limit: number;
+  /** The container expires that long after now (null or absent: never). */
+  ttlSeconds?: number | null;
+  /** Its unit, inserted in the same transaction. */
+  unit?: UnitRecord;
+}
 
 async function countContainers(db: SqlExecutor, owner: string): Promise<number> {
   return (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM containers WHERE owner = ?', [owner]))?.n ?? 0;

@@ -121,26 +121,8 @@ export class SqlUnitStore implements UnitStore {
     return (await this.db.all<UnitRow>(sql, [...values, query.limit, query.offset])).map(fromRow);
   }
 
-  async insert(unit: UnitRecord): Promise<void> {
-    await this.db.run(
-      `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        unit.name,
-        JSON.stringify(unit.options),
-        unit.hash,
-        unit.desiredState,
-        unit.currentState,
-        unit.machineId,
-        unit.reason,
-        unit.engineName,
-        unit.observed === null ? null : JSON.stringify(unit.observed),
-        unit.everStarted ? 1 : 0,
-        unit.containerId,
-        unit.created,
-        unit.updated,
-      ],
-    );
+  insert(unit: UnitRecord): Promise<void> {
+    return insertUnit(this.db, unit);
   }
 
   update(name: string, patch: UnitPatch): Promise<void> {
@@ -157,4 +139,27 @@ export class SqlUnitStore implements UnitStore {
   async delete(name: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM units WHERE name = ?', [name])) === 1;
   }
+}
+
+/** Inserts a unit; also in another repository's transaction (a container record and its unit land together). */
+export async function insertUnit(db: SqlExecutor, unit: UnitRecord): Promise<void> {
+  await db.run(
+    `INSERT INTO units (name, options, hash, desired_state, current_state, machine_id, reason, engine_name, observed, ever_started, container_id, created, updated)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      unit.name,
+      JSON.stringify(unit.options),
+      unit.hash,
+      unit.desiredState,
+      unit.currentState,
+      unit.machineId,
+      unit.reason,
+      unit.engineName,
+      unit.observed === null ? null : JSON.stringify(unit.observed),
+      unit.everStarted ? 1 : 0,
+      unit.containerId,
+      unit.created,
+      unit.updated,
+    ],
+  );
 }

@@ -273,13 +273,13 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
   test('containers: concurrent creates (two replicas on PostgreSQL) never pass the limit nor share a hostname; script bytes kept', async () => {
     const containers = [new ContainerRepository(db), new ContainerRepository(await store.other())];
     const script = Buffer.from([0x23, 0x21, 0, 255, 10]);
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => containers[i % 2].insertWithinLimit(container(i), script, 5, i === 0 ? 60 : null)));
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => containers[i % 2].insertWithinLimit({ record: container(i), script, limit: 5 })));
     expect(results.filter((r) => r !== OVER_LIMIT)).toHaveLength(5);
     expect(results.filter((r) => r === OVER_LIMIT)).toHaveLength(7);
     const repo = containers[0];
     expect(await repo.countOwnedBy('ann')).toBe(5);
     // The same hostname from two replicas at once: exactly one create lands, the other is a 409.
-    const named = await Promise.allSettled([containers[0].insertWithinLimit(container(20, 'bob', 'db'), null, 0), containers[1].insertWithinLimit(container(21, 'bob', 'db'), null, 0)]);
+    const named = await Promise.allSettled([containers[0].insertWithinLimit({ record: container(20, 'bob', 'db'), script: null, limit: 0 }), containers[1].insertWithinLimit({ record: container(21, 'bob', 'db'), script: null, limit: 0 })]);
     expect(named.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(named.filter((r) => r.status === 'rejected').map((r) => (r).reason as Error)).toEqual([expect.objectContaining({ message: expect.stringMatching(/hostname "db"/) })]);
     expect(await repo.hostnameTaken('bob', 'db')).toBe(true);
@@ -289,13 +289,12 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     expect(await repo.find(first?.id ?? '')).toEqual(first);
     expect(await repo.findByUnit(first?.unitName ?? '')).toEqual(first);
     expect(await repo.script(first?.id ?? '')).toEqual(script);
-    expect((await repo.list()).map((c) => c.owner)).toEqual([...Array(5).fill('ann'), 'bob'].sort());
+    expect((await repo.list()).map((c) => c.owner)).toEqual([...Array(5).fill('ann'), 'bob']);
     // Lifetimes: only the one with a ttl expires.
-    const withTtl = results.find((r) => r !== OVER_LIMIT && r.expiresAt !== null);
-    if (withTtl !== undefined && withTtl !== OVER_LIMIT) {
-      expect(await repo.expired(new Date(Date.parse(withTtl.created) + 59_999), 10)).toEqual([]);
-      expect((await repo.expired(new Date(Date.parse(withTtl.created) + 60_000), 10)).map((c) => c.id)).toEqual([withTtl.id]);
-    }
+    const timed = await repo.insertWithinLimit({ record: container(30, 'dave'), script: null, limit: 0, ttlSeconds: 60 });
+    if (timed === OVER_LIMIT) throw new Error('no limit was given');
+    expect(await repo.expired(new Date(Date.parse(timed.created) + 59_999), 10)).toEqual([]);
+    expect((await repo.expired(new Date(Date.parse(timed.created) + 60_000), 10)).map((c) => c.id)).toEqual([timed.id]);
     // The listing joins each container's unit.
     const units = new SqlUnitStore(db);
     await units.insert(unit(first?.unitName ?? '', { desiredState: 'launched', everStarted: true, machineId: 'm1', containerId: first?.id ?? null }));
@@ -303,6 +302,20 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
     expect(await repo.delete(first?.id ?? '')).toBe(true);
     expect(await repo.delete(first?.id ?? '')).toBe(false);
     expect(await repo.countOwnedBy('ann')).toBe(4);
+  });
+
+  test('containers: a record and its unit land in one transaction (a unit that cannot be inserted takes the record with it)', async () => {
+    const containers = new ContainerRepository(db);
+    const first = container(40, 'erin');
+    const firstUnit = unit(first.unitName, { desiredState: 'launched', containerId: first.id });
+    expect(await containers.insertWithinLimit({ record: first, script: null, limit: 0, unit: firstUnit })).toMatchObject({ id: first.id });
+    expect(await new SqlUnitStore(db).get(first.unitName)).toEqual(firstUnit);
+    expect((await containers.listWithUnits('erin')).map((c) => [c.id, c.unit.desiredState])).toEqual([[first.id, 'launched']]);
+    // Its unit's name is taken: the unit insert fails, and the record inserted before it is rolled back.
+    const second = container(41, 'erin');
+    await expect(containers.insertWithinLimit({ record: second, script: null, limit: 0, unit: firstUnit })).rejects.toHaveProperty('message', expect.stringMatching(/UNIQUE constraint failed|duplicate key value/));
+    expect(await containers.find(second.id)).toBeUndefined();
+    expect(await containers.countOwnedBy('erin')).toBe(1);
   });
 
   test('units: inserted, read back whole, filtered, paged with their systemd state, looked up by engine name, updated', async () => {

@@ -73,6 +73,21 @@ function startsFresh(unit: UnitRecord): boolean {
   return unit.containerId === null && removesContainerBeforeStart(unit.options, unit.name);
 }
 
+/** The stored form of a new unit: inactive, on no machine, never observed. Nothing runs until a converge. */
+export function newUnitRecord(unit: NewUnit, now = new Date().toISOString()): UnitRecord {
+  return {
+    ...unit,
+    containerId: unit.containerId ?? null,
+    currentState: 'inactive',
+    machineId: null,
+    reason: null,
+    observed: null,
+    everStarted: false,
+    created: now,
+    updated: now,
+  };
+}
+
 /** How many units the start-up reconcile converges at once. */
 const RECONCILE_CONCURRENCY = 8;
 
@@ -120,18 +135,7 @@ export class Scheduler {
 
   /** Stores a new unit; nothing runs until `converge`. */
   async add(unit: NewUnit): Promise<UnitRecord> {
-    const now = new Date().toISOString();
-    const record: UnitRecord = {
-      ...unit,
-      containerId: unit.containerId ?? null,
-      currentState: 'inactive',
-      machineId: null,
-      reason: null,
-      observed: null,
-      everStarted: false,
-      created: now,
-      updated: now,
-    };
+    const record = newUnitRecord(unit);
     await this.options.store.insert(record);
     return record;
   }
