@@ -257,3 +257,30 @@ describe('backend errors', () => {
     expect(host.containers.get('web')?.state.Status).toBe('exited');
   });
 });
+
+describe('writes outside a unit\'s work (the store is asynchronous)', () => {
+  test('work asked for while the state sync commits starts after it: the sync never writes an older observation over the work\'s', async () => {
+    const { scheduler, host, add, store, unit } = schedulerOnFakes();
+    await add('job.service', unitFile('job'), { desiredState: 'launched' });
+    await scheduler.converge('job.service');
+    host.exit('job', 1);
+    // Fault injection: the sync's commit is slow (a remote store), held until the test lets it land.
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    const updateMany = store.updateMany.bind(store);
+    store.updateMany = async (updates) => {
+      await landed;
+      await updateMany(updates);
+    };
+    const sync = scheduler.syncObservations();
+    // Let the sync read the units and begin its commit ('exited').
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const start = scheduler.start('job.service');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    land();
+    await Promise.all([sync, start]);
+    // The start came after the sync's commit: its 'running' is what the store keeps.
+    expect(unit('job.service').observed?.status).toBe('running');
+    expect(systemdStateOf(unit('job.service'))).toEqual(active);
+  });
+});
