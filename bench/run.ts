@@ -10,7 +10,7 @@
  * --quick) plus a timestamped copy.
  *
  * --quick     every scenario at tiny sizes, no timing checks (CI keeps the harness alive with it)
- * --only=…    scenario ids or numbers: create script burst archive stdout read units cluster warm
+ * --only=…    scenario ids or numbers: create script burst archive stdout read units cluster warm store
  * --iterations=N  measured iterations (rounds, passes) per scenario instead of the defaults
  * --profile   run the API and the satellite with --cpu-prof; profiles go to bench/results/profiles/
  *             (summarize one with `node dist/bench/profile-summary.js <file>`)
@@ -35,6 +35,7 @@ import { createRunning } from './scenarios/create-running';
 import { readPath } from './scenarios/read-path';
 import { scriptRoundTrip } from './scenarios/script-roundtrip';
 import { stdout } from './scenarios/stdout';
+import { store } from './scenarios/store';
 import type { BenchContext, Row, Scenario } from './scenarios/types';
 import { unitApi } from './scenarios/unit-api';
 import { warmRun } from './scenarios/warm-run';
@@ -42,7 +43,7 @@ import { BoatLoadSystem } from './system';
 import type { HttpClient } from './http';
 import { log } from './util';
 
-const SCENARIOS: Scenario[] = [createRunning, scriptRoundTrip, burst, archive, stdout, readPath, unitApi, cluster, warmRun];
+const SCENARIOS: Scenario[] = [createRunning, scriptRoundTrip, burst, archive, stdout, readPath, unitApi, cluster, warmRun, store];
 const IMAGE = 'boatload/base:latest';
 
 interface Args {
@@ -60,7 +61,7 @@ function parseArgs(argv: string[]): Args {
     else if (/^--iterations=\d+$/.test(arg) && Number(arg.slice(13)) > 0) args.iterations = Number(arg.slice(13));
     else if (arg.startsWith('--only=')) args.only = arg.slice('--only='.length).split(',').map((s) => s.trim()).filter(Boolean);
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only=create,script,burst,archive,stdout,read,units,cluster,warm|1..9] [--iterations=N] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only=create,script,burst,archive,stdout,read,units,cluster,warm,store|1..10] [--iterations=N] [--profile]\n');
       process.exit(0);
     } else {
       process.stderr.write(`bench: unknown argument ${arg} (try --help)\n`);

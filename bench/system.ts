@@ -62,6 +62,8 @@ export class BoatLoadSystem {
     readonly dataDir: string,
     readonly apiPort: number,
     readonly satellitePort: number,
+    /** The satellite secret both processes share (an API-only system may reuse another's satellite). */
+    readonly secret: string,
   ) {}
 
   get apiPid(): number {
@@ -90,9 +92,9 @@ export class BoatLoadSystem {
     const dataDir = mkdtempSync(join(tmpdir(), 'boatload-bench-'));
     const apiPort = await freePort(options.apiPort ?? 18000);
     const satellitePort = await freePort(options.satellitePort ?? 18001);
-    const system = new BoatLoadSystem(dataDir, apiPort, satellitePort);
     // A fixed secret for both, so they never race to create the shared secret file.
     const secret = options.secret ?? randomBytes(32).toString('hex');
+    const system = new BoatLoadSystem(dataDir, apiPort, satellitePort, secret);
     const env: NodeJS.ProcessEnv = {};
     // Inherit the basics, but no BoatLoad setting from the caller's shell: the bench runs defaults.
     for (const [key, value] of Object.entries(process.env)) {
