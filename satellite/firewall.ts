@@ -20,6 +20,8 @@
  * port), ending in DROP, instead of RETURN (bridged traffic passes through FORWARD: Docker loads
  * br_netfilter). Everything is rebuilt from the engine's labelled networks in one iptables-restore
  * transaction (atomic; stale rules disappear), so rules follow networks, never container addresses.
+ * A user's new bridge (a user's first container here) is added by a smaller transaction instead
+ * (`add`): the user's chain written again, the jumps for the new bridge appended, nothing re-read.
  *
  * Every value written into a rule is a validated bridge name, a CIDR from the validated
  * configuration or a constant; iptables is run with argv arrays, never through a shell.
@@ -68,6 +70,8 @@ export class Firewall {
   private binary = '';
   private restoreBinary = '';
   private queue: Promise<void> = Promise.resolve();
+  /** The bridges of each user chain as last written (by apply or add), by user key. */
+  private readonly written = new Map<string, string[]>();
 
   constructor(private readonly options: FirewallOptions) {
     if (!CHAIN_PREFIX.test(options.prefix)) throw new FirewallError(`invalid chain prefix "${options.prefix}"`);
@@ -118,16 +122,54 @@ export class Firewall {
     return next;
   }
 
+  /**
+   * Adds a user's bridges that the rules do not name yet (their networks were just made, so no
+   * container publishes a port on them): the user's chain is written again whole, and the host and
+   * forward jumps are appended for the new bridges only. Serialized with reconcile; a no-op for
+   * bridges already written, and for a user chain another process changed the full rebuild at the
+   * next start or sweep repairs.
+   */
+  add(user: UserBridges): Promise<void> {
+    const next = this.queue.then(async () => {
+      this.check(user);
+      const { input, forward } = this.chains;
+      const before = this.written.get(user.key) ?? [];
+      const bridges = [...new Set([...before, ...user.bridges])].sort();
+      const fresh = bridges.filter((b) => !before.includes(b));
+      if (fresh.length === 0) return;
+      const chain = this.userChain(user.key);
+      const lines = ['*filter', `:${chain} - [0:0]`];
+      // Appended after every other user's rules: their order does not matter (each names its bridge).
+      for (const bridge of fresh) lines.push(`-A ${input} -i ${bridge} -j DROP`, `-A ${forward} -i ${bridge} -j ${chain}`);
+      lines.push(...this.userChainRules({ ...user, bridges }), 'COMMIT', '');
+      await this.restore(lines.join('\n'));
+      this.written.set(user.key, bridges);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private check(user: UserBridges): void {
+    if (!/^[0-9a-f]{10}$/.test(user.key) || !BOATLOAD_BRIDGE.test(user.internal) || !user.bridges.every((b) => BOATLOAD_BRIDGE.test(b))) {
+      throw new FirewallError(`refusing an unexpected bridge set for ${user.key}`);
+    }
+    const own = user.ownPorts;
+    const badPort = own && (!user.bridges.includes(own.bridge) || own.ports.some((p) => (p.protocol !== 'tcp' && p.protocol !== 'udp') || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535));
+    if (badPort) throw new FirewallError(`refusing an unexpected published port for ${user.key}`);
+  }
+
+  /** What one user's containers may open (the user chain's rules). */
+  private userChainRules(user: UserBridges): string[] {
+    const chain = this.userChain(user.key);
+    // The user's own containers (later: a jump to per-port rules between groups).
+    const lines = user.bridges.map((bridge) => `-A ${chain} -i ${bridge} -o ${bridge} -j RETURN`);
+    lines.push(`-A ${chain} -i ${user.internal} -j DROP`, `-A ${chain} -j ${this.chains.egress}`);
+    return lines;
+  }
+
   private async apply(users: readonly UserBridges[]): Promise<void> {
     const { input, forward, egress } = this.chains;
-    for (const user of users) {
-      if (!/^[0-9a-f]{10}$/.test(user.key) || !BOATLOAD_BRIDGE.test(user.internal) || !user.bridges.every((b) => BOATLOAD_BRIDGE.test(b))) {
-        throw new FirewallError(`refusing an unexpected bridge set for ${user.key}`);
-      }
-      const own = user.ownPorts;
-      const badPort = own && (!user.bridges.includes(own.bridge) || own.ports.some((p) => (p.protocol !== 'tcp' && p.protocol !== 'udp') || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535));
-      if (badPort) throw new FirewallError(`refusing an unexpected published port for ${user.key}`);
-    }
+    for (const user of users) this.check(user);
     const lines = ['*filter', `:${input} - [0:0]`, `:${forward} - [0:0]`, `:${egress} - [0:0]`];
     for (const user of users) lines.push(`:${this.userChain(user.key)} - [0:0]`);
     const established = '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN';
@@ -140,10 +182,8 @@ export class Firewall {
       for (const bridge of user.bridges) {
         lines.push(`-A ${input} -i ${bridge} -j DROP`);
         lines.push(`-A ${forward} -i ${bridge} -j ${chain}`);
-        // The user's own containers (later: a jump to per-port rules between groups).
-        lines.push(`-A ${chain} -i ${bridge} -o ${bridge} -j RETURN`);
       }
-      lines.push(`-A ${chain} -i ${user.internal} -j DROP`, `-A ${chain} -j ${egress}`);
+      lines.push(...this.userChainRules(user));
     }
     lines.push(`-A ${egress} -d ${LINK_LOCAL_IPV4} -j DROP`);
     for (const bridge of ['docker0', 'docker_gwbridge', 'br-+', 'blp-+', 'ble-+']) lines.push(`-A ${egress} -o ${bridge} -j DROP`);
@@ -151,6 +191,8 @@ export class Firewall {
     for (const cidr of NON_PUBLIC_IPV4) lines.push(`-A ${egress} -d ${cidr} -j DROP`);
     lines.push(`-A ${egress} -j RETURN`, 'COMMIT', '');
     await this.restore(lines.join('\n'));
+    this.written.clear();
+    for (const user of users) this.written.set(user.key, [...user.bridges].sort());
     // Again every time: a reload of the host's firewall (or a hand) may have dropped them.
     await this.ensureJump('INPUT');
     await this.ensureJump('DOCKER-USER');

@@ -1,8 +1,8 @@
 /**
  * Users' networks on this host: created on demand when a container of the user is created, removed
  * with the user's last container, and the packet filter (firewall.ts) rebuilt from them whenever
- * one comes or goes (and at start). Work on one user's networks is serialized, so a create never
- * races the removal of the network it joins.
+ * one goes (and at start); a new one adds its own rules. Work on one user's networks is serialized,
+ * so a create never races the removal of the network it joins.
  */
 import type Docker from 'dockerode';
 import { ServiceUnavailableError, ValidationError } from '../common/errors';
@@ -61,12 +61,15 @@ export class UserNetworks {
 
   /** Makes sure the user's networks exist (the egress one only when `mode` needs it); rules follow. */
   async ensure(plan: NetworkPlan, labels: Record<string, string>): Promise<void> {
-    // Both at once: each is an engine round trip of ~60 ms on a user's first container here.
-    const made = await Promise.all([
-      this.ensureNetwork(plan.names.shared, plan.names.sharedBridge, 'shared', labels),
-      plan.mode === 'internet' ? this.ensureNetwork(plan.names.egress, plan.names.egressBridge, 'egress', labels) : Promise.resolve(false),
-    ]);
-    if (made.some(Boolean)) await this.reconcile();
+    const wanted: Array<[string, string, 'shared' | 'egress']> = [[plan.names.shared, plan.names.sharedBridge, 'shared']];
+    if (plan.mode === 'internet') wanted.push([plan.names.egress, plan.names.egressBridge, 'egress']);
+    // Checked on the engine every time, never remembered: Docker quirk, a create naming a network
+    // removed behind our back succeeds and only its start fails. Both at once: each is a round trip.
+    const made = await Promise.all(wanted.map(([name, bridge, role]) => this.ensureNetwork(name, bridge, role, labels)));
+    // New bridges: their rules are added (not every user's rebuilt); nothing when nothing was made.
+    if (made.some(Boolean) && this.options.firewall) {
+      await this.options.firewall.add({ key: plan.names.sharedBridge.slice(4), bridges: wanted.map(([, bridge]) => bridge), internal: plan.names.sharedBridge });
+    }
   }
 
   private async ensureNetwork(name: string, bridge: string, role: 'shared' | 'egress', containerLabels: Record<string, string>): Promise<boolean> {
