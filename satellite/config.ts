@@ -44,6 +44,12 @@ export interface SatelliteConfig {
    * with their chain prefix (SATELLITE_FIREWALL_CHAIN) and BOATLOAD_EGRESS_ALLOW; null: off.
    */
   firewall: { prefix: string; egressAllow: string[] } | null;
+  /**
+   * SATELLITE_NETWORK_GRACE_SECONDS (default 300): how long a user's networks (and their rules) stay
+   * after the user's last container here goes, so that the next create joins them instead of making
+   * them again; 0 removes them with the last container.
+   */
+  networkGraceMs: number;
 }
 
 /** `k=v,k2=v2` → {k: v, k2: v2}. */
@@ -88,6 +94,13 @@ function firewallFromEnv(env: Env): SatelliteConfig['firewall'] {
   return onOff(env, 'SATELLITE_FIREWALL', true) ? { prefix, egressAllow } : null;
 }
 
+function networkGraceFromEnv(env: Env): number {
+  const seconds = intFromEnv(env, 'SATELLITE_NETWORK_GRACE_SECONDS', 300, 0);
+  // A timer holds it: Node's timers stop at 2^31-1 ms (~24 days).
+  if (seconds > 86_400) throw new ConfigError(`SATELLITE_NETWORK_GRACE_SECONDS must be at most 86400 (a day), got "${seconds}"`);
+  return seconds * 1000;
+}
+
 export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
   const host = env.SATELLITE_HOST ?? '127.0.0.1';
   const dataDir = env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data');
@@ -122,5 +135,6 @@ export function loadSatelliteConfig(env: Env = process.env): SatelliteConfig {
     swarmProxy: onOff(env, 'SATELLITE_SWARM_PROXY', false),
     metricsListener: metricsListenerFromEnv(env),
     firewall: firewallFromEnv(env),
+    networkGraceMs: networkGraceFromEnv(env),
   };
 }

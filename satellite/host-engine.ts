@@ -123,7 +123,7 @@ export class HostEngine {
       try {
         return await this.createContainer(request, plan);
       } catch (err) {
-        await networks.releaseIfUnused(plan.names).catch((e: Error) => this.options.logger.warn(`network cleanup failed: ${e.message}`));
+        await networks.release(plan.names).catch((e: Error) => this.options.logger.warn(`network cleanup failed: ${e.message}`));
         throw err;
       }
     });
@@ -235,14 +235,14 @@ export class HostEngine {
 
   /**
    * Removes the container; a container that is already gone is not an error. The user's networks
-   * go with their last container.
+   * go with their last container (after the grace period, UserNetworks.release).
    */
   async remove(name: string): Promise<void> {
     const info = await this.container(name).inspect().catch(() => null);
     await this.removeContainer(name);
     const networks = this.options.networks;
     const names = userNetworkNames(info?.HostConfig.NetworkMode ?? '');
-    if (networks && names) await networks.withLock(names, () => networks.releaseIfUnused(names));
+    if (networks && names) await networks.withLock(names, () => networks.release(names));
     // Its host ports are free for anyone's container now: the owner's rule for them goes.
     const published = Object.values(info?.NetworkSettings?.Ports ?? {}).some((bindings) => (bindings?.length ?? 0) > 0);
     if (networks && published) await networks.reconcile();
@@ -264,7 +264,11 @@ export class HostEngine {
   async sweepNetworks(): Promise<void> {
     const networks = this.options.networks;
     if (!networks) return;
-    for (const names of await networks.userNetworks(60_000)) await networks.withLock(names, () => networks.releaseIfUnused(names));
+    for (const names of await networks.userNetworks(60_000)) {
+      // Its timer removes it when the grace period ends (unless a create comes first).
+      if (networks.inGrace(names)) continue;
+      await networks.withLock(names, () => networks.releaseIfUnused(names));
+    }
     // Rules rebuilt too: they heal if the host's firewall was reloaded under them.
     await networks.reconcile();
   }

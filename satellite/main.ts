@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const networks = new UserNetworks({ docker, logger, firewall, owner: config.firewall?.prefix ?? 'BOATLOAD' });
+  const networks = new UserNetworks({ docker, logger, firewall, owner: config.firewall?.prefix ?? 'BOATLOAD', graceMs: config.networkGraceMs });
   try {
     await networks.reconcile();
   } catch (err) {
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
   server.headersTimeout = 66_000;
   const stop = (): void => {
     logger.info('shutting down');
+    networks.close();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };

@@ -1,8 +1,10 @@
 /**
  * Users' networks on this host: created on demand when a container of the user is created, removed
- * with the user's last container, and the packet filter (firewall.ts) rebuilt from them whenever
- * one goes (and at start); a new one adds its own rules. Work on one user's networks is serialized,
- * so a create never races the removal of the network it joins.
+ * a grace period after the user's last container goes (at once with a grace of 0), and the packet
+ * filter (firewall.ts) rebuilt from them whenever one goes (and at start); a new one adds its own
+ * rules. The grace keeps back-to-back creates from making the networks and their rules again each
+ * time (~200 ms here). Work on one user's networks is serialized, so a create never races the
+ * removal of the network it joins.
  */
 import type Docker from 'dockerode';
 import { ServiceUnavailableError, ValidationError } from '../common/errors';
@@ -20,6 +22,11 @@ export interface UserNetworksOptions {
   firewall: Firewall | null;
   /** Labels this satellite's networks (the firewall's chain prefix), so that it manages only its own. */
   owner: string;
+  /**
+   * How long a user's networks stay after their last container goes (SATELLITE_NETWORK_GRACE_SECONDS);
+   * 0: removed at once. A network whose timer a restart lost is removed by the sweep (host-engine.ts).
+   */
+  graceMs?: number;
 }
 
 /** What a container create needs from its networks. */
@@ -32,6 +39,8 @@ export interface NetworkPlan {
 
 export class UserNetworks {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Users' networks waiting out their grace period, by shared network name. */
+  private readonly pending = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: UserNetworksOptions) {}
 
@@ -61,6 +70,7 @@ export class UserNetworks {
 
   /** Makes sure the user's networks exist (the egress one only when `mode` needs it); rules follow. */
   async ensure(plan: NetworkPlan, labels: Record<string, string>): Promise<void> {
+    this.cancelRelease(plan.names);
     const wanted: Array<[string, string, 'shared' | 'egress']> = [[plan.names.shared, plan.names.sharedBridge, 'shared']];
     if (plan.mode === 'internet') wanted.push([plan.names.egress, plan.names.egressBridge, 'egress']);
     // Checked on the engine every time, never remembered: Docker quirk, a create naming a network
@@ -122,6 +132,43 @@ export class UserNetworks {
     } catch (err) {
       throw engineError(err, `network ${plan.names.egress}`);
     }
+  }
+
+  /**
+   * The user's last container may have gone: removes the networks now (grace 0) or once the grace
+   * period has passed without a create for the user, if no container is on them then. A caller with
+   * a grace of 0 must hold the user's lock (withLock); the timer takes it itself.
+   */
+  async release(names: UserNetworkNames): Promise<void> {
+    const graceMs = this.options.graceMs ?? 0;
+    if (graceMs <= 0) return this.releaseIfUnused(names);
+    this.cancelRelease(names);
+    const timer = setTimeout(() => {
+      if (this.pending.get(names.shared) !== timer) return;
+      this.pending.delete(names.shared);
+      this.withLock(names, () => this.releaseIfUnused(names)).catch((err: Error) => this.options.logger.warn(`network cleanup failed: ${err.message}`));
+    }, graceMs);
+    // Never keeps the process alive: the sweep at the next start removes what a stop left.
+    timer.unref();
+    this.pending.set(names.shared, timer);
+  }
+
+  /** True while the user's networks wait out their grace period (the sweep leaves them alone). */
+  inGrace(names: UserNetworkNames): boolean {
+    return this.pending.has(names.shared);
+  }
+
+  /** Cancels every grace timer (a satellite stopping; the sweep at its next start removes the networks). */
+  close(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+  }
+
+  private cancelRelease(names: UserNetworkNames): void {
+    const timer = this.pending.get(names.shared);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pending.delete(names.shared);
   }
 
   /** Removes the user's networks when no container (running or not) is on them any more. */

@@ -49,7 +49,8 @@ export interface TestFirewall {
   egressAllow?: string[];
 }
 
-export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean; logger?: Logger; firewall?: TestFirewall } = {}): Promise<SatelliteHandle> {
+/** `networkGraceMs`: how long users' networks outlive their last container (default 0 here: at once). */
+export async function startSatellite(options: { secret?: string; port?: number; downloadAllow?: string[]; dockerSocket?: string; scriptDir?: string; swarmProxy?: boolean; logger?: Logger; firewall?: TestFirewall; networkGraceMs?: number } = {}): Promise<SatelliteHandle> {
   const logger = options.logger ?? silentLogger;
   // Its own agent, destroyed on close, so no keep-alive socket to the engine outlives the test.
   const engineAgent = new Agent({ keepAlive: true });
@@ -59,7 +60,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
     firewall = new Firewall({ prefix: options.firewall.prefix, egressAllow: options.firewall.egressAllow ?? [], logger });
     await firewall.start();
   }
-  const networks = new UserNetworks({ docker, logger, firewall, owner: options.firewall?.prefix ?? 'BOATLOAD' });
+  const networks = new UserNetworks({ docker, logger, firewall, owner: options.firewall?.prefix ?? 'BOATLOAD', graceMs: options.networkGraceMs ?? 0 });
   await networks.reconcile();
   const logLimits = { maxSize: '64m', maxFiles: 2 };
   const engine = new HostEngine({ networks, docker, logger, logLimits, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined });
@@ -87,6 +88,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
     firewall,
     close: () =>
       new Promise<void>((resolve) => {
+        networks.close();
         server.close(() => resolve());
         server.closeAllConnections();
         engineAgent.destroy();
@@ -125,15 +127,17 @@ export function sqliteDb(api: ApiServer): Db {
  * `logger` / `satelliteLogger`: the API's and the satellite's loggers (default: silent), for tests
  * that read what they log.
  * `seams`: instrumented parts for the API (kept across restarts).
+ * `networkGraceMs`: the satellite's SATELLITE_NETWORK_GRACE_SECONDS in ms (default 0: users' networks go
+ * with their last container, as the network tests expect).
  */
-export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; satelliteLogger?: Logger; seams?: ApiServerSeams; firewall?: TestFirewall } = {}): Promise<TestSystem> {
-  const { dockerSocket, seams, satelliteLogger, firewall } = options;
+export async function startSystem(env: Record<string, string> = {}, options: { dockerSocket?: string; logger?: Logger; satelliteLogger?: Logger; seams?: ApiServerSeams; firewall?: TestFirewall; networkGraceMs?: number } = {}): Promise<TestSystem> {
+  const { dockerSocket, seams, satelliteLogger, firewall, networkGraceMs } = options;
   const logger = options.logger ?? silentLogger;
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-test-'));
   const downloadAllow = (env.BOATLOAD_DOWNLOAD_ALLOW ?? '').split(',').filter(Boolean);
   // Scripts as the satellite stages them by default: host files bind-mounted into the containers.
   const scriptDir = join(dataDir, 'scripts');
-  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall });
+  let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall, networkGraceMs });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
   const configFor = (): ApiConfig =>
     loadApiConfig({
@@ -198,7 +202,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
     async restartSatellite() {
       const port = Number(new URL(satellite.url).port);
       await satellite.close().catch(() => undefined);
-      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall });
+      satellite = await startSatellite({ port, dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall, networkGraceMs });
     },
     async close() {
       const instanceId = api.instanceId;
