@@ -224,6 +224,7 @@ export class Firewall {
   /** Removes the jumps and every chain of this prefix (tests; an operator turning the policy off). */
   async remove(): Promise<void> {
     await this.queue;
+    this.written.clear();
     const { input, forward } = this.chains;
     for (const [from, target] of [['INPUT', input], ['DOCKER-USER', forward]]) {
       for (;;) {

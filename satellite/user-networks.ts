@@ -129,7 +129,8 @@ export class UserNetworks {
    * route). Docker quirk (20.10, measured): each endpoint on a user-defined network makes the start
    * dearer than on the default bridge, ~75 ms for the first (the engine's DNS resolver: dockerd
    * re-executes itself into the container's namespace to set up iptables for 127.0.0.11; the default
-   * bridge has none) and ~75 ms for this second one (README, "Benchmarks").
+   * bridge has none) and ~75 ms for this second one, which makes the engine run that set-up again
+   * (README, "Benchmarks").
    */
   async attachEgress(plan: NetworkPlan, containerId: string): Promise<void> {
     if (plan.mode !== 'internet') return;

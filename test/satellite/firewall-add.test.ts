@@ -1,0 +1,61 @@
+/**
+ * The packet filter's small transaction for a user's new bridges (Firewall.add), on the host's real
+ * iptables with chains of this test's own prefix: each bridge's drop and jump written once however
+ * often it is added, a second bridge of the same user rewriting the user chain whole, another user's
+ * rules untouched, and a full rebuild afterwards leaving exactly what it derives.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { silentLogger } from '../../common/logger';
+import { Firewall } from '../../satellite/firewall';
+
+const tag = randomBytes(3).toString('hex');
+const prefix = `BLA${tag.toUpperCase()}`;
+const rules = (): string[] => execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`${prefix}-`));
+const count = (line: string): number => rules().filter((l) => l === line).length;
+let firewall: Firewall;
+
+beforeAll(async () => {
+  firewall = new Firewall({ prefix, egressAllow: [], logger: silentLogger });
+  await firewall.start();
+});
+
+afterAll(async () => {
+  await firewall?.remove();
+  expect(rules()).toEqual([]);
+});
+
+test("a user's new bridges add their rules once; a rebuild leaves what it derives", async () => {
+  const [a, b] = [tag.padEnd(10, '0'), tag.padEnd(10, '1')];
+  const alice = { key: a, internal: `blp-${a}`, bridges: [`blp-${a}`] };
+  const bob = { key: b, internal: `blp-${b}`, bridges: [`blp-${b}`, `ble-${b}`] };
+  await firewall.add(alice);
+  await firewall.add(bob);
+  await firewall.add(alice);
+  expect(count(`-A ${prefix}-IN -i blp-${a} -j DROP`)).toBe(1);
+  expect(count(`-A ${prefix}-FWD -i blp-${a} -j ${prefix}-U${a}`)).toBe(1);
+  expect(rules().filter((l) => l.startsWith(`-A ${prefix}-U${a} `))).toEqual([
+    `-A ${prefix}-U${a} -i blp-${a} -o blp-${a} -j RETURN`,
+    `-A ${prefix}-U${a} -i blp-${a} -j DROP`,
+    `-A ${prefix}-U${a} -j ${prefix}-EGRESS`,
+  ]);
+  // Alice's egress bridge comes: her chain written again with both, the old bridge's jumps not doubled.
+  await firewall.add({ ...alice, bridges: [`blp-${a}`, `ble-${a}`] });
+  for (const bridge of [`blp-${a}`, `ble-${a}`]) {
+    expect(count(`-A ${prefix}-IN -i ${bridge} -j DROP`)).toBe(1);
+    expect(count(`-A ${prefix}-FWD -i ${bridge} -j ${prefix}-U${a}`)).toBe(1);
+    expect(count(`-A ${prefix}-U${a} -i ${bridge} -o ${bridge} -j RETURN`)).toBe(1);
+  }
+  expect(count(`-A ${prefix}-U${a} -j ${prefix}-EGRESS`)).toBe(1);
+  // Bob's rules are as they were.
+  expect(count(`-A ${prefix}-IN -i ble-${b} -j DROP`)).toBe(1);
+  expect(count(`-A ${prefix}-FWD -i ble-${b} -j ${prefix}-U${b}`)).toBe(1);
+  // A rebuild from Bob alone: Alice's rules and chain gone, Bob's once; adding Alice again writes hers anew.
+  await firewall.reconcile(async () => [bob]);
+  expect(rules().some((l) => l.includes(a))).toBe(false);
+  expect(count(`-A ${prefix}-IN -i blp-${b} -j DROP`)).toBe(1);
+  await firewall.add(alice);
+  expect(count(`-A ${prefix}-IN -i blp-${a} -j DROP`)).toBe(1);
+  // Only validated names reach a rule.
+  await expect(firewall.add({ key: a, internal: `blp-${a}`, bridges: ['eth0'] })).rejects.toThrow(/unexpected bridge set/);
+});
