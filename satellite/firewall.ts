@@ -72,6 +72,8 @@ export class Firewall {
   private queue: Promise<void> = Promise.resolve();
   /** The bridges of each user chain as last written (by apply or add), by user key. */
   private readonly written = new Map<string, string[]>();
+  /** The own-port rules as last written (`<bridge> <protocol>/<port>`), by user key. */
+  private readonly writtenPorts = new Map<string, Set<string>>();
 
   constructor(private readonly options: FirewallOptions) {
     if (!CHAIN_PREFIX.test(options.prefix)) throw new FirewallError(`invalid chain prefix "${options.prefix}"`);
@@ -149,6 +151,26 @@ export class Firewall {
     return next;
   }
 
+  /**
+   * A user's container published these host ports (it started): a RETURN for each that the rules do
+   * not hold yet, inserted at the head of the host chain (after the answers rule, so before the
+   * bridge's drop). A port freed by a delete goes with the rebuild that follows it.
+   */
+  addOwnPorts(own: { key: string; bridge: string; ports: ReadonlyArray<{ protocol: 'tcp' | 'udp'; port: number }> }): Promise<void> {
+    const next = this.queue.then(async () => {
+      this.check({ key: own.key, bridges: [own.bridge], internal: own.bridge, ownPorts: own });
+      const held = this.writtenPorts.get(own.key) ?? new Set<string>();
+      const fresh = own.ports.filter((p) => !held.has(`${own.bridge} ${p.protocol}/${p.port}`));
+      if (fresh.length === 0) return;
+      const lines = ['*filter', ...fresh.map((p) => `-I ${this.chains.input} 2 -i ${own.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.port} -j RETURN`), 'COMMIT', ''];
+      await this.restore(lines.join('\n'));
+      for (const p of fresh) held.add(`${own.bridge} ${p.protocol}/${p.port}`);
+      this.writtenPorts.set(own.key, held);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   private check(user: UserBridges): void {
     if (!/^[0-9a-f]{10}$/.test(user.key) || !BOATLOAD_BRIDGE.test(user.internal) || !user.bridges.every((b) => BOATLOAD_BRIDGE.test(b))) {
       throw new FirewallError(`refusing an unexpected bridge set for ${user.key}`);
@@ -192,7 +214,12 @@ export class Firewall {
     lines.push(`-A ${egress} -j RETURN`, 'COMMIT', '');
     await this.restore(lines.join('\n'));
     this.written.clear();
-    for (const user of users) this.written.set(user.key, [...user.bridges].sort());
+    this.writtenPorts.clear();
+    for (const user of users) {
+      this.written.set(user.key, [...user.bridges].sort());
+      const own = user.ownPorts;
+      if (own) this.writtenPorts.set(user.key, new Set(own.ports.map((p) => `${own.bridge} ${p.protocol}/${p.port}`)));
+    }
     // Again every time: a reload of the host's firewall (or a hand) may have dropped them.
     await this.ensureJump('INPUT');
     await this.ensureJump('DOCKER-USER');
@@ -225,6 +252,7 @@ export class Firewall {
   async remove(): Promise<void> {
     await this.queue;
     this.written.clear();
+    this.writtenPorts.clear();
     const { input, forward } = this.chains;
     for (const [from, target] of [['INPUT', input], ['DOCKER-USER', forward]]) {
       for (;;) {

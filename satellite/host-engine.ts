@@ -218,9 +218,12 @@ export class HostEngine {
       // 304: already started.
       if ((err as { statusCode?: number }).statusCode !== 304) throw engineError(err, `container ${name}`);
     }
-    const inspection = await this.inspect(name);
-    // Its host ports are chosen now: the owner's other containers may reach them through the host.
-    if (this.options.networks && (inspection.ports?.length ?? 0) > 0) await this.options.networks.reconcile();
+    const info = await this.engineInspect(name);
+    const inspection = this.inspectionOf(info);
+    // Its host ports are chosen now: the owner's other containers may reach them through the host
+    // (a rule per port added, not every rule rebuilt).
+    const ports = inspection.ports ?? [];
+    if (this.options.networks && ports.length > 0) await this.options.networks.addOwnPorts(info.HostConfig.NetworkMode ?? '', ports);
     return inspection;
   }
 
@@ -281,12 +284,18 @@ export class HostEngine {
   }
 
   async inspect(name: string): Promise<ContainerInspection> {
-    let info: Docker.ContainerInspectInfo;
+    return this.inspectionOf(await this.engineInspect(name));
+  }
+
+  private async engineInspect(name: string): Promise<Docker.ContainerInspectInfo> {
     try {
-      info = await this.container(name).inspect();
+      return await this.container(name).inspect();
     } catch (err) {
       throw engineError(err, `container ${name}`);
     }
+  }
+
+  private inspectionOf(info: Docker.ContainerInspectInfo): ContainerInspection {
     return {
       engineId: info.Id,
       name: info.Name.replace(/^\//, ''),

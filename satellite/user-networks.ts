@@ -247,6 +247,20 @@ export class UserNetworks {
     return [...seen.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
   }
 
+  /**
+   * A started container's published ports: its owner's containers may reach them through the host
+   * from the egress bridge (firewall.ts, `addOwnPorts`). The network is the engine's word (the
+   * container's network mode), never a label. A container on no user's network changes no rule.
+   */
+  async addOwnPorts(networkMode: string, ports: ReadonlyArray<{ protocol: string; host_port: number | null }>): Promise<void> {
+    const firewall = this.options.firewall;
+    const names = userNetworkNames(networkMode);
+    if (!firewall || !names) return;
+    const own: Array<{ protocol: 'tcp' | 'udp'; port: number }> = [];
+    for (const p of ports) if ((p.protocol === 'tcp' || p.protocol === 'udp') && p.host_port) own.push({ protocol: p.protocol, port: p.host_port });
+    await firewall.addOwnPorts({ key: names.sharedBridge.slice(4), bridge: names.egressBridge, ports: own });
+  }
+
   /** Rebuilds the packet filter from the networks (at start, and when a network comes or goes). */
   async reconcile(): Promise<void> {
     if (!this.options.firewall) return;

@@ -2,7 +2,8 @@
  * The packet filter's small transaction for a user's new bridges (Firewall.add), on the host's real
  * iptables with chains of this test's own prefix: each bridge's drop and jump written once however
  * often it is added, a second bridge of the same user rewriting the user chain whole, another user's
- * rules untouched, and a full rebuild afterwards leaving exactly what it derives.
+ * rules untouched, and a full rebuild afterwards leaving exactly what it derives. Likewise a started
+ * container's published ports (Firewall.addOwnPorts): one RETURN each, ahead of the bridge's drop.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,4 +59,29 @@ test("a user's new bridges add their rules once; a rebuild leaves what it derive
   expect(count(`-A ${prefix}-IN -i blp-${a} -j DROP`)).toBe(1);
   // Only validated names reach a rule.
   await expect(firewall.add({ key: a, internal: `blp-${a}`, bridges: ['eth0'] })).rejects.toThrow(/unexpected bridge set/);
+});
+
+test("a started container's published ports: one RETURN each, ahead of the bridge's drop; a rebuild without them removes them", async () => {
+  const key = tag.padEnd(10, '2');
+  const user = { key, internal: `blp-${key}`, bridges: [`blp-${key}`, `ble-${key}`] };
+  await firewall.reconcile(async () => [user]);
+  const own = { key, bridge: `ble-${key}`, ports: [{ protocol: 'tcp' as const, port: 40123 }, { protocol: 'udp' as const, port: 40124 }] };
+  await firewall.addOwnPorts(own);
+  await firewall.addOwnPorts(own);
+  const input = rules().filter((l) => l.startsWith(`-A ${prefix}-IN `));
+  const tcp = `-A ${prefix}-IN -i ble-${key} -p tcp -m tcp --dport 40123 -j RETURN`;
+  const udp = `-A ${prefix}-IN -i ble-${key} -p udp -m udp --dport 40124 -j RETURN`;
+  expect(input.filter((l) => l === tcp)).toHaveLength(1);
+  expect(input.filter((l) => l === udp)).toHaveLength(1);
+  const drop = input.indexOf(`-A ${prefix}-IN -i ble-${key} -j DROP`);
+  expect(drop).toBeGreaterThan(input.indexOf(tcp));
+  expect(drop).toBeGreaterThan(input.indexOf(udp));
+  // The answers rule stays first.
+  expect(input[0]).toBe(`-A ${prefix}-IN -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
+  await firewall.reconcile(async () => [user]);
+  expect(rules().some((l) => l.includes('--dport 4012'))).toBe(false);
+  // Written again after the rebuild forgot it; a bad port never reaches a rule.
+  await firewall.addOwnPorts(own);
+  expect(count(tcp)).toBe(1);
+  await expect(firewall.addOwnPorts({ ...own, ports: [{ protocol: 'tcp', port: 70000 }] })).rejects.toThrow(/unexpected published port/);
 });
