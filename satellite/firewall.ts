@@ -21,7 +21,8 @@
  * br_netfilter). Everything is rebuilt from the engine's labelled networks in one iptables-restore
  * transaction (atomic; stale rules disappear), so rules follow networks, never container addresses.
  * A user's new bridge (a user's first container here) is added by a smaller transaction instead
- * (`add`): the user's chain written again, the jumps for the new bridge appended, nothing re-read.
+ * (`add`): the user's chain written again, the jumps for the new bridge appended, nothing re-read;
+ * so is a started container's published port (`addOwnPorts`).
  *
  * Every value written into a rule is a validated bridge name, a CIDR from the validated
  * configuration or a constant; iptables is run with argv arrays, never through a shell.
