@@ -16,6 +16,11 @@ const ENGINE_API_VERSION = 'v1.41';
 /** BoatLoad's defaults (api/config.ts, satellite/config.ts), so both sides run the same containers. */
 export const DEFAULTS = { memoryBytes: 1024 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 512, logMaxSize: '256m', logMaxFiles: 2 };
 
+export interface RawNetworks {
+  shared: string;
+  egress: string;
+}
+
 export class RawEngine {
   readonly docker = new Docker();
   /** Streams straight from the socket, as a client of the Engine API would read them. */
@@ -42,6 +47,32 @@ export class RawEngine {
 
   create(cmd: string[]): Promise<Docker.Container> {
     return this.docker.createContainer(this.createOptions(cmd));
+  }
+
+  /**
+   * Two bridges shaped like a BoatLoad user's (an internal one, and one with a way out), for the raw
+   * side of a comparison on the same network work; `removeNetworks` deletes them.
+   */
+  async createNetworks(): Promise<RawNetworks> {
+    const names = { shared: `boatload-bench-${this.runId}-net`, egress: `boatload-bench-${this.runId}-out` };
+    for (const [role, name] of Object.entries(names)) {
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Internal: role === 'shared', CheckDuplicate: true, Labels: { [RAW_RUN_LABEL]: this.runId } });
+    }
+    return names;
+  }
+
+  async removeNetworks(networks: RawNetworks): Promise<void> {
+    await settleLimit([networks.shared, networks.egress], 2, (name) => this.docker.getNetwork(name).remove());
+  }
+
+  /** As BoatLoad's satellite does for an `internet` container: created on the internal bridge, then joined to the egress one. */
+  async createOnNetworks(cmd: string[], networks: RawNetworks): Promise<Docker.Container> {
+    const options = this.createOptions(cmd);
+    options.HostConfig = { ...options.HostConfig, NetworkMode: networks.shared };
+    options.NetworkingConfig = { EndpointsConfig: { [networks.shared]: {} } };
+    const container = await this.docker.createContainer(options);
+    await this.docker.getNetwork(networks.egress).connect({ Container: container.id });
+    return container;
   }
 
   async remove(container: Docker.Container | string): Promise<void> {
