@@ -38,7 +38,7 @@ import type { Logger } from '../../common/logger';
 import type { HostAgent } from '../../units/scheduler/host-agent';
 import { operationOf, streamKindOf, type SatelliteCallObserver } from './call-observer';
 import { EventFeed } from './event-feed';
-import { InspectionCache } from './inspection-cache';
+import { InspectionCache, type ReplicaContainerChanges } from './inspection-cache';
 
 export interface SatelliteClientOptions {
   url: string;
@@ -49,6 +49,8 @@ export interface SatelliteClientOptions {
   logger?: Logger;
   /** Told of every call and of streamed bytes (for metrics); optional. */
   observer?: SatelliteCallObserver;
+  /** The other API replicas' writes to containers (their cached inspections go too); optional. */
+  replicas?: ReplicaContainerChanges;
 }
 
 interface SatelliteRequest {
@@ -108,6 +110,7 @@ export class SatelliteClient implements HostAgent {
 
   private readonly inspections = new InspectionCache();
   private readonly events: EventFeed;
+  private readonly unsubscribeReplicas: () => void;
 
   constructor(private readonly options: SatelliteClientOptions) {
     this.events = new EventFeed({
@@ -122,12 +125,15 @@ export class SatelliteClient implements HostAgent {
         else this.inspections.forget(line.id, line.name);
       },
     });
+    this.unsubscribeReplicas =
+      options.replicas?.subscribe({ changed: (container) => this.inspections.forget(container), live: (live) => this.inspections.setReplicasLive(live) }) ?? (() => undefined);
     this.agent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
     this.longAgent = options.url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
   /** Stops the event feed and closes idle keep-alive connections. */
   close(): void {
+    this.unsubscribeReplicas();
     this.events.stop();
     this.agent.destroy();
     this.longAgent.destroy();
@@ -177,7 +183,10 @@ export class SatelliteClient implements HostAgent {
       const reason = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ServiceUnavailableError(`The satellite for ${this.options.label} is unavailable: ${reason}.`);
     }
-    if (written) this.inspections.forget(written);
+    if (written) {
+      this.inspections.forget(written);
+      this.options.replicas?.publish(written);
+    }
     // Streams may run as long as they need; only the wait for the headers is bounded. An answer
     // without a body (204) never emits 'end': nothing is left to wait for.
     if (streaming) clearTimeout(timeout);

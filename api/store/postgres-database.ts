@@ -4,6 +4,8 @@
  * milliseconds, COUNT(*)) is read as a JS number (every value the store keeps is far below 2^53).
  */
 import pg from 'pg';
+import type { Logger } from '../../common/logger';
+import { ENGINE_CHANGE_CHANNEL_SQL, installChangeTriggers, PostgresChangeFeed, type EngineChangeListener } from './postgres-change-feed';
 import { POSTGRES_MIGRATIONS } from './postgres-schema';
 import type { SqlDatabase, SqlExecutor, SqlTransaction, SqlValue } from './sql';
 
@@ -52,6 +54,16 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Stops after that many migrations (tests build older stores). */
   version?: number;
+  /** How long the change feed waits before connecting again after it lost its connection (default 1000 ms). */
+  feedRetryMs?: number;
+  logger?: Logger;
+}
+
+/** What replicas tell each other about containers (the satellite client's inspection cache). */
+export interface EngineChangeNotices {
+  /** Tells every replica (this one too) that this replica wrote to the container; best effort. */
+  publish(container: string): void;
+  subscribe(listener: EngineChangeListener): () => void;
 }
 
 export class PostgresDatabase implements SqlDatabase {
@@ -59,7 +71,11 @@ export class PostgresDatabase implements SqlDatabase {
   private writes = 0;
   private readonly direct: SqlExecutor;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** Every replica's writes, heard (issue 17). */
+    readonly changes: PostgresChangeFeed,
+  ) {
     this.direct = executor(pool, (changes) => (this.writes += changes));
   }
 
@@ -73,13 +89,30 @@ export class PostgresDatabase implements SqlDatabase {
     // An idle client whose connection drops emits 'error' on the pool; without a listener that
     // would end the process. The next query gets a fresh connection (or fails, and says so).
     pool.on('error', () => undefined);
+    // The pool's server processes: their writes' notifications come back to this replica's feed too,
+    // but they were counted when made.
+    const own = new Set<number>();
+    pool.on('connect', (client) => own.add((client as pg.PoolClient & { processID: number }).processID));
+    pool.on('remove', (client) => own.delete((client as pg.PoolClient & { processID: number }).processID));
+    const changes = new PostgresChangeFeed({ url: options.url, retryMs: options.feedRetryMs ?? 1000, logger: options.logger, isOwnSession: (pid) => own.has(pid) });
     try {
       await migratePostgres(pool, options.version ?? POSTGRES_MIGRATIONS.length);
+      // Listening before the first read: nothing committed after it goes unheard.
+      await changes.start();
     } catch (err) {
+      await changes.stop();
       await pool.end();
       throw err;
     }
-    return new PostgresDatabase(pool);
+    return new PostgresDatabase(pool, changes);
+  }
+
+  /** The containers replicas wrote to, told and heard. */
+  engineChanges(): EngineChangeNotices {
+    return {
+      publish: (container) => void this.pool.query(ENGINE_CHANGE_CHANNEL_SQL, [container]).catch(() => undefined),
+      subscribe: (listener) => this.changes.subscribe(listener),
+    };
   }
 
   all<Row>(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
@@ -118,10 +151,16 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   generation(): number {
-    return this.writes;
+    // Both only grow: their sum moves whenever either does.
+    return this.writes + this.changes.generation();
+  }
+
+  catchUp(): Promise<void> {
+    return this.changes.catchUp();
   }
 
   async close(): Promise<void> {
+    await this.changes.stop();
     await this.pool.end();
   }
 }
@@ -149,6 +188,8 @@ async function migratePostgres(pool: pg.Pool, target: number): Promise<void> {
           throw err;
         }
       }
+      // At every start (cheap, idempotent), so that every table, also one a later migration adds, notifies.
+      if (target === POSTGRES_MIGRATIONS.length) await installChangeTriggers(client);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
     }

@@ -39,11 +39,17 @@ export interface SqlDatabase extends SqlExecutor {
    */
   transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /**
-   * A number that moves with every write this process makes (answers computed from the store are
-   * cached until it moves). SQLite: total_changes() of the one connection; PostgreSQL: a counter of
-   * this replica's writes (other replicas' writes are not seen: see issue 17, LISTEN/NOTIFY).
+   * A number that moves with every write (answers computed from the store are cached until it
+   * moves). SQLite: total_changes() of the one connection. PostgreSQL: this replica's writes plus
+   * every replica's writes as their notifications arrive (api/store/postgres-change-feed.ts); while
+   * the notifications cannot be heard it moves on every call.
    */
   generation(): number;
+  /**
+   * Resolves once `generation()` reflects every write committed before the call (by any replica):
+   * await it before trusting a cached answer. SQLite: at once (one process sees its own writes).
+   */
+  catchUp(): Promise<void>;
   close(): Promise<void>;
 }
 
