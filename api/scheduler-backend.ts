@@ -4,6 +4,7 @@
  * manager (its engine, BOATLOAD_SWARM_DOCKER_HOST, or its satellite, BOATLOAD_SWARM_MANAGER_SATELLITE)
  * and reads through the satellite on each node.
  */
+import type { Leadership } from '../units/scheduler/leadership';
 import Docker from 'dockerode';
 import { Agent } from 'node:http';
 import type { Logger } from '../common/logger';
@@ -43,6 +44,8 @@ export interface SchedulerBackendInput {
   logger: Logger;
   /** Told of every call to a Swarm node's satellite (for metrics); optional. */
   satelliteObserver?: SatelliteCallObserver;
+  /** The warm pool fills and hands out members only while this replica leads (default: always). */
+  leadership?: Leadership;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,7 +73,7 @@ function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts 
   const warm =
     classes.length > 0
       ? new WarmPool(
-          { agent: satellite, classes, minAvailableBytes, instanceLabel: input.instanceLabel, isTaken: input.isTaken, logger: input.logger.child('warm-pool') },
+          { agent: satellite, classes, minAvailableBytes, instanceLabel: input.instanceLabel, isTaken: input.isTaken, logger: input.logger.child('warm-pool'), leadership: input.leadership },
           { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
         )
       : null;

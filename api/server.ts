@@ -66,12 +66,17 @@ import { DiskWatchdog } from './quotas/disk-watchdog';
 import type { WarmPool } from '../units/scheduler/warm-pool';
 import { FunctionService } from './functions/service';
 import { FunctionRepository } from './store/functions';
+import type { Leadership } from '../units/scheduler/leadership';
+import { LeaderDuties } from './leader-duties';
+import { replicaParts } from './replicas';
 
 export interface ApiServer {
   app: Express;
   /** The store the repositories use: SQLite, or PostgreSQL with BOATLOAD_DATABASE_URL. */
   store: SqlDatabase;
   scheduler: Scheduler;
+  /** Whether this replica acts on the engines by itself (always, on SQLite). */
+  leadership: Leadership;
   users: UserService;
   satellite: SatelliteClient;
   fleet: FleetUnitService;
@@ -110,6 +115,7 @@ export interface ApiServerSeams {
 
 export async function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): Promise<ApiServer> {
   const store = await openStore(config);
+  const replicas = replicaParts({ store, url: config.databaseUrl, logger: logger.child('replicas') });
   // Read at scrape time; `scheduler` exists by the time anything scrapes.
   const metrics = new ApiMetrics({ units: (): Promise<UnitRecord[]> => scheduler.list() });
   const settings = new SettingsRepository(store);
@@ -118,7 +124,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const jwtSecret = config.jwt.secret ?? (await settings.getOrCreate('jwt_secret', secret));
   const sessionSecret = config.session.secret ?? (await settings.getOrCreate('session_secret', secret));
 
-  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite'), observer: metrics.satelliteObserver });
+  const satellite = new SatelliteClient({ url: config.satellite.url, secret: config.satellite.secret, timeoutMs: config.satellite.timeoutMs, label: `satellite at ${config.satellite.url}`, logger: logger.child('satellite'), observer: metrics.satelliteObserver, replicas: replicas.containerChanges });
   // BOATLOAD_BACKEND: the local satellite, or a Swarm with a satellite on every node.
   const backendParts = buildSchedulerBackend({
     config,
@@ -131,6 +137,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     placementContext: async () => ({ machines: await machines.list(), units: await scheduler.list() }),
     logger: logger.child('backend'),
     satelliteObserver: metrics.satelliteObserver,
+    leadership: replicas.leadership,
   });
   const satellites = backendParts.satellites;
   const containerRepository = new ContainerRepository(store);
@@ -152,6 +159,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,
+    leadership: replicas.leadership,
+    unitLocks: replicas.unitLocks,
   });
   const fleet = new FleetUnitService({ scheduler, machines, containerRecords: containerRepository, unitPolicy: { ...config.unitPolicy, hostPorts: config.hostPorts }, logger: logger.child('fleet') });
   const snapshotRepository = new SnapshotRepository(store);
@@ -190,6 +199,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     expire: (record, now) => containers.expire(record, now),
     intervalMs: config.containers.lifetime.reapIntervalMs,
     logger: logger.child('reaper'),
+    leadership: replicas.leadership,
   });
   const containerLimits = {
     scriptMaxBytes: config.limits.scriptMaxBytes,
@@ -212,6 +222,15 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     helperImage: config.containers.defaultImage,
     intervalMs: config.quotas.diskWatchIntervalMs,
     logger: logger.child('disk-watchdog'),
+    leadership: replicas.leadership,
+  });
+  const duties = new LeaderDuties({
+    leadership: replicas.leadership,
+    warm: backendParts.warm,
+    scheduler,
+    periodic: [reaper, diskWatchdog],
+    stateSyncIntervalMs: config.stateSyncIntervalMs,
+    logger: logger.child('leader'),
   });
   const functions = new FunctionService({
     functions: new FunctionRepository(store),
@@ -279,21 +298,17 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     // The satellite (or the Swarm manager) may be starting alongside us: wait for it before reconciling.
     await backendParts.waitReady(() => closing);
     if (closing) return;
-    // Members no run started in go first: a unit that reserved one then starts cold.
-    await backendParts.warm?.start();
-    if (closing) return;
-    await scheduler.reconcileAll();
-    if (closing) return;
-    scheduler.startSync(config.stateSyncIntervalMs);
-    // Expired containers go where the scheduler runs (their expiry is in the store).
-    reaper.start();
-    diskWatchdog.start();
+    // The leader (always, on SQLite) reconciles every unit with the engine, then keeps the state
+    // sync, the reaper (expiries are in the store) and the disk watchdog running (api/leader-duties.ts).
+    replicas.start();
+    duties.start();
   };
 
   return {
     app,
     store,
     scheduler,
+    leadership: replicas.leadership,
     users,
     satellite,
     fleet,
@@ -341,6 +356,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       terminal.close();
       operations.close();
       await backgroundWork;
+      await duties.stop();
       scheduler.stopSync();
       await reaper.stop();
       await diskWatchdog.stop();
@@ -356,6 +372,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
         await closed;
       }
       await scheduler.idle();
+      // The lead and the unit locks go once this replica's work on the units is done.
+      await replicas.close();
       satellite.close();
       backendParts.close();
       await store.close();

@@ -2,9 +2,11 @@
  * The reaper: a periodic sweep that removes containers whose lifetime (`expires_at`) has ended,
  * exactly as a DELETE would (unit, engine container, staged script, record). The expiry is in the
  * store, so a container that expired while the API was down goes at the first sweep after start.
- * It runs next to the scheduler's state sync, started and stopped with it.
+ * It runs next to the scheduler's state sync, started and stopped with it, and like it only on the
+ * leading replica (a replica that loses the lead removes nothing more).
  */
 import type { Logger } from '../../common/logger';
+import type { Leadership } from '../../units/scheduler/leadership';
 import type { ContainerRecord, ContainerRepository } from '../store/containers';
 
 /** How many expired containers one sweep takes on; the next sweep takes the rest. */
@@ -18,6 +20,8 @@ export interface ContainerReaperOptions {
   expire: (record: ContainerRecord, now: Date) => Promise<boolean>;
   intervalMs: number;
   logger: Logger;
+  /** Sweeps only while this replica leads (default: always, one API process). */
+  leadership?: Leadership;
   now?: () => Date;
 }
 
@@ -63,7 +67,7 @@ export class ContainerReaper {
     let next = 0;
     let removed = 0;
     const worker = async (): Promise<void> => {
-      while (next < due.length) {
+      while (next < due.length && (this.options.leadership?.isLeader() ?? true)) {
         const record = due[next++];
         try {
           if (await this.options.expire(record, now)) {

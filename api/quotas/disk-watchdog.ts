@@ -13,6 +13,7 @@
 import { errorText } from '../../common/errors';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
+import type { Leadership } from '../../units/scheduler/leadership';
 import type { Scheduler } from '../../units/scheduler/scheduler';
 import type { SatelliteDirectory } from '../satellite/directory';
 import type { ContainerRepository } from '../store/containers';
@@ -31,6 +32,8 @@ export interface DiskWatchdogOptions {
   helperImage: string;
   intervalMs: number;
   logger: Logger;
+  /** Rounds run, and stop what is over, only while this replica leads (default: always, one API process). */
+  leadership?: Leadership;
 }
 
 /** What one round stopped: container ids with the reason. */
@@ -49,7 +52,7 @@ export class DiskWatchdog {
     if (this.options.intervalMs <= 0 || this.timer || this.stopped) return;
     const next = (): void => {
       this.timer = setTimeout(() => {
-        this.round = this.check()
+        this.round = (this.leads() ? this.check() : Promise.resolve())
           .catch((err: Error) => this.options.logger.warn(`disk watchdog: ${err.message}`))
           .finally(() => {
             if (!this.stopped) next();
@@ -58,6 +61,10 @@ export class DiskWatchdog {
       this.timer.unref();
     };
     next();
+  }
+
+  private leads(): boolean {
+    return this.options.leadership?.isLeader() ?? true;
   }
 
   /** Stops the timer and waits for a round in progress. */
@@ -80,6 +87,7 @@ export class DiskWatchdog {
     await this.checkLayers(limitsOf, halts);
     await this.checkVolumes(limitsOf, halts);
     for (const halt of halts) {
+      if (!this.leads()) break;
       const record = await this.options.containers.find(halt.container);
       if (!record) continue;
       try {

@@ -17,6 +17,8 @@ import type { EngineObservation, UnitPageQuery, UnitPatch, UnitRecord, UnitState
 import { observationOf } from './observation';
 import { samePorts } from '../../common/published-ports';
 import { placementOf } from './unit-placement';
+import { soleLeader, type Leadership } from './leadership';
+import { processUnitLocks, type UnitLocks } from './unit-locks';
 import { problemOf, UnitProblemLog } from './unit-problems';
 
 export interface SchedulerOptions {
@@ -29,6 +31,13 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Told when a convergence ends (for metrics); optional. */
   observer?: SchedulerObserver;
+  /**
+   * Whether this replica runs the background work (the reconcile, the state sync); default: it
+   * always does (one API process). Work a request asks for runs whoever leads.
+   */
+  leadership?: Leadership;
+  /** Serializes work on a unit across replicas too (default: this process's own queue is enough). */
+  unitLocks?: UnitLocks;
 }
 
 /** What the scheduler reports about its work (api/metrics counts it). */
@@ -59,7 +68,8 @@ export interface UnitReplacement {
 
 /** What one piece of work on a unit does: converge it, or start, stop or restart it. */
 /** `requestedAt`: performance.now() when the work was asked for, before it queued (for the observer). */
-type UnitWork = ({ kind: 'converge'; until?: 'created' } | { kind: 'start' | 'stop' | 'restart' }) & { requestedAt: number };
+/** `asLeader`: background work of the leader, dropped before it acts if the lead is gone by then. */
+type UnitWork = ({ kind: 'converge'; until?: 'created'; asLeader?: true } | { kind: 'start' | 'stop' | 'restart' }) & { requestedAt: number };
 
 /** The desired state that starting, stopping and restarting set (converging keeps the stored one). */
 const DESIRED_BY: Record<UnitWork['kind'], UnitState | null> = { converge: null, start: 'launched', stop: 'loaded', restart: 'launched' };
@@ -104,9 +114,13 @@ export class Scheduler {
   private syncTimer: NodeJS.Timeout | null = null;
   /** Logs a unit's failures, crash loops and start errors, once per transition. */
   private readonly problems: UnitProblemLog;
+  private readonly leadership: Leadership;
+  private readonly unitLocks: UnitLocks;
 
   constructor(private readonly options: SchedulerOptions) {
     this.problems = new UnitProblemLog({ logger: options.logger });
+    this.leadership = options.leadership ?? soleLeader;
+    this.unitLocks = options.unitLocks ?? processUnitLocks;
   }
 
   get(name: string): Promise<UnitRecord | undefined> {
@@ -140,10 +154,13 @@ export class Scheduler {
     return record;
   }
 
-  /** Runs `work` after every earlier piece of work on the same unit has finished. */
+  /**
+   * Runs `work` after every earlier piece of work on the same unit has finished, holding the unit's
+   * lock (other replicas' work on it waits, and this waits for theirs).
+   */
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(name) ?? this.outsideWrites.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
+    const next = previous.catch(() => undefined).then(() => this.unitLocks.hold(name, work));
     this.queues.set(name, next);
     const cleanup = (): void => {
       if (this.queues.get(name) === next) this.queues.delete(name);
@@ -214,6 +231,8 @@ export class Scheduler {
     if (isTemplateName(name)) return unit;
     const until = work.kind === 'converge' ? work.until : undefined;
     const target = until ?? unit.desiredState;
+    // Checked the last moment before the engine is touched: a replica that lost the lead meanwhile stops there.
+    const leadGone = (): boolean => work.kind === 'converge' && work.asLeader === true && !this.leadership.isLeader();
     const report = (ok: boolean): void => {
       if (target !== 'created') this.options.observer?.converged({ target, seconds: (performance.now() - work.requestedAt) / 1000, ok });
     };
@@ -224,6 +243,7 @@ export class Scheduler {
         if ('reason' in placement) {
           const reason = `not placed: ${placement.reason}`;
           if (until) throw new ServiceUnavailableError(reason);
+          if (leadGone()) return unit;
           const result = await this.options.backend.apply(unit, workload, 'inactive');
           await this.options.store.update(name, { observed: result.observed, machineId: null, currentState: 'inactive', reason });
           report(false);
@@ -233,6 +253,7 @@ export class Scheduler {
       }
       const action: UnitAction = { unit, workload, fresh: startsFresh(unit) };
       const { backend } = this.options;
+      if (leadGone()) return unit;
       // Converging a unit that is not launched yet to `launched` starts it, as a start does (under
       // systemd every start runs ExecStartPre and ExecStart again); an already launched unit is
       // only converged (an ephemeral container that finished is not run again on its own).
@@ -420,15 +441,22 @@ export class Scheduler {
     return { ...unit, observed };
   }
 
-  /** After a restart: converge every unit from the store (creating what the engine lost). */
+  /**
+   * After a restart, or when this replica takes the lead: converge every unit from the store
+   * (creating what the engine lost). Stops as soon as this replica no longer leads.
+   */
   async reconcileAll(concurrency = RECONCILE_CONCURRENCY): Promise<void> {
     // A few units at a time: after a crash with many containers in flight, recovery takes
     // seconds, not the sum of every create and start.
     const pending = await this.options.store.list();
     const worker = async (): Promise<void> => {
-      for (let unit = pending.shift(); unit; unit = pending.shift()) {
+      for (let unit = pending.shift(); unit && this.leadership.isLeader(); unit = pending.shift()) {
+        const name = unit.name;
+        const requestedAt = performance.now();
         try {
-          await this.converge(unit.name);
+          // As the leader's: dropped if the lead is gone by the time its turn comes (after a request's
+          // work on the unit, here or on another replica).
+          await this.serialized(name, () => this.work(name, { kind: 'converge', asLeader: true, requestedAt }));
         } catch (err) {
           this.options.logger.debug(`reconcile ${unit.name}: ${(err as Error).message}`);
         }
@@ -437,9 +465,11 @@ export class Scheduler {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
+  /** Syncs every `intervalMs` while this replica leads. */
   startSync(intervalMs: number): void {
     if (this.syncTimer) return;
     this.syncTimer = setInterval(() => {
+      if (!this.leadership.isLeader()) return;
       this.syncObservations().catch((err: Error) => this.options.logger.debug(`state sync: ${err.message}`));
     }, intervalMs);
     this.syncTimer.unref();

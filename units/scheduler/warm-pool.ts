@@ -18,6 +18,7 @@ import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
 import type { ContainerInspection, ContainerSummary, HostMemory, WarmCreateRequest, WarmTakeRequest } from '../../common/satellite-protocol';
 import { containerSpecFromUnit, renderContainerUnit } from '../container-unit';
+import type { Leadership } from './leadership';
 import type { Workload } from './model';
 
 /** What the pool needs of the host's satellite. */
@@ -56,6 +57,12 @@ export interface WarmPoolOptions {
   isTaken(engineName: string): Promise<boolean>;
   /** Under this much available host memory the pool shrinks instead of refilling. */
   minAvailableBytes: number;
+  /**
+   * Members are made and handed out only while this replica leads (default: always, one API
+   * process): with several replicas, the leader's pool is the only one, so that no replica's start-up
+   * removes another's members as leftovers. Runs that reach another replica start cold.
+   */
+  leadership?: Leadership;
   /** How often the pool checks the host's memory and its members (default 2 s). */
   tickMs?: number;
   logger: Logger;
@@ -120,7 +127,7 @@ export class WarmPool {
    * answering the container id the run must use (the member's), or null when none fits or is idle.
    */
   reserve(spec: ContainerSpec): string | null {
-    if (this.closed || this.pools.length === 0) return null;
+    if (this.closed || this.pools.length === 0 || !this.leads()) return null;
     const key = warmClassKey(spec);
     const pool = this.pools.find((p) => p.key === key);
     const name = pool?.idle.shift();
@@ -188,8 +195,12 @@ export class WarmPool {
     await Promise.all(idle.map((name) => this.options.agent.remove(name).catch(() => undefined)));
   }
 
+  private leads(): boolean {
+    return this.options.leadership?.isLeader() ?? true;
+  }
+
   private kick(): void {
-    if (this.closed || this.running) return;
+    if (this.closed || this.running || !this.leads()) return;
     this.running = this.fill();
   }
 
@@ -216,7 +227,7 @@ export class WarmPool {
         return;
       }
       for (const pool of this.pools) {
-        while (!this.closed && pool.idle.length + pool.creating < pool.size) await this.createMember(pool);
+        while (!this.closed && this.leads() && pool.idle.length + pool.creating < pool.size) await this.createMember(pool);
       }
     } catch (err) {
       this.options.logger.warn(`warm pool: refill failed: ${(err as Error).message}`);
