@@ -176,7 +176,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const locator = new ContainerLocator({ containers: containerRepository, scheduler, satellites });
   const containers = new ContainerService({
     references,
-    listings: new ListingCache(() => store.generation()),
+    listings: new ListingCache(() => store.generation(), () => store.catchUp()),
     quotas,
     warm: backendParts.warm ?? undefined,
     attachments: attachmentsResolver({ snapshots, volumes }),

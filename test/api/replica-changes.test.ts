@@ -7,6 +7,7 @@
  * inspection cache, and that cache keeps nothing while the feed is down.
  */
 import pg from 'pg';
+import { ListingCache } from '../../api/containers/listing-cache';
 import { InspectionCache } from '../../api/satellite/inspection-cache';
 import { PostgresDatabase } from '../../api/store/postgres-database';
 import { CHANGE_FEED_APPLICATION, STORE_CHANNEL } from '../../api/store/postgres-change-feed';
@@ -144,4 +145,20 @@ test('a container one replica wrote to is forgotten by the other\'s inspection c
   await cache.read('web', fetch);
   await cache.read('web', fetch);
   expect(reads).toBe(afterHeard + 3);
+});
+
+test('a listing cached on one replica shows a write another replica acknowledged, at once', async () => {
+  const listings = new ListingCache(
+    () => b.generation(),
+    () => b.catchUp(),
+  );
+  const render = async (): Promise<string> => JSON.stringify((await b.all<{ key: string }>("SELECT key FROM settings WHERE key LIKE 'listing_%' ORDER BY key")).map((row) => row.key));
+  for (let i = 0; i < 20; i++) {
+    await listings.get('all', render);
+    // Acknowledged by replica a (committed) ...
+    await a.run('INSERT INTO settings (key, value) VALUES (?, ?)', [`listing_${String(i).padStart(2, '0')}`, 'v']);
+    // ... and read on replica b right away: no stale listing.
+    const listed = JSON.parse((await listings.get('all', render)).toString()) as string[];
+    expect(listed).toContain(`listing_${String(i).padStart(2, '0')}`);
+  }
 });
