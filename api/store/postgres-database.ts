@@ -4,8 +4,10 @@
  * milliseconds, COUNT(*)) is read as a JS number (every value the store keeps is far below 2^53).
  */
 import pg from 'pg';
+import { ServiceUnavailableError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { ENGINE_CHANGE_CHANNEL_SQL, installChangeTriggers, PostgresChangeFeed, type EngineChangeListener } from './postgres-change-feed';
+import { isDatabaseUnreachable, unreachableAsUnavailable } from './postgres-errors';
 import { POSTGRES_MIGRATIONS } from './postgres-schema';
 import type { SqlDatabase, SqlExecutor, SqlTransaction, SqlValue } from './sql';
 
@@ -35,7 +37,13 @@ function toPostgres(sql: string): string {
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 function executor(target: Queryable, onWrite: (changes: number) => void): SqlExecutor {
-  const query = (sql: string, params: readonly SqlValue[] = []) => target.query(toPostgres(sql), params as SqlValue[]);
+  const query = async (sql: string, params: readonly SqlValue[] = []) => {
+    try {
+      return await target.query(toPostgres(sql), params as SqlValue[]);
+    } catch (err) {
+      throw unreachableAsUnavailable(err);
+    }
+  };
   return {
     dialect: 'postgres',
     all: async <Row>(sql: string, params?: readonly SqlValue[]) => (await query(sql, params)).rows as Row[],
@@ -128,25 +136,33 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   async transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw unreachableAsUnavailable(err);
+    }
+    let broken: Error | undefined;
     let changes = 0;
     const inner = executor(client, (n) => (changes += n));
     const tx: SqlTransaction = {
       ...inner,
       // hashtextextended: the lock's name as the 64-bit key pg_advisory_xact_lock takes.
-      lock: async (name: string) => void (await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name])),
+      lock: async (name: string) => void (await inner.get('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [name])),
     };
     try {
-      await client.query('BEGIN');
+      await inner.run('BEGIN');
       const result = await work(tx);
-      await client.query('COMMIT');
+      await inner.run('COMMIT');
       this.writes += changes;
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      // A connection that broke is not given back to the pool.
+      if (err instanceof ServiceUnavailableError || isDatabaseUnreachable(err)) broken = err as Error;
+      throw unreachableAsUnavailable(err);
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
