@@ -114,7 +114,7 @@ export interface ApiServerSeams {
 }
 
 export async function buildApiServer(config: ApiConfig, logger: Logger, seams: ApiServerSeams = {}): Promise<ApiServer> {
-  const store = await openStore(config);
+  const store = await openStore(config, logger.child('store'));
   const replicas = replicaParts({ store, url: config.databaseUrl, logger: logger.child('replicas') });
   // Read at scrape time; `scheduler` exists by the time anything scrapes.
   const metrics = new ApiMetrics({ units: (): Promise<UnitRecord[]> => scheduler.list() });
