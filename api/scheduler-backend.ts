@@ -70,16 +70,14 @@ export function buildSchedulerBackend(input: SchedulerBackendInput): SchedulerBa
 function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts {
   const { config, satellite } = input;
   const { classes, minAvailableBytes } = config.warmPool;
-  const warm =
-    classes.length > 0
-      ? new WarmPool(
-          { agent: satellite, classes, minAvailableBytes, instanceLabel: input.instanceLabel, isTaken: input.isTaken, logger: input.logger.child('warm-pool'), leadership: input.leadership },
-          { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
-        )
-      : null;
+  // Always there on this backend: functions keep warm capacity of their own in it (min_warm).
+  const warm = new WarmPool(
+    { agent: satellite, classes, minAvailableBytes, instanceLabel: input.instanceLabel, isTaken: input.isTaken, logger: input.logger.child('warm-pool'), leadership: input.leadership },
+    { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
+  );
   return {
     warm,
-    backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds, warm: warm ?? undefined }),
+    backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds, warm }),
     satellites: new SingleSatelliteDirectory(satellite),
     // The satellite may be starting alongside us.
     waitReady: (closing) => retry(closing, async () => (await satellite.health(), true)),

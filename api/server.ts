@@ -239,6 +239,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     operations,
     createLimits: containerLimits,
     outputMaxBytes: config.actions.execOutputMaxBytes,
+    pool: backendParts.warm,
     logger: logger.child('functions'),
   });
   const view = containers.get.bind(containers);
@@ -300,6 +301,10 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     if (closing) return;
     // The leader (always, on SQLite) reconciles every unit with the engine, then keeps the state
     // sync, the reaper (expiries are in the store) and the disk watchdog running (api/leader-duties.ts).
+    // Functions' own capacity is defined before the leader's duties start the pool (which first
+    // removes what an earlier start left, then fills).
+    await functions.start();
+    if (closing) return;
     replicas.start();
     duties.start();
   };
@@ -360,6 +365,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       scheduler.stopSync();
       await reaper.stop();
       await diskWatchdog.stop();
+      functions.close();
       await functions.idle();
       await backendParts.warm?.close();
       await fleetListeners?.close();

@@ -61,7 +61,13 @@ export interface ContainerServiceOptions {
   /** Resolves `links` and env templates (`#<id>.port`) to where the targets are reached now. */
   references: ContainerReferences;
   /** Warm capacity (BOATLOAD_WARM_POOL): a script run whose container fits takes a pooled one's id. */
-  warm?: { reserve(spec: ContainerSpec): string | null; release(id: string): void };
+  warm?: { reserve(spec: ContainerSpec, tag?: string): string | null; release(id: string): void };
+}
+
+/** What only the API's own services add to a create (never a request body). */
+export interface CreateOptions {
+  /** A dedicated warm pool (a function's capacity) to take a member from before the shared ones. */
+  warmTag?: string;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -128,7 +134,18 @@ export class ContainerService {
     return containerView(record, unit);
   }
 
-  async create(owner: User, request: CreateContainerInput): Promise<ContainerView> {
+  /**
+   * The engine spec a warm member must have for `input` to run in it (what a create would make, but
+   * for name, command, variables and labels), or null when such a request never runs warm.
+   */
+  warmTemplate(owner: string, input: CreateContainerInput): ContainerSpec | null {
+    if (input.script === null || input.scripturl || input.dataurl || Object.keys(input.links).length > 0 || input.snapshot || input.volumes.length > 0 || input.ports.length > 0) return null;
+    // Members belong to nobody until taken: they cannot be on their owner's network ahead of time.
+    if (this.options.userNetworks === true ? input.network !== 'none' : input.network !== 'internet') return null;
+    return this.specFor(randomBytes(16).toString('hex'), owner, input, true);
+  }
+
+  async create(owner: User, request: CreateContainerInput, extra: CreateOptions = {}): Promise<ContainerView> {
     // Early, before any download: the count that decides is taken again where the record is inserted.
     const limit = await this.options.quotas.ensureRoom(owner.username, 'containers');
     let script = request.script;
@@ -159,7 +176,7 @@ export class ContainerService {
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
     // A script run that fits a warm pool runs in a reserved member, under that member's id.
-    const warmId = script !== null && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec) ?? null) : null;
+    const warmId = script !== null && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec, extra.warmTag) ?? null) : null;
     if (warmId) {
       id = warmId;
       spec.name = engineNameOf(id);

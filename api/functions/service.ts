@@ -2,11 +2,13 @@
  * Functions: a named script (or command) with its image, variables, limits and timeout, invoked
  * with arguments. Every invocation is a container run of its own, created through the container
  * service (so quotas, limits and validation are a container's), warm when the installation's warm
- * pool has a member of its class; its output is read back and the container removed. An
- * invocation past its timeout has its container removed (the engine kills the whole process tree).
+ * pool has a member of its class or the function keeps warm capacity of its own (capacity.ts);
+ * its output is read back and the container removed. An invocation past its timeout has its
+ * container removed (the engine kills the whole process tree).
  */
 import { ConflictError, NotFoundError, TooManyRequestsError } from '../../common/errors';
 import { LABELS } from '../../common/labels';
+import type { ContainerSpec } from '../../common/container-spec';
 import type { ContainerService } from '../containers/service';
 import { parseCreateRequest, type CreateRequestLimits } from '../containers/create-request';
 import type { ContainerLocator } from '../containers/locator';
@@ -15,6 +17,7 @@ import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../
 import type { User } from '../store/users';
 import type { Logger } from '../../common/logger';
 import type { FunctionRequest, InvokeRequest } from './requests';
+import { capacityTag, FunctionCapacity, type CapacityView, type DedicatedPool } from './capacity';
 
 export interface FunctionServiceOptions {
   functions: FunctionRepository;
@@ -26,6 +29,10 @@ export interface FunctionServiceOptions {
   outputMaxBytes: number;
   /** How often an invocation looks at its container's state. */
   pollMs?: number;
+  /** The warm pool that keeps functions' own capacity (null: none on this backend). */
+  pool: DedicatedPool | null;
+  /** How often idle functions are scaled down to min_warm (default 1 s). */
+  capacityTickMs?: number;
   logger: Logger;
 }
 
@@ -62,7 +69,7 @@ export interface FunctionView {
   max_concurrency: number;
   idle_timeout: number;
   created: string;
-  capacity: { in_flight: number };
+  capacity: CapacityView & { in_flight: number };
   last_invocations: InvocationNote[];
 }
 
@@ -73,14 +80,38 @@ export class FunctionService {
   private readonly inFlight = new Map<string, number>();
   private readonly notes = new Map<string, InvocationNote[]>();
   private readonly removals = new Set<Promise<void>>();
+  private readonly capacity: FunctionCapacity;
 
-  constructor(private readonly options: FunctionServiceOptions) {}
+  constructor(private readonly options: FunctionServiceOptions) {
+    this.capacity = new FunctionCapacity({ pool: options.pool, templateOf: (record) => this.templateOf(record), tickMs: options.capacityTickMs });
+  }
+
+  /** Warms every defined function to its min_warm (after the pool removed an earlier start's members). */
+  async start(): Promise<void> {
+    this.capacity.start(await this.options.functions.list());
+  }
+
+  close(): void {
+    this.capacity.close();
+  }
+
+  private templateOf(record: FunctionRecord): ContainerSpec | null {
+    try {
+      const input = parseCreateRequest(this.createBody(record.definition, { args: [], env: {} }), null, this.options.createLimits);
+      return this.options.containers.warmTemplate(record.owner, input);
+    } catch (err) {
+      // A definition the installation's limits refuse now (they changed): it runs cold, and says why at invoke.
+      this.options.logger.warn(`function ${record.owner}/${record.name} keeps no warm capacity: ${(err as Error).message}`);
+      return null;
+    }
+  }
 
   async create(owner: User, request: FunctionRequest): Promise<FunctionView> {
     // Checked as a container create now, so that a bad script or limit is a 400 here, not at invoke.
     parseCreateRequest(this.createBody(request.definition, { args: [], env: {} }), null, this.options.createLimits);
     const record: FunctionRecord = { owner: owner.username, name: request.name, definition: request.definition, created: new Date().toISOString() };
     if (!(await this.options.functions.insert(record))) throw new ConflictError(`You have a function named ${request.name} already.`);
+    this.capacity.define(record);
     return this.view(record);
   }
 
@@ -96,6 +127,7 @@ export class FunctionService {
     await this.owned(user, name);
     await this.options.functions.delete(user.username, name);
     this.notes.delete(this.key(user.username, name));
+    this.capacity.forget(user.username, name);
   }
 
   /** A deleted user's functions go with them. */
@@ -103,6 +135,7 @@ export class FunctionService {
     for (const record of await this.options.functions.list(username)) {
       await this.options.functions.delete(username, record.name);
       this.notes.delete(this.key(username, record.name));
+      this.capacity.forget(username, record.name);
     }
   }
 
@@ -186,7 +219,14 @@ export class FunctionService {
     const { containers } = this.options;
     const started = performance.now();
     const input = parseCreateRequest(this.createBody(record.definition, request), null, this.options.createLimits);
-    const created = await containers.create(user, input);
+    const ended = this.capacity.invoked(record.owner, record.name);
+    let created;
+    try {
+      created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name) });
+    } catch (err) {
+      ended();
+      throw err;
+    }
     const id = created.id;
     try {
       const deadline = Date.now() + record.definition.timeoutSeconds * 1000;
@@ -231,6 +271,7 @@ export class FunctionService {
       if (timedOut) await containers.delete(user, id);
       return result;
     } finally {
+      ended();
       // Removing the container kills whatever still runs in it: the whole process tree. The answer
       // does not wait for the engine's removal (the output is read already).
       this.removeLater(user, id);
@@ -314,7 +355,7 @@ export class FunctionService {
       max_concurrency: d.maxConcurrency,
       idle_timeout: d.idleTimeoutSeconds,
       created: record.created,
-      capacity: { in_flight: this.inFlight.get(key) ?? 0 },
+      capacity: { ...this.capacity.view(record.owner, record.name), in_flight: this.inFlight.get(key) ?? 0 },
       last_invocations: this.notes.get(key) ?? [],
     };
   }

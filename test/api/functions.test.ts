@@ -42,7 +42,7 @@ test('a function is defined, read and invoked inline: arguments and variables re
   await eventually(async () => ((await system.http().get('/v1/container/').set(...auth(alice)).expect(200)).body.length === 0 ? true : undefined), 20_000, 'the containers to go');
   const got = await system.http().get('/v1/functions/hello').set(...auth(alice)).expect(200);
   expect(got.body.last_invocations).toEqual([expect.objectContaining({ status: 'failed', cold: false })]);
-  expect(got.body.capacity).toEqual({ in_flight: 0 });
+  expect(got.body.capacity).toMatchObject({ in_flight: 0 });
 }, 60_000);
 
 test('a command function, invoked asynchronously, answers 202 and an operation with the result', async () => {

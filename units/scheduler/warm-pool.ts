@@ -10,6 +10,10 @@
  * and the pool label, so that a restarted API finds the ones no run started in and removes them
  * (before it reconciles units and fills the pool again). When the host's available memory is under the
  * minimum, the pool stops refilling and removes idle members, one per tick.
+ *
+ * Besides the installation's classes, a pool may be dedicated to one tag (a function's warm
+ * capacity, api/functions/capacity.ts): its template and size are set and changed at run time, and
+ * only a reservation that names the tag takes from it (before the shared classes).
  */
 import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
@@ -84,6 +88,8 @@ export function warmClassKey(spec: ContainerSpec): string {
 }
 
 interface Pool {
+  /** null: an installation class, shared by every fitting run; else the one tag it serves. */
+  tag: string | null;
   key: string;
   template: ContainerSpec;
   size: number;
@@ -91,8 +97,15 @@ interface Pool {
   creating: number;
 }
 
+/** A dedicated pool's members: idle ones, ones being made, and the size it is kept at. */
+export interface DedicatedStatus {
+  idle: number;
+  creating: number;
+  size: number;
+}
+
 export class WarmPool {
-  private readonly pools: Pool[];
+  private pools: Pool[];
   private readonly reserved = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -113,23 +126,62 @@ export class WarmPool {
       template.nanoCpus = cls.nanoCpus ?? defaults.nanoCpus;
       template.pidsLimit = cls.pidsLimit ?? defaults.pidsLimit;
       if (cls.network) template.network = cls.network;
-      return { key: warmClassKey(template), template, size: cls.size, idle: [], creating: 0 };
+      return { tag: null, key: warmClassKey(template), template, size: cls.size, idle: [], creating: 0 };
     });
   }
 
   /** Idle members and members being made, per class key (for tests and the bench). */
   status(): Array<{ image: string; key: string; size: number; idle: number; creating: number }> {
-    return this.pools.map((p) => ({ image: p.template.image, key: p.key, size: p.size, idle: p.idle.length, creating: p.creating }));
+    return this.pools.filter((p) => p.tag === null).map((p) => ({ image: p.template.image, key: p.key, size: p.size, idle: p.idle.length, creating: p.creating }));
+  }
+
+  /**
+   * Keeps `size` members of `template` for `tag` alone (a function's capacity). A changed template
+   * replaces the pool; a smaller size removes the idle members over it at once.
+   */
+  setDedicated(tag: string, template: ContainerSpec, size: number): void {
+    if (this.closed) return;
+    const key = warmClassKey(template);
+    let pool = this.pools.find((p) => p.tag === tag);
+    if (pool && pool.key !== key) {
+      this.dropDedicated(tag);
+      pool = undefined;
+    }
+    if (!pool) {
+      pool = { tag, key, template: { ...template, name: 'boatload-pool', cmd: undefined, env: {}, labels: {} }, size, idle: [], creating: 0 };
+      this.pools = [...this.pools, pool];
+    }
+    pool.size = size;
+    for (const name of pool.idle.splice(size)) this.removeMember(name);
+    this.kick();
+  }
+
+  /** Forgets `tag`'s pool and removes its idle members (members being made go when they are ready). */
+  dropDedicated(tag: string): void {
+    const pool = this.pools.find((p) => p.tag === tag);
+    if (!pool) return;
+    this.pools = this.pools.filter((p) => p !== pool);
+    pool.size = 0;
+    for (const name of pool.idle.splice(0)) this.removeMember(name);
+  }
+
+  /** `tag`'s pool now, or null when it has none. */
+  dedicatedStatus(tag: string): DedicatedStatus | null {
+    const pool = this.pools.find((p) => p.tag === tag);
+    return pool ? { idle: pool.idle.length, creating: pool.creating, size: pool.size } : null;
   }
 
   /**
    * Reserves an idle member for a run whose container would be `spec` (a script run without data),
    * answering the container id the run must use (the member's), or null when none fits or is idle.
    */
-  reserve(spec: ContainerSpec): string | null {
+  reserve(spec: ContainerSpec, tag?: string): string | null {
     if (this.closed || this.pools.length === 0 || !this.leads()) return null;
     const key = warmClassKey(spec);
-    const pool = this.pools.find((p) => p.key === key);
+    // The tag's own pool first, then a shared class.
+    const pool = [this.pools.find((p) => p.tag === tag && tag !== undefined), this.pools.find((p) => p.tag === null && p.key === key)].find(
+      (p) => p !== undefined && p.key === key && p.idle.length > 0,
+    );
     const name = pool?.idle.shift();
     if (!pool || !name) return null;
     this.reserved.add(name);
@@ -171,7 +223,7 @@ export class WarmPool {
    * reconcile units after that), then fills the pools and keeps them filled in the background.
    */
   async start(): Promise<void> {
-    if (this.pools.length === 0 || this.timer) return;
+    if (this.timer) return;
     this.timer = setInterval(() => this.kick(), this.options.tickMs ?? 2000);
     this.timer.unref();
     this.running = this.removeLeftovers().catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`));
@@ -200,7 +252,11 @@ export class WarmPool {
   }
 
   private kick(): void {
-    if (this.closed || this.running || !this.leads()) return;
+    // Not before start(): its removal of leftovers would take members made before it.
+    if (this.closed || this.running || this.timer === null || !this.leads()) return;
+    // Nothing kept (no class, no function with capacity): nothing to ask the host. (Checked here:
+    // a fill() that ended before its first await would clear `running` before it is set.)
+    if (this.pools.every((p) => p.size === 0 && p.idle.length === 0)) return;
     this.running = this.fill();
   }
 
@@ -226,8 +282,11 @@ export class WarmPool {
         if (name) await this.options.agent.remove(name).catch(() => undefined);
         return;
       }
-      for (const pool of this.pools) {
-        while (!this.closed && this.leads() && pool.idle.length + pool.creating < pool.size) await this.createMember(pool);
+      // Dedicated pools come, go and change size meanwhile: look again after every member.
+      for (;;) {
+        const pool = this.pools.find((p) => p.idle.length + p.creating < p.size);
+        if (!pool || this.closed || !this.leads()) break;
+        await this.createMember(pool);
       }
     } catch (err) {
       this.options.logger.warn(`warm pool: refill failed: ${(err as Error).message}`);
@@ -242,7 +301,8 @@ export class WarmPool {
     pool.creating++;
     try {
       await this.options.agent.createWarm({ spec });
-      if (this.closed) await this.options.agent.remove(name).catch(() => undefined);
+      // Closed, dropped or shrunk while it was being made: not wanted any more.
+      if (this.closed || !this.pools.includes(pool) || pool.idle.length >= pool.size) await this.options.agent.remove(name).catch(() => undefined);
       else pool.idle.push(name);
     } finally {
       pool.creating--;

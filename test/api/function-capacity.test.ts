@@ -1,0 +1,84 @@
+/**
+ * A function's own warm capacity on a real engine (no shared warm pool here, so every warm
+ * invocation comes from the function's members): it warms to min_warm at definition, a warm
+ * invocation answers cold: false, capacity grows to max_warm after an invocation and falls back to
+ * min_warm (zero: no member at all) after idle_timeout; GET shows capacity and the last
+ * invocations; deleting the function removes its members.
+ */
+import Docker from 'dockerode';
+import { Agent } from 'node:http';
+import { LABELS } from '../../common/labels';
+import { b64, eventually, startSystem, type TestSystem } from '../support/system';
+
+const engineAgent = new Agent({ keepAlive: false });
+const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
+let system: TestSystem;
+let alice: string;
+
+beforeAll(async () => {
+  system = await startSystem({});
+  alice = await system.token('alice');
+}, 60_000);
+
+afterAll(async () => {
+  await system.close();
+  engineAgent.destroy();
+});
+
+const auth = (token: string): [string, string] => ['Authorization', `JWT ${token}`];
+const SCRIPT = b64('#!/bin/sh\necho "hi $1"\n');
+
+async function members(): Promise<string[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
+  return list.map((c) => c.Names[0].replace(/^\//, ''));
+}
+
+async function capacity(name: string): Promise<Record<string, unknown>> {
+  return (await system.http().get(`/v1/functions/${name}`).set(...auth(alice)).expect(200)).body.capacity;
+}
+
+async function invoke(name: string, args: string[] = []): Promise<Record<string, unknown>> {
+  return (await system.http().post(`/v1/functions/${name}/invoke`).set(...auth(alice)).send({ args }).expect(200)).body;
+}
+
+test('a function warms to min_warm, is invoked warm (cold: false), refills, and its members go with it', async () => {
+  const created = await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'kept', script: SCRIPT, network: 'none', min_warm: 2, max_warm: 2 }).expect(201);
+  expect(created.body.capacity).toMatchObject({ target: 2, in_flight: 0 });
+  await eventually(async () => ((await capacity('kept')).warm === 2 ? true : undefined), 30_000, 'two warm members');
+  expect(await capacity('kept')).toEqual({ state: 'warm', warm: 2, warming: 0, target: 2, in_flight: 0 });
+  expect(await members()).toHaveLength(2);
+
+  expect(await invoke('kept', ['warm'])).toMatchObject({ exit_code: 0, stdout: 'hi warm\n', cold: false, timed_out: false });
+  // The member taken is replaced: two wait again, and the one that ran is gone.
+  await eventually(async () => ((await capacity('kept')).warm === 2 && (await members()).length === 2 ? true : undefined), 30_000, 'the refill');
+  const got = (await system.http().get('/v1/functions/kept').set(...auth(alice)).expect(200)).body;
+  expect(got.last_invocations).toEqual([{ at: expect.any(String), status: 'ok', duration_ms: expect.any(Number), cold: false }]);
+
+  await system.http().delete('/v1/functions/kept').set(...auth(alice)).expect(204);
+  await eventually(async () => ((await members()).length === 0 ? true : undefined), 20_000, 'the members to go');
+}, 90_000);
+
+test('with min_warm 0 capacity grows after an invocation and falls to zero after idle_timeout', async () => {
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'bursty', script: SCRIPT, network: 'none', min_warm: 0, max_warm: 1, idle_timeout: 6 }).expect(201);
+  expect(await capacity('bursty')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
+  expect(await members()).toHaveLength(0);
+
+  expect(await invoke('bursty', ['first'])).toMatchObject({ stdout: 'hi first\n', cold: true });
+  await eventually(async () => ((await capacity('bursty')).warm === 1 ? true : undefined), 30_000, 'a warm member after the invocation');
+  expect(await invoke('bursty', ['second'])).toMatchObject({ stdout: 'hi second\n', cold: false });
+
+  // No invocation for idle_timeout: no member at all.
+  await eventually(async () => ((await capacity('bursty')).target === 0 ? true : undefined), 30_000, 'the scale to zero');
+  await eventually(async () => ((await members()).length === 0 ? true : undefined), 20_000, 'the members to go');
+  expect(await capacity('bursty')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
+  const notes = (await system.http().get('/v1/functions/bursty').set(...auth(alice)).expect(200)).body.last_invocations;
+  expect(notes.map((n: { cold: boolean }) => n.cold)).toEqual([false, true]);
+}, 90_000);
+
+test('a function whose invocations cannot run warm keeps no capacity (its network is not none)', async () => {
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private', min_warm: 1 }).expect(201);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(await capacity('networked')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
+  expect(await members()).toHaveLength(0);
+  expect(await invoke('networked', ['x'])).toMatchObject({ stdout: 'hi x\n', cold: true });
+}, 60_000);
