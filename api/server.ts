@@ -38,6 +38,7 @@ import { OperationRepository } from './store/operations';
 import { SnapshotRepository } from './store/snapshots';
 import { VolumeRepository } from './store/volumes';
 import { workloadResolver } from './containers/workloads';
+import { RunInputs } from './containers/run-inputs';
 import { ContainerReferences } from './containers/references';
 import type { User } from './store/users';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
@@ -152,10 +153,11 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       await locator.refresh(owner, await locator.locate(owner, id));
     },
   });
+  const runInputs = new RunInputs();
   const scheduler = new Scheduler({
     store: new SqlUnitStore(store),
     backend,
-    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references }),
+    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references, runInputs }),
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,
@@ -179,6 +181,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     listings: new ListingCache(() => store.generation(), () => store.catchUp()),
     quotas,
     warm: backendParts.warm ?? undefined,
+    // The local satellite stages a run's standard input beside its script; swarm: not yet.
+    runInputs: config.backend.kind === 'local' ? runInputs : undefined,
     attachments: attachmentsResolver({ snapshots, volumes }),
     locator,
     containers: containerRepository,

@@ -32,7 +32,12 @@ export interface ScriptStaging {
   /** Absolute path inside the container, under SCRIPT_DIR. */
   path: string;
   contentBase64: string;
+  /** The run's standard input (a function invocation's), staged at STDIN_PATH; without it stdin is empty. */
+  stdinBase64?: string;
 }
+
+/** Where a run's standard input is staged (read-only) when it has one. */
+export const STDIN_PATH = `${SCRIPT_DIR}/.stdin`;
 
 export interface DataStaging {
   url: string;

@@ -21,12 +21,13 @@ import type {
   DockerState,
   ScriptStaging,
 } from '../common/satellite-protocol';
+import { STDIN_PATH } from '../common/satellite-protocol';
 import { publishedPortsOf, type PortBinding } from '../common/published-ports';
 import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import { LogDemuxer, type LogStreamName } from './log-demux';
-import { ScriptFiles } from './script-files';
+import { ScriptFiles, withStdin } from './script-files';
 import type { NetworkPlan, UserNetworks } from './user-networks';
 import { advertisedAddress } from './machine';
 
@@ -135,9 +136,11 @@ export class HostEngine {
     if (plan && this.options.networks) createOptions.NetworkingConfig = this.options.networks.endpointConfig(plan);
     const scripts = request.script && ScriptFiles.canStage(spec.name) ? this.options.scripts : undefined;
     if (scripts && request.script) {
-      const mount = await scripts.stage(spec.name, request.script);
-      createOptions.HostConfig = { ...createOptions.HostConfig, Mounts: [...(createOptions.HostConfig?.Mounts ?? []), mount] };
+      const mounts = [await scripts.stage(spec.name, request.script)];
+      if (request.script.stdinBase64 !== undefined) mounts.push(await scripts.stageStdin(spec.name, request.script.stdinBase64));
+      createOptions.HostConfig = { ...createOptions.HostConfig, Mounts: [...(createOptions.HostConfig?.Mounts ?? []), ...mounts] };
     }
+    if (request.script?.stdinBase64 !== undefined) createOptions.Cmd = withStdin(createOptions.Cmd ?? []);
     let container: Docker.Container;
     try {
       container = await this.options.docker.createContainer(createOptions);
@@ -171,6 +174,7 @@ export class HostEngine {
     const dir = posix.dirname(script.path).replace(/^\/+/, '');
     pack.entry({ name: dir, type: 'directory', mode: 0o755 });
     pack.entry({ name: script.path.replace(/^\/+/, ''), mode: 0o755 }, Buffer.from(script.contentBase64, 'base64'));
+    if (script.stdinBase64 !== undefined) pack.entry({ name: STDIN_PATH.replace(/^\/+/, ''), mode: 0o444 }, Buffer.from(script.stdinBase64, 'base64'));
     pack.finalize();
     await this.putArchive(container, Readable.from(pack));
   }

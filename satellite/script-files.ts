@@ -12,7 +12,13 @@
  */
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONTAINER_NAME, type ScriptStaging } from '../common/satellite-protocol';
+import { CONTAINER_NAME, STDIN_PATH, type ScriptStaging } from '../common/satellite-protocol';
+
+/**
+ * The command of a run that has a standard input: the engine cannot give PID 1 a file as its stdin
+ * (only an attached stream), so the image's sh opens the staged file and execs the run's command.
+ */
+export const withStdin = (cmd: string[]): string[] => ['/bin/sh', '-c', `exec "$0" "$@" <${STDIN_PATH}`, ...cmd];
 
 /** A sweep leaves younger directories alone: their container may be being created right now. */
 const SWEEP_MIN_AGE_MS = 10 * 60 * 1000;
@@ -43,6 +49,13 @@ export class ScriptFiles {
     const source = join(dir, 'script');
     await writeFile(source, Buffer.from(script.contentBase64, 'base64'), { mode: 0o755 });
     return { Type: 'bind', Source: source, Target: script.path, ReadOnly: true };
+  }
+
+  /** Stages a run's standard input next to its script, mounted read-only at STDIN_PATH. */
+  async stageStdin(containerName: string, stdinBase64: string): Promise<ScriptMount> {
+    const source = join(this.dirOf(containerName), 'stdin');
+    await writeFile(source, Buffer.from(stdinBase64, 'base64'), { mode: 0o644 });
+    return { Type: 'bind', Source: source, Target: STDIN_PATH, ReadOnly: true };
   }
 
   /** Removes the container's script, if it has one. */

@@ -22,7 +22,7 @@ import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerSpec } from '../common/container-spec';
 import { BadRequestError, ConflictError, ValidationError } from '../common/errors';
-import { CONTAINER_NAME, SCRIPT_DIR, type ContainerInspection, type HostMemory, type WarmTakeRequest } from '../common/satellite-protocol';
+import { CONTAINER_NAME, SCRIPT_DIR, STDIN_PATH, type ContainerInspection, type HostMemory, type WarmTakeRequest } from '../common/satellite-protocol';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import type { HostEngine } from './host-engine';
@@ -103,6 +103,8 @@ export class WarmMembers {
   async take(name: string, request: WarmTakeRequest): Promise<ContainerInspection> {
     const scriptName = posix.basename(request.script.path);
     if (request.script.path !== posix.join(SCRIPT_DIR, scriptName) || !SCRIPT_NAME.test(scriptName)) throw new BadRequestError(`The script must be at ${SCRIPT_DIR}/<name>.`);
+    const stdinBase64: unknown = request.script.stdinBase64;
+    if (stdinBase64 !== undefined && (typeof stdinBase64 !== 'string' || request.script.path === STDIN_PATH)) throw new BadRequestError('stdin must be base64, beside a script of another name.');
     if (!Array.isArray(request.args) || request.args.some((a) => typeof a !== 'string' || a.includes('\0'))) throw new BadRequestError('args must be strings without NUL.');
     const env = Object.entries(request.env ?? {});
     if (env.some(([key, value]) => !ENV_KEY.test(key) || typeof value !== 'string' || value.includes('\0'))) throw new BadRequestError('Invalid env.');
@@ -117,8 +119,10 @@ export class WarmMembers {
       go = await open(join(dir, GO), constants.O_WRONLY).finally(() => probe.close());
       await Promise.all([unlink(join(dir, GO)), unlink(join(dir, READY))]);
       await writeFile(join(dir, scriptName), Buffer.from(request.script.contentBase64, 'base64'), { mode: 0o755 });
+      const stdin = request.script.stdinBase64;
+      if (stdin !== undefined) await writeFile(join(dir, posix.basename(STDIN_PATH)), Buffer.from(stdin, 'base64'), { mode: 0o644 });
       const exported = env.map(([key, value]) => `export ${key}=${shellWord(value)}`).join('\n');
-      const command = [request.script.path, ...request.args].map(shellWord).join(' ');
+      const command = [request.script.path, ...request.args].map(shellWord).join(' ') + (stdin !== undefined ? ` <${STDIN_PATH}` : '');
       await go.writeFile(`read -r _ <&4\nexec 4<&-\n${restore}\n${exported}\nexec ${command}\n`);
       await go.close();
       go = null;

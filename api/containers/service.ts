@@ -28,6 +28,7 @@ import type { ContainerLocator, OwnedRecord } from './locator';
 import { countQuotaExceeded, type QuotaService } from '../quotas/service';
 import { containerSummaryView, containerView, portViews, type ContainerSummaryView, type ContainerView, type PortView } from './view';
 import type { ContainerReferences } from './references';
+import type { RunInputs } from './run-inputs';
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
@@ -62,12 +63,16 @@ export interface ContainerServiceOptions {
   references: ContainerReferences;
   /** Warm capacity (BOATLOAD_WARM_POOL): a script run whose container fits takes a pooled one's id. */
   warm?: { reserve(spec: ContainerSpec, tag?: string): string | null; release(id: string): void };
+  /** Where a run's standard input waits for its staging; without it (swarm, for now) runs have none. */
+  runInputs?: RunInputs;
 }
 
 /** What only the API's own services add to a create (never a request body). */
 export interface CreateOptions {
   /** A dedicated warm pool (a function's capacity) to take a member from before the shared ones. */
   warmTag?: string;
+  /** The run's standard input, base64 (a script run's; the backend must stage it: runInputs). */
+  stdinBase64?: string;
 }
 
 /** What a create request's snapshot and volumes mean on the engine. */
@@ -165,6 +170,9 @@ export class ContainerService {
     if (this.options.userNetworks !== true && input.network !== 'internet') {
       throw ValidationError.field('network', `The network mode "${input.network}" is not available with this installation's backend (only internet).`);
     }
+    if (extra.stdinBase64 !== undefined && (script === null || !this.options.runInputs)) {
+      throw ValidationError.field('stdin', script === null ? 'Standard input is for script runs.' : "Standard input is not available with this installation's backend.");
+    }
     const spec = this.specFor(id, owner.username, input, script !== null);
     const resolved = await this.options.references.resolve(owner, { env: input.env, links: input.links, self: new Set([id]), containerName: spec.name });
     spec.env = resolved.env;
@@ -192,6 +200,8 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
+    // Before the unit exists: whatever converges it stages the input with the script.
+    if (extra.stdinBase64 !== undefined) this.options.runInputs?.set(id, extra.stdinBase64);
     // The record and its unit land in one transaction (a crash never leaves one without the other).
     const record = await this.options.containers.insertWithinLimit({
       record: {
@@ -225,6 +235,7 @@ export class ContainerService {
     });
     if (record === OVER_LIMIT) {
       if (warmId) this.options.warm?.release(warmId);
+      this.options.runInputs?.delete(id);
       throw countQuotaExceeded('containers', limit);
     }
     const scheduler = this.options.scheduler;
@@ -241,6 +252,7 @@ export class ContainerService {
     } catch (err) {
       await scheduler.destroy(unitName).catch(() => undefined);
       await this.options.containers.delete(id);
+      this.options.runInputs?.delete(id);
       throw err;
     }
     scheduler.convergeLater(unitName);
@@ -322,6 +334,7 @@ export class ContainerService {
   private async remove(record: ContainerRecord): Promise<void> {
     await this.options.scheduler.destroy(record.unitName);
     await this.options.containers.delete(record.id);
+    this.options.runInputs?.delete(record.id);
   }
 
   async script(user: User, id: string): Promise<Buffer> {

@@ -5,6 +5,7 @@ import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
 import { LABELS } from '../../common/labels';
 import type { ContainerReferences } from './references';
+import type { RunInputs } from './run-inputs';
 
 export interface WorkloadResolverOptions {
   containers: ContainerRepository;
@@ -12,6 +13,8 @@ export interface WorkloadResolverOptions {
   instanceId: string;
   /** Resolves a record's links and env templates again from the store (a target may have moved). */
   references?: Pick<ContainerReferences, 'resolveStored'>;
+  /** Standard input of runs that have one (staged beside their script). */
+  runInputs?: RunInputs;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface WorkloadResolverOptions {
  * the script and data to stage before it starts.
  */
 export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Promise<Workload> {
-  const { containers, instanceId, references } = options;
+  const { containers, instanceId, references, runInputs } = options;
   return async (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
     spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
@@ -39,6 +42,8 @@ export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitR
     const script = await containers.script(record.id);
     if (script && record.request.scriptname) {
       workload.script = { path: posix.join(SCRIPT_DIR, record.request.scriptname), contentBase64: script.toString('base64') };
+      const stdin = runInputs?.get(record.id);
+      if (stdin !== undefined) workload.script.stdinBase64 = stdin;
     }
     if (record.request.dataurl && record.request.datapath) workload.data = { url: record.request.dataurl, path: record.request.datapath };
     return workload;

@@ -8,6 +8,8 @@ export const FUNCTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const NO_NUL = /^[^\u0000]*$/;
 const env = z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.'));
+/** 1 MiB of standard input, in base64. */
+const STDIN_MAX_BASE64 = Math.ceil((1024 * 1024) / 3) * 4;
 const args = z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024);
 
 export const functionRequestSchema = z
@@ -32,7 +34,12 @@ export const functionRequestSchema = z
 export const invokeRequestSchema = z
   .object({
     args: args.optional(),
-    stdin: z.string().optional(),
+    stdin: z
+      .string()
+      .max(STDIN_MAX_BASE64, 'At most 1 MiB of standard input.')
+      .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'Must be base64.')
+      .optional()
+      .describe('base64: the script\'s standard input'),
     env: env.optional(),
   })
   .strict();
@@ -45,6 +52,8 @@ export interface FunctionRequest {
 export interface InvokeRequest {
   args: string[];
   env: Record<string, string>;
+  /** base64; the script's standard input (none: empty). */
+  stdin?: string;
 }
 
 function objectBody(body: unknown): Record<string, unknown> {
@@ -84,7 +93,7 @@ export function parseFunctionRequest(body: unknown): FunctionRequest {
 export function parseInvokeRequest(body: unknown): InvokeRequest {
   const result = invokeRequestSchema.safeParse(body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0) ? {} : objectBody(body));
   if (!result.success) throw validationErrorFrom(result.error);
-  // Containers here have no standard input attached (cold or warm); refused rather than dropped.
-  if (result.data.stdin !== undefined) throw ValidationError.field('stdin', 'Standard input is not supported yet; pass data in args or env.');
-  return { args: result.data.args ?? [], env: result.data.env ?? {} };
+  const request: InvokeRequest = { args: result.data.args ?? [], env: result.data.env ?? {} };
+  if (result.data.stdin !== undefined) request.stdin = result.data.stdin;
+  return request;
 }

@@ -222,7 +222,7 @@ export class FunctionService {
     const ended = this.capacity.invoked(record.owner, record.name);
     let created;
     try {
-      created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name) });
+      created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name), stdinBase64: request.stdin });
     } catch (err) {
       ended();
       throw err;

@@ -45,6 +45,23 @@ test('a function is defined, read and invoked inline: arguments and variables re
   expect(got.body.capacity).toMatchObject({ in_flight: 0 });
 }, 60_000);
 
+test('stdin (base64) reaches the script, warm and cold, byte for byte; without it stdin is empty', async () => {
+  const script = b64('#!/bin/sh\nbase64\necho "[$1]"\n');
+  await define(alice, { name: 'reader', script, network: 'none' });
+  await define(alice, { name: 'reader-cold', script, network: 'none', memory: 256 * 1024 * 1024 });
+  const data = Buffer.from([0x68, 0x69, 0x0a, 0x00, 0xff, 0x27]);
+  const expected = `${data.toString('base64')}\n[x]\n`;
+  await poolFull();
+  const warm = await system.http().post('/v1/functions/reader/invoke').set(...auth(alice)).send({ args: ['x'], stdin: data.toString('base64') }).expect(200);
+  expect(warm.body).toMatchObject({ exit_code: 0, stdout: expected, cold: false });
+  const cold = await system.http().post('/v1/functions/reader-cold/invoke').set(...auth(alice)).send({ args: ['x'], stdin: data.toString('base64') }).expect(200);
+  expect(cold.body).toMatchObject({ exit_code: 0, stdout: expected, cold: true });
+  // No stdin: an empty one (the script does not wait for input).
+  const none = await system.http().post('/v1/functions/reader-cold/invoke').set(...auth(alice)).send({ args: ['y'] }).expect(200);
+  expect(none.body).toMatchObject({ exit_code: 0, stdout: '[y]\n' });
+  expect((await system.http().post('/v1/functions/reader/invoke').set(...auth(alice)).send({ stdin: 'not base64!' }).expect(400)).body).toHaveProperty('stdin');
+}, 60_000);
+
 test('a command function, invoked asynchronously, answers 202 and an operation with the result', async () => {
   await define(alice, { name: 'echo', cmd: ['echo', 'from', 'cmd'] });
   const res = await system.http().post('/v1/functions/echo/invoke?async=true').set(...auth(alice)).send({ args: ['and args'] }).expect(202);
