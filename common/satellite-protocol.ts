@@ -155,6 +155,8 @@ export interface ExecRequest {
   timeoutMs: number;
   /** Bytes kept per stream; the rest is read and dropped. */
   maxOutputBytes: number;
+  /** The command's standard input, base64 (none: no stdin attached). */
+  stdinBase64?: string;
 }
 
 export interface ExecResult {

@@ -162,6 +162,8 @@ export class ContainerSessions {
   /** Runs a command to its end (or its timeout) and returns its capped output. */
   async exec(name: string, request: ExecRequest): Promise<ExecResult> {
     if (!Array.isArray(request.cmd) || request.cmd.length === 0) throw ValidationError.field('cmd', 'A command is required.');
+    if (request.stdinBase64 !== undefined && typeof request.stdinBase64 !== 'string') throw ValidationError.field('stdinBase64', 'Must be base64.');
+    const stdin = request.stdinBase64 === undefined ? null : Buffer.from(request.stdinBase64, 'base64');
     await this.requireRunning(name);
     const tag = randomBytes(12).toString('hex');
     const exec = await this.createExec(name, {
@@ -169,7 +171,7 @@ export class ContainerSessions {
       Env: envList(request.env ?? {}, tag),
       WorkingDir: request.workdir,
       User: request.user,
-      AttachStdin: false,
+      AttachStdin: stdin !== null,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -177,9 +179,16 @@ export class ContainerSessions {
     const started = Date.now();
     let raw: Readable;
     try {
-      raw = await exec.start({ Detach: false, Tty: false });
+      // Docker quirk: stdin needs the hijacked connection; ending our side of it is the command's EOF.
+      raw = stdin === null ? await exec.start({ Detach: false, Tty: false }) : await exec.start({ Detach: false, Tty: false, hijack: true, stdin: true });
     } catch (err) {
       throw engineError(err, `exec in ${name}`);
+    }
+    if (stdin !== null) {
+      const duplex = raw as unknown as Duplex;
+      // A command that exits without reading all of it closes the pipe: not an error of the exec.
+      duplex.on('error', () => undefined);
+      duplex.end(stdin);
     }
     const out = new CappedBuffer(request.maxOutputBytes);
     const err = new CappedBuffer(request.maxOutputBytes);

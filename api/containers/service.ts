@@ -73,7 +73,12 @@ export interface CreateOptions {
   warmTag?: string;
   /** The run's standard input, base64 (a script run's; the backend must stage it: runInputs). */
   stdinBase64?: string;
+  /** The container idles (its script staged, not run) until something is exec'ed in it: a reused function's. */
+  idle?: boolean;
 }
+
+/** An idle container's command: waits for execs, and ends at once on the engine's stop. */
+const IDLE_COMMAND = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 
 /** What a create request's snapshot and volumes mean on the engine. */
 export interface CreateAttachments {
@@ -174,6 +179,7 @@ export class ContainerService {
       throw ValidationError.field('stdin', script === null ? 'Standard input is for script runs.' : "Standard input is not available with this installation's backend.");
     }
     const spec = this.specFor(id, owner.username, input, script !== null);
+    if (extra.idle) spec.cmd = IDLE_COMMAND;
     const resolved = await this.options.references.resolve(owner, { env: input.env, links: input.links, self: new Set([id]), containerName: spec.name });
     spec.env = resolved.env;
     // The link alias resolves in /etc/hosts to the address its variables carry (the target's
@@ -184,7 +190,7 @@ export class ContainerService {
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
     // A script run that fits a warm pool runs in a reserved member, under that member's id.
-    const warmId = script !== null && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec, extra.warmTag) ?? null) : null;
+    const warmId = script !== null && !extra.idle && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec, extra.warmTag) ?? null) : null;
     if (warmId) {
       id = warmId;
       spec.name = engineNameOf(id);

@@ -28,6 +28,7 @@ export const functionRequestSchema = z
     max_warm: z.number().int().min(0).max(64).optional(),
     max_concurrency: z.number().int().min(1).max(256).optional().describe('default 4'),
     idle_timeout: z.number().int().min(1).max(86400).optional().describe('seconds; default 300'),
+    reuse: z.boolean().optional().describe('true: one container serves the invocations, one at a time (default false: a fresh container each)'),
   })
   .strict();
 
@@ -86,6 +87,7 @@ export function parseFunctionRequest(body: unknown): FunctionRequest {
       maxWarm,
       maxConcurrency: raw.max_concurrency ?? 4,
       idleTimeoutSeconds: raw.idle_timeout ?? 300,
+      reuse: raw.reuse ?? false,
     },
   };
 }

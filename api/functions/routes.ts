@@ -10,7 +10,7 @@ export interface FunctionRouteDeps {
 }
 
 const name = (req: Request): string => String(req.params.name);
-const VIEW = '{name, owner, image_name, image_tag, cmd, has_script, env, timeout, memory, cpus, min_warm, max_warm, max_concurrency, idle_timeout, created, capacity: {in_flight}, last_invocations}';
+const VIEW = '{name, owner, image_name, image_tag, cmd, has_script, env, timeout, memory, cpus, min_warm, max_warm, max_concurrency, idle_timeout, reuse, created, capacity: {state: cold|warming|warm, warm, warming, target, in_flight}, last_invocations: [{at, status, duration_ms, cold}]}';
 
 export function functionGroup(deps: FunctionRouteDeps): RouteGroup {
   const { functions } = deps;

@@ -18,6 +18,9 @@ import type { User } from '../store/users';
 import type { Logger } from '../../common/logger';
 import type { FunctionRequest, InvokeRequest } from './requests';
 import { capacityTag, FunctionCapacity, type CapacityView, type DedicatedPool } from './capacity';
+import { ReusedContainers } from './reuse';
+import { posix } from 'node:path';
+import { SCRIPT_DIR, type ExecRequest } from '../../common/satellite-protocol';
 
 export interface FunctionServiceOptions {
   functions: FunctionRepository;
@@ -68,6 +71,7 @@ export interface FunctionView {
   max_warm: number;
   max_concurrency: number;
   idle_timeout: number;
+  reuse: boolean;
   created: string;
   capacity: CapacityView & { in_flight: number };
   last_invocations: InvocationNote[];
@@ -81,21 +85,27 @@ export class FunctionService {
   private readonly notes = new Map<string, InvocationNote[]>();
   private readonly removals = new Set<Promise<void>>();
   private readonly capacity: FunctionCapacity;
+  private readonly reused: ReusedContainers;
 
   constructor(private readonly options: FunctionServiceOptions) {
     this.capacity = new FunctionCapacity({ pool: options.pool, templateOf: (record) => this.templateOf(record), tickMs: options.capacityTickMs });
+    this.reused = new ReusedContainers({ containers: options.containers, locator: options.locator, logger: options.logger, tickMs: options.capacityTickMs });
   }
 
   /** Warms every defined function to its min_warm (after the pool removed an earlier start's members). */
   async start(): Promise<void> {
     this.capacity.start(await this.options.functions.list());
+    this.reused.start();
   }
 
   close(): void {
     this.capacity.close();
+    this.reused.close();
   }
 
   private templateOf(record: FunctionRecord): ContainerSpec | null {
+    // A reused function's capacity is its one container (reuse.ts), not pool members.
+    if (record.definition.reuse) return null;
     try {
       const input = parseCreateRequest(this.createBody(record.definition, { args: [], env: {} }), null, this.options.createLimits);
       return this.options.containers.warmTemplate(record.owner, input);
@@ -128,6 +138,7 @@ export class FunctionService {
     await this.options.functions.delete(user.username, name);
     this.notes.delete(this.key(user.username, name));
     this.capacity.forget(user.username, name);
+    await this.reused.forget(capacityTag(user.username, name));
   }
 
   /** A deleted user's functions go with them. */
@@ -136,6 +147,7 @@ export class FunctionService {
       await this.options.functions.delete(username, record.name);
       this.notes.delete(this.key(username, record.name));
       this.capacity.forget(username, record.name);
+      await this.reused.forget(capacityTag(username, record.name));
     }
   }
 
@@ -215,7 +227,34 @@ export class FunctionService {
     return body;
   }
 
+  /** A reused function's invocation: an exec in its one container, after the invocations before it. */
+  private async runReused(user: User, record: FunctionRecord, request: InvokeRequest): Promise<InvocationResult> {
+    const started = performance.now();
+    const d = record.definition;
+    const input = parseCreateRequest(this.createBody(d, { args: [], env: {} }), null, this.options.createLimits);
+    const exec: ExecRequest = {
+      cmd: d.script !== null ? [posix.join(SCRIPT_DIR, input.scriptname), ...request.args] : [...(d.cmd ?? []), ...request.args],
+      env: { ...d.env, ...request.env },
+      timeoutMs: d.timeoutSeconds * 1000,
+      maxOutputBytes: this.options.outputMaxBytes,
+    };
+    if (request.stdin !== undefined) exec.stdinBase64 = request.stdin;
+    const { result, cold } = await this.reused.run({ user, tag: capacityTag(record.owner, record.name), input, exec, minWarm: d.minWarm, idleTimeoutSeconds: d.idleTimeoutSeconds });
+    const answer: InvocationResult = {
+      exit_code: result.timed_out ? null : result.exit_code,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      duration_ms: Math.round(performance.now() - started),
+      cold,
+      timed_out: result.timed_out,
+      truncated: result.truncated,
+    };
+    this.note(record, { at: new Date().toISOString(), status: result.timed_out ? 'timed out' : result.exit_code === 0 ? 'ok' : 'failed', duration_ms: answer.duration_ms, cold });
+    return answer;
+  }
+
   private async run(user: User, record: FunctionRecord, request: InvokeRequest): Promise<InvocationResult> {
+    if (record.definition.reuse) return this.runReused(user, record, request);
     const { containers } = this.options;
     const started = performance.now();
     const input = parseCreateRequest(this.createBody(record.definition, request), null, this.options.createLimits);
@@ -354,8 +393,9 @@ export class FunctionService {
       max_warm: d.maxWarm,
       max_concurrency: d.maxConcurrency,
       idle_timeout: d.idleTimeoutSeconds,
+      reuse: d.reuse === true,
       created: record.created,
-      capacity: { ...this.capacity.view(record.owner, record.name), in_flight: this.inFlight.get(key) ?? 0 },
+      capacity: { ...(d.reuse ? this.reused.view(capacityTag(record.owner, record.name)) : this.capacity.view(record.owner, record.name)), in_flight: this.inFlight.get(key) ?? 0 },
       last_invocations: this.notes.get(key) ?? [],
     };
   }

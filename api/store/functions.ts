@@ -16,6 +16,8 @@ export interface FunctionDefinition {
   maxWarm: number;
   maxConcurrency: number;
   idleTimeoutSeconds: number;
+  /** One container serves the invocations one at a time (absent in definitions stored before it). */
+  reuse?: boolean;
 }
 
 export interface FunctionRecord {
