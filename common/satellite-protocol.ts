@@ -159,6 +159,21 @@ export interface ExecRequest {
   stdinBase64?: string;
 }
 
+/** POST /containers/:name/result: wait for the run's exit (at most timeoutMs), then its capped output. */
+export interface RunResultRequest {
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+/** A run's end: its exit code (null when it ran out of time: still running) and its output so far. */
+export interface RunResult {
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  timed_out: boolean;
+}
+
 export interface ExecResult {
   /** null when the engine could not tell (the exec was killed and never reported). */
   exit_code: number | null;

@@ -3,6 +3,7 @@
  * satellite/app.ts):
  *
  *   POST   /containers/:name/exec       ExecRequest → ExecResult
+ *   POST   /containers/:name/result     RunResultRequest → RunResult (waits for the exit)
  *   GET    /containers/:name/ready      {ready, reason}: whether a trivial exec succeeds
  *   GET    /containers/:name/output     text/event-stream; ?since=<seconds.nanos>&exclusive=1
  *   GET    /containers/:name/terminal   WebSocket upgrade; ?cmd=...&cols=&rows=&user=&workdir=
@@ -13,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
 import { BadRequestError, HttpError, ValidationError } from '../common/errors';
 import type { Logger } from '../common/logger';
-import { CONTAINER_NAME, type ExecRequest } from '../common/satellite-protocol';
+import { CONTAINER_NAME, type ExecRequest, type RunResultRequest } from '../common/satellite-protocol';
 import { unixSecondsToNanos } from '../common/timestamps';
 import { acceptWebSocket, isUpgrade } from '../common/upgrade';
 import type { ContainerSessions } from './container-sessions';
@@ -39,6 +40,14 @@ export function registerContainerSessionRoutes(app: Express, deps: { sessions: C
       throw new BadRequestError('timeoutMs and maxOutputBytes are required.');
     }
     res.json(await sessions.exec(param(req, 'name', CONTAINER_NAME), body));
+  });
+
+  app.post('/containers/:name/result', async (req, res) => {
+    const body = objectBody<RunResultRequest>(req);
+    if (!Number.isInteger(body.timeoutMs) || body.timeoutMs < 1 || !Number.isInteger(body.maxOutputBytes) || body.maxOutputBytes < 0) {
+      throw new BadRequestError('timeoutMs and maxOutputBytes are required.');
+    }
+    res.json(await sessions.result(param(req, 'name', CONTAINER_NAME), body));
   });
 
   app.get('/containers/:name/ready', async (req, res) => {

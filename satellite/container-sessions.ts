@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import type { Duplex, Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { WebSocket } from 'ws';
 import { ConflictError, ValidationError } from '../common/errors';
@@ -14,6 +14,8 @@ import {
   EXEC_TAG_ENV,
   type ExecRequest,
   type ExecResult,
+  type RunResult,
+  type RunResultRequest,
   type TerminalClientMessage,
 } from '../common/satellite-protocol';
 import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/timestamps';
@@ -157,6 +159,54 @@ export class ContainerSessions {
       if (attempt >= 40) return null;
       await sleep(50);
     }
+  }
+
+  /**
+   * Waits for the container's run to end (or `timeoutMs`) and answers its exit code and capped
+   * output in one call: what a function invocation needs, without following and polling.
+   */
+  async result(name: string, request: RunResultRequest): Promise<RunResult> {
+    const deadline = Date.now() + request.timeoutMs;
+    const container = this.container(name);
+    let exitCode: number | null = null;
+    let startError = '';
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), remaining);
+      try {
+        // Docker quirk: `not-running` answers at once for a container created and not started yet
+        // (a cold run whose start is under way): look again until it has run.
+        await container.wait({ condition: 'not-running', abortSignal: abort.signal });
+      } catch (err) {
+        if (!abort.signal.aborted) throw engineError(err, `container ${name}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      const state = await this.state(name);
+      if (state.Status === 'exited' || state.Status === 'dead') {
+        exitCode = state.ExitCode;
+        break;
+      }
+      // A start the engine refused leaves the container created, with the reason.
+      if (state.Status === 'created' && state.Error) {
+        startError = state.Error;
+        break;
+      }
+      if (state.Status === 'created') await sleep(5);
+    }
+    const out = new CappedBuffer(request.maxOutputBytes);
+    const err = new CappedBuffer(request.maxOutputBytes);
+    let logs: Buffer;
+    try {
+      logs = await container.logs({ stdout: true, stderr: true, follow: false });
+    } catch (e) {
+      throw engineError(e, `container ${name}`);
+    }
+    for await (const frame of framesOf(Readable.from([logs]))) (frame.stream === 2 ? err : out).push(frame.payload);
+    if (startError) err.push(Buffer.from(`${startError}\n`));
+    return { exit_code: exitCode, stdout: out.text(), stderr: err.text(), truncated: out.overflowed || err.overflowed, timed_out: exitCode === null && !startError };
   }
 
   /** Runs a command to its end (or its timeout) and returns its capped output. */

@@ -30,8 +30,6 @@ export interface FunctionServiceOptions {
   createLimits: CreateRequestLimits;
   /** Largest stdout and stderr an invocation answers (each; the rest is cut, `truncated`). */
   outputMaxBytes: number;
-  /** How often an invocation looks at its container's state. */
-  pollMs?: number;
   /** The warm pool that keeps functions' own capacity (null: none on this backend). */
   pool: DedicatedPool | null;
   /** How often idle functions are scaled down to min_warm (default 1 s). */
@@ -77,7 +75,6 @@ export interface FunctionView {
   last_invocations: InvocationNote[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const LAST_INVOCATIONS = 10;
 
 export class FunctionService {
@@ -268,42 +265,26 @@ export class FunctionService {
     }
     const id = created.id;
     try {
-      const deadline = Date.now() + record.definition.timeoutSeconds * 1000;
-      let exitCode: number | null = null;
-      // The engine ends a follow of the output when the container stops: the quickest word of the
-      // exit. The state then tells the exit code (or, after a cut-off follow, when it ends).
-      const followed = await this.output(user, id, 'stdout', deadline - Date.now());
-      let timedOut = followed.timedOut;
-      while (!timedOut) {
-        const state = await containers.state(user, id);
-        const docker = state.docker_state;
-        if ('Status' in docker && (docker.Status === 'exited' || docker.Status === 'dead')) {
-          exitCode = docker.ExitCode;
-          break;
-        }
-        if (state.status === 'error' || state.status === 'lost') break;
-        if (Date.now() >= deadline) {
-          timedOut = true;
-          break;
-        }
-        await sleep(this.options.pollMs ?? 10);
-      }
-      const [warm, stdout, stderr] = await Promise.all([
+      // One call to the container's satellite: it waits for the exit and answers the exit code
+      // and both outputs (no follow, no polling of the state from here).
+      const located = await this.options.locator.locate(user, id);
+      const [ran, warm] = await Promise.all([
+        this.options.locator.onEngine(located, (satellite, container) =>
+          satellite.result(container, { timeoutMs: record.definition.timeoutSeconds * 1000, maxOutputBytes: this.options.outputMaxBytes }),
+        ),
         this.ranWarm(user, id),
-        // Nothing followed: a cold container not started yet when the follow began (the engine ends
-        // a follow of a container that is not running at once); read it again now that it exited.
-        followed.truncated || followed.timedOut || followed.text === '' ? this.output(user, id, 'stdout') : followed,
-        this.output(user, id, 'stderr'),
       ]);
+      const timedOut = ran.timed_out;
+      const exitCode = ran.exit_code;
       const cold = !warm;
       const result: InvocationResult = {
         exit_code: timedOut ? null : exitCode,
-        stdout: stdout.text,
-        stderr: stderr.text,
+        stdout: ran.stdout,
+        stderr: ran.stderr,
         duration_ms: Math.round(performance.now() - started),
         cold,
         timed_out: timedOut,
-        truncated: stdout.truncated || stderr.truncated,
+        truncated: ran.truncated,
       };
       this.note(record, { at: new Date().toISOString(), status: timedOut ? 'timed out' : exitCode === 0 ? 'ok' : 'failed', duration_ms: result.duration_ms, cold });
       // A timed-out invocation answers once its processes are gone.
@@ -338,35 +319,6 @@ export class FunctionService {
     } catch {
       return false;
     }
-  }
-
-  /** One stream's output, at most outputMaxBytes; with `followMs`, followed until the exit or that long. */
-  private async output(user: User, id: string, stream: 'stdout' | 'stderr', followMs?: number): Promise<{ text: string; truncated: boolean; timedOut: boolean }> {
-    const max = this.options.outputMaxBytes;
-    const answer = await this.options.containers.logs(user, id, { stdout: stream === 'stdout', stderr: stream === 'stderr', follow: followMs !== undefined });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    let timedOut = false;
-    const timer = followMs === undefined ? null : setTimeout(() => ((timedOut = true), answer.body.destroy()), Math.max(0, followMs));
-    try {
-      for await (const chunk of answer.body) {
-        const buffer = chunk as Buffer;
-        if (size + buffer.length > max) {
-          chunks.push(buffer.subarray(0, max - size));
-          truncated = true;
-          answer.body.destroy();
-          break;
-        }
-        chunks.push(buffer);
-        size += buffer.length;
-      }
-    } catch (err) {
-      if (!timedOut) throw err;
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-    return { text: Buffer.concat(chunks).toString('utf8'), truncated, timedOut };
   }
 
   private note(record: FunctionRecord, note: InvocationNote): void {

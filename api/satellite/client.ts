@@ -19,6 +19,8 @@ import type {
   CreateContainerRequest,
   CreateContainerResponse,
   ExecRequest,
+  RunResult,
+  RunResultRequest,
   ExecResult,
   FileEntry,
   MachineInfo,
@@ -338,6 +340,11 @@ export class SatelliteClient implements HostAgent {
   exec(name: string, request: ExecRequest): Promise<ExecResult> {
     // The kill of a timed-out exec and the engine's answer need a little longer than the command.
     return this.json('POST', this.containerPath(name, '/exec'), request, request.timeoutMs + this.options.timeoutMs);
+  }
+
+  /** Waits for a run's exit (at most timeoutMs) and answers its exit code and output. */
+  result(name: string, request: RunResultRequest): Promise<RunResult> {
+    return this.json('POST', this.containerPath(name, '/result'), request, request.timeoutMs + this.options.timeoutMs);
   }
 
   ready(name: string): Promise<{ ready: boolean; reason: string | null }> {

@@ -96,6 +96,17 @@ test('past its timeout an invocation is killed with its whole process tree and a
   await eventually(async () => ((await system.http().get('/v1/container/').set(...auth(alice)).expect(200)).body.length === 0 ? true : undefined), 20_000, 'the containers to go');
 }, 60_000);
 
+test('a script the engine cannot start answers at once with the reason, not at its timeout', async () => {
+  // Limits no pool class has: a cold container, whose start the engine refuses (no such interpreter).
+  await define(alice, { name: 'broken', script: b64('#!/no/such/interpreter\necho never\n'), memory: 256 * 1024 * 1024, timeout: 60 });
+  const started = Date.now();
+  const res = await system.http().post('/v1/functions/broken/invoke').set(...auth(alice)).send({}).expect(200);
+  expect(res.body).toMatchObject({ timed_out: false, stdout: '', cold: true });
+  expect(res.body.exit_code).not.toBe(0);
+  expect(res.body.stderr).toMatch(/no such file|interpreter|exec/i);
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 60_000);
+
 test('bad fields are 400s naming them; a second function of the same name is a 409', async () => {
   const post = (body: Record<string, unknown>) => system.http().post('/v1/functions').set(...auth(alice)).send(body);
   expect((await post({ name: 'a b', cmd: ['true'] }).expect(400)).body).toHaveProperty('name');
