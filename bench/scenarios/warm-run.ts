@@ -117,37 +117,48 @@ export const warmRun: Scenario = {
           }
         },
       });
-      // Function invokes: warm (pool full before each) against raw `docker run --rm` of the same
-      // command (create + attach + start + wait + remove), then 24 invokes with 8 in flight.
+      // Function invokes against raw `docker run --rm` of the same command (create + attach + start
+      // + wait + remove): warm (pool full before each), cold (limits no pool has), reused (one
+      // container, an exec each); then 24 warm invokes with 8 in flight.
       await http.expect('POST', '/v1/functions', 201, { name: 'bench-hello', script, network: 'none', max_concurrency: 8, timeout: 30 });
-      const invokes = await alternate({
-        warmups: ctx.quick ? 1 : 2,
-        iterations: ctx.iterations(15, 2),
-        log: (m) => log(`warm invoke: ${m}`),
-        boatload: async () => {
-          await waitForFullPool(raw.docker, instanceId);
-          const started = performance.now();
-          const answer = (await http.expect('POST', '/v1/functions/bench-hello/invoke', 200, {})).json<{ stdout: string; cold: boolean }>();
-          const ms = performance.now() - started;
-          if (answer.stdout !== `${LINE}\n` || answer.cold) throw new Error(`the invoke answered ${JSON.stringify(answer)}`);
-          return ms;
-        },
-        raw: async () => {
-          const started = performance.now();
-          const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
-          try {
-            const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-            const reading = readTimed(stream, started);
-            await container.start();
-            await container.wait();
-            const timing = await reading;
-            if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
-          } finally {
-            await raw.remove(container);
-          }
-          return performance.now() - started;
-        },
-      });
+      await http.expect('POST', '/v1/functions', 201, { name: 'bench-cold', script, network: 'none', memory: 200 * MiB, max_warm: 0, timeout: 30 });
+      await http.expect('POST', '/v1/functions', 201, { name: 'bench-reused', script, network: 'none', reuse: true, min_warm: 1, timeout: 30 });
+      const timedInvoke = async (name: string, cold: boolean): Promise<number> => {
+        const started = performance.now();
+        const answer = (await http.expect('POST', `/v1/functions/${name}/invoke`, 200, {})).json<{ stdout: string; cold: boolean; duration_ms: number }>();
+        const ms = performance.now() - started;
+        if (answer.stdout !== `${LINE}\n` || answer.cold !== cold) throw new Error(`${name} answered ${JSON.stringify(answer)}`);
+        invokeServerMs.get(name)?.push(answer.duration_ms);
+        return ms;
+      };
+      const invokeServerMs = new Map<string, number[]>([['bench-hello', []], ['bench-cold', []], ['bench-reused', []]]);
+      const invokesAgainstRaw = (what: string, boatload: () => Promise<number>) =>
+        alternate({
+          warmups: ctx.quick ? 1 : 2,
+          iterations: ctx.iterations(15, 2),
+          log: (m) => log(`${what} invoke: ${m}`),
+          boatload,
+          raw: rawRun,
+        });
+      const rawRun = async (): Promise<number> => {
+        const started = performance.now();
+        const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
+        try {
+          const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+          const reading = readTimed(stream, started);
+          await container.start();
+          await container.wait();
+          const timing = await reading;
+          if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
+        } finally {
+          await raw.remove(container);
+        }
+        return performance.now() - started;
+      };
+      const invokes = await invokesAgainstRaw('warm', async () => (await waitForFullPool(raw.docker, instanceId), timedInvoke('bench-hello', false)));
+      const coldInvokes = await invokesAgainstRaw('cold', () => timedInvoke('bench-cold', true));
+      await timedInvoke('bench-reused', true);
+      const reusedInvokes = await invokesAgainstRaw('reused', () => timedInvoke('bench-reused', false));
       await waitForFullPool(raw.docker, instanceId);
       const burst = ctx.quick ? 8 : 24;
       const burstStarted = performance.now();
@@ -189,6 +200,29 @@ export const warmRun: Scenario = {
           raw: invokes.raw,
           target: { on: 'ratio', op: '<=', value: 0.25 },
           reason: 'BoatLoad: POST /v1/functions/<name>/invoke (pool full before each); raw: create + attach + start + wait + remove (docker run --rm)',
+          extra: { server_duration_ms: invokeServerMs.get('bench-hello') },
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'function invoke (cold) against docker run',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: coldInvokes.boatload,
+          raw: coldInvokes.raw,
+          target: null,
+          reason: 'BoatLoad: POST .../invoke of a function with limits no pool has and max_warm 0 (a container created per invoke); raw: docker run --rm',
+          extra: { server_duration_ms: invokeServerMs.get('bench-cold') },
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'function invoke (reuse: true) against docker run',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: reusedInvokes.boatload,
+          raw: reusedInvokes.raw,
+          target: null,
+          reason: 'BoatLoad: POST .../invoke of a reuse: true function (an exec in its one running container); raw: docker run --rm',
+          extra: { server_duration_ms: invokeServerMs.get('bench-reused') },
         }),
         compareRow({
           scenario: '9 warm script run',
