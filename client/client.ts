@@ -343,12 +343,12 @@ export class BoatLoadClient {
 
   /** Runs it now and answers its result (a 429 over its max_concurrency is a BoatLoadApiError). */
   invokeFunction(name: string, input: InvokeRequest = {}): Promise<InvocationResult> {
-    return this.json('invokeFunction', { params: { name }, body: input });
+    return this.json('invokeFunction', { params: { name }, body: invokeBody(input) });
   }
 
   /** Runs it in the background: the operation to follow (waitOperation; its result is the InvocationResult). */
   invokeFunctionLater(name: string, input: InvokeRequest = {}): Promise<Operation> {
-    return this.json('invokeFunction', { params: { name }, query: { async: 'true' }, body: input });
+    return this.json('invokeFunction', { params: { name }, query: { async: 'true' }, body: invokeBody(input) });
   }
 
   // --- users (admins) ---
@@ -489,4 +489,9 @@ function parseBody(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** An invocation's body: stdin bytes go as base64. */
+function invokeBody(input: InvokeRequest): Record<string, unknown> {
+  return input.stdin === undefined ? { ...input } : { ...input, stdin: Buffer.isBuffer(input.stdin) ? input.stdin.toString('base64') : input.stdin };
 }

@@ -240,6 +240,8 @@ export interface CreateFunctionRequest {
   max_warm?: number;
   max_concurrency?: number;
   idle_timeout?: number;
+  /** true: one container serves the invocations, one at a time. */
+  reuse?: boolean;
 }
 
 export interface FunctionInfo {
@@ -257,14 +259,18 @@ export interface FunctionInfo {
   max_warm: number;
   max_concurrency: number;
   idle_timeout: number;
+  reuse: boolean;
   created: string;
-  capacity: { in_flight: number };
+  /** `warm`: a member (or the reused container) waits; `warming`: being made; `cold`: none. */
+  capacity: { state: 'cold' | 'warming' | 'warm'; warm: number; warming: number; target: number; in_flight: number };
   last_invocations: Array<{ at: string; status: 'ok' | 'failed' | 'timed out'; duration_ms: number; cold: boolean }>;
 }
 
 export interface InvokeRequest {
   args?: string[];
   env?: Record<string, string>;
+  /** The script's standard input: bytes (sent base64), or already base64 text. */
+  stdin?: Buffer | string;
 }
 
 /** An inline invocation's answer. */

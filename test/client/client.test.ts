@@ -119,6 +119,19 @@ test('exec, readiness, metrics, terminal and lifecycle operations on a running c
   await client.deleteContainer(created.id);
 });
 
+test('functions: stdin given as bytes reaches the script; the capacity is typed', async () => {
+  await client.createFunction({ name: 'client-cat', script: Buffer.from('#!/bin/sh\ncat\n'), network: 'none', reuse: false });
+  try {
+    const result = await client.invokeFunction('client-cat', { stdin: Buffer.from('bytes\n\u00e9') });
+    expect(result).toMatchObject({ exit_code: 0, stdout: 'bytes\n\u00e9' });
+    const info = await client.getFunction('client-cat');
+    expect(info).toMatchObject({ reuse: false, capacity: { in_flight: 0 } });
+    expect(['cold', 'warming', 'warm']).toContain(info.capacity.state);
+  } finally {
+    await client.deleteFunction('client-cat');
+  }
+});
+
 test('functions: create, invoke inline and in the background, read, delete; an unknown one is a typed 404', async () => {
   const created = await client.createFunction({ name: 'client-echo', script: Buffer.from('#!/bin/sh\necho "fn $1"\n'), timeout: 30 });
   expect(created).toMatchObject({ name: 'client-echo', has_script: true, timeout: 30 });
