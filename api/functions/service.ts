@@ -6,7 +6,7 @@
  * its output is read back and the container removed. An invocation past its timeout has its
  * container removed (the engine kills the whole process tree).
  */
-import { ConflictError, NotFoundError, TooManyRequestsError } from '../../common/errors';
+import { ConflictError, NotFoundError, TooManyRequestsError, ValidationError } from '../../common/errors';
 import { LABELS } from '../../common/labels';
 import type { ContainerSpec } from '../../common/container-spec';
 import type { ContainerService } from '../containers/service';
@@ -117,6 +117,11 @@ export class FunctionService {
     // Checked as a container create now, so that a bad script or limit is a 400 here, not at invoke.
     parseCreateRequest(this.createBody(request.definition, { args: [], env: {} }), null, this.options.createLimits);
     const record: FunctionRecord = { owner: owner.username, name: request.name, definition: request.definition, created: new Date().toISOString() };
+    // Asked-for capacity that could never be there is refused rather than ignored (a reused
+    // function's min_warm only keeps its container; swarm keeps none: documented, runs cold).
+    if (request.definition.minWarm > 0 && !request.definition.reuse && this.options.pool && !this.templateOf(record)) {
+      throw ValidationError.field('min_warm', 'Warm capacity needs a script function with network "none" (members cannot be on your network ahead of time).');
+    }
     if (!(await this.options.functions.insert(record))) throw new ConflictError(`You have a function named ${request.name} already.`);
     this.capacity.define(record);
     return this.view(record);

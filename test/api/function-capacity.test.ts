@@ -75,10 +75,27 @@ test('with min_warm 0 capacity grows after an invocation and falls to zero after
   expect(notes.map((n: { cold: boolean }) => n.cold)).toEqual([false, true]);
 }, 90_000);
 
-test('a function whose invocations cannot run warm keeps no capacity (its network is not none)', async () => {
-  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private', min_warm: 1 }).expect(201);
+test('min_warm for a function that cannot run warm is a 400 naming it; without it, it runs cold and keeps none', async () => {
+  const refused = await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private', min_warm: 1 }).expect(400);
+  expect(refused.body).toHaveProperty('min_warm');
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private' }).expect(201);
+  expect(await invoke('networked', ['first'])).toMatchObject({ stdout: 'hi first\n', cold: true });
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect(await capacity('networked')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
   expect(await members()).toHaveLength(0);
   expect(await invoke('networked', ['x'])).toMatchObject({ stdout: 'hi x\n', cold: true });
 }, 60_000);
+
+test('an API restart leaves none of the old members and warms every function to its min_warm again', async () => {
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'lasting', script: SCRIPT, network: 'none', min_warm: 2, max_warm: 2 }).expect(201);
+  await eventually(async () => ((await capacity('lasting')).warm === 2 ? true : undefined), 30_000, 'two warm members');
+  const before = await members();
+  await system.restartApi();
+  alice = await system.token('alice');
+  await eventually(async () => ((await capacity('lasting')).warm === 2 ? true : undefined), 30_000, 'two warm members after the restart');
+  await eventually(async () => ((await members()).length === 2 ? true : undefined), 20_000, 'exactly two members on the engine');
+  expect((await members()).filter((name) => before.includes(name))).toEqual([]);
+  expect(await invoke('lasting', ['again'])).toMatchObject({ stdout: 'hi again\n', cold: false });
+  await system.http().delete('/v1/functions/lasting').set(...auth(alice)).expect(204);
+  await eventually(async () => ((await members()).length === 0 ? true : undefined), 20_000, 'the members to go');
+}, 120_000);
