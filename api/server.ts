@@ -195,8 +195,9 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     defaultImage: config.containers.defaultImage,
     resources: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
     defaultOneShotTtlSeconds: config.containers.lifetime.defaultOneShotSeconds,
-    // Users' networks and the packet filter are the local backend's (the satellite's); swarm: none yet.
-    userNetworks: config.backend.kind === 'local',
+    // Users' networks: bridges the satellite makes under its packet filter (local), overlays the
+    // swarm backend makes on the manager (units/scheduler/swarm-networks.ts).
+    userNetworks: true,
   });
   const reaper = new ContainerReaper({
     containers: containerRepository,

@@ -1,7 +1,7 @@
 /**
  * The Swarm manager's API, through the satellite of a manager node (SATELLITE_SWARM_PROXY=on), so
  * that the API of a swarm deployment needs no Docker socket of its own. Only the calls the swarm
- * backend makes are forwarded (services, tasks, nodes, configs, image inspection, info); every
+ * backend makes are forwarded (services, tasks, nodes, configs, networks, image inspection, info); every
  * other engine path is a 403. Requests are signed like every satellite request (the app verifies
  * them before this route runs); answers are the engine's own, streamed back unchanged.
  *
@@ -40,6 +40,11 @@ const ALLOWED: ReadonlyArray<[string, RegExp]> = [
   ['POST', /^\/configs\/create$/],
   ['GET', new RegExp(`^/configs/${ID}$`)],
   ['DELETE', new RegExp(`^/configs/${ID}$`)],
+  // Users' overlays (units/scheduler/swarm-networks.ts).
+  ['GET', /^\/networks$/],
+  ['POST', /^\/networks\/create$/],
+  ['GET', new RegExp(`^/networks/${ID}$`)],
+  ['DELETE', new RegExp(`^/networks/${ID}$`)],
   // Image references may contain `/` and `:` (repository/name:tag) or be `sha256:<id>`.
   ['GET', /^\/images\/[A-Za-z0-9_.:/@-]{1,300}\/json$/],
 ];

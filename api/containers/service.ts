@@ -55,8 +55,8 @@ export interface ContainerServiceOptions {
   /** Each owner's container quota (checked again in the insert's transaction). */
   quotas: QuotaService;
   /**
-   * Whether containers join their owner's network under the packet filter (the local backend's
-   * satellites); false (swarm, for now): only `internet`, on the engine's default network.
+   * Whether containers join their owner's network (the satellite's bridges on the local backend,
+   * the manager's overlays on swarm); false: only `internet`, on the engine's default network.
    */
   userNetworks?: boolean;
   /** Resolves `links` and env templates (`#<id>.port`) to where the targets are reached now. */

@@ -23,6 +23,9 @@ describe('the calls a satellite forwards to its engine', () => {
     ['DELETE', '/v1.41/configs/cfg1'],
     ['GET', '/v1.41/images/sha256:0123abcd/json'],
     ['GET', '/v1.41/images/boatload/base:latest/json'],
+    ['GET', '/v1.41/networks'],
+    ['POST', '/v1.41/networks/create'],
+    ['DELETE', '/v1.41/networks/boatload-net-0123456789abcdef'],
   ])('%s %s is forwarded', (method, path) => {
     expect(swarmCallAllowed(method, path)).toBe(true);
   });
@@ -42,6 +45,8 @@ describe('the calls a satellite forwards to its engine', () => {
     ['GET', '/v1.41//containers/json'],
     ['PUT', '/v1.41/services'],
     ['GET', '/v1.41/services/a/logs'],
+    ['POST', '/v1.41/networks/abc/connect'],
+    ['POST', '/v1.41/networks/prune'],
   ])('%s %s is refused', (method, path) => {
     expect(swarmCallAllowed(method, path)).toBe(false);
   });

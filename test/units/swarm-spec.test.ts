@@ -4,6 +4,7 @@
  */
 import { emptySpec } from '../../common/container-spec';
 import { readFleetRequirements } from '../../units/fleet-options';
+import { overlayPlanFor } from '../../units/scheduler/swarm-networks';
 import { machineIdOfNode, swarmNodeOf, type SwarmNode } from '../../units/scheduler/swarm-nodes';
 import {
   restartConditionOf,
@@ -125,6 +126,39 @@ describe('service specs', () => {
     const task = service.TaskTemplate as import('dockerode').ContainerTaskSpec;
     expect(task.Networks).toEqual([{ Target: 'host' }]);
     expect(task.RestartPolicy?.Condition).toBe('any');
+  });
+
+  test("a user's network: its internal overlay with the hostname as alias, and the egress overlay for internet only", () => {
+    const spec = emptySpec('boatload-c1', 'img');
+    spec.network = 'boatload-net-0123456789abcdef';
+    spec.labels = { 'boatload.network': 'internet', 'boatload.hostname': 'web', 'boatload.owner': 'alice' };
+    const internet = overlayPlanFor(spec);
+    expect(internet?.networks).toEqual([
+      { name: 'boatload-net-0123456789abcdef', internal: true, role: 'shared' },
+      { name: 'boatload-net-0123456789abcdef-out', internal: false, role: 'egress' },
+    ]);
+    expect(internet?.attachments).toEqual([{ Target: 'boatload-net-0123456789abcdef', Aliases: ['web'] }, { Target: 'boatload-net-0123456789abcdef-out' }]);
+    const service = serviceSpecFor({
+      serviceName: 'c1', unitName: 'c1.service', spec, imageRef: 'img', instanceLabel: 'k=v', mode: { global: false, replicas: 1 }, constraints: [],
+      stopTimeoutSeconds: 1, restartDelayMs: 0, logs: { maxSize: '1m', maxFiles: 1 }, networks: internet?.attachments,
+    });
+    expect((service.TaskTemplate as import('dockerode').ContainerTaskSpec).Networks).toEqual(internet?.attachments);
+
+    spec.labels['boatload.network'] = 'private';
+    delete spec.labels['boatload.hostname'];
+    expect(overlayPlanFor(spec)).toEqual({ networks: [{ name: 'boatload-net-0123456789abcdef', internal: true, role: 'shared' }], attachments: [{ Target: 'boatload-net-0123456789abcdef' }] });
+  });
+
+  test("none: an internal overlay of the container alone (Swarm has no `none` for services); other networks: no plan", () => {
+    const spec = emptySpec('boatload-c2', 'img');
+    spec.network = 'none';
+    const plan = overlayPlanFor(spec);
+    expect(plan?.networks).toHaveLength(1);
+    expect(plan?.networks[0]).toMatchObject({ internal: true, role: 'isolated' });
+    expect(plan?.networks[0].name).toMatch(/^boatload-iso-[0-9a-f]{16}$/);
+    expect(overlayPlanFor({ ...spec, name: 'boatload-c3' })?.networks[0].name).not.toBe(plan?.networks[0].name);
+    expect(overlayPlanFor({ ...spec, network: 'host' })).toBeNull();
+    expect(overlayPlanFor({ ...spec, network: undefined })).toBeNull();
   });
 });
 

@@ -17,6 +17,7 @@ import { readFleetRequirements } from '../fleet-options';
 import type { Machine } from '../placement';
 import type { ApplyResult, SchedulerBackend, UnitAction, UnitLocation } from './backend';
 import type { EngineObservation, UnitRecord, UnitState, Workload } from './model';
+import { overlayPlanFor, SwarmNetworks } from './swarm-networks';
 import { isSchedulable, machineOfNode, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import {
   MAX_SWARM_CONFIG_BYTES,
@@ -53,6 +54,8 @@ export interface SwarmBackendOptions {
   /** How long apply waits for a launched task to be placed and started. */
   taskWaitMs: number;
   logger: Logger;
+  /** How often, at most, observeAll removes users' overlays no service uses any more. */
+  networkSweepMs?: number;
 }
 
 /** The subset of the Engine API's Service object read here. */
@@ -84,10 +87,14 @@ export class SwarmBackend implements SchedulerBackend {
   private readonly instance: { key: string; value: string };
   private placementSignature = '';
   private refreshing: Promise<void> | null = null;
+  private readonly networks: SwarmNetworks;
+  private sweeping: Promise<void> | null = null;
+  private lastSweep = 0;
 
   constructor(private readonly options: SwarmBackendOptions) {
     const equals = options.instanceLabel.indexOf('=');
     this.instance = { key: options.instanceLabel.slice(0, equals), value: options.instanceLabel.slice(equals + 1) };
+    this.networks = new SwarmNetworks({ docker: options.docker, instanceLabel: options.instanceLabel, logger: options.logger, sweepGraceMs: 10_000 });
   }
 
   /** The Swarm's nodes that can run tasks now (ready and active). */
@@ -261,6 +268,7 @@ export class SwarmBackend implements SchedulerBackend {
       const constraints = await this.constraintsFor(unit);
       const script = workload.script ? await this.scriptConfig(unit, serviceName, workload.script) : undefined;
       const replicas = target === 'launched' ? 1 : 0;
+      const overlays = overlayPlanFor(spec);
       const serviceSpec = serviceSpecFor({
         serviceName,
         unitName: unit.name,
@@ -273,9 +281,20 @@ export class SwarmBackend implements SchedulerBackend {
         stopTimeoutSeconds: this.options.stopTimeoutSeconds,
         restartDelayMs: this.options.restartDelayMs,
         logs: this.options.logs,
+        networks: overlays?.attachments,
       });
+      const createService = async (): Promise<{ id?: string; ID?: string }> => await this.options.docker.createService(serviceSpec);
       try {
-        const created = (await this.options.docker.createService(serviceSpec)) as unknown as { id?: string; ID?: string };
+        let created: { id?: string; ID?: string };
+        if (!overlays) created = await createService();
+        else {
+          // Another API process may sweep an overlay between its creation here and the service's:
+          // Swarm then answers 404 (network not found); made again, the second attempt finds it.
+          created = await this.networks.withOverlays(overlays, spec.labels, createService).catch((err) => {
+            if (statusOf(err) !== 404) throw err;
+            return this.networks.withOverlays(overlays, spec.labels, createService);
+          });
+        }
         service = { ID: (created.id ?? created.ID) as string, Spec: serviceSpec, Version: { Index: 0 } };
       } catch (err) {
         if (statusOf(err) === 409) throw new ConflictError(`the Swarm already has a service named "${serviceName}" that this BoatLoad did not create`);
@@ -362,12 +381,24 @@ export class SwarmBackend implements SchedulerBackend {
       if (service.Spec.Mode?.Global !== undefined) delete observed.machineId;
       byName.set(engineName, observed);
     }
+    this.sweepNetworks(services);
     if (!this.refreshing) {
       this.refreshing = this.refreshPlacements(services, tasks)
         .catch((err: Error) => this.options.logger.warn(`placement refresh: ${err.message}`))
         .finally(() => (this.refreshing = null));
     }
     return byName;
+  }
+
+  /** Now and then (in the background), removes users' overlays that no service uses any more. */
+  private sweepNetworks(services: EngineService[]): void {
+    if (this.sweeping || Date.now() - this.lastSweep < (this.options.networkSweepMs ?? 5000)) return;
+    this.lastSweep = Date.now();
+    this.sweeping = this.networks
+      .sweep(services)
+      .then(() => undefined)
+      .catch((err: Error) => this.options.logger.warn(`overlay sweep: ${err.message}`))
+      .finally(() => (this.sweeping = null));
   }
 
   /**

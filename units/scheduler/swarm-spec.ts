@@ -54,6 +54,8 @@ export interface ServiceSpecInput {
   stopTimeoutSeconds: number;
   restartDelayMs: number;
   logs: { maxSize: string; maxFiles: number };
+  /** The user's overlays (swarm-networks.ts); without them, the spec's own network if any. */
+  networks?: Docker.NetworkAttachmentConfig[];
 }
 
 const NS_PER_MS = 1e6;
@@ -106,7 +108,8 @@ export function serviceSpecFor(input: ServiceSpecInput): Docker.ServiceSpec {
     LogDriver: { Name: 'json-file', Options: { 'max-size': input.logs.maxSize, 'max-file': String(input.logs.maxFiles) } },
   };
   // No network given: the node's default bridge, as `docker run` does.
-  if (spec.network && spec.network !== 'bridge' && spec.network !== 'default') taskTemplate.Networks = [{ Target: spec.network }];
+  if (input.networks) taskTemplate.Networks = input.networks.map((network) => ({ ...network }));
+  else if (spec.network && spec.network !== 'bridge' && spec.network !== 'default') taskTemplate.Networks = [{ Target: spec.network }];
   return {
     Name: input.serviceName,
     Labels: labels,
