@@ -3,7 +3,8 @@
  * replicated services with restart condition `none`, permanent ones restart `any`, Global units are
  * global services. `created`/`loaded` is a service with 0 replicas, `launched` 1 (a global unit's
  * service exists only while launched). Services are created without asking a registry (the image
- * is referenced by its ID on the manager), with a dnsrr endpoint and host-mode ports. [X-Fleet]
+ * is referenced by its ID on the manager), with a dnsrr endpoint and host-mode ports, on their
+ * user's overlays (swarm-networks.ts: made on demand, swept when no service uses them). [X-Fleet]
  * rules become placement constraints (swarm-spec.ts), recomputed when nodes or placed units change.
  * The script is a Swarm config mounted at its path with mode 0755 (the satellite cannot stage
  * files before Swarm starts a container); data staging (dataurl) is for the local backend only.
@@ -54,8 +55,6 @@ export interface SwarmBackendOptions {
   /** How long apply waits for a launched task to be placed and started. */
   taskWaitMs: number;
   logger: Logger;
-  /** How often, at most, observeAll removes users' overlays no service uses any more. */
-  networkSweepMs?: number;
 }
 
 /** The subset of the Engine API's Service object read here. */
@@ -75,6 +74,8 @@ const statusOf = (err: unknown): number | undefined => (err as { statusCode?: nu
 const engineMessage = (err: unknown): string => (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
 /** What a started unit's task may be doing: a start leaves these as they are. */
 const RUNNING: ReadonlySet<EngineObservation['status']> = new Set(['running', 'restarting', 'created', 'paused']);
+/** How often, at most, observeAll removes users' overlays that no service uses any more. */
+const NETWORK_SWEEP_MS = 5000;
 const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 /**
  * waitForTask's polls (one task list on the manager each): often while a task usually starts (well
@@ -392,7 +393,7 @@ export class SwarmBackend implements SchedulerBackend {
 
   /** Now and then (in the background), removes users' overlays that no service uses any more. */
   private sweepNetworks(services: EngineService[]): void {
-    if (this.sweeping || Date.now() - this.lastSweep < (this.options.networkSweepMs ?? 5000)) return;
+    if (this.sweeping || Date.now() - this.lastSweep < NETWORK_SWEEP_MS) return;
     this.lastSweep = Date.now();
     this.sweeping = this.networks
       .sweep(services)
