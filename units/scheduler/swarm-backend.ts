@@ -440,6 +440,20 @@ export class SwarmBackend implements SchedulerBackend {
   }
 
   async locate(unit: UnitRecord): Promise<UnitLocation> {
+    try {
+      return await this.locateOnce(unit);
+    } catch (err) {
+      // Swarm quirk: a task list filtered by a service that was removed since it was listed is a
+      // 404 ("service … not found"). Starting a stopped unit replaces its service (converge), so a
+      // read racing a start sees that: read again, from the service list.
+      if (statusOf(err) !== 404) throw this.engineFailure(err, 'the task list');
+      return this.locateOnce(unit).catch((again) => {
+        throw this.engineFailure(again, 'the task list');
+      });
+    }
+  }
+
+  private async locateOnce(unit: UnitRecord): Promise<UnitLocation> {
     let service: EngineService | null;
     try {
       service = await this.serviceOf(unit);
