@@ -21,6 +21,7 @@ import {
 import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/timestamps';
 import { sendJson, sendWithFlow } from '../common/ws-flow';
 import { containerState, engineError } from './engine-errors';
+import { dialLogs } from './engine-logs';
 
 export interface ContainerSessionsOptions {
   docker: Docker;
@@ -198,13 +199,9 @@ export class ContainerSessions {
     }
     const out = new CappedBuffer(request.maxOutputBytes);
     const err = new CappedBuffer(request.maxOutputBytes);
-    let logs: Buffer;
-    try {
-      logs = await container.logs({ stdout: true, stderr: true, follow: false });
-    } catch (e) {
-      throw engineError(e, `container ${name}`);
-    }
-    for await (const frame of framesOf(Readable.from([logs]))) (frame.stream === 2 ? err : out).push(frame.payload);
+    // Streamed, never buffered whole: only the capped head of each stream is kept.
+    const logs = await dialLogs(this.options.docker, name, { stdout: true, stderr: true, follow: false });
+    for await (const frame of framesOf(logs)) (frame.stream === 2 ? err : out).push(frame.payload);
     if (startError) err.push(Buffer.from(`${startError}\n`));
     return { exit_code: exitCode, stdout: out.text(), stderr: err.text(), truncated: out.overflowed || err.overflowed, timed_out: exitCode === null && !startError };
   }
@@ -317,24 +314,8 @@ export class ContainerSessions {
     return { ready: false, reason: result.timed_out ? 'the probe exec timed out' : `the probe exec exited with ${result.exit_code}` };
   }
 
-  private async followLogs(name: string, since: bigint | null): Promise<Readable> {
-    try {
-      // Docker quirk: dial the logs endpoint as a stream (dockerode's logs() may buffer).
-      return await new Promise<Readable>((resolve, reject) =>
-        this.options.docker.modem.dial(
-          {
-            path: `/containers/${encodeURIComponent(name)}/logs?`,
-            method: 'GET',
-            isStream: true,
-            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-            options: { stdout: true, stderr: true, follow: true, timestamps: true, ...(since !== null ? { since: nanosToUnixSeconds(since) } : {}) },
-          },
-          (err: Error | null, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
-        ),
-      );
-    } catch (err) {
-      throw engineError(err, `container ${name}`);
-    }
+  private followLogs(name: string, since: bigint | null): Promise<Readable> {
+    return dialLogs(this.options.docker, name, { stdout: true, stderr: true, follow: true, timestamps: true, ...(since !== null ? { since: nanosToUnixSeconds(since) } : {}) });
   }
 
   /**

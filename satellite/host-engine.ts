@@ -26,6 +26,7 @@ import { publishedPortsOf, type PortBinding } from '../common/published-ports';
 import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
+import { dialLogs } from './engine-logs';
 import { LogDemuxer, type LogStreamName } from './log-demux';
 import { ScriptFiles, withStdin } from './script-files';
 import type { NetworkPlan, UserNetworks } from './user-networks';
@@ -334,30 +335,12 @@ export class HostEngine {
 
   /** The container's output, demultiplexed, as a stream with back-pressure. */
   async logs(name: string, request: LogRequest): Promise<Readable> {
-    let raw: Readable;
-    try {
-      // Docker quirk: dockerode's container.logs() buffers everything when follow is false, so dial
-      // the endpoint ourselves as a stream.
-      raw = await new Promise<Readable>((resolve, reject) =>
-        this.docker.modem.dial(
-          {
-            path: `/containers/${encodeURIComponent(name)}/logs?`,
-            method: 'GET',
-            isStream: true,
-            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-            options: {
-              stdout: request.streams.has('stdout'),
-              stderr: request.streams.has('stderr'),
-              follow: request.follow,
-              tail: request.tail === undefined ? 'all' : String(request.tail),
-            },
-          },
-          (err: Error | null, stream: unknown) => (err ? reject(err) : resolve(stream as Readable)),
-        ),
-      );
-    } catch (err) {
-      throw engineError(err, `container ${name}`);
-    }
+    const raw = await dialLogs(this.docker, name, {
+      stdout: request.streams.has('stdout'),
+      stderr: request.streams.has('stderr'),
+      follow: request.follow,
+      tail: request.tail === undefined ? 'all' : String(request.tail),
+    });
     const demuxer = new LogDemuxer(request.streams);
     raw.on('error', (err) => demuxer.destroy(err));
     demuxer.on('close', () => raw.destroy());
