@@ -8,8 +8,11 @@ export const FUNCTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const NO_NUL = /^[^\u0000]*$/;
 const env = z.record(z.string().regex(ENV_KEY, 'Invalid variable name.'), z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.'));
-/** 1 MiB of standard input, in base64. */
-const STDIN_MAX_BASE64 = Math.ceil((1024 * 1024) / 3) * 4;
+/** 1 MiB of standard input; its base64 is at most this long (a quick bound; the decoded size decides). */
+const STDIN_MAX_BYTES = 1024 * 1024;
+const STDIN_MAX_BASE64 = Math.ceil(STDIN_MAX_BYTES / 3) * 4;
+/** The bytes a (valid) base64 text decodes to. */
+const decodedLength = (text: string): number => (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
 const args = z.array(z.string().max(65536).regex(NO_NUL, 'NUL characters are not allowed.')).max(1024);
 
 export const functionRequestSchema = z
@@ -39,6 +42,8 @@ export const invokeRequestSchema = z
       .string()
       .max(STDIN_MAX_BASE64, 'At most 1 MiB of standard input.')
       .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'Must be base64.')
+      // Stored with the run (any replica stages it): the cap is on the bytes, not the base64's length.
+      .refine((text) => text.length > STDIN_MAX_BASE64 || decodedLength(text) <= STDIN_MAX_BYTES, 'At most 1 MiB of standard input.')
       .optional()
       .describe('base64: the script\'s standard input'),
     env: env.optional(),

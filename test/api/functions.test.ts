@@ -60,6 +60,9 @@ test('stdin (base64) reaches the script, warm and cold, byte for byte; without i
   const none = await system.http().post('/v1/functions/reader-cold/invoke').set(...auth(alice)).send({ args: ['y'] }).expect(200);
   expect(none.body).toMatchObject({ exit_code: 0, stdout: '[y]\n' });
   expect((await system.http().post('/v1/functions/reader/invoke').set(...auth(alice)).send({ stdin: 'not base64!' }).expect(400)).body).toHaveProperty('stdin');
+  // The cap is on the bytes (stored with the run): one byte over 1 MiB is refused, though its base64 is no longer than 1 MiB's.
+  const over = Buffer.alloc(1024 * 1024 + 1, 1).toString('base64');
+  expect((await system.http().post('/v1/functions/reader/invoke').set(...auth(alice)).send({ stdin: over }).expect(400)).body).toEqual({ stdin: ['At most 1 MiB of standard input.'] });
 }, 60_000);
 
 test('a command function, invoked asynchronously, answers 202 and an operation with the result', async () => {
