@@ -38,7 +38,6 @@ import { OperationRepository } from './store/operations';
 import { SnapshotRepository } from './store/snapshots';
 import { VolumeRepository } from './store/volumes';
 import { workloadResolver } from './containers/workloads';
-import { RunInputs } from './containers/run-inputs';
 import { ContainerReferences } from './containers/references';
 import type { User } from './store/users';
 import { startFleetListeners, type FleetListeners } from './fleet/listeners';
@@ -67,6 +66,7 @@ import { DiskWatchdog } from './quotas/disk-watchdog';
 import type { WarmPool } from '../units/scheduler/warm-pool';
 import { FunctionService } from './functions/service';
 import { FunctionRepository } from './store/functions';
+import { FunctionInvocationRepository } from './store/function-invocations';
 import type { Leadership } from '../units/scheduler/leadership';
 import { LeaderDuties } from './leader-duties';
 import { replicaParts } from './replicas';
@@ -153,11 +153,10 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
       await locator.refresh(owner, await locator.locate(owner, id));
     },
   });
-  const runInputs = new RunInputs();
   const scheduler = new Scheduler({
     store: new SqlUnitStore(store),
     backend,
-    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references, runInputs }),
+    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references }),
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,
@@ -182,7 +181,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     quotas,
     warm: backendParts.warm ?? undefined,
     // The local satellite stages a run's standard input beside its script; swarm: not yet.
-    runInputs: config.backend.kind === 'local' ? runInputs : undefined,
+    stagesStdin: config.backend.kind === 'local',
     attachments: attachmentsResolver({ snapshots, volumes }),
     locator,
     containers: containerRepository,
@@ -239,6 +238,8 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   });
   const functions = new FunctionService({
     functions: new FunctionRepository(store),
+    invocations: new FunctionInvocationRepository(store),
+    leadership: replicas.leadership,
     containers,
     locator,
     operations,

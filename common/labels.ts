@@ -26,6 +26,8 @@ export const LABELS = {
   networkRole: 'boatload.network-role',
   /** A warm pool member (its value: the pool's class); the label stays after a run takes it. */
   warmPool: 'boatload.warm-pool',
+  /** A member of a pool dedicated to one tag (a function's warm capacity): the tag, read back by every replica. */
+  warmTag: 'boatload.warm-tag',
 } as const;
 
 /** Image repository of snapshot images: `boatload/snapshot:<snapshot id>`. */

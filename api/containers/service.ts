@@ -28,7 +28,6 @@ import type { ContainerLocator, OwnedRecord } from './locator';
 import { countQuotaExceeded, type QuotaService } from '../quotas/service';
 import { containerSummaryView, containerView, portViews, type ContainerSummaryView, type ContainerView, type PortView } from './view';
 import type { ContainerReferences } from './references';
-import type { RunInputs } from './run-inputs';
 
 export interface ContainerServiceOptions {
   containers: ContainerRepository;
@@ -63,15 +62,15 @@ export interface ContainerServiceOptions {
   references: ContainerReferences;
   /** Warm capacity (BOATLOAD_WARM_POOL): a script run whose container fits takes a pooled one's id. */
   warm?: { reserve(spec: ContainerSpec, tag?: string): string | null; release(id: string): void };
-  /** Where a run's standard input waits for its staging; without it (swarm, for now) runs have none. */
-  runInputs?: RunInputs;
+  /** Whether the backend stages a run's standard input (stored with its record); without it (swarm, for now) runs have none. */
+  stagesStdin?: boolean;
 }
 
 /** What only the API's own services add to a create (never a request body). */
 export interface CreateOptions {
   /** A dedicated warm pool (a function's capacity) to take a member from before the shared ones. */
   warmTag?: string;
-  /** The run's standard input, base64 (a script run's; the backend must stage it: runInputs). */
+  /** The run's standard input, base64 (a script run's; the backend must stage it: stagesStdin). */
   stdinBase64?: string;
   /** The container idles (its script staged, not run) until something is exec'ed in it: a reused function's. */
   idle?: boolean;
@@ -175,7 +174,7 @@ export class ContainerService {
     if (this.options.userNetworks !== true && input.network !== 'internet') {
       throw ValidationError.field('network', `The network mode "${input.network}" is not available with this installation's backend (only internet).`);
     }
-    if (extra.stdinBase64 !== undefined && (script === null || !this.options.runInputs)) {
+    if (extra.stdinBase64 !== undefined && (script === null || this.options.stagesStdin !== true)) {
       throw ValidationError.field('stdin', script === null ? 'Standard input is for script runs.' : "Standard input is not available with this installation's backend.");
     }
     const spec = this.specFor(id, owner.username, input, script !== null);
@@ -206,8 +205,6 @@ export class ContainerService {
     }
     const unitName = unitNameOf(id);
     const ttl = this.lifetimeOf(input);
-    // Before the unit exists: whatever converges it stages the input with the script.
-    if (extra.stdinBase64 !== undefined) this.options.runInputs?.set(id, extra.stdinBase64);
     // The record and its unit land in one transaction (a crash never leaves one without the other).
     const record = await this.options.containers.insertWithinLimit({
       record: {
@@ -237,11 +234,12 @@ export class ContainerService {
       script,
       limit,
       ttlSeconds: ttl,
+      // With the record, before the unit converges: whatever replica starts it stages the input with the script.
+      stdin: extra.stdinBase64 === undefined ? null : Buffer.from(extra.stdinBase64, 'base64'),
       unit: newUnitRecord({ name: unitName, options, hash: unitHash(options), desiredState: 'launched', engineName: spec.name, containerId: id }),
     });
     if (record === OVER_LIMIT) {
       if (warmId) this.options.warm?.release(warmId);
-      this.options.runInputs?.delete(id);
       throw countQuotaExceeded('containers', limit);
     }
     const scheduler = this.options.scheduler;
@@ -258,7 +256,6 @@ export class ContainerService {
     } catch (err) {
       await scheduler.destroy(unitName).catch(() => undefined);
       await this.options.containers.delete(id);
-      this.options.runInputs?.delete(id);
       throw err;
     }
     scheduler.convergeLater(unitName);
@@ -340,7 +337,6 @@ export class ContainerService {
   private async remove(record: ContainerRecord): Promise<void> {
     await this.options.scheduler.destroy(record.unitName);
     await this.options.containers.delete(record.id);
-    this.options.runInputs?.delete(record.id);
   }
 
   async script(user: User, id: string): Promise<Buffer> {

@@ -5,7 +5,6 @@ import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
 import { LABELS } from '../../common/labels';
 import type { ContainerReferences } from './references';
-import type { RunInputs } from './run-inputs';
 
 export interface WorkloadResolverOptions {
   containers: ContainerRepository;
@@ -13,8 +12,6 @@ export interface WorkloadResolverOptions {
   instanceId: string;
   /** Resolves a record's links and env templates again from the store (a target may have moved). */
   references?: Pick<ContainerReferences, 'resolveStored'>;
-  /** Standard input of runs that have one (staged beside their script). */
-  runInputs?: RunInputs;
 }
 
 /**
@@ -24,7 +21,7 @@ export interface WorkloadResolverOptions {
  * the script and data to stage before it starts.
  */
 export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Promise<Workload> {
-  const { containers, instanceId, references, runInputs } = options;
+  const { containers, instanceId, references } = options;
   return async (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
     spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
@@ -39,11 +36,11 @@ export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitR
       spec.env = resolved.env;
       if (resolved.hosts.length > 0) spec.extraHosts = resolved.hosts;
     }
-    const script = await containers.script(record.id);
+    // The standard input of a run that has one is in the store with its script: any replica stages it.
+    const { script, stdin } = await containers.runFiles(record.id);
     if (script && record.request.scriptname) {
       workload.script = { path: posix.join(SCRIPT_DIR, record.request.scriptname), contentBase64: script.toString('base64') };
-      const stdin = runInputs?.get(record.id);
-      if (stdin !== undefined) workload.script.stdinBase64 = stdin;
+      if (stdin !== null) workload.script.stdinBase64 = stdin.toString('base64');
     }
     if (record.request.dataurl && record.request.datapath) workload.data = { url: record.request.dataurl, path: record.request.datapath };
     return workload;

@@ -4,16 +4,26 @@
  * `max_warm` from an invocation until `idle_timeout` seconds pass without one; then back to
  * `min_warm`, which may be zero. The pool (units/scheduler/warm-pool.ts) makes and removes the
  * members; this decides their number.
+ *
+ * Everything it decides from is in the store, shared by the API replicas (issue 17): the
+ * definitions and the invocations (in flight, and when the last one began or ended). The leader,
+ * whoever it is, sets every function's pool from them on every tick, from the moment it takes the
+ * lead; a replica that does not lead sets none (its pool makes nothing). The view is the store's
+ * target beside the members the engine shows, so every replica answers the same.
  */
 import type { ContainerSpec } from '../../common/container-spec';
-import type { DedicatedStatus } from '../../units/scheduler/warm-pool';
-import type { FunctionRecord } from '../store/functions';
+import type { Logger } from '../../common/logger';
+import type { DedicatedMembers } from '../../units/scheduler/warm-pool';
+import type { Leadership } from '../../units/scheduler/leadership';
+import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../store/functions';
+import { functionKey, type FunctionActivity, type FunctionInvocationRepository } from '../store/function-invocations';
 
 /** What capacity needs of the warm pool (null: a backend without one, e.g. swarm for now). */
 export interface DedicatedPool {
   setDedicated(tag: string, template: ContainerSpec, size: number): void;
   dropDedicated(tag: string): void;
-  dedicatedStatus(tag: string): DedicatedStatus | null;
+  dedicatedTags(): string[];
+  dedicatedMembers(): Promise<Map<string, DedicatedMembers>>;
 }
 
 export interface CapacityView {
@@ -27,26 +37,35 @@ export interface CapacityView {
 
 export interface FunctionCapacityOptions {
   pool: DedicatedPool | null;
+  functions: FunctionRepository;
+  invocations: FunctionInvocationRepository;
+  /** Only the leader sets the pools (one API process on SQLite always leads). */
+  leadership: Leadership;
   /** The engine spec of the function's members, or null when its invocations cannot run warm. */
   templateOf(record: FunctionRecord): ContainerSpec | null;
-  /** How often idle functions are scaled down (default 1 s). */
+  /** How often the leader sets the pools from the store (default 1 s). */
   tickMs?: number;
   now?: () => number;
-}
-
-interface Tracked {
-  record: FunctionRecord;
-  template: ContainerSpec;
-  target: number;
-  lastInvoked: number;
-  busy: number;
+  logger: Logger;
 }
 
 export const capacityTag = (owner: string, name: string): string => `function:${owner}/${name}`;
 
+/** The members a function keeps now: max_warm while invoked or within idle_timeout of its last invocation, else min_warm. */
+export function capacityTarget(definition: FunctionDefinition, activity: FunctionActivity | undefined, nowMs: number): number {
+  const { minWarm, maxWarm, idleTimeoutSeconds } = definition;
+  const recent = activity !== undefined && (activity.inFlight > 0 || (activity.lastActiveMs !== null && nowMs - activity.lastActiveMs < idleTimeoutSeconds * 1000));
+  return recent ? Math.max(maxWarm, minWarm) : minWarm;
+}
+
 export class FunctionCapacity {
-  private readonly tracked = new Map<string, Tracked>();
+  /** What this replica set in its pool, by tag (the template's definition and the size). */
+  private readonly applied = new Map<string, { definition: string; size: number }>();
+  /** Templates by tag, worked out once per definition (null: it cannot run warm). */
+  private readonly templates = new Map<string, { definition: string; template: ContainerSpec | null }>();
   private timer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private again = false;
 
   constructor(private readonly options: FunctionCapacityOptions) {}
 
@@ -54,12 +73,13 @@ export class FunctionCapacity {
     return (this.options.now ?? Date.now)();
   }
 
-  /** Takes on every function defined (at start) and scales idle ones down from then on. */
-  start(records: FunctionRecord[]): void {
-    for (const record of records) this.define(record);
-    if (this.timer || !this.options.pool) return;
-    this.timer = setInterval(() => this.scaleIdle(), this.options.tickMs ?? 1000);
-    this.timer.unref();
+  /** Sets the pools now (if this replica leads) and on every tick from then on. */
+  start(): Promise<void> {
+    if (!this.timer && this.options.pool) {
+      this.timer = setInterval(() => void this.refresh(), this.options.tickMs ?? 1000);
+      this.timer.unref();
+    }
+    return this.refresh();
   }
 
   close(): void {
@@ -67,55 +87,88 @@ export class FunctionCapacity {
     this.timer = null;
   }
 
-  /** A new function: warm to min_warm (when it can run warm at all). */
-  define(record: FunctionRecord): void {
-    const { pool } = this.options;
-    const template = pool ? this.options.templateOf(record) : null;
-    if (!pool || !template) return;
+  /** The engine spec of a function's members (null: it runs cold), from its definition. */
+  template(record: FunctionRecord): ContainerSpec | null {
     const tag = capacityTag(record.owner, record.name);
-    this.tracked.set(tag, { record, template, target: record.definition.minWarm, lastInvoked: 0, busy: 0 });
-    pool.setDedicated(tag, template, record.definition.minWarm);
+    const definition = JSON.stringify(record.definition);
+    const known = this.templates.get(tag);
+    if (known && known.definition === definition) return known.template;
+    const template = this.options.templateOf(record);
+    this.templates.set(tag, { definition, template });
+    return template;
   }
 
-  forget(owner: string, name: string): void {
-    const tag = capacityTag(owner, name);
-    this.tracked.delete(tag);
-    this.options.pool?.dropDedicated(tag);
+  /**
+   * Sets every function's pool from the store now, if this replica leads (a definition, an
+   * invocation or a deletion on this replica need not wait for the tick). Calls while one runs
+   * are folded into one more round.
+   */
+  refresh(): Promise<void> {
+    if (!this.options.pool) return Promise.resolve();
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.sync();
+        } while (this.again);
+      } catch (err) {
+        this.options.logger.warn(`function capacity not set: ${(err as Error).message}`);
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
   }
 
-  /** An invocation begins: capacity goes to max_warm until it has been idle for idle_timeout. Answers its end. */
-  invoked(owner: string, name: string): () => void {
-    const entry = this.tracked.get(capacityTag(owner, name));
-    if (!entry) return () => undefined;
-    entry.busy++;
-    entry.lastInvoked = this.now();
-    this.resize(entry, Math.max(entry.record.definition.maxWarm, entry.record.definition.minWarm));
-    return () => {
-      entry.busy--;
-      entry.lastInvoked = this.now();
-    };
-  }
-
-  view(owner: string, name: string): CapacityView {
-    const tag = capacityTag(owner, name);
-    const status = this.options.pool?.dedicatedStatus(tag) ?? null;
-    const warm = status?.idle ?? 0;
-    const warming = status?.creating ?? 0;
-    return { state: warm > 0 ? 'warm' : warming > 0 ? 'warming' : 'cold', warm, warming, target: this.tracked.get(tag)?.target ?? 0 };
-  }
-
-  /** Functions idle for their idle_timeout go back to min_warm (zero: no member at all). */
-  scaleIdle(): void {
-    const now = this.now();
-    for (const entry of this.tracked.values()) {
-      const { minWarm, idleTimeoutSeconds } = entry.record.definition;
-      if (entry.target > minWarm && entry.busy === 0 && now - entry.lastInvoked >= idleTimeoutSeconds * 1000) this.resize(entry, minWarm);
+  private async sync(): Promise<void> {
+    const pool = this.options.pool;
+    if (!pool) return;
+    if (!this.options.leadership.isLeader()) {
+      // The pool makes nothing while this replica does not lead; what it set is set again when it leads.
+      this.applied.clear();
+      return;
+    }
+    const nowMs = this.now();
+    await this.options.invocations.sweep(nowMs);
+    const [records, activity] = await Promise.all([this.options.functions.list(), this.options.invocations.activity(nowMs)]);
+    if (!this.options.leadership.isLeader()) return;
+    const wanted = new Set<string>();
+    for (const record of records) {
+      const template = this.template(record);
+      if (!template) continue;
+      const tag = capacityTag(record.owner, record.name);
+      wanted.add(tag);
+      const size = capacityTarget(record.definition, activity.get(functionKey(record.owner, record.name)), nowMs);
+      const definition = JSON.stringify(record.definition);
+      const applied = this.applied.get(tag);
+      if (applied && applied.definition === definition && applied.size === size && pool.dedicatedTags().includes(tag)) continue;
+      pool.setDedicated(tag, template, size);
+      this.applied.set(tag, { definition, size });
+    }
+    // Functions deleted (on any replica): their members go.
+    for (const tag of new Set([...pool.dedicatedTags(), ...this.applied.keys()])) {
+      if (wanted.has(tag)) continue;
+      pool.dropDedicated(tag);
+      this.applied.delete(tag);
+      this.templates.delete(tag);
     }
   }
 
-  private resize(entry: Tracked, size: number): void {
-    if (entry.target === size) return;
-    entry.target = size;
-    this.options.pool?.setDedicated(capacityTag(entry.record.owner, entry.record.name), entry.template, size);
+  /** Every function's capacity, by tag, as the store and the engine show it (one engine read). */
+  async members(): Promise<Map<string, DedicatedMembers>> {
+    return this.options.pool ? this.options.pool.dedicatedMembers() : new Map();
+  }
+
+  view(record: FunctionRecord, activity: FunctionActivity, members: Map<string, DedicatedMembers>): CapacityView {
+    const template = this.options.pool ? this.template(record) : null;
+    const status = members.get(capacityTag(record.owner, record.name));
+    const warm = status?.idle ?? 0;
+    const warming = status?.creating ?? 0;
+    const target = template ? capacityTarget(record.definition, activity, this.now()) : 0;
+    return { state: warm > 0 ? 'warm' : warming > 0 ? 'warming' : 'cold', warm, warming, target };
   }
 }

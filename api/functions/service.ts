@@ -16,14 +16,22 @@ import type { OperationService, OperationView } from '../operations/service';
 import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../store/functions';
 import type { User } from '../store/users';
 import type { Logger } from '../../common/logger';
+import { functionKey, type FunctionInvocationRepository, type InvocationNote } from '../store/function-invocations';
+import type { DedicatedMembers } from '../../units/scheduler/warm-pool';
+import type { Leadership } from '../../units/scheduler/leadership';
 import type { FunctionRequest, InvokeRequest } from './requests';
 import { capacityTag, FunctionCapacity, type CapacityView, type DedicatedPool } from './capacity';
+import { randomUUID } from 'node:crypto';
 import { ReusedContainers } from './reuse';
 import { posix } from 'node:path';
 import { SCRIPT_DIR, type ExecRequest } from '../../common/satellite-protocol';
 
 export interface FunctionServiceOptions {
   functions: FunctionRepository;
+  /** Invocations in flight and finished, shared by the replicas (max_concurrency, last invocations, the capacity clock). */
+  invocations: FunctionInvocationRepository;
+  /** Only the leader keeps functions' warm capacity (always, on SQLite). */
+  leadership: Leadership;
   containers: ContainerService;
   locator: ContainerLocator;
   operations: OperationService;
@@ -32,8 +40,13 @@ export interface FunctionServiceOptions {
   outputMaxBytes: number;
   /** The warm pool that keeps functions' own capacity (null: none on this backend). */
   pool: DedicatedPool | null;
-  /** How often idle functions are scaled down to min_warm (default 1 s). */
+  /** How often the leader sets functions' capacity from the store (default 1 s). */
   capacityTickMs?: number;
+  /**
+   * How long an invocation's slot lasts without its replica renewing it (default 30 s; renewed every
+   * third of it while the invocation runs): a replica that dies frees its slots within this long.
+   */
+  invocationLeaseMs?: number;
   logger: Logger;
 }
 
@@ -45,13 +58,6 @@ export interface InvocationResult {
   cold: boolean;
   timed_out: boolean;
   truncated: boolean;
-}
-
-interface InvocationNote {
-  at: string;
-  status: 'ok' | 'failed' | 'timed out';
-  duration_ms: number;
-  cold: boolean;
 }
 
 export interface FunctionView {
@@ -75,29 +81,59 @@ export interface FunctionView {
   last_invocations: InvocationNote[];
 }
 
-const LAST_INVOCATIONS = 10;
+const DEFAULT_INVOCATION_LEASE_MS = 30_000;
 
 export class FunctionService {
-  private readonly inFlight = new Map<string, number>();
-  private readonly notes = new Map<string, InvocationNote[]>();
+  /** This replica's invocations in flight (their slots in the store are renewed while they run). */
+  private readonly running = new Set<string>();
   private readonly removals = new Set<Promise<void>>();
   private readonly capacity: FunctionCapacity;
   private readonly reused: ReusedContainers;
+  private renewer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: FunctionServiceOptions) {
-    this.capacity = new FunctionCapacity({ pool: options.pool, templateOf: (record) => this.templateOf(record), tickMs: options.capacityTickMs });
+    this.capacity = new FunctionCapacity({
+      pool: options.pool,
+      functions: options.functions,
+      invocations: options.invocations,
+      leadership: options.leadership,
+      templateOf: (record) => this.templateOf(record),
+      tickMs: options.capacityTickMs,
+      logger: options.logger,
+    });
     this.reused = new ReusedContainers({ containers: options.containers, locator: options.locator, logger: options.logger, tickMs: options.capacityTickMs });
   }
 
-  /** Warms every defined function to its min_warm (after the pool removed an earlier start's members). */
+  private leaseMs(): number {
+    return this.options.invocationLeaseMs ?? DEFAULT_INVOCATION_LEASE_MS;
+  }
+
+  /**
+   * Warms every defined function to its min_warm when this replica leads (after the pool removed an
+   * earlier start's members), and keeps doing so from the store; renews this replica's slots.
+   */
   async start(): Promise<void> {
-    this.capacity.start(await this.options.functions.list());
+    await this.capacity.start();
     this.reused.start();
+    if (!this.renewer) {
+      this.renewer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.leaseMs() / 3)));
+      this.renewer.unref();
+    }
   }
 
   close(): void {
     this.capacity.close();
     this.reused.close();
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = null;
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      await this.options.invocations.renew([...this.running], Date.now() + this.leaseMs());
+    } catch (err) {
+      this.options.logger.warn(`function invocations not renewed: ${(err as Error).message}`);
+    }
   }
 
   private templateOf(record: FunctionRecord): ContainerSpec | null {
@@ -123,72 +159,63 @@ export class FunctionService {
       throw ValidationError.field('min_warm', 'Warm capacity needs a script function with network "none" (members cannot be on your network ahead of time).');
     }
     if (!(await this.options.functions.insert(record))) throw new ConflictError(`You have a function named ${request.name} already.`);
-    this.capacity.define(record);
-    return this.view(record);
+    // The leader (this replica or another, on its next tick) warms it to min_warm.
+    await this.capacity.refresh();
+    return (await this.views([record]))[0];
   }
 
   async list(user: User): Promise<FunctionView[]> {
-    return (await this.options.functions.list(user.username)).map((r) => this.view(r));
+    return this.views(await this.options.functions.list(user.username));
   }
 
   async get(user: User, name: string): Promise<FunctionView> {
-    return this.view(await this.owned(user, name));
+    return (await this.views([await this.owned(user, name)]))[0];
   }
 
   async delete(user: User, name: string): Promise<void> {
     await this.owned(user, name);
-    await this.options.functions.delete(user.username, name);
-    this.notes.delete(this.key(user.username, name));
-    this.capacity.forget(user.username, name);
-    await this.reused.forget(capacityTag(user.username, name));
+    await this.forget(user.username, name);
   }
 
   /** A deleted user's functions go with them. */
   async deleteOwnedBy(username: string): Promise<void> {
-    for (const record of await this.options.functions.list(username)) {
-      await this.options.functions.delete(username, record.name);
-      this.notes.delete(this.key(username, record.name));
-      this.capacity.forget(username, record.name);
-      await this.reused.forget(capacityTag(username, record.name));
-    }
+    for (const record of await this.options.functions.list(username)) await this.forget(username, record.name);
+  }
+
+  private async forget(owner: string, name: string): Promise<void> {
+    await this.options.functions.delete(owner, name);
+    await this.options.invocations.forget(owner, name);
+    // Its members go (the leader's next tick, or now when this replica leads).
+    await this.capacity.refresh();
+    await this.reused.forget(capacityTag(owner, name));
   }
 
   /** Runs it now and answers the result (429 over max_concurrency). */
   async invoke(user: User, name: string, request: InvokeRequest): Promise<InvocationResult> {
     const record = await this.owned(user, name);
-    const release = this.admit(record);
-    try {
-      return await this.run(user, record, request);
-    } finally {
-      release();
-    }
+    const finish = await this.admit(record);
+    return finish(this.run(user, record, request));
   }
 
   /** Admits it now (429 over max_concurrency) and runs it in the background as an operation. */
   async invokeLater(user: User, name: string, request: InvokeRequest): Promise<OperationView> {
     const record = await this.owned(user, name);
-    const release = this.admit(record);
+    const finish = await this.admit(record);
+    let started = false;
     try {
       return await this.options.operations.start({
         owner: user,
         kind: 'invoke',
         target: `/v1/functions/${name}`,
-        run: async () => {
-          try {
-            return await this.run(user, record, request);
-          } finally {
-            release();
-          }
+        run: () => {
+          started = true;
+          return finish(this.run(user, record, request));
         },
       });
     } catch (err) {
-      release();
+      if (!started) await finish(Promise.reject(err)).catch(() => undefined);
       throw err;
     }
-  }
-
-  private key(owner: string, name: string): string {
-    return `${owner}/${name}`;
   }
 
   /** Functions are looked up among the caller's own: someone else's is a 404. */
@@ -198,20 +225,34 @@ export class FunctionService {
     return record;
   }
 
-  private admit(record: FunctionRecord): () => void {
-    const key = this.key(record.owner, record.name);
-    const running = this.inFlight.get(key) ?? 0;
-    if (running >= record.definition.maxConcurrency) {
-      throw new TooManyRequestsError(`${record.name} runs ${running} invocations, its max_concurrency; try again shortly.`, 1);
+  /**
+   * Takes one of the function's max_concurrency slots in the store (a 429 when every one is taken,
+   * on whichever replicas); answers how to end the invocation: its result is noted and the slot freed.
+   */
+  private async admit(record: FunctionRecord): Promise<(run: Promise<InvocationResult>) => Promise<InvocationResult>> {
+    const { invocations } = this.options;
+    const id = randomUUID();
+    const nowMs = Date.now();
+    const limit = record.definition.maxConcurrency;
+    const admission = await invocations.admit({ id, owner: record.owner, name: record.name, limit, nowMs, deadlineMs: nowMs + this.leaseMs() });
+    if (!admission.admitted) {
+      throw new TooManyRequestsError(`${record.name} runs ${admission.inFlight} invocations, its max_concurrency; try again shortly.`, 1);
     }
-    this.inFlight.set(key, running + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const now = (this.inFlight.get(key) ?? 1) - 1;
-      if (now > 0) this.inFlight.set(key, now);
-      else this.inFlight.delete(key);
+    this.running.add(id);
+    // Capacity goes to max_warm from the first invocation (now when this replica leads).
+    void this.capacity.refresh();
+    return async (run) => {
+      let note: InvocationNote | null = null;
+      try {
+        const result = await run;
+        note = { at: new Date().toISOString(), status: result.timed_out ? 'timed out' : result.exit_code === 0 ? 'ok' : 'failed', duration_ms: result.duration_ms, cold: result.cold };
+        return result;
+      } finally {
+        this.running.delete(id);
+        await invocations
+          .finish({ id, owner: record.owner, name: record.name, nowMs: Date.now(), note })
+          .catch((err: Error) => this.options.logger.warn(`invocation ${id} of ${record.owner}/${record.name} not noted (its slot frees at its deadline): ${err.message}`));
+      }
     };
   }
 
@@ -251,7 +292,6 @@ export class FunctionService {
       timed_out: result.timed_out,
       truncated: result.truncated,
     };
-    this.note(record, { at: new Date().toISOString(), status: result.timed_out ? 'timed out' : result.exit_code === 0 ? 'ok' : 'failed', duration_ms: answer.duration_ms, cold });
     return answer;
   }
 
@@ -260,14 +300,7 @@ export class FunctionService {
     const { containers } = this.options;
     const started = performance.now();
     const input = parseCreateRequest(this.createBody(record.definition, request), null, this.options.createLimits);
-    const ended = this.capacity.invoked(record.owner, record.name);
-    let created;
-    try {
-      created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name), stdinBase64: request.stdin });
-    } catch (err) {
-      ended();
-      throw err;
-    }
+    const created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name), stdinBase64: request.stdin });
     const id = created.id;
     try {
       // One call to the container's satellite: it waits for the exit and answers the exit code
@@ -291,12 +324,10 @@ export class FunctionService {
         timed_out: timedOut,
         truncated: ran.truncated,
       };
-      this.note(record, { at: new Date().toISOString(), status: timedOut ? 'timed out' : exitCode === 0 ? 'ok' : 'failed', duration_ms: result.duration_ms, cold });
       // A timed-out invocation answers once its processes are gone.
       if (timedOut) await containers.delete(user, id);
       return result;
     } finally {
-      ended();
       // Removing the container kills whatever still runs in it: the whole process tree. The answer
       // does not wait for the engine's removal (the output is read already).
       this.removeLater(user, id);
@@ -326,15 +357,29 @@ export class FunctionService {
     }
   }
 
-  private note(record: FunctionRecord, note: InvocationNote): void {
-    const key = this.key(record.owner, record.name);
-    const notes = [note, ...(this.notes.get(key) ?? [])].slice(0, LAST_INVOCATIONS);
-    this.notes.set(key, notes);
+  /** The functions as every replica sees them: the store's invocations, the engine's members. */
+  private async views(records: FunctionRecord[]): Promise<FunctionView[]> {
+    if (records.length === 0) return [];
+    const nowMs = Date.now();
+    const owners = new Set(records.map((r) => r.owner));
+    const activity = owners.size === 1 ? await this.options.invocations.activity(nowMs, records[0].owner) : await this.options.invocations.activity(nowMs);
+    const members = records.some((r) => !r.definition.reuse)
+      ? await this.capacity.members().catch((err: Error) => {
+          this.options.logger.warn(`function capacity not read from the engine: ${err.message}`);
+          return new Map<string, DedicatedMembers>();
+        })
+      : new Map<string, DedicatedMembers>();
+    return Promise.all(
+      records.map(async (record) => {
+        const now = activity.get(functionKey(record.owner, record.name)) ?? { inFlight: 0, lastActiveMs: null };
+        const capacity = record.definition.reuse ? this.reused.view(capacityTag(record.owner, record.name)) : this.capacity.view(record, now, members);
+        return this.view(record, { ...capacity, in_flight: now.inFlight }, await this.options.invocations.last(record.owner, record.name));
+      }),
+    );
   }
 
-  private view(record: FunctionRecord): FunctionView {
+  private view(record: FunctionRecord, capacity: FunctionView['capacity'], lastInvocations: InvocationNote[]): FunctionView {
     const d = record.definition;
-    const key = this.key(record.owner, record.name);
     return {
       name: record.name,
       owner: record.owner,
@@ -352,8 +397,8 @@ export class FunctionService {
       idle_timeout: d.idleTimeoutSeconds,
       reuse: d.reuse === true,
       created: record.created,
-      capacity: { ...(d.reuse ? this.reused.view(capacityTag(record.owner, record.name)) : this.capacity.view(record.owner, record.name)), in_flight: this.inFlight.get(key) ?? 0 },
-      last_invocations: this.notes.get(key) ?? [],
+      capacity,
+      last_invocations: lastInvocations,
     };
   }
 }

@@ -2,7 +2,7 @@ import { ConflictError } from '../../common/errors';
 import type { NetworkMode } from '../../common/network-model';
 import { OVER_LIMIT, type OverLimit } from './over-limit';
 import type { UnitRecord } from '../../units/scheduler/model';
-import { dialectSql, type SqlDatabase, type SqlExecutor } from './sql';
+import { dialectSql, type SqlDatabase, type SqlExecutor, type SqlValue } from './sql';
 import { insertUnit } from './units';
 
 /** What the user asked for, kept to answer GET and to stage again if the engine loses the container. */
@@ -101,7 +101,7 @@ export class ContainerRepository {
       if (hostname && (await hostnameTaken(tx, record.owner, hostname))) {
         throw new ConflictError(`You already have a container with the hostname "${hostname}".`);
       }
-      const inserted = await insertContainer(tx, record, script, input.ttlSeconds ?? null);
+      const inserted = await insertContainer(tx, record, script, input.ttlSeconds ?? null, input.stdin ?? null);
       if (unit) await insertUnit(tx, unit);
       return inserted;
     });
@@ -166,6 +166,12 @@ export class ContainerRepository {
     return (await this.db.get<{ script: Buffer | null }>('SELECT script FROM containers WHERE id = ?', [id]))?.script ?? null;
   }
 
+  /** A script run's script and standard input (null: none), staged by whichever replica starts it. */
+  async runFiles(id: string): Promise<{ script: Buffer | null; stdin: Buffer | null }> {
+    const row = await this.db.get<{ script: Buffer | null; stdin: Buffer | null }>('SELECT script, stdin FROM containers WHERE id = ?', [id]);
+    return { script: row?.script ?? null, stdin: row?.stdin ?? null };
+  }
+
   async delete(id: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM containers WHERE id = ?', [id])) === 1;
   }
@@ -183,6 +189,8 @@ export interface NewContainerWithinLimit {
   ttlSeconds?: number | null;
   /** Its unit, inserted in the same transaction. */
   unit?: UnitRecord;
+  /** The run's standard input (a function invocation's), stored with the record until it goes. */
+  stdin?: Buffer | null;
 }
 
 async function countContainers(db: SqlExecutor, owner: string): Promise<number> {
@@ -194,14 +202,17 @@ async function hostnameTaken(db: SqlExecutor, owner: string, hostname: string): 
   return (await db.get(sql, [owner, hostname])) !== undefined;
 }
 
-async function insertContainer(db: SqlExecutor, record: NewContainer, script: Buffer | null, ttlSeconds: number | null): Promise<ContainerRecord> {
+async function insertContainer(db: SqlExecutor, record: NewContainer, script: Buffer | null, ttlSeconds: number | null, stdin: Buffer | null = null): Promise<ContainerRecord> {
   const createdAt = new Date();
   const now = createdAt.toISOString();
   const expiresAt = ttlSeconds === null ? null : new Date(createdAt.getTime() + ttlSeconds * 1000).toISOString();
+  const values: SqlValue[] = [record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now, expiresAt];
+  // The stdin column only when there is one (a run's standard input; older stores have no such column).
   await db.run(
-    `INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [record.id, record.owner, record.image, record.unitName, JSON.stringify(record.request), script, now, now, expiresAt],
+    stdin === null
+      ? 'INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
+      : 'INSERT INTO containers (id, owner, image, unit_name, request, script, created, updated, expires_at, stdin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    stdin === null ? values : [...values, stdin],
   );
   return { ...record, created: now, updated: now, expiresAt };
 }

@@ -155,6 +155,26 @@ const MIGRATIONS: string[] = [
      created    TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // A run's standard input (a function invocation's) is stored with its container record, so that
+  // whichever API replica starts the run (or starts it again) stages it (issue 17).
+  `ALTER TABLE containers ADD COLUMN stdin BLOB;`,
+  // Functions' run-time state, shared by every API replica (issue 17): one row per invocation, in
+  // flight (finished_ms NULL) until its replica ends it or its deadline passes (a replica that died
+  // renews it no more), then its note (status, duration, cold) until newer ones push it out. The
+  // rows give max_concurrency's count, GET's last invocations and the capacity clock (idle_timeout).
+  `CREATE TABLE function_invocations (
+     id          TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     name        TEXT NOT NULL,
+     started_ms  INTEGER NOT NULL,
+     deadline_ms INTEGER NOT NULL,
+     finished_ms INTEGER,
+     status      TEXT,
+     duration_ms INTEGER,
+     cold        INTEGER,
+     at          TEXT
+   );
+   CREATE INDEX function_invocations_function ON function_invocations (owner, name, finished_ms);`,
 ];
 
 /** The store version (SQLite user_version) once every migration has run. */

@@ -26,8 +26,8 @@ export const CHANGE_FEED_APPLICATION = 'boatload change feed';
 /** Publishes one container's name ($1) on the engine channel. */
 export const ENGINE_CHANGE_CHANNEL_SQL = `SELECT pg_notify('${ENGINE_CHANNEL}', $1)`;
 
-/** Tables whose writes feed no cached answer (sessions are touched on every request). */
-const QUIET_TABLES = ['boatload_schema', 'sessions', 'login_failures'];
+/** Tables whose writes feed no cached answer (sessions are touched on every request, function invocations on every invoke). */
+const QUIET_TABLES = ['boatload_schema', 'sessions', 'login_failures', 'function_invocations'];
 
 /**
  * Creates the notifying trigger on every table of the store that lacks it but the quiet ones: run

@@ -124,4 +124,20 @@ export const POSTGRES_MIGRATIONS: string[] = [
      created    TEXT NOT NULL,
      PRIMARY KEY (owner, name)
    );`,
+  // SQLite step 13 - a run's standard input with its container record.
+  `ALTER TABLE containers ADD COLUMN stdin BYTEA;`,
+  // SQLite step 14 - functions' run-time state (invocations).
+  `CREATE TABLE function_invocations (
+     id          TEXT PRIMARY KEY,
+     owner       TEXT NOT NULL,
+     name        TEXT NOT NULL,
+     started_ms  BIGINT NOT NULL,
+     deadline_ms BIGINT NOT NULL,
+     finished_ms BIGINT,
+     status      TEXT,
+     duration_ms INTEGER,
+     cold        INTEGER,
+     at          TEXT
+   );
+   CREATE INDEX function_invocations_function ON function_invocations (owner, name, finished_ms);`,
 ];

@@ -1,9 +1,10 @@
-/** The functions table: added to an existing store by its migration, names unique per owner. */
+/** The functions table and the invocations table: added to an existing store by their migrations, names unique per owner. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, STORE_VERSION, storeVersionAfter } from '../../api/store/database';
 import { FunctionRepository, type FunctionDefinition } from '../../api/store/functions';
+import { FunctionInvocationRepository } from '../../api/store/function-invocations';
 import { SqliteDatabase } from '../../api/store/sqlite-database';
 
 let dir: string;
@@ -39,5 +40,42 @@ test('a store from before functions gets the table; functions are unique per own
     expect(await functions.find('alice', 'f')).toBeUndefined();
   } finally {
     again.close();
+  }
+});
+
+test('a store from before invocations gets their table; notes are kept to the last ten, slots counted, swept and forgotten', async () => {
+  const path = join(dir, 'invocations.sqlite3');
+  const old = openDatabase(path, { version: storeVersionAfter('CREATE TABLE function_invocations') - 1 });
+  expect(old.prepare("SELECT name FROM sqlite_master WHERE name = 'function_invocations'").get()).toBeUndefined();
+  old.close();
+  const db = openDatabase(path);
+  try {
+    const invocations = new FunctionInvocationRepository(new SqliteDatabase(db));
+    const t = 1_000_000;
+    for (let i = 0; i < 12; i++) {
+      expect(await invocations.admit({ id: `i${i}`, owner: 'alice', name: 'f', limit: 1, nowMs: t + i, deadlineMs: t + i + 1000 })).toEqual({ admitted: true });
+      // The one slot is taken until it is finished.
+      expect(await invocations.admit({ id: `x${i}`, owner: 'alice', name: 'f', limit: 1, nowMs: t + i, deadlineMs: t + i + 1000 })).toEqual({ admitted: false, inFlight: 1 });
+      const note = i === 11 ? null : { at: `at${i}`, status: i % 2 ? ('failed' as const) : ('ok' as const), duration_ms: i, cold: i === 0 };
+      await invocations.finish({ id: `i${i}`, owner: 'alice', name: 'f', nowMs: t + i + 1, note });
+    }
+    // The newest ten rows are kept; the one without a note (it failed before it ran) shows nowhere.
+    const last = await invocations.last('alice', 'f');
+    expect(last.map((n) => n.at)).toEqual(['at10', 'at9', 'at8', 'at7', 'at6', 'at5', 'at4', 'at3', 'at2']);
+    expect(last[0]).toEqual({ at: 'at10', status: 'ok', duration_ms: 10, cold: false });
+    expect((db.prepare("SELECT COUNT(*) AS n FROM function_invocations WHERE owner = 'alice'").get() as { n: number }).n).toBe(10);
+    expect(await invocations.activityOf('alice', 'f', t + 100)).toEqual({ inFlight: 0, lastActiveMs: t + 12 });
+
+    // A slot whose replica died: counted until its deadline, then swept into a mark of the clock.
+    await invocations.admit({ id: 'lost', owner: 'alice', name: 'g', limit: 1, nowMs: t, deadlineMs: t + 500 });
+    expect((await invocations.activity(t + 100, 'alice')).get('alice/g')).toEqual({ inFlight: 1, lastActiveMs: t });
+    expect(await invocations.sweep(t + 600)).toBe(1);
+    expect(await invocations.activityOf('alice', 'g', t + 600)).toEqual({ inFlight: 0, lastActiveMs: t + 500 });
+
+    await invocations.forget('alice', 'f');
+    expect(await invocations.last('alice', 'f')).toEqual([]);
+    expect(await invocations.activityOf('alice', 'f', t)).toEqual({ inFlight: 0, lastActiveMs: null });
+  } finally {
+    db.close();
   }
 });

@@ -104,6 +104,12 @@ export interface DedicatedStatus {
   size: number;
 }
 
+/** A dedicated pool's members as the engine shows them (any replica reads the same). */
+export interface DedicatedMembers {
+  idle: number;
+  creating: number;
+}
+
 export class WarmPool {
   private pools: Pool[];
   private readonly reserved = new Set<string>();
@@ -169,6 +175,30 @@ export class WarmPool {
   dedicatedStatus(tag: string): DedicatedStatus | null {
     const pool = this.pools.find((p) => p.tag === tag);
     return pool ? { idle: pool.idle.length, creating: pool.creating, size: pool.size } : null;
+  }
+
+  /** The tags this pool keeps dedicated pools for. */
+  dedicatedTags(): string[] {
+    return this.pools.flatMap((p) => (p.tag === null ? [] : [p.tag]));
+  }
+
+  /**
+   * Every dedicated pool's members on the engine, by tag, whoever made them (the leader): running
+   * ones no run started in are idle, ones not yet started are being made. Answers the same on every
+   * replica, leading or not.
+   */
+  async dedicatedMembers(): Promise<Map<string, DedicatedMembers>> {
+    const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmTag]);
+    const byTag = new Map<string, DedicatedMembers>();
+    for (const member of members) {
+      const tag = member.labels[LABELS.warmTag];
+      if (tag === undefined || member.labels[this.instance.key] !== this.instance.value) continue;
+      const counts = byTag.get(tag) ?? { idle: 0, creating: 0 };
+      if (member.state === 'created') counts.creating++;
+      else if (member.state === 'running' && !(await this.options.isTaken(member.name))) counts.idle++;
+      byTag.set(tag, counts);
+    }
+    return byTag;
   }
 
   /**
@@ -297,7 +327,9 @@ export class WarmPool {
 
   private async createMember(pool: Pool): Promise<void> {
     const name = `boatload-${randomBytes(16).toString('hex')}`;
-    const spec: ContainerSpec = { ...pool.template, name, labels: { [this.instance.key]: this.instance.value, [LABELS.warmPool]: pool.key } };
+    const labels: Record<string, string> = { [this.instance.key]: this.instance.value, [LABELS.warmPool]: pool.key };
+    if (pool.tag !== null) labels[LABELS.warmTag] = pool.tag;
+    const spec: ContainerSpec = { ...pool.template, name, labels };
     pool.creating++;
     try {
       await this.options.agent.createWarm({ spec });
