@@ -49,6 +49,8 @@ export interface FunctionCapacityOptions {
   logger: Logger;
 }
 
+const SWEEP_INTERVAL_MS = 60_000;
+
 export const capacityTag = (owner: string, name: string): string => `function:${owner}/${name}`;
 
 /** The members a function keeps now: max_warm while invoked or within idle_timeout of its last invocation, else min_warm. */
@@ -66,6 +68,7 @@ export class FunctionCapacity {
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private again = false;
+  private sweptAtMs = 0;
 
   constructor(private readonly options: FunctionCapacityOptions) {}
 
@@ -133,7 +136,12 @@ export class FunctionCapacity {
       return;
     }
     const nowMs = this.now();
-    await this.options.invocations.sweep(nowMs);
+    // Slots whose replica died count for nothing past their deadline already; once a minute they
+    // become finished rows (a write, so not on every tick).
+    if (nowMs - this.sweptAtMs >= SWEEP_INTERVAL_MS) {
+      this.sweptAtMs = nowMs;
+      await this.options.invocations.sweep(nowMs);
+    }
     const [records, activity] = await Promise.all([this.options.functions.list(), this.options.invocations.activity(nowMs)]);
     if (!this.options.leadership.isLeader()) return;
     const wanted = new Set<string>();
