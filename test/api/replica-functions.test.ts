@@ -25,9 +25,8 @@ import { renderContainerUnit } from '../../units/container-unit';
 import { newUnitRecord } from '../../units/scheduler/scheduler';
 import { unitHash } from '../../units/unit-file';
 import { PostgresDatabase } from '../../api/store/postgres-database';
-import { projectRoot } from '../../common/project-root';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { b64, eventually, PASSWORD, removeInstanceContainers, SATELLITE_SECRET, startSatellite, TEST_PASSWORD_ITERATIONS, type SatelliteHandle } from '../support/system';
+import { b64, eventually, PASSWORD, removeInstanceContainers, startSatellite, TEST_PASSWORD_ITERATIONS, testApiEnv, type SatelliteHandle } from '../support/system';
 
 const engineAgent = new Agent({ keepAlive: false });
 const docker = new Docker({ agent: engineAgent } as Docker.DockerOptions);
@@ -42,21 +41,8 @@ let alice: string;
 async function startReplica(): Promise<ApiServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'boatload-replica-fn-'));
   dirs.push(dataDir);
-  const config = loadApiConfig({
-    BOATLOAD_HOST: '127.0.0.1',
-    BOATLOAD_PORT: '0',
-    BOATLOAD_DATA_DIR: dataDir,
-    BOATLOAD_DATABASE_URL: database.url,
-    BOATLOAD_USERS_FIXTURE: join(projectRoot(), 'data', 'data.json'),
-    ADMINHASH: await hashPassword('admin', TEST_PASSWORD_ITERATIONS),
-    BOATLOAD_PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
-    SATELLITE_URL: satellite.url,
-    SATELLITE_SECRET,
-    SATELLITE_TIMEOUT_MS: '30000',
-    BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
-    LOG_LEVEL: 'error',
-    BOATLOAD_FLEET_SOCKET: 'off',
-  });
+  const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
+  const config = loadApiConfig({ ...testApiEnv({ dataDir, adminHash, satelliteUrl: satellite.url }), BOATLOAD_DATABASE_URL: database.url });
   const api = await buildApiServer(config, silentLogger);
   await api.listen();
   replicas.push(api);

@@ -114,6 +114,25 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
+/** The environment of an API under test: loopback, a fast state sync, quiet, one satellite. */
+export function testApiEnv(options: { dataDir: string; adminHash: string; satelliteUrl: string }): Record<string, string> {
+  return {
+    BOATLOAD_HOST: '127.0.0.1',
+    BOATLOAD_PORT: '0',
+    BOATLOAD_DATA_DIR: options.dataDir,
+    BOATLOAD_USERS_FIXTURE: join(projectRoot(), 'data', 'data.json'),
+    ADMINHASH: options.adminHash,
+    BOATLOAD_PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
+    SATELLITE_URL: options.satelliteUrl,
+    SATELLITE_SECRET,
+    SATELLITE_TIMEOUT_MS: '30000',
+    BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
+    LOG_LEVEL: 'error',
+    // Tests run as root: never let the API take fleetctl's default /var/run/fleet.sock.
+    BOATLOAD_FLEET_SOCKET: 'off',
+  };
+}
+
 export const PASSWORD = 'correct-horse-battery';
 
 /** The API's SQLite handle, for tests of the SQLite file itself (throws when the API runs on PostgreSQL). */
@@ -139,23 +158,7 @@ export async function startSystem(env: Record<string, string> = {}, options: { d
   const scriptDir = join(dataDir, 'scripts');
   let satellite = await startSatellite({ dockerSocket, downloadAllow, scriptDir, logger: satelliteLogger, firewall, networkGraceMs });
   const adminHash = await hashPassword('admin', TEST_PASSWORD_ITERATIONS);
-  const configFor = (): ApiConfig =>
-    loadApiConfig({
-      BOATLOAD_HOST: '127.0.0.1',
-      BOATLOAD_PORT: '0',
-      BOATLOAD_DATA_DIR: dataDir,
-      BOATLOAD_USERS_FIXTURE: join(projectRoot(), 'data', 'data.json'),
-      ADMINHASH: adminHash,
-      BOATLOAD_PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
-      SATELLITE_URL: satellite.url,
-      SATELLITE_SECRET,
-      SATELLITE_TIMEOUT_MS: '30000',
-      BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
-      LOG_LEVEL: 'error',
-      // Tests run as root: never let the API take fleetctl's default /var/run/fleet.sock.
-      BOATLOAD_FLEET_SOCKET: 'off',
-      ...env,
-    });
+  const configFor = (): ApiConfig => loadApiConfig({ ...testApiEnv({ dataDir, adminHash, satelliteUrl: satellite.url }), ...env });
   let config = configFor();
   let api = await buildApiServer(config, logger, seams);
   await api.listen();
