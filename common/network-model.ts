@@ -54,6 +54,26 @@ export function userNetworkNames(shared: string): UserNetworkNames | null {
   return { shared, egress: `${shared}-out`, sharedBridge: `blp-${short}`, egressBridge: `ble-${short}` };
 }
 
+/**
+ * The network a warm pool template names for members that serve `private` and `internet` runs: the
+ * satellite puts them on its holding network (holdingNetworkNames) instead, and a take moves them
+ * onto their owner's networks. Docker quirk: a container made with NetworkMode none can never be
+ * connected to another network, so such members cannot wait on `none`.
+ */
+export const WARM_HOLDING = 'boatload-warm-holding';
+
+/** A satellite's holding network: internal, no traffic between its containers, its bridge named. */
+export interface HoldingNetworkNames {
+  name: string;
+  bridge: string;
+}
+
+/** The holding network of the satellite whose packet-filter chains (or owner label) are `owner`. */
+export function holdingNetworkNames(owner: string): HoldingNetworkNames {
+  const short = createHash('sha256').update(`hold\0${owner}`).digest('hex').slice(0, 10);
+  return { name: `boatload-hold-${short}`, bridge: `blh-${short}` };
+}
+
 /** Bridge names the packet filter accepts (what userNetworkNames makes, nothing else). */
 export const BOATLOAD_BRIDGE = /^bl[pe]-[0-9a-f]{10}$/;
 

@@ -253,12 +253,24 @@ export interface WarmCreateRequest {
   spec: ContainerSpec;
 }
 
+/** A network a taken member joins (its engine name), with its aliases there. */
+export interface WarmNetwork {
+  name: string;
+  aliases?: string[];
+}
+
 /** POST /warm/:name/take: stage the run's script and start it as the member's PID 1. */
 export interface WarmTakeRequest {
   script: ScriptStaging;
   args: string[];
   /** The run's own variables (the image's and the engine's are the member's already). */
   env: Record<string, string>;
+  /**
+   * The networks a cold create of the run would put its container on (its owner's), in that order:
+   * a member waiting on its holding network joins them and leaves it before the script starts.
+   * Absent or empty: the member stays on the network it was made on (e.g. `none`).
+   */
+  networks?: WarmNetwork[];
 }
 
 /** GET /host/memory: what the host's kernel calls MemAvailable. */

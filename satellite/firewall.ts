@@ -7,7 +7,9 @@
  *
  *   P-IN:     ESTABLISHED,RELATED -> RETURN (answers to what the host opened, e.g. published ports)
  *             -i <each user bridge> -> DROP  (the API, the satellite, the engine, SSH: anything on the host)
+ *             -i <holding bridge> -> DROP    (warm members waiting for a run: warm-networks.ts)
  *   P-FWD:    ESTABLISHED,RELATED -> RETURN
+ *             -i <holding bridge> -> DROP    (nowhere through the host either)
  *             -i <a user's bridge> -> P-U<hash> (one chain per user: what that user's containers may open)
  *   P-U<hash>: -i B -o B -> RETURN           (the user's own containers, both bridges)
  *             -i <internal bridge> -> DROP   (private: nothing else)
@@ -31,7 +33,7 @@ import { execFile, spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from '../common/logger';
-import { BOATLOAD_BRIDGE, LINK_LOCAL_IPV4, NON_PUBLIC_IPV4 } from '../common/network-model';
+import { BOATLOAD_BRIDGE, holdingNetworkNames, LINK_LOCAL_IPV4, NON_PUBLIC_IPV4 } from '../common/network-model';
 
 const run = promisify(execFile);
 
@@ -197,6 +199,9 @@ export class Firewall {
     for (const user of users) lines.push(`:${this.userChain(user.key)} - [0:0]`);
     const established = '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN';
     lines.push(`-A ${input} ${established}`, `-A ${forward} ${established}`);
+    // The warm members' holding bridge, whether or not it exists yet (a rule may name a future interface).
+    const holding = holdingNetworkNames(this.options.prefix).bridge;
+    lines.push(`-A ${input} -i ${holding} -j DROP`, `-A ${forward} -i ${holding} -j DROP`);
     for (const user of users) {
       const chain = this.userChain(user.key);
       // The user's own published ports, reached through the host (links, templates): only these.

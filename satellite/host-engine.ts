@@ -249,7 +249,9 @@ export class HostEngine {
     const info = await this.container(name).inspect().catch(() => null);
     await this.removeContainer(name);
     const networks = this.options.networks;
-    const names = userNetworkNames(info?.HostConfig.NetworkMode ?? '');
+    // A taken warm member's NetworkMode still names the holding network: its endpoints say the rest.
+    const joined = Object.keys(info?.NetworkSettings?.Networks ?? {}).map((name) => userNetworkNames(name)).find((n) => n !== null);
+    const names = userNetworkNames(info?.HostConfig.NetworkMode ?? '') ?? joined ?? null;
     if (networks && names) await networks.withLock(names, () => networks.release(names));
     // Its host ports are free for anyone's container now: the owner's rule for them goes.
     const published = Object.values(info?.NetworkSettings?.Ports ?? {}).some((bindings) => (bindings?.length ?? 0) > 0);

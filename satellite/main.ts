@@ -9,6 +9,7 @@ import { HostEngine } from './host-engine';
 import { advertisedAddress, machineInfoReader } from './machine';
 import { MetricsReader } from './metrics';
 import { WarmMembers } from './warm-members';
+import { WarmNetworks } from './warm-networks';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
 import { UserNetworks } from './user-networks';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     logger,
     maxBodyBytes: config.maxBodyBytes,
     swarmProxy: config.swarmProxy ? engineEndpointOf(docker) : undefined,
-    warm: config.scriptDir ? new WarmMembers({ docker, engine, scriptDir: config.scriptDir, logLimits }) : null,
+    warm: config.scriptDir ? new WarmMembers({ docker, engine, scriptDir: config.scriptDir, logLimits, networks: new WarmNetworks({ docker, networks, owner: config.firewall?.prefix ?? 'BOATLOAD', logger }) }) : null,
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info(`listening on http://${config.host}:${config.port}`);

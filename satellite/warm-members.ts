@@ -22,10 +22,12 @@ import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerSpec } from '../common/container-spec';
 import { BadRequestError, ConflictError, ValidationError } from '../common/errors';
+import { WARM_HOLDING } from '../common/network-model';
 import { CONTAINER_NAME, SCRIPT_DIR, STDIN_PATH, type ContainerInspection, type HostMemory, type WarmTakeRequest } from '../common/satellite-protocol';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import type { HostEngine } from './host-engine';
+import type { WarmNetworks } from './warm-networks';
 
 const GO = '.go';
 const READY = '.ready';
@@ -48,6 +50,8 @@ export interface WarmMembersOptions {
   /** The satellite's script directory (SATELLITE_SCRIPT_DIR): the members' FIFOs and scripts live there. */
   scriptDir: string;
   logLimits: LogLimits;
+  /** The holding network and the take's joins; without it a template naming WARM_HOLDING is refused. */
+  networks?: WarmNetworks;
 }
 
 export class WarmMembers {
@@ -78,10 +82,15 @@ export class WarmMembers {
       });
     // The run's command is the image's entrypoint plus the script when cold; a waiter cannot be that.
     if ((image.Config.Entrypoint ?? []).length > 0) throw ValidationError.field('image', `Image "${spec.image}" has an entrypoint: it cannot be pooled.`);
+    let network = spec.network;
+    if (network === WARM_HOLDING) {
+      if (!this.options.networks) throw ValidationError.field('spec', 'This satellite keeps no holding network: members for private and internet runs cannot be made here.');
+      network = await this.options.networks.ensureHolding(spec.labels);
+    }
     const dir = this.dirOf(spec.name);
     await mkdir(dir, { recursive: true, mode: 0o755 });
     await promisify(execFile)('mkfifo', ['-m', '0600', join(dir, GO), join(dir, READY)]);
-    const options = engineCreateOptions({ ...spec, cmd: ['/bin/sh', '-c', WAITER] }, this.options.logLimits);
+    const options = engineCreateOptions({ ...spec, network, cmd: ['/bin/sh', '-c', WAITER] }, this.options.logLimits);
     options.HostConfig = { ...options.HostConfig, Mounts: [{ Type: 'bind', Source: dir, Target: SCRIPT_DIR, ReadOnly: true }] };
     let container: Docker.Container | null = null;
     try {
@@ -108,6 +117,9 @@ export class WarmMembers {
     if (!Array.isArray(request.args) || request.args.some((a) => typeof a !== 'string' || a.includes('\0'))) throw new BadRequestError('args must be strings without NUL.');
     const env = Object.entries(request.env ?? {});
     if (env.some(([key, value]) => !ENV_KEY.test(key) || typeof value !== 'string' || value.includes('\0'))) throw new BadRequestError('Invalid env.');
+    const joins = request.networks ?? [];
+    if (!Array.isArray(joins)) throw new BadRequestError('networks must be a list.');
+    if (joins.length > 0 && !this.options.networks) throw new BadRequestError('This satellite keeps no holding network: a member cannot join networks here.');
     const dir = this.dirOf(name);
     const restore = this.restores.get(name) ?? (await this.inspectRestore(name));
     const ready = await openWaitingFifo(join(dir, READY));
@@ -117,6 +129,9 @@ export class WarmMembers {
       // A blocking descriptor for the launch text (it may be larger than the pipe); the open does
       // not block: the probe showed a reader.
       go = await open(join(dir, GO), constants.O_WRONLY).finally(() => probe.close());
+      // The owner's networks before anything of the run is staged: a join that fails leaves the
+      // member unused (the pool removes it; the run starts cold).
+      if (joins.length > 0) await this.options.networks?.join(name, joins);
       await Promise.all([unlink(join(dir, GO)), unlink(join(dir, READY))]);
       await writeFile(join(dir, scriptName), Buffer.from(request.script.contentBase64, 'base64'), { mode: 0o755 });
       const stdin = request.script.stdinBase64;

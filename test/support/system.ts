@@ -25,6 +25,7 @@ import { ScriptFiles } from '../../satellite/script-files';
 import { Firewall } from '../../satellite/firewall';
 import { UserNetworks } from '../../satellite/user-networks';
 import { WarmMembers } from '../../satellite/warm-members';
+import { WarmNetworks } from '../../satellite/warm-networks';
 import { projectRoot } from '../../common/project-root';
 import type { Db } from '../../api/store/database';
 import { SqliteDatabase } from '../../api/store/sqlite-database';
@@ -66,7 +67,7 @@ export async function startSatellite(options: { secret?: string; port?: number; 
   const engine = new HostEngine({ networks, docker, logger, logLimits, data: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000, maxRatio: 100, downloadTimeoutMs: 5000, addresses: new AddressPolicy(options.downloadAllow ?? []) }, scripts: options.scriptDir ? new ScriptFiles(options.scriptDir) : undefined });
   const app = createSatelliteApp({
     engine,
-    warm: options.scriptDir ? new WarmMembers({ docker, engine, scriptDir: options.scriptDir, logLimits }) : null,
+    warm: options.scriptDir ? new WarmMembers({ docker, engine, scriptDir: options.scriptDir, logLimits, networks: new WarmNetworks({ docker, networks, owner: options.firewall?.prefix ?? 'BOATLOAD', logger }) }) : null,
     files: new ContainerFiles(),
     metrics: new MetricsReader(),
     verifier: new SignatureVerifier({ secret: options.secret ?? SATELLITE_SECRET, windowSeconds: 30 }),

@@ -1,0 +1,124 @@
+/**
+ * The networks of warm members on this host (warm-members.ts). A member that will serve a `private`
+ * or `internet` run waits on this satellite's holding network: internal (no way out), with traffic
+ * between its containers off (members never reach each other), and the host's packet filter
+ * dropping whatever it sends to or through the host (firewall.ts). It is on no user's network: it
+ * belongs to nobody. At the take it joins its owner's networks as a cold create would (made on
+ * demand, with their rules; the shared one with the hostname alias, then the egress one for
+ * `internet`) and leaves the holding one, before the script starts.
+ *
+ * Docker quirk: a container made with NetworkMode none can never be connected to another network
+ * ("container cannot be disconnected from host network or connected to host network"), hence a
+ * network of our own to wait on. A member's HostConfig.NetworkMode keeps naming the holding network
+ * after the take (the engine never rewrites it): its user's networks are read from its endpoints.
+ */
+import type Docker from 'dockerode';
+import { BadRequestError, ConflictError, ServiceUnavailableError } from '../common/errors';
+import { LABELS } from '../common/labels';
+import type { Logger } from '../common/logger';
+import { HOSTNAME, holdingNetworkNames, userNetworkNames, USER_NETWORK, type HoldingNetworkNames } from '../common/network-model';
+import type { WarmNetwork } from '../common/satellite-protocol';
+import { engineError } from './engine-errors';
+import type { NetworkPlan, UserNetworks } from './user-networks';
+
+export interface WarmNetworksOptions {
+  docker: Docker;
+  networks: UserNetworks;
+  /** The packet filter's chain prefix (or BOATLOAD without one): names the holding network. */
+  owner: string;
+  logger: Logger;
+}
+
+export class WarmNetworks {
+  readonly holding: HoldingNetworkNames;
+
+  constructor(private readonly options: WarmNetworksOptions) {
+    this.holding = holdingNetworkNames(options.owner);
+  }
+
+  /**
+   * Makes sure the holding network exists (checked on the engine every time, as users' networks
+   * are) and answers its name. `labels`: the member's; the network carries its installation label.
+   */
+  async ensureHolding(labels: Record<string, string>): Promise<string> {
+    const { docker } = this.options;
+    const { name, bridge } = this.holding;
+    try {
+      const existing = await docker.getNetwork(name).inspect();
+      if (existing.Labels?.[LABELS.firewall] !== this.options.owner || existing.Internal !== true) {
+        throw new ServiceUnavailableError(`The network ${name} is not this satellite's holding network.`);
+      }
+      return name;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err instanceof ServiceUnavailableError ? err : engineError(err, `network ${name}`);
+    }
+    const networkLabels: Record<string, string> = { [LABELS.firewall]: this.options.owner, [LABELS.networkRole]: 'holding' };
+    if (labels[LABELS.instance] !== undefined) networkLabels[LABELS.instance] = labels[LABELS.instance];
+    try {
+      await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: networkLabels,
+        // A named bridge, so that the packet filter drops what it sends to the host before it exists;
+        // ICC off: members on it do not reach each other.
+        Options: { 'com.docker.network.bridge.name': bridge, 'com.docker.network.bridge.enable_icc': 'false' },
+      });
+      this.options.logger.info(`created the warm members' holding network ${name}`);
+    } catch (err) {
+      // 409: made meanwhile by another member's create.
+      if ((err as { statusCode?: number }).statusCode !== 409) throw engineError(err, `network ${name}`);
+    }
+    return name;
+  }
+
+  /**
+   * Moves member `name` from the holding network onto `wanted`: one user's shared network and, for
+   * `internet`, its egress network, with aliases on the shared one only (as a cold create).
+   */
+  async join(name: string, wanted: readonly WarmNetwork[]): Promise<void> {
+    const plan = planOf(wanted);
+    const { docker, networks } = this.options;
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(name).inspect();
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+    if (!info.NetworkSettings.Networks?.[this.holding.name]) throw new ConflictError('This warm member is not waiting on the holding network.');
+    await networks.withLock(plan.names, async () => {
+      await networks.ensure(plan, info.Config.Labels ?? {});
+      for (const network of wanted) {
+        const aliases = network.aliases ?? [];
+        try {
+          await docker.getNetwork(network.name).connect({ Container: name, EndpointConfig: aliases.length > 0 ? { Aliases: aliases } : {} });
+        } catch (err) {
+          throw engineError(err, `network ${network.name}`);
+        }
+      }
+    });
+    try {
+      await docker.getNetwork(this.holding.name).disconnect({ Container: name });
+    } catch (err) {
+      throw engineError(err, `network ${this.holding.name}`);
+    }
+  }
+}
+
+/** The user's networks a take names, checked: the shared one first, then at most its egress one. */
+function planOf(raw: readonly WarmNetwork[]): NetworkPlan {
+  const bad = (): BadRequestError => new BadRequestError("networks must name a user's network (aliases: DNS labels), then at most its egress network.");
+  const list: unknown = raw;
+  if (!Array.isArray(list) || list.length < 1 || list.length > 2) throw bad();
+  const wanted = (list as unknown[]).map((item): WarmNetwork => {
+    const { name, aliases } = (item ?? {}) as { name?: unknown; aliases?: unknown };
+    if (typeof name !== 'string') throw bad();
+    if (aliases === undefined) return { name };
+    if (!Array.isArray(aliases) || !(aliases as unknown[]).every((a): a is string => typeof a === 'string' && HOSTNAME.test(a))) throw bad();
+    return { name, aliases: aliases as string[] };
+  });
+  const names = USER_NETWORK.test(wanted[0].name) ? userNetworkNames(wanted[0].name) : null;
+  if (!names || (wanted.length === 2 && (wanted[1].name !== names.egress || (wanted[1].aliases ?? []).length > 0))) throw bad();
+  return { names, mode: wanted.length === 2 ? 'internet' : 'private', alias: wanted[0].aliases?.[0] };
+}
