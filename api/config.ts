@@ -248,7 +248,9 @@ const WARM_CLASS = /^([^;=\s]+)((?:;(?:(?:memory|cpus|pids)=[0-9.]+|network=none
 
 /**
  * `IMAGE[;memory=BYTES][;cpus=N][;pids=N][;network=none]=COUNT`, comma- or space-separated, e.g.
- * `boatload/base:latest=4`; an image without a tag means `:latest`. Empty: no pool.
+ * `boatload/base:latest=4`; an image without a tag means `:latest`. Empty: no pool. Without
+ * `network=none` a class serves `private` and `internet` runs (members join the owner's networks
+ * at the take); with it, `none` runs.
  */
 function warmPoolFromEnv(env: Env): WarmPoolConfig {
   const name = 'BOATLOAD_WARM_POOL';

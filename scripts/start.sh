@@ -12,5 +12,5 @@ ensure_base_image
 log "compiling TypeScript"
 npx tsc -p tsconfig.json
 # Warm capacity for script runs (README, "Warm pool"); BOATLOAD_WARM_POOL= (empty) turns it off.
-export BOATLOAD_WARM_POOL="${BOATLOAD_WARM_POOL-boatload/base:latest;network=none=2}"
+export BOATLOAD_WARM_POOL="${BOATLOAD_WARM_POOL-boatload/base:latest=2}"
 node scripts/run-all.js

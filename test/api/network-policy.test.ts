@@ -6,6 +6,8 @@
  * address (169.254.169.254), a private address outside the egress allowlist, one inside it, and a
  * TEST-NET address standing for the internet, each serving HTTP. A plain container on Docker's
  * default bridge (outside BoatLoad's policy) reaches every one of them: the refusals are the policy's.
+ * A warm pool for private and internet runs (BOATLOAD_WARM_POOL without network=none) runs beside
+ * it: its members wait on the satellite's holding network and join their owner's at the take.
  */
 import Docker from 'dockerode';
 import { execFile, execFileSync } from 'node:child_process';
@@ -16,8 +18,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { userNetworkName, userNetworkNames } from '../../common/network-model';
-import { startSystem, type TestSystem } from '../support/system';
+import { LABELS } from '../../common/labels';
+import { holdingNetworkNames, userNetworkName, userNetworkNames } from '../../common/network-model';
+import { eventually, startSystem, type TestSystem } from '../support/system';
 
 jest.setTimeout(120_000);
 
@@ -38,6 +41,7 @@ let hostPort = 0;
 let webDir = '';
 const made: Record<'alice' | 'bob', string[]> = { alice: [], bob: [] };
 const baseline = `npt-${tag}-baseline`;
+const WARM_SIZE = 2;
 
 function setUpOutside(): void {
   ip('netns', 'add', ns);
@@ -134,7 +138,8 @@ beforeAll(async () => {
   hostServer = createServer((_req, res) => res.end('host\n'));
   await new Promise<void>((resolve) => hostServer.listen(0, '0.0.0.0', resolve));
   hostPort = (hostServer.address() as AddressInfo).port;
-  system = await startSystem({}, { firewall: { prefix, egressAllow: [ALLOW] } });
+  // Runs with a hostname, ports or without a script never fit the pool: the tests above them run cold.
+  system = await startSystem({ BOATLOAD_WARM_POOL: `boatload/base:latest=${WARM_SIZE}` }, { firewall: { prefix, egressAllow: [ALLOW] } });
   execFileSync('docker', ['run', '-d', '--name', baseline, 'boatload/base:latest', 'sleep', '600']);
 });
 
@@ -236,6 +241,130 @@ test("a user's own published port is reached through the host (a link); another 
   made.alice.splice(made.alice.indexOf(site), 1);
   expect(rules()).not.toContain(`--dport ${where.host_port} -j RETURN`);
 });
+
+/** Creates a script run of alice's and waits for its exit; answers its id (kept for the cleanup test). */
+async function runToExit(body: Record<string, unknown>): Promise<string> {
+  const token = await system.token('alice');
+  const res = await system.http().post('/v1/container/').set('Authorization', `JWT ${token}`).send(body);
+  expect(res.status).toBe(201);
+  const id = res.body.id as string;
+  made.alice.push(id);
+  await eventually(async () => {
+    const state = await system.http().get(`/v1/container/${id}/state`).set('Authorization', `JWT ${token}`).expect(200);
+    return state.body.docker_state.Status === 'exited' ? true : undefined;
+  }, 30_000, `container ${id} to exit`);
+  return id;
+}
+
+/**
+ * One shell script that tries every path at once (refused ones hang until nc's timeout) and prints
+ * `name=answer` lines; its answers wait in /dev/shm (a tmpfs: no change to the container's files).
+ */
+function probeScript(paths: Array<[string, string]>): string {
+  const lines = ['#!/bin/sh'];
+  paths.forEach(([, url], i) => lines.push(`(${fetchCmd(url)}) > /dev/shm/probe.${i} 2>/dev/null &`));
+  lines.push('wait');
+  paths.forEach(([name], i) => lines.push(`echo "${name}=$(cat /dev/shm/probe.${i})"`));
+  return `${lines.join('\n')}\n`;
+}
+
+test('a warm private or internet run joins only its owner\'s networks and reaches exactly what a cold run reaches; a waiting member reaches nothing', async () => {
+  const warmIdle = (): number => system.api.warm?.status().reduce((sum, p) => sum + p.idle, 0) ?? -1;
+  await eventually(async () => (warmIdle() === WARM_SIZE ? true : undefined), 30_000, 'a full pool');
+  const [peer, bob] = await Promise.all([
+    create('alice', { script: webScript('web'), hostname: 'peer', network: 'internet', permanent: true }),
+    create('bob', { script: webScript('bob'), hostname: 'bobweb', network: 'internet', permanent: true }),
+  ]);
+  const aliceNet = userNetworkNames(userNetworkName(system.api.instanceId, 'alice'));
+  const bobNet = userNetworkNames(userNetworkName(system.api.instanceId, 'bob'));
+  if (!aliceNet || !bobNet) throw new Error('network names');
+  const holding = holdingNetworkNames(prefix);
+  const host = hostAddress();
+  const outside = (address: string): string => `http://${address}:8080/ok`;
+
+  // A waiting member: on the holding network only, on no user's network, and it reaches nothing.
+  const members = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
+  expect(members.length).toBeGreaterThanOrEqual(2);
+  const [member, other] = await Promise.all(members.slice(0, 2).map((m) => docker.getContainer(m.Id).inspect()));
+  expect(Object.keys(member.NetworkSettings.Networks)).toEqual([holding.name]);
+  const holdingInfo = await docker.getNetwork(holding.name).inspect();
+  expect(holdingInfo).toMatchObject({ Internal: true, Options: { 'com.docker.network.bridge.name': holding.bridge, 'com.docker.network.bridge.enable_icc': 'false' } });
+  const waiting: Array<[string, string]> = [
+    ['peer-by-name', 'http://peer:8080/ok'],
+    ['peer-by-ip', `http://${await containerIp(peer, aliceNet.shared)}:8080/ok`],
+    ['other-member', `http://${other.NetworkSettings.Networks[holding.name].IPAddress}:8080/ok`],
+    ['host-gateway', `http://${await gatewayOf(holding.name)}:${hostPort}/`],
+    ['host', `http://${host}:${hostPort}/`],
+    ['docker0', `http://172.17.0.1:${hostPort}/`],
+    ['internet', outside(ADDR.internet)],
+    ['allowlisted', outside(ADDR.privateIn)],
+    ['metadata', outside(ADDR.metadata)],
+  ];
+  // The other member listens (a listener that writes no file), so that only the network stands between them; it goes after the probe.
+  await execFileAsync('docker', ['exec', '-d', other.Id, 'nc', '-ll', '-p', '8080', '-e', 'printf', 'HTTP/1.0 200 OK\r\n\r\nmember\n']);
+  const probe = async (id: string, paths: Array<[string, string]>): Promise<string> => (await execFileAsync('docker', ['exec', id, 'sh', '-c', probeScript(paths).replace('#!/bin/sh\n', '')], { encoding: 'utf8' })).stdout;
+  // It answers on its own address (the probe of a refusal below is not vacuous).
+  expect(await probe(other.Id, [['self', `http://${other.NetworkSettings.Networks[holding.name].IPAddress}:8080/ok`]])).toBe('self=member\n');
+  const fromMember = await probe(member.Id, waiting);
+  await execFileAsync('docker', ['exec', other.Id, 'sh', '-c', 'kill $(pidof nc)']);
+  expect(fromMember).toBe(waiting.map(([name]) => `${name}=\n`).join(''));
+
+  const paths: Array<[string, string]> = [
+    ['peer-by-name', 'http://peer:8080/ok'],
+    ['internet', outside(ADDR.internet)],
+    ['allowlisted', outside(ADDR.privateIn)],
+    ['metadata', outside(ADDR.metadata)],
+    ['private-outside-allowlist', outside(ADDR.privateOut)],
+    ['bob-by-name', 'http://bobweb:8080/ok'],
+    ['bob-by-ip', `http://${await containerIp(bob, bobNet.shared)}:8080/ok`],
+    ['bob-by-egress-ip', `http://${await containerIp(bob, bobNet.egress)}:8080/ok`],
+    ['host-gateway', `http://${await gatewayOf(aliceNet.egress)}:${hostPort}/`],
+    ['host', `http://${host}:${hostPort}/`],
+    ['docker0', `http://172.17.0.1:${hostPort}/`],
+    ['holding-gateway', `http://${await gatewayOf(holding.name)}:${hostPort}/`],
+  ];
+  const script = Buffer.from(`${probeScript(paths)}mkdir -p /out && echo done > /out/r.txt\n`).toString('base64');
+  // Another pids limit does not fit the pool's class: the same run, cold.
+  const [warmInternet, warmPrivate, coldInternet] = await Promise.all([runToExit({ script, network: 'internet' }), runToExit({ script, network: 'private' }), runToExit({ script, network: 'internet', pids: 100 })]);
+  const inspect = (id: string): Promise<Docker.ContainerInspectInfo> => docker.getContainer(`boatload-${id}`).inspect();
+  const [warmI, warmP, coldI, peerInfo] = await Promise.all([warmInternet, warmPrivate, coldInternet, peer].map(inspect));
+  // A run with a hostname never fits (its UTS name is fixed when the engine creates it): the peer ran cold.
+  expect(peerInfo.Config.Labels[LABELS.warmPool]).toBeUndefined();
+  expect(warmI.Config.Labels[LABELS.warmPool]).toBeDefined();
+  expect(warmP.Config.Labels[LABELS.warmPool]).toBeDefined();
+  expect(coldI.Config.Labels[LABELS.warmPool]).toBeUndefined();
+  // Only its owner's networks, as the cold run: no holding network, nothing of bob's.
+  expect(Object.keys(warmI.NetworkSettings.Networks).sort()).toEqual([aliceNet.shared, aliceNet.egress].sort());
+  expect(Object.keys(coldI.NetworkSettings.Networks).sort()).toEqual([aliceNet.shared, aliceNet.egress].sort());
+  expect(Object.keys(warmP.NetworkSettings.Networks)).toEqual([aliceNet.shared]);
+
+  const token = await system.token('alice');
+  const readsOf = async (id: string): Promise<Record<string, unknown>> => {
+    const get = (path: string) => system.http().get(`/v1/container/${id}/${path}`).set('Authorization', `JWT ${token}`).expect(200);
+    const state = (await get('state')).body;
+    return { stdout: (await get('stdout')).text, changes: (await get('changes')).body, exit: state.docker_state.ExitCode, status: state.status, network: state.network };
+  };
+  const [warmReads, coldReads, privateReads] = await Promise.all([warmInternet, coldInternet, warmPrivate].map(readsOf));
+  expect(warmReads).toEqual(coldReads);
+  expect(warmReads.changes).toEqual(expect.arrayContaining([expect.objectContaining({ Path: '/out/r.txt' })]));
+  const answers = (text: unknown): Record<string, string> => Object.fromEntries((text as string).trim().split('\n').map((line) => line.split('=') as [string, string]));
+  expect(answers(warmReads.stdout)).toEqual({
+    'peer-by-name': 'web',
+    internet: 'outside',
+    allowlisted: 'outside',
+    metadata: '',
+    'private-outside-allowlist': '',
+    'bob-by-name': '',
+    'bob-by-ip': '',
+    'bob-by-egress-ip': '',
+    'host-gateway': '',
+    host: '',
+    docker0: '',
+    'holding-gateway': '',
+  });
+  expect(answers(privateReads.stdout)).toEqual({ ...answers(warmReads.stdout), internet: '', allowlisted: '' });
+  expect(privateReads.network).toBe('private');
+}, 60_000);
 
 async function remove(username: 'alice' | 'bob'): Promise<void> {
   const token = await system.token(username);

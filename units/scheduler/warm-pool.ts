@@ -20,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { emptySpec, type ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
-import type { ContainerInspection, ContainerSummary, HostMemory, WarmCreateRequest, WarmTakeRequest } from '../../common/satellite-protocol';
+import { hostnameOf, userNetworkNames, WARM_HOLDING } from '../../common/network-model';
+import type { ContainerInspection, ContainerSummary, HostMemory, WarmCreateRequest, WarmNetwork, WarmTakeRequest } from '../../common/satellite-protocol';
 import { containerSpecFromUnit, renderContainerUnit } from '../container-unit';
 import type { Leadership } from './leadership';
 import type { Workload } from './model';
@@ -41,9 +42,9 @@ export interface WarmClass {
   nanoCpus?: number;
   pidsLimit?: number;
   /**
-   * `none`: members without a network, for runs that ask for none. Without it members are on the
-   * engine's default network, which fits runs only where containers are not put on their owner's
-   * network (members belong to nobody, so they cannot be on an owner's network ahead of time).
+   * `none`: members without a network, for runs that ask for none. Without it members wait on the
+   * satellite's holding network (on no user's network, reaching nothing) and serve `private` and
+   * `internet` runs: the take joins them to their owner's networks (satellite/warm-networks.ts).
    */
   network?: 'none';
   size: number;
@@ -72,17 +73,32 @@ export interface WarmPoolOptions {
   logger: Logger;
 }
 
+/**
+ * The networks a cold create of `spec` joins, in order (satellite/user-networks.ts): its user's
+ * shared network with its hostname as alias, then for `internet` the egress one; none for others.
+ */
+export function joinsOf(spec: ContainerSpec): WarmNetwork[] {
+  const names = spec.network === undefined ? null : userNetworkNames(spec.network);
+  if (!names) return [];
+  const alias = hostnameOf(spec.labels);
+  const joins: WarmNetwork[] = [alias ? { name: names.shared, aliases: [alias] } : { name: names.shared }];
+  if (spec.labels[LABELS.network] === 'internet') joins.push({ name: names.egress });
+  return joins;
+}
+
 /** A member's engine name has the shape of a container's (`boatload-<32 hex>`): a run keeps it. */
 const MEMBER_NAME = /^boatload-([0-9a-f]{32})$/;
 
 /**
  * What decides whether a run fits a pool: the spec but for name, command, variables and labels,
- * read back from its unit options (the form the scheduler's workload has), keys sorted.
+ * read back from its unit options (the form the scheduler's workload has), keys sorted. Any user's
+ * network counts as the holding network: members join their owner's at the take, in either mode.
  */
 export function warmClassKey(spec: ContainerSpec): string {
   const parsed = containerSpecFromUnit(renderContainerUnit({ spec, description: 'warm class' }), `${spec.name}.service`);
   const rest: Record<string, unknown> = { ...parsed };
   for (const key of ['name', 'cmd', 'env', 'labels']) delete rest[key];
+  if (parsed.network !== undefined && userNetworkNames(parsed.network) !== null) rest.network = WARM_HOLDING;
   const sorted = Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
 }
@@ -131,7 +147,7 @@ export class WarmPool {
       template.memoryBytes = cls.memoryBytes ?? defaults.memoryBytes;
       template.nanoCpus = cls.nanoCpus ?? defaults.nanoCpus;
       template.pidsLimit = cls.pidsLimit ?? defaults.pidsLimit;
-      if (cls.network) template.network = cls.network;
+      template.network = cls.network ?? WARM_HOLDING;
       return { tag: null, key: warmClassKey(template), template, size: cls.size, idle: [], creating: 0 };
     });
   }
@@ -154,7 +170,8 @@ export class WarmPool {
       pool = undefined;
     }
     if (!pool) {
-      pool = { tag, key, template: { ...template, name: 'boatload-pool', cmd: undefined, env: {}, labels: {} }, size, idle: [], creating: 0 };
+      const network = template.network !== undefined && userNetworkNames(template.network) !== null ? WARM_HOLDING : template.network;
+      pool = { tag, key, template: { ...template, name: 'boatload-pool', cmd: undefined, env: {}, labels: {}, network }, size, idle: [], creating: 0 };
       this.pools = [...this.pools, pool];
     }
     pool.size = size;
@@ -207,6 +224,8 @@ export class WarmPool {
    */
   reserve(spec: ContainerSpec, tag?: string): string | null {
     if (this.closed || this.pools.length === 0 || !this.leads()) return null;
+    // A hostname is the container's own (its UTS name), fixed when the engine creates it: cold.
+    if (hostnameOf(spec.labels) !== undefined) return null;
     const key = warmClassKey(spec);
     // The tag's own pool first, then a shared class.
     const pool = [this.pools.find((p) => p.tag === tag && tag !== undefined), this.pools.find((p) => p.tag === null && p.key === key)].find(
@@ -240,7 +259,7 @@ export class WarmPool {
       return null;
     }
     try {
-      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env });
+      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env, networks: joinsOf(workload.spec) });
     } catch (err) {
       this.options.logger.warn(`warm member ${name} could not be taken (${(err as Error).message}); the run starts cold`);
       await this.options.agent.remove(name).catch(() => undefined);
