@@ -15,6 +15,8 @@ export interface CreateBody {
   image_name?: string;
   image_tag?: string;
   network?: string;
+  /** A limit of its own (e.g. one no warm pool class has: the run starts cold). */
+  pids?: number;
 }
 
 export interface StateAnswer {

@@ -4,6 +4,9 @@
  * script and follows `stdout` (the follow ends when the container exits); the raw side creates,
  * attaches, starts and reads the attach stream to its end (the same output). Before each BoatLoad
  * iteration (untimed) the pool is full again: this measures warm capacity, not a burst past it.
+ * The same for an `internet` run (the default mode): its member waits on the holding network and
+ * joins the owner's networks at the take; the raw side is `docker run` on the default bridge, and a
+ * cold BoatLoad `internet` run (limits no pool has) is measured against the same raw side too.
  * Then the pool's cost: idle memory and CPU of its members, from the engine's stats.
  */
 import type Docker from 'dockerode';
@@ -44,10 +47,11 @@ async function idleMembers(docker: Docker, instanceId: string): Promise<Docker.C
   return docker.listContainers({ filters: { label: [`boatload.instance=${instanceId}`, POOL_LABEL], status: ['running'] } });
 }
 
+/** Both classes (none, and private/internet) keep POOL_SIZE members each. */
 async function waitForFullPool(docker: Docker, instanceId: string): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while ((await idleMembers(docker, instanceId)).length < POOL_SIZE) {
-    if (Date.now() > deadline) throw new Error(`the warm pool did not fill to ${POOL_SIZE} within 60 s`);
+  while ((await idleMembers(docker, instanceId)).length < 2 * POOL_SIZE) {
+    if (Date.now() > deadline) throw new Error(`the warm pool did not fill to ${2 * POOL_SIZE} within 60 s`);
     await sleep(50);
   }
 }
@@ -78,7 +82,7 @@ export const warmRun: Scenario = {
       const options = raw.createOptions(cmd);
       return raw.docker.createContainer({ ...options, HostConfig: { ...options.HostConfig, NetworkMode: 'none' } });
     };
-    const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image};network=none=${POOL_SIZE}` } });
+    const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image};network=none=${POOL_SIZE},${ctx.image}=${POOL_SIZE}` } });
     const unregister = ctx.onInterrupt(() => system.stop());
     const http = await system.login();
     const bl = new BoatLoadApi(http, raw.docker);
@@ -119,6 +123,44 @@ export const warmRun: Scenario = {
           }
         },
       });
+      // An internet run: warm (pool full before each), then cold (another pids limit: no class fits),
+      // each against create + attach + start on the engine's default bridge.
+      const internet = (warm: boolean) => {
+        const side = { boatload: [] as Timing[], raw: [] as Timing[] };
+        return alternate({
+          warmups: ctx.quick ? 1 : 2,
+          iterations: ctx.iterations(20, 2),
+          log: (m) => log(`warm: internet ${warm ? 'warm' : 'cold'}: ${m}`),
+          boatload: async (warmup) => {
+            if (warm) await waitForFullPool(raw.docker, instanceId);
+            const started = performance.now();
+            const id = await bl.create(warm ? { script, network: 'internet' } : { script, network: 'internet', pids: 100 });
+            const res = await http.stream(`/v1/container/${id}/stdout?follow=true`);
+            const timing = await readTimed(res, started);
+            await bl.remove(id);
+            if (timing.text !== `${LINE}\n`) throw new Error(`BoatLoad's stdout was ${JSON.stringify(timing.text)}`);
+            if (!warmup) side.boatload.push(timing);
+            return timing.exitMs;
+          },
+          raw: async (warmup) => {
+            const started = performance.now();
+            const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
+            try {
+              const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+              const reading = readTimed(stream, started);
+              await container.start();
+              const timing = await reading;
+              if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
+              if (!warmup) side.raw.push(timing);
+              return timing.exitMs;
+            } finally {
+              await raw.remove(container);
+            }
+          },
+        }).then(() => side);
+      };
+      const internetWarm = await internet(true);
+      const internetCold = await internet(false);
       // Function invokes against raw `docker run --rm` of the same command (create + attach + start
       // + wait + remove): warm (pool full before each), cold (limits no pool has), reused (one
       // container, an exec each); then 24 warm invokes with 8 in flight.
@@ -200,6 +242,28 @@ export const warmRun: Scenario = {
           raw: timings.raw.map((t) => t.exitMs),
           target: { on: 'ratio', op: '<=', value: 0.5 },
           reason,
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'warm internet run: exit (output complete)',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: internetWarm.boatload.map((t) => t.exitMs),
+          raw: internetWarm.raw.map((t) => t.exitMs),
+          target: null,
+          reason: `BoatLoad: network internet, a member of the pool of ${POOL_SIZE} (full before each) joined to the owner's networks at the take; raw: create + attach + start on the default bridge`,
+          extra: { first_byte_ms: internetWarm.boatload.map((t) => t.firstByteMs), raw_first_byte_ms: internetWarm.raw.map((t) => t.firstByteMs) },
+        }),
+        compareRow({
+          scenario: '9 warm script run',
+          name: 'cold internet run: exit (output complete)',
+          unit: 'ms',
+          higherIsBetter: false,
+          boatload: internetCold.boatload.map((t) => t.exitMs),
+          raw: internetCold.raw.map((t) => t.exitMs),
+          target: null,
+          reason: 'BoatLoad: network internet with limits no pool has (a container created on the owner\'s networks); raw: create + attach + start on the default bridge',
+          extra: { first_byte_ms: internetCold.boatload.map((t) => t.firstByteMs), raw_first_byte_ms: internetCold.raw.map((t) => t.firstByteMs) },
         }),
         compareRow({
           scenario: '9 warm script run',
