@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import type { ContainerSpec } from '../common/container-spec';
 import { BadRequestError, ConflictError, ValidationError } from '../common/errors';
 import { WARM_HOLDING } from '../common/network-model';
-import { CONTAINER_NAME, SCRIPT_DIR, STDIN_PATH, type ContainerInspection, type HostMemory, type WarmTakeRequest } from '../common/satellite-protocol';
+import { CONTAINER_NAME, SCRIPT_DIR, STDIN_PATH, type ContainerInspection, type HostMemory, type WarmNetwork, type WarmTakeRequest } from '../common/satellite-protocol';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import type { HostEngine } from './host-engine';
@@ -117,9 +117,10 @@ export class WarmMembers {
     if (!Array.isArray(request.args) || request.args.some((a) => typeof a !== 'string' || a.includes('\0'))) throw new BadRequestError('args must be strings without NUL.');
     const env = Object.entries(request.env ?? {});
     if (env.some(([key, value]) => !ENV_KEY.test(key) || typeof value !== 'string' || value.includes('\0'))) throw new BadRequestError('Invalid env.');
-    const joins = request.networks ?? [];
-    if (!Array.isArray(joins)) throw new BadRequestError('networks must be a list.');
-    if (joins.length > 0 && !this.options.networks) throw new BadRequestError('This satellite keeps no holding network: a member cannot join networks here.');
+    const networks: unknown = request.networks ?? [];
+    if (!Array.isArray(networks)) throw new BadRequestError('networks must be a list.');
+    if (networks.length > 0 && !this.options.networks) throw new BadRequestError('This satellite keeps no holding network: a member cannot join networks here.');
+    const joins = networks.length > 0 ? (this.options.networks?.check(networks as WarmNetwork[]) ?? null) : null;
     const dir = this.dirOf(name);
     const restore = this.restores.get(name) ?? (await this.inspectRestore(name));
     const ready = await openWaitingFifo(join(dir, READY));
@@ -131,7 +132,7 @@ export class WarmMembers {
       go = await open(join(dir, GO), constants.O_WRONLY).finally(() => probe.close());
       // The owner's networks before anything of the run is staged: a join that fails leaves the
       // member unused (the pool removes it; the run starts cold).
-      if (joins.length > 0) await this.options.networks?.join(name, joins);
+      if (joins) await this.options.networks?.join(name, joins);
       await Promise.all([unlink(join(dir, GO)), unlink(join(dir, READY))]);
       await writeFile(join(dir, scriptName), Buffer.from(request.script.contentBase64, 'base64'), { mode: 0o755 });
       const stdin = request.script.stdinBase64;

@@ -74,11 +74,17 @@ export class WarmNetworks {
   }
 
   /**
-   * Moves member `name` from the holding network onto `wanted`: one user's shared network and, for
-   * `internet`, its egress network, with aliases on the shared one only (as a cold create).
+   * Checks what a take asks to join (before the member is touched: a refused take leaves it
+   * waiting): one user's shared network and, for `internet`, its egress network, with aliases on
+   * the shared one only (as a cold create).
    */
-  async join(name: string, wanted: readonly WarmNetwork[]): Promise<void> {
-    const plan = planOf(wanted);
+  check(wanted: readonly WarmNetwork[]): WarmJoin {
+    return planOf(wanted);
+  }
+
+  /** Moves member `name` from the holding network onto the checked networks, in their order. */
+  async join(name: string, join: WarmJoin): Promise<void> {
+    const { plan, wanted } = join;
     const { docker, networks } = this.options;
     let info: Docker.ContainerInspectInfo;
     try {
@@ -106,8 +112,14 @@ export class WarmNetworks {
   }
 }
 
+/** A take's networks, checked (WarmNetworks.check). */
+export interface WarmJoin {
+  plan: NetworkPlan;
+  wanted: WarmNetwork[];
+}
+
 /** The user's networks a take names, checked: the shared one first, then at most its egress one. */
-function planOf(raw: readonly WarmNetwork[]): NetworkPlan {
+function planOf(raw: readonly WarmNetwork[]): WarmJoin {
   const bad = (): BadRequestError => new BadRequestError("networks must name a user's network (aliases: DNS labels), then at most its egress network.");
   const list: unknown = raw;
   if (!Array.isArray(list) || list.length < 1 || list.length > 2) throw bad();
@@ -120,5 +132,5 @@ function planOf(raw: readonly WarmNetwork[]): NetworkPlan {
   });
   const names = USER_NETWORK.test(wanted[0].name) ? userNetworkNames(wanted[0].name) : null;
   if (!names || (wanted.length === 2 && (wanted[1].name !== names.egress || (wanted[1].aliases ?? []).length > 0))) throw bad();
-  return { names, mode: wanted.length === 2 ? 'internet' : 'private', alias: wanted[0].aliases?.[0] };
+  return { plan: { names, mode: wanted.length === 2 ? 'internet' : 'private', alias: wanted[0].aliases?.[0] }, wanted };
 }

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LABELS } from '../../common/labels';
 import { holdingNetworkNames, userNetworkName, userNetworkNames } from '../../common/network-model';
-import { eventually, startSystem, type TestSystem } from '../support/system';
+import type { WarmTakeRequest } from '../../common/satellite-protocol';
+import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 
 jest.setTimeout(120_000);
 
@@ -308,6 +309,14 @@ test('a warm private or internet run joins only its owner\'s networks and reache
   const fromMember = await probe(member.Id, waiting);
   await execFileAsync('docker', ['exec', other.Id, 'sh', '-c', 'kill $(pidof nc)']);
   expect(fromMember).toBe(waiting.map(([name]) => `${name}=\n`).join(''));
+
+  // A take that names anything but one user's network (then at most its egress network) is a 400, and the member keeps waiting.
+  const memberName = member.Name.replace(/^\//, '');
+  const take = (networks: unknown) => system.api.satellite.takeWarm(memberName, { script: { path: '/boatload/script', contentBase64: b64('#!/bin/sh\necho taken\n') }, args: [], env: {}, networks } as WarmTakeRequest);
+  for (const networks of [[{ name: 'bridge' }], [{ name: holding.name }], [{ name: aliceNet.shared }, { name: bobNet.egress }], [{ name: aliceNet.egress }], [{ name: aliceNet.shared, aliases: ['Not A Label'] }], [{ name: aliceNet.shared }, { name: aliceNet.egress }, { name: aliceNet.egress }], 'x']) {
+    await expect(take(networks)).rejects.toMatchObject({ status: 400 });
+  }
+  expect((await docker.getContainer(member.Id).inspect()).State.Running).toBe(true);
 
   const paths: Array<[string, string]> = [
     ['peer-by-name', 'http://peer:8080/ok'],
