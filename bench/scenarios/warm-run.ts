@@ -335,6 +335,12 @@ export const warmRun: Scenario = {
       http.close();
       await system.stop().catch((err: Error) => log(`warm: stopping BoatLoad: ${err.message}`));
       await bl.removeFromEngine().catch(() => 0);
+      // The satellite keeps the members' holding network (and users' networks for their grace); this
+      // BoatLoad's are gone with it.
+      if (bl.instanceId) {
+        const networks = await raw.docker.listNetworks({ filters: { label: [`boatload.instance=${bl.instanceId}`] } }).catch(() => []);
+        await Promise.all(networks.map((n) => raw.docker.getNetwork(n.Id).remove().catch(() => undefined)));
+      }
       unregister();
     }
   },
