@@ -26,7 +26,7 @@ import { publishedPortsOf, type PortBinding } from '../common/published-ports';
 import { packDataArchive } from './data-archive';
 import { engineCreateOptions, type LogLimits } from './engine-options';
 import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
-import { dialLogs } from './engine-logs';
+import { dialLogs, followFromStart } from './engine-logs';
 import { LogDemuxer, type LogStreamName } from './log-demux';
 import { ScriptFiles, withStdin } from './script-files';
 import type { NetworkPlan, UserNetworks } from './user-networks';
@@ -336,16 +336,20 @@ export class HostEngine {
   }
 
   /** The container's output, demultiplexed, as a stream with back-pressure. */
+  /** A container's output, demultiplexed; a follow opened before the start waits for it (followFromStart). */
   async logs(name: string, request: LogRequest): Promise<Readable> {
-    const raw = await dialLogs(this.docker, name, {
-      stdout: request.streams.has('stdout'),
-      stderr: request.streams.has('stderr'),
-      follow: request.follow,
-      tail: request.tail === undefined ? 'all' : String(request.tail),
-    });
-    const demuxer = new LogDemuxer(request.streams);
-    raw.on('error', (err) => demuxer.destroy(err));
-    demuxer.on('close', () => raw.destroy());
-    return raw.pipe(demuxer);
+    const dial = async (): Promise<Readable> => {
+      const raw = await dialLogs(this.docker, name, {
+        stdout: request.streams.has('stdout'),
+        stderr: request.streams.has('stderr'),
+        follow: request.follow,
+        tail: request.tail === undefined ? 'all' : String(request.tail),
+      });
+      const demuxer = new LogDemuxer(request.streams);
+      raw.on('error', (err) => demuxer.destroy(err));
+      demuxer.on('close', () => raw.destroy());
+      return raw.pipe(demuxer);
+    };
+    return request.follow ? followFromStart(this.docker, name, dial) : dial();
   }
 }
