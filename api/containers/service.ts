@@ -149,8 +149,10 @@ export class ContainerService {
    */
   warmTemplate(owner: string, input: CreateContainerInput): ContainerSpec | null {
     if (input.script === null || input.scripturl || input.dataurl || Object.keys(input.links).length > 0 || input.snapshot || input.volumes.length > 0 || input.ports.length > 0) return null;
-    // Members belong to nobody until taken: they cannot be on their owner's network ahead of time.
-    if (this.options.userNetworks === true ? input.network !== 'none' : input.network !== 'internet') return null;
+    // Members belong to nobody until taken: a `private` or `internet` one waits on the holding
+    // network and joins its owner's at the take (satellite/warm-networks.ts). A hostname is fixed
+    // when the container is created, so a run that names one is cold.
+    if (this.options.userNetworks === true ? input.hostname !== null : input.network !== 'internet') return null;
     return this.specFor(randomBytes(16).toString('hex'), owner, input, true);
   }
 

@@ -156,7 +156,7 @@ export class FunctionService {
     // Asked-for capacity that could never be there is refused rather than ignored (a reused
     // function's min_warm only keeps its container; swarm keeps none: documented, runs cold).
     if (request.definition.minWarm > 0 && !request.definition.reuse && this.options.pool && !this.templateOf(record)) {
-      throw ValidationError.field('min_warm', 'Warm capacity needs a script function with network "none" (members cannot be on your network ahead of time).');
+      throw ValidationError.field('min_warm', 'Warm capacity needs a script function (a command function, or one this backend cannot keep warm, runs cold).');
     }
     if (!(await this.options.functions.insert(record))) throw new ConflictError(`You have a function named ${request.name} already.`);
     // The leader (this replica or another, on its next tick) warms it to min_warm.

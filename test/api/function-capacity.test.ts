@@ -28,6 +28,13 @@ afterAll(async () => {
 const auth = (token: string): [string, string] => ['Authorization', `JWT ${token}`];
 const SCRIPT = b64('#!/bin/sh\necho "hi $1"\n');
 
+const ipv4 = (address: string): number => address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+function inSubnet(address: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(address) / size) === Math.floor(ipv4(base) / size);
+}
+
 async function members(): Promise<string[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
   return list.map((c) => c.Names[0].replace(/^\//, ''));
@@ -76,14 +83,34 @@ test('with min_warm 0 capacity grows after an invocation and falls to zero after
 }, 90_000);
 
 test('min_warm for a function that cannot run warm is a 400 naming it; without it, it runs cold and keeps none', async () => {
-  const refused = await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private', min_warm: 1 }).expect(400);
+  // A command function has no script to stage into a waiting member.
+  const refused = await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'commanded', cmd: ['echo', 'hi'], network: 'private', min_warm: 1 }).expect(400);
   expect(refused.body).toHaveProperty('min_warm');
-  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script: SCRIPT, network: 'private' }).expect(201);
-  expect(await invoke('networked', ['first'])).toMatchObject({ stdout: 'hi first\n', cold: true });
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'commanded', cmd: ['echo', 'hi'], network: 'private' }).expect(201);
+  expect(await invoke('commanded')).toMatchObject({ stdout: 'hi\n', cold: true });
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  expect(await capacity('networked')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
+  expect(await capacity('commanded')).toEqual({ state: 'cold', warm: 0, warming: 0, target: 0, in_flight: 0 });
   expect(await members()).toHaveLength(0);
-  expect(await invoke('networked', ['x'])).toMatchObject({ stdout: 'hi x\n', cold: true });
+  expect(await invoke('commanded')).toMatchObject({ stdout: 'hi\n', cold: true });
+}, 60_000);
+
+test('a private function keeps members on the holding network, and a warm invocation runs on its owner\'s network', async () => {
+  const script = b64('#!/bin/sh\nip -o -4 addr show | grep -v " lo " | awk \'{print $4}\'\n');
+  await system.http().post('/v1/functions').set(...auth(alice)).send({ name: 'networked', script, network: 'private', min_warm: 1, max_warm: 1 }).expect(201);
+  await eventually(async () => ((await capacity('networked')).warm === 1 ? true : undefined), 30_000, 'a warm member');
+  const [waiting] = await members();
+  const networks = Object.keys((await docker.getContainer(waiting).inspect()).NetworkSettings.Networks);
+  expect(networks).toEqual([expect.stringMatching(/^boatload-hold-/)]);
+  const holding = String((await docker.getNetwork(networks[0]).inspect()).IPAM?.Config?.[0]?.Subnet);
+  // One interface besides lo, the owner's network joined at the take, none on the holding network.
+  const ran = await invoke('networked');
+  expect(ran).toMatchObject({ exit_code: 0, cold: false });
+  const addresses = String(ran.stdout).trim().split('\n');
+  expect(addresses).toHaveLength(1);
+  expect(addresses[0]).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+  expect(inSubnet(addresses[0].split('/')[0], holding)).toBe(false);
+  await system.http().delete('/v1/functions/networked').set(...auth(alice)).expect(204);
+  await eventually(async () => ((await members()).length === 0 ? true : undefined), 20_000, 'the members to go');
 }, 60_000);
 
 test('an API restart leaves none of the old members and warms every function to its min_warm again', async () => {
