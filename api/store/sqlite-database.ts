@@ -4,6 +4,11 @@
  * open across awaits, a statement from any other async context waits until it ends, so it neither
  * joins the transaction nor is rolled back with it (AsyncLocalStorage tells the transaction's own
  * statements from the others).
+ *
+ * The AsyncLocalStorage is enabled only while a transaction is open: an enabled one costs every async
+ * resource the process creates from then on (Node copies each enabled storage's value onto it), and
+ * Node keeps it enabled, and alive, until `disable()` — so a process that opened many databases (the
+ * test suite: one per started API) would otherwise slow down with each of them.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db } from './database';
@@ -61,6 +66,8 @@ export class SqliteDatabase implements SqlDatabase {
       }
     } finally {
       this.open = null;
+      // No transaction is open now, so no statement needs to tell its context apart; run() enables it again.
+      this.inTransaction.disable();
       end();
     }
   }

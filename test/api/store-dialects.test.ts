@@ -4,6 +4,7 @@
  * so a query that one dialect reads differently fails here. PostgreSQL also gets the start-up cases
  * of several replicas: migrations under the advisory lock, settings created once.
  */
+import { executionAsyncResource } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -442,5 +443,49 @@ describe('PostgreSQL start-up', () => {
     const url = new URL(database.url);
     url.port = '1';
     await expect(PostgresDatabase.open({ url: url.toString() })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+/**
+ * How many AsyncLocalStorage instances are enabled in this process. Node 20 keeps every enabled one
+ * (and so everything it holds) until `disable()`, and copies each one's value onto every async
+ * resource created from then on, as an own symbol property: what a new Immediate carries counts them.
+ */
+function enabledAsyncStorages(): Promise<number> {
+  return new Promise((resolve) => setImmediate(() => resolve(Object.getOwnPropertySymbols(executionAsyncResource()).length)));
+}
+
+describe('SQLite and async contexts', () => {
+  test('a finished transaction leaves no async context enabled, and the next one still tells its statements from the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boatload-store-contexts-'));
+    const dbs = Array.from({ length: 20 }, (_, i) => new SqliteDatabase(openDatabase(join(dir, `store-${i}.sqlite3`))));
+    try {
+      const before = await enabledAsyncStorages();
+      for (const db of dbs) await db.transaction((tx) => tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['k', '1']));
+      expect(await enabledAsyncStorages()).toBe(before);
+      // The second transaction on a database: a statement from outside still waits for it and is not rolled back with it.
+      const db = dbs[0];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let inside!: () => void;
+      const entered = new Promise<void>((resolve) => (inside = resolve));
+      const failing = db.transaction(async (tx) => {
+        await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['in-tx', '1']);
+        inside();
+        await held;
+        await expect(db.transaction(async () => undefined)).rejects.toThrow(/nested store transactions/);
+        throw new Error('rolled back');
+      });
+      await entered;
+      const outside = db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['outside', '1']);
+      release();
+      await expect(failing).rejects.toThrow('rolled back');
+      expect(await outside).toBe(1);
+      expect(await db.all('SELECT key FROM settings WHERE key IN (?, ?)', ['in-tx', 'outside'])).toEqual([{ key: 'outside' }]);
+      expect(await enabledAsyncStorages()).toBe(before);
+    } finally {
+      for (const db of dbs) await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
