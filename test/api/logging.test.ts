@@ -4,6 +4,8 @@
  * any line.
  */
 import { createLogger, prettyLine } from '../../common/logger';
+import { endRequestContexts } from '../../common/request-context';
+import { enabledAsyncStorages } from '../support/async-storages';
 import { b64, eventually, PASSWORD, SATELLITE_SECRET, startSystem, type TestSystem } from '../support/system';
 
 interface Line {
@@ -56,6 +58,15 @@ test("a client's request id is echoed, and appears in the API's and the satellit
     const state = await system.http().get(`/v1/container/${res.body.id}/state`).set('Authorization', `JWT ${admin}`);
     return state.body.status === 'exited' ? true : undefined;
   }, 30000, 'the container to exit');
+});
+
+test('ended request contexts (a test file done, in jest\'s one process) leave no async context enabled; the next request carries its id again', async () => {
+  await system.http().get('/v1/container/').set('Authorization', `JWT ${admin}`).set('X-Request-Id', 'req-before-end').expect(200);
+  const enabled = await enabledAsyncStorages();
+  endRequestContexts();
+  expect(await enabledAsyncStorages()).toBe(enabled - 1);
+  await system.http().get('/v1/container/').set('Authorization', `JWT ${admin}`).set('X-Request-Id', 'req-after-end').expect(200);
+  expect(parsed(apiLines).filter((l) => l.component === 'api:http' && l.request_id === 'req-after-end')).toHaveLength(1);
 });
 
 test('without a sane client id the API makes one; the header always carries it', async () => {

@@ -4,7 +4,6 @@
  * so a query that one dialect reads differently fails here. PostgreSQL also gets the start-up cases
  * of several replicas: migrations under the advisory lock, settings created once.
  */
-import { executionAsyncResource } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { SqlUnitStore } from '../../api/store/units';
 import type { EngineObservation, EngineStatus, UnitRecord } from '../../units/scheduler/model';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
 import { unitRecord } from '../support/unit-records';
+import { enabledAsyncStorages } from '../support/async-storages';
 
 const UNIT_TEXT = '[Service]\nExecStart=/usr/bin/docker run boatload/base:latest sleep 1\n';
 const unit = (name: string, patch: Partial<UnitRecord> = {}): UnitRecord => unitRecord(name, UNIT_TEXT, patch);
@@ -445,15 +445,6 @@ describe('PostgreSQL start-up', () => {
     await expect(PostgresDatabase.open({ url: url.toString() })).rejects.toThrow(/ECONNREFUSED/);
   });
 });
-
-/**
- * How many AsyncLocalStorage instances are enabled in this process. Node 20 keeps every enabled one
- * (and so everything it holds) until `disable()`, and copies each one's value onto every async
- * resource created from then on, as an own symbol property: what a new Immediate carries counts them.
- */
-function enabledAsyncStorages(): Promise<number> {
-  return new Promise((resolve) => setImmediate(() => resolve(Object.getOwnPropertySymbols(executionAsyncResource()).length)));
-}
 
 describe('SQLite and async contexts', () => {
   test('a finished transaction leaves no async context enabled, and the next one still tells its statements from the others', async () => {
