@@ -115,7 +115,7 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-/** The environment of an API under test: loopback, a fast state sync, quiet, one satellite. */
+/** The environment of an API under test: loopback, a fast state sync, a short stop, quiet, one satellite. */
 export function testApiEnv(options: { dataDir: string; adminHash: string; satelliteUrl: string }): Record<string, string> {
   return {
     BOATLOAD_HOST: '127.0.0.1',
@@ -128,6 +128,10 @@ export function testApiEnv(options: { dataDir: string; adminHash: string; satell
     SATELLITE_SECRET,
     SATELLITE_TIMEOUT_MS: '30000',
     BOATLOAD_STATE_SYNC_INTERVAL_MS: '300',
+    // A stop waits this long before the kill, and the tests' containers mostly run `sh` or `sleep`
+    // as pid 1, which ignores SIGTERM: the default 5 s was waited out on every such stop. A test
+    // of a graceful stop sets its own.
+    BOATLOAD_STOP_TIMEOUT_SECONDS: '1',
     LOG_LEVEL: 'error',
     // Tests run as root: never let the API take fleetctl's default /var/run/fleet.sock.
     BOATLOAD_FLEET_SOCKET: 'off',
