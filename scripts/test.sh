@@ -11,16 +11,28 @@ cd "$BOATLOAD_ROOT"
 cluster_json=""
 if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then cluster_json="${BOATLOAD_JEST_JSON%.json}.cluster.json"; rm -f "$cluster_json"; fi
 ensure_node_modules
+# The type check (which also builds dist/, for the tests that run real processes) runs on the second
+# core while Chromium, the dashboard, lint, the engine, the base image and PostgreSQL are prepared:
+# each of tsc and ESLint is one busy thread. Its output is shown when it ends; a failure stops the run.
+log "compiling TypeScript in the background (type check, and dist/; log: $RUN_DIR/tsc.log)"
+node_modules/.bin/tsc -p tsconfig.json >"$RUN_DIR/tsc.log" 2>&1 &
+tsc_pid=$!
+stop_tsc() { if [ -n "$tsc_pid" ]; then kill "$tsc_pid" 2>/dev/null || true; fi; }
+trap stop_tsc EXIT
 ensure_chromium
 ensure_ui
 log "linting (npm run lint: ESLint with typescript-eslint, eslint.config.mjs)"
 npx eslint .
 ensure_engine
-trap 'stop_started_postgres; stop_started_engine' EXIT
+trap 'stop_tsc; stop_started_postgres; stop_started_engine' EXIT
 ensure_base_image
 ensure_postgres
-log "compiling TypeScript (type check, and dist/ for the tests that run real processes)"
-npx tsc -p tsconfig.json
+log "waiting for the TypeScript compile"
+tsc_status=0
+wait "$tsc_pid" || tsc_status=$?
+tsc_pid=""
+cat "$RUN_DIR/tsc.log" >&2
+if [ "$tsc_status" != 0 ]; then log "tsc failed (exit $tsc_status)"; exit "$tsc_status"; fi
 json_args=()
 if [ -n "${BOATLOAD_JEST_JSON:-}" ]; then json_args=(--json "--outputFile=$BOATLOAD_JEST_JSON"); fi
 status=0
