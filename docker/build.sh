@@ -49,7 +49,11 @@ mkdir -p "$STAGE/data"
 cp "$ROOT/data/data.json" "$STAGE/data/data.json"
 
 log "pruning a copy of node_modules to production dependencies"
-cp -a "$ROOT/node_modules" "$STAGE/node_modules"
+# Its contents, never the directory itself: node_modules may be a link into another checkout, which
+# `cp -a` would copy as a link, and the prune below would then strip the other checkout's.
+mkdir "$STAGE/node_modules"
+cp -a "$ROOT/node_modules/." "$STAGE/node_modules/"
+[ ! -L "$STAGE/node_modules" ] || { log "refusing to prune a linked node_modules"; exit 1; }
 (cd "$STAGE" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
 # Only the compiled addon of better-sqlite3 is needed at run time (bindings looks in build/Release).
 rm -rf "$STAGE/node_modules/better-sqlite3/deps" "$STAGE/node_modules/better-sqlite3/src" \
