@@ -8,6 +8,7 @@ import { projectRoot } from '../common/project-root';
 import { loadOrCreateSecretFile } from '../common/secret-file';
 import { parseEgressAllow } from '../common/network-model';
 import { CHAIN_PREFIX } from './firewall';
+import { HOST_PORTS_VARIABLE, HostPortPolicy, type PortRange } from '../common/host-ports';
 
 export { ConfigError };
 
@@ -42,8 +43,10 @@ export interface SatelliteConfig {
   /**
    * SATELLITE_FIREWALL (default on): the packet-filter rules of the network policy (firewall.ts),
    * with their chain prefix (SATELLITE_FIREWALL_CHAIN) and BOATLOAD_EGRESS_ALLOW; null: off.
+   * `hostPorts` (BOATLOAD_HOST_PORTS): fixed published ports, which containers leaving through a
+   * Swarm node's docker_gwbridge may reach on the nodes (swarm-gateway.ts).
    */
-  firewall: { prefix: string; egressAllow: string[] } | null;
+  firewall: { prefix: string; egressAllow: string[]; hostPorts: PortRange[] } | null;
   /**
    * SATELLITE_NETWORK_GRACE_SECONDS (default 300): how long a user's networks (and their rules) stay
    * after the user's last container here goes, so that the next create joins them instead of making
@@ -91,7 +94,13 @@ function firewallFromEnv(env: Env): SatelliteConfig['firewall'] {
   }
   const prefix = env.SATELLITE_FIREWALL_CHAIN || 'BOATLOAD';
   if (!CHAIN_PREFIX.test(prefix)) throw new ConfigError(`SATELLITE_FIREWALL_CHAIN must be 1-15 of A-Z, 0-9 and _, starting with a letter, got "${prefix}"`);
-  return onOff(env, 'SATELLITE_FIREWALL', true) ? { prefix, egressAllow } : null;
+  let hostPorts: PortRange[];
+  try {
+    hostPorts = [...HostPortPolicy.parse(env[HOST_PORTS_VARIABLE] ?? '').ranges];
+  } catch (err) {
+    throw new ConfigError(`${HOST_PORTS_VARIABLE} must be a comma-separated list of ports or ranges such as 20000-20999: ${(err as Error).message}`);
+  }
+  return onOff(env, 'SATELLITE_FIREWALL', true) ? { prefix, egressAllow, hostPorts } : null;
 }
 
 function networkGraceFromEnv(env: Env): number {

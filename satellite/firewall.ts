@@ -16,6 +16,8 @@
  *             -> P-EGRESS
  *   P-EGRESS: -d 169.254.0.0/16 -> DROP; -o <any container bridge> -> DROP (other users, other networks);
  *             -d <BOATLOAD_EGRESS_ALLOW> -> RETURN; -d <non-public ranges> -> DROP; RETURN (the internet)
+ *   P-GW:     on a Swarm node only: what containers leaving through docker_gwbridge (the swarm
+ *             backend's `internet` containers) may open, with its P-IN and P-FWD rules (swarm-gateway.ts)
  *
  * A later per-port, per-direction policy between groups of containers hooks in at the user chain's
  * first rules: `-i B -o B` then jumps to a chain of accepts per (source group, destination group,
@@ -34,6 +36,7 @@ import { access } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from '../common/logger';
 import { BOATLOAD_BRIDGE, holdingNetworkNames, LINK_LOCAL_IPV4, NON_PUBLIC_IPV4 } from '../common/network-model';
+import { gatewayRules, type SwarmGateway } from './swarm-gateway';
 
 const run = promisify(execFile);
 
@@ -51,6 +54,11 @@ export interface FirewallOptions {
   logger: Logger;
   /** The iptables binary; default: the first of /usr/sbin/iptables, /sbin/iptables. */
   iptables?: string;
+  /**
+   * On a Swarm node: the rules for docker_gwbridge, every `internet` container's way out on the
+   * swarm backend (swarm-gateway.ts, chain P-GW); absent: none.
+   */
+  swarmGateway?: SwarmGateway;
 }
 
 /** One user's bridges, as the engine's labelled networks say. */
@@ -83,9 +91,9 @@ export class Firewall {
     for (const cidr of options.egressAllow) if (!CIDR_V4.test(cidr)) throw new FirewallError(`invalid CIDR "${cidr}"`);
   }
 
-  private get chains(): { input: string; forward: string; egress: string } {
+  private get chains(): { input: string; forward: string; egress: string; gateway: string } {
     const p = this.options.prefix;
-    return { input: `${p}-IN`, forward: `${p}-FWD`, egress: `${p}-EGRESS` };
+    return { input: `${p}-IN`, forward: `${p}-FWD`, egress: `${p}-EGRESS`, gateway: `${p}-GW` };
   }
 
   private userChain(key: string): string {
@@ -193,9 +201,11 @@ export class Firewall {
   }
 
   private async apply(users: readonly UserBridges[]): Promise<void> {
-    const { input, forward, egress } = this.chains;
+    const { input, forward, egress, gateway } = this.chains;
     for (const user of users) this.check(user);
+    const swarmLines = await this.gatewayLines();
     const lines = ['*filter', `:${input} - [0:0]`, `:${forward} - [0:0]`, `:${egress} - [0:0]`];
+    if (swarmLines.length > 0) lines.push(`:${gateway} - [0:0]`);
     for (const user of users) lines.push(`:${this.userChain(user.key)} - [0:0]`);
     const established = '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN';
     lines.push(`-A ${input} ${established}`, `-A ${forward} ${established}`);
@@ -213,6 +223,7 @@ export class Firewall {
       }
       lines.push(...this.userChainRules(user));
     }
+    lines.push(...swarmLines);
     lines.push(`-A ${egress} -d ${LINK_LOCAL_IPV4} -j DROP`);
     for (const bridge of ['docker0', 'docker_gwbridge', 'br-+', 'blp-+', 'ble-+']) lines.push(`-A ${egress} -o ${bridge} -j DROP`);
     for (const cidr of this.options.egressAllow) lines.push(`-A ${egress} -d ${cidr} -j RETURN`);
@@ -229,15 +240,31 @@ export class Firewall {
     // Again every time: a reload of the host's firewall (or a hand) may have dropped them.
     await this.ensureJump('INPUT');
     await this.ensureJump('DOCKER-USER');
-    await this.removeStaleUserChains(new Set(users.map((u) => this.userChain(u.key))));
+    const keep = new Set(users.map((u) => this.userChain(u.key)));
+    if (swarmLines.length > 0) keep.add(gateway);
+    await this.removeStaleChains(keep);
   }
 
-  /** User chains of users who have no network any more (unreferenced after the restore). */
-  private async removeStaleUserChains(keep: ReadonlySet<string>): Promise<void> {
+  /** The docker_gwbridge rules on a Swarm node (swarm-gateway.ts), else none. */
+  private async gatewayLines(): Promise<string[]> {
+    const gateway = this.options.swarmGateway;
+    if (!gateway) return [];
+    try {
+      return gatewayRules(this.chains, gateway.publishedPorts, await gateway.subnets());
+    } catch (err) {
+      throw new FirewallError(`docker_gwbridge rules: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * User chains of users who have no network any more, and the gateway chain of a satellite that
+   * no longer runs on a Swarm node (unreferenced after the restore).
+   */
+  private async removeStaleChains(keep: ReadonlySet<string>): Promise<void> {
     const { stdout } = await this.iptables(['-S']);
-    const prefix = `-N ${this.options.prefix}-U`;
+    const userPrefix = `-N ${this.options.prefix}-U`;
     for (const line of stdout.split('\n')) {
-      if (!line.startsWith(prefix)) continue;
+      if (!line.startsWith(userPrefix) && line !== `-N ${this.chains.gateway}`) continue;
       const chain = line.slice(3).trim();
       if (keep.has(chain)) continue;
       await this.iptables(['-F', chain]).catch(() => undefined);

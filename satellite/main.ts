@@ -12,6 +12,7 @@ import { WarmMembers } from './warm-members';
 import { WarmNetworks } from './warm-networks';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
+import { swarmGatewayOf } from './swarm-gateway';
 import { UserNetworks } from './user-networks';
 import type { EngineEndpoint } from './swarm-proxy';
 
@@ -27,6 +28,12 @@ function engineEndpointOf(docker: Docker): EngineEndpoint {
 }
 import { SatelliteMetrics } from './satellite-metrics';
 import { startMetricsListener } from '../common/metrics/exposition';
+
+/** Whether the engine is a node of an active Swarm (asked once, at start). */
+async function isSwarmNode(docker: Docker): Promise<boolean> {
+  const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string } };
+  return info.Swarm?.LocalNodeState === 'active';
+}
 
 async function main(): Promise<void> {
   let config;
@@ -45,9 +52,12 @@ async function main(): Promise<void> {
   let firewall: Firewall | null = null;
   if (config.firewall) {
     try {
-      firewall = new Firewall({ ...config.firewall, logger });
+      // On a Swarm node the swarm backend's `internet` containers leave through docker_gwbridge.
+      const swarm = await isSwarmNode(docker);
+      const swarmGateway = swarm ? await swarmGatewayOf(config.firewall.hostPorts) : undefined;
+      firewall = new Firewall({ prefix: config.firewall.prefix, egressAllow: config.firewall.egressAllow, logger, swarmGateway });
       const version = await firewall.start();
-      logger.info(`firewall: chains ${config.firewall.prefix}-* hooked into INPUT and DOCKER-USER (${version})`);
+      logger.info(`firewall: chains ${config.firewall.prefix}-* hooked into INPUT and DOCKER-USER (${version})${swarm ? ', docker_gwbridge guarded (a Swarm node)' : ''}`);
     } catch (err) {
       process.stderr.write(`satellite: the network policy cannot be enforced: ${(err as Error).message} (SATELLITE_FIREWALL=off runs without it)\n`);
       process.exit(2);

@@ -85,3 +85,42 @@ test("a started container's published ports: one RETURN each, ahead of the bridg
   expect(count(tcp)).toBe(1);
   await expect(firewall.addOwnPorts({ ...own, ports: [{ protocol: 'tcp', port: 70000 }] })).rejects.toThrow(/unexpected published port/);
 });
+
+test("on a Swarm node: docker_gwbridge's rules written once per rebuild, its chain removed when the node leaves the Swarm", async () => {
+  const gwPrefix = `${prefix}G`;
+  const gwRules = (): string[] => execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`${gwPrefix}-`));
+  const subnets = ['198.18.0.0/24'];
+  const swarmGateway = { publishedPorts: [{ first: 32768, last: 60999 }], subnets: async () => subnets };
+  const swarmFirewall = new Firewall({ prefix: gwPrefix, egressAllow: [], logger: silentLogger, swarmGateway });
+  try {
+    await swarmFirewall.start();
+    await swarmFirewall.reconcile(async () => []);
+    const once = [
+      `-A ${gwPrefix}-IN -i docker_gwbridge -p tcp -m tcp --dport 32768:60999 -j RETURN`,
+      `-A ${gwPrefix}-IN -i docker_gwbridge -j DROP`,
+      `-A ${gwPrefix}-FWD -i docker_gwbridge -j ${gwPrefix}-GW`,
+      `-A ${gwPrefix}-GW -m conntrack --ctstate DNAT -j RETURN`,
+      `-A ${gwPrefix}-GW -d 198.18.0.0/24 -p tcp -m tcp --dport 32768:60999 -j RETURN`,
+      `-A ${gwPrefix}-GW -d 198.18.0.0/24 -j DROP`,
+      `-A ${gwPrefix}-GW -j ${gwPrefix}-EGRESS`,
+      `-A INPUT -j ${gwPrefix}-IN`,
+      `-A DOCKER-USER -j ${gwPrefix}-FWD`,
+    ];
+    for (const line of once) expect(gwRules().filter((l) => l === line)).toHaveLength(1);
+    // The answers rule stays first on the host chain.
+    expect(gwRules().find((l) => l.startsWith(`-A ${gwPrefix}-IN `))).toBe(`-A ${gwPrefix}-IN -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`);
+    // A subnet that changed (read again at each rebuild) replaces the old one.
+    subnets[0] = '198.18.1.0/24';
+    await swarmFirewall.reconcile(async () => []);
+    expect(gwRules().some((l) => l.includes('198.18.0.0/24'))).toBe(false);
+    expect(gwRules().filter((l) => l === `-A ${gwPrefix}-GW -d 198.18.1.0/24 -j DROP`)).toHaveLength(1);
+    // The same prefix off the Swarm: no docker_gwbridge rule, no gateway chain.
+    const plain = new Firewall({ prefix: gwPrefix, egressAllow: [], logger: silentLogger });
+    await plain.start();
+    expect(gwRules().some((l) => l.includes('-i docker_gwbridge') || l.includes(`${gwPrefix}-GW`))).toBe(false);
+    expect(gwRules().filter((l) => l === `-A INPUT -j ${gwPrefix}-IN`)).toHaveLength(1);
+  } finally {
+    await swarmFirewall.remove();
+  }
+  expect(gwRules()).toEqual([]);
+});
