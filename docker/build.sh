@@ -47,6 +47,7 @@ log "compiling TypeScript into the build context"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$STAGE/"
 mkdir -p "$STAGE/data"
 cp "$ROOT/data/data.json" "$STAGE/data/data.json"
+bash "$ROOT/docker/stage-iptables.sh" "$STAGE/iptables"
 
 log "pruning a copy of node_modules to production dependencies"
 # Its contents, never the directory itself: node_modules may be a link into another checkout, which
@@ -74,4 +75,5 @@ for component in api satellite; do
 done
 # Both images must start their entry point's dependencies (a missing library or module fails here).
 docker run --rm --network none --entrypoint node "$REPO/api:$TAG" -e "require('/app/node_modules/better-sqlite3'); require('/app/node_modules/dockerode')" >&2
+if command -v iptables >/dev/null 2>&1; then docker run --rm --network none --entrypoint /usr/sbin/iptables "$REPO/satellite:$TAG" --version >/dev/null; fi
 log "built $REPO/api:$TAG and $REPO/satellite:$TAG"

@@ -2,8 +2,9 @@
 # Deploys BoatLoad on a Docker Swarm, from a manager (DOCKER_HOST may name a remote manager's engine).
 #
 #   deploy-swarm.sh satellites   the satellite as a global service: one on every node, now and later,
-#                                with the node's Docker socket mounted and port 8001 published on the
-#                                node's own address (mode=host)
+#                                with the node's Docker socket mounted, in the node's network namespace
+#                                (it listens on the node's port 8001) with CAP_NET_ADMIN: it owns the
+#                                node's packet-filter rules of the network policy (SATELLITE_FIREWALL)
 #   deploy-swarm.sh api          the API as a one-replica service on the node labelled boatload.api=true
 #                                (the manager this runs against unless one is labelled already), its
 #                                store in that node's volume boatload-data, port 8000 published there,
@@ -20,7 +21,8 @@
 # docker/load-images.sh, or a registry), SATELLITE_PORT (8001), API_PORT (8000),
 # DOCKER_SOCK (the engine socket on each node, default /var/run/docker.sock; a Swarm template such as
 # /run/{{.Node.Hostname}}.sock works too), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
-# "NAME=value" words for the API service), BOATLOAD_SECRET_FILE, ADMINHASH (required for the API:
+# "NAME=value" words for the API service), SATELLITE_ENV (likewise for the satellites, e.g.
+# "BOATLOAD_EGRESS_ALLOW=10.1.0.0/16 BOATLOAD_HOST_PORTS=20000-20999", as the API's), BOATLOAD_SECRET_FILE, ADMINHASH (required for the API:
 # the admin's password hash from `npm run hash-password -- 'a password'`; the API refuses to listen
 # on the node's address while the admin has the default password).
 set -euo pipefail
@@ -55,23 +57,29 @@ remove_service() { docker service rm "$1" >/dev/null 2>&1 || true; }
 deploy_satellites() {
   ensure_secret
   remove_service boatload-satellite
-  # --no-resolve-image: no registry is asked; --endpoint-mode dnsrr and mode=host publishing: no
+  local extra=() word
+  for word in ${SATELLITE_ENV:-}; do extra+=(--env "$word"); done
+  # --no-resolve-image: no registry is asked; --endpoint-mode dnsrr and the host's network: no
   # IPVS/ingress mesh is needed, each node's satellite answers on that node's own address.
+  # --network host and NET_ADMIN: the satellite writes the node's iptables rules (INPUT, DOCKER-USER)
+  # that keep users' `internet` containers (docker_gwbridge) off the nodes, metadata and private ranges.
   docker service create --detach --quiet --name boatload-satellite --mode global \
     --label boatload.component=satellite --label "boatload.image=$REPO/satellite:$TAG" \
     --no-resolve-image --endpoint-mode dnsrr \
-    --publish "mode=host,target=8001,published=$SATELLITE_PORT,protocol=tcp" \
+    --network host --cap-add NET_ADMIN \
     --mount "type=bind,source=$DOCKER_SOCK,target=/var/run/docker.sock" \
     --secret "source=$SECRET,target=satellite.secret,mode=0400" \
     --env SATELLITE_SECRET_FILE=/run/secrets/satellite.secret \
     --env SATELLITE_HOST=0.0.0.0 \
+    --env "SATELLITE_PORT=$SATELLITE_PORT" \
+    "${extra[@]}" \
     --env SATELLITE_SWARM_PROXY=on \
     --restart-condition any --restart-delay "$SATELLITE_RESTART_DELAY" \
     --stop-grace-period 5s \
     "$(image_ref "$REPO/satellite:$TAG")" >/dev/null
   # SATELLITE_SWARM_PROXY=on: the API drives Swarm through the satellite of its (manager) node, for the
   # swarm backend's calls only; on a worker the engine itself refuses them.
-  log "service boatload-satellite: global, port $SATELLITE_PORT on every node"
+  log "service boatload-satellite: global, port $SATELLITE_PORT on every node (host network, NET_ADMIN)"
 }
 
 require_adminhash() {
