@@ -4,11 +4,19 @@
  * by address across nodes; another user's container has no route to them; `private` and `none`
  * have no way out; a permanent container's published port is reachable at the address the API
  * reports, and after its node is lost, at the new node's. The overlays go with the last container.
+ * The satellites own each node's packet filter (host network, CAP_NET_ADMIN): an `internet`
+ * container, whose way out is docker_gwbridge, reaches neither its node nor another node nor the
+ * metadata address, where a plain container on the node's docker0 reaches all three.
  * The manager (node 1) is drained so that user containers land on the two workers.
  */
 import type Docker from 'dockerode';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Cluster, type ClusterNode } from './harness';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster, PREFIX, SATELLITE_PORT, type ClusterNode } from './harness';
 import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
 
 let cluster: Cluster;
@@ -136,6 +144,7 @@ describe("users' overlays", () => {
       throw new Error(`no container of ${user} landed on another node than srv`);
     };
     const cli = await onOtherNode('admin', 'cli', { network: 'internet', script: b64(server(7001, 'hello-from-cli')) });
+    ids.cli = cli.id;
     const bob = await onOtherNode('bob', 'bob', { network: 'internet' });
     expect(nodeOf(cli).index).not.toBe(nodeOf(srv).index);
     expect(nodeOf(bob).index).not.toBe(nodeOf(srv).index);
@@ -173,6 +182,60 @@ describe("users' overlays", () => {
     expect(routes.output).not.toContain('default');
     expect((await run(cli, 'ip route')).output).toContain('default');
     process.stdout.write(`[cluster] srv ${nodeOf(srv).hostname} ${address}; admin's cli on ${nodeOf(cli).hostname} reached it, bob's container on ${nodeOf(bob).hostname}: ${other.output.trim()}\n`);
+  });
+
+  test("internet on swarm: the satellites' rules keep it off the nodes and metadata; published ports and the owner's containers stay", async () => {
+    const cli = await view('admin', ids.cli);
+    const here = nodeOf(cli);
+    const other = cluster.node(here.index === 2 ? 3 : 2);
+    // The "metadata service": 169.254.169.254 in the cluster's switch namespace, routed from the workers.
+    const sw = `${PREFIX}-sw`;
+    const webDir = mkdtempSync(join(tmpdir(), 'boatload-metadata-'));
+    writeFileSync(join(webDir, 'index.html'), 'metadata-secret\n');
+    const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+    try {
+      ip('-n', sw, 'addr', 'add', '198.18.0.254/24', 'dev', 'br0');
+      ip('-n', sw, 'addr', 'add', '169.254.169.254/32', 'dev', 'br0');
+      for (const node of [here, other]) ip('-n', node.hostname, 'route', 'add', '169.254.169.254/32', 'via', '198.18.0.254');
+      // busybox httpd daemonizes; it is killed by its namespace's pids below.
+      execFileSync('ip', ['netns', 'exec', sw, 'busybox', 'httpd', '-p', '169.254.169.254:80', '-h', webDir]);
+
+      // Each target answers HTTP (the satellite: an unsigned 401); probed in parallel, 3 s each.
+      const targets = [`${here.ip}:${SATELLITE_PORT}`, `${other.ip}:${SATELLITE_PORT}`, '169.254.169.254:80'];
+      const probe = (list: string[]): string =>
+        `for t in ${list.join(' ')}; do (if printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \${t%:*} \${t#*:} 2>/dev/null | grep -q HTTP/1; then echo "open $t"; else echo "closed $t"; fi) & done; wait`;
+      // The baseline: a plain container on the node's docker0 (no rule covers it) reaches all three.
+      const baseline = (await promisify(execFile)('docker', ['-H', `unix://${here.socket}`, 'run', '--rm', '--network', 'bridge', 'boatload/base:latest', 'sh', '-c', probe(targets)])).stdout;
+      for (const target of targets) expect(baseline).toContain(`open ${target}`);
+      // The internet container: its way out is docker_gwbridge, whose gateway is the node too.
+      const gateway = /default via (\S+)/.exec((await run(cli, 'ip route')).output)?.[1];
+      expect(gateway).toBeDefined();
+      const tried = (await run(cli, probe([...targets, `${gateway}:${SATELLITE_PORT}`]))).output;
+      for (const target of [...targets, `${gateway}:${SATELLITE_PORT}`]) expect(tried).toContain(`closed ${target}`);
+      process.stdout.write(`[cluster] from the internet container on ${here.hostname}: ${tried.trim().split(/\r?\n/).join(', ')}; baseline on docker0: all open\n`);
+    } finally {
+      for (const pid of execFileSync('ip', ['netns', 'pids', sw], { encoding: 'utf8' }).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      rmSync(webDir, { recursive: true, force: true });
+    }
+
+    // Allowed still: the owner's private server by hostname on the other node, and a published port
+    // (what links and #id.port templates point at) on another node than the client's.
+    expect((await run(cli, 'nc -w 5 srv 7000 </dev/null')).output).toContain('hello-from-srv');
+    let published: View | undefined;
+    for (let attempt = 0; attempt < 4 && !published; attempt++) {
+      const id = await create('admin', { script: b64(server(7080, 'hello-from-pub')), network: 'internet', ports: ['7080'], hostname: `pub${attempt}` });
+      const state = await eventually('the published port', async () => {
+        const current = await view('admin', id);
+        return current.status === 'running' && current.ports[0]?.host_port ? current : undefined;
+      });
+      if (state.node !== cli.node) published = state;
+    }
+    if (!published) throw new Error('no published container landed on another node than the client');
+    const { host_ip: hostIp, host_port: hostPort } = published.ports[0];
+    expect((await run(cli, `nc -w 5 ${hostIp} ${hostPort} </dev/null`)).output).toContain('hello-from-pub');
+    // No IPv6 path to filter: the overlays and docker_gwbridge give the container no IPv6 address or route.
+    expect((await run(cli, 'ip -6 addr show scope global')).output).not.toContain('inet6');
+    expect((await run(cli, 'ip -6 route')).output).not.toContain('default');
   });
 
   test('none: a container alone, with no route anywhere', async () => {
