@@ -76,6 +76,9 @@ test('bad network settings stop the configuration, naming the variable', () => {
   }
   expect(satellite({ BOATLOAD_EGRESS_ALLOW: '10.1.2.3/16, 192.168.5.0/24' })).toMatchObject({ firewall: { prefix: 'BOATLOAD', egressAllow: ['10.1.0.0/16', '192.168.5.0/24'] } });
   expect(satellite({ SATELLITE_FIREWALL: 'off' })).toMatchObject({ firewall: null });
+  // The fixed published ports a Swarm node's rules let containers reach (satellite/swarm-gateway.ts).
+  expect(satellite({ BOATLOAD_HOST_PORTS: '20000-20999,8080' })).toMatchObject({ firewall: { hostPorts: [{ first: 20000, last: 20999 }, { first: 8080, last: 8080 }] } });
+  for (const value of ['0', '70000', '20-10', 'x']) expect(() => satellite({ BOATLOAD_HOST_PORTS: value })).toThrow(/BOATLOAD_HOST_PORTS/);
   expect(() => satellite({ SATELLITE_FIREWALL_CHAIN: 'bad chain' })).toThrow(/SATELLITE_FIREWALL_CHAIN/);
   expect(() => satellite({ SATELLITE_FIREWALL: 'maybe' })).toThrow(/SATELLITE_FIREWALL/);
   const api = (env: Record<string, string>): unknown => loadApiConfig({ BOATLOAD_DATA_DIR: system.dataDir, SATELLITE_SECRET: 'x'.repeat(32), BOATLOAD_FLEET_SOCKET: 'off', ...env });
