@@ -156,7 +156,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
   const scheduler = new Scheduler({
     store: new SqlUnitStore(store),
     backend,
-    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references }),
+    workloadOf: workloadResolver({ containers: containerRepository, instanceId, references, unitNetworkMode: config.containers.network.defaultMode }),
     machines: () => machines.list(),
     logger: logger.child('scheduler'),
     observer: metrics.schedulerObserver,

@@ -1,9 +1,11 @@
 import { posix } from 'node:path';
+import type { ContainerSpec } from '../../common/container-spec';
 import { SCRIPT_DIR } from '../../common/satellite-protocol';
 import { containerSpecFromUnit } from '../../units/container-unit';
 import type { UnitRecord, Workload } from '../../units/scheduler/model';
 import type { ContainerRepository } from '../store/containers';
 import { LABELS } from '../../common/labels';
+import { HOSTNAME, userNetworkName, type NetworkMode } from '../../common/network-model';
 import type { ContainerReferences } from './references';
 
 export interface WorkloadResolverOptions {
@@ -12,6 +14,29 @@ export interface WorkloadResolverOptions {
   instanceId: string;
   /** Resolves a record's links and env templates again from the store (a target may have moved). */
   references?: Pick<ContainerReferences, 'resolveStored'>;
+  /**
+   * BOATLOAD_NETWORK_DEFAULT: the mode of operator units that name no network (`docker run`
+   * without `--network`); absent: such units stay on the engine's default bridge.
+   */
+  unitNetworkMode?: NetworkMode;
+}
+
+/**
+ * The owner whose networks operator units share (units are submitted by an administrator or through
+ * the unit socket, and stored without a submitter): not a user name (a space is not allowed in one),
+ * so no user's containers share them.
+ */
+export const UNITS_NETWORK_OWNER = 'fleet units';
+
+/**
+ * An operator unit without `--network` joins the units' network in the default mode, under the
+ * packet filter like a container; its container name, when a DNS label, is its hostname there.
+ */
+function onUnitsNetwork(spec: ContainerSpec, instanceId: string, mode: NetworkMode): void {
+  if (spec.network !== undefined) return;
+  spec.labels[LABELS.network] = mode;
+  spec.network = mode === 'none' ? 'none' : userNetworkName(instanceId, UNITS_NETWORK_OWNER);
+  if (mode !== 'none' && HOSTNAME.test(spec.name)) spec.labels[LABELS.hostname] = spec.name;
 }
 
 /**
@@ -21,10 +46,11 @@ export interface WorkloadResolverOptions {
  * the script and data to stage before it starts.
  */
 export function workloadResolver(options: WorkloadResolverOptions): (unit: UnitRecord) => Promise<Workload> {
-  const { containers, instanceId, references } = options;
+  const { containers, instanceId, references, unitNetworkMode } = options;
   return async (unit) => {
     const spec = containerSpecFromUnit(unit.options, unit.name);
     spec.labels = { ...spec.labels, [LABELS.instance]: instanceId, [LABELS.unit]: unit.name };
+    if (!unit.containerId && unitNetworkMode) onUnitsNetwork(spec, instanceId, unitNetworkMode);
     const record = unit.containerId ? await containers.find(unit.containerId) : undefined;
     if (!record) return { spec };
     const workload: Workload = { spec };

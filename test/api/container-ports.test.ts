@@ -6,10 +6,13 @@
  * after a failed create or a delete, and a unit's `-p` reported by the fleet API.
  */
 import Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import { serveFiles, type FileServer } from '../support/file-server';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
+import { userNetworkName, userNetworkNames } from '../../common/network-model';
+import { UNITS_NETWORK_OWNER } from '../../api/containers/workloads';
 
 // Ports of this file only (other files use other ranges); tests run one file at a time per system.
 // Below the kernel's ephemeral range (32768-60999): a client socket given one of these as its local
@@ -17,6 +20,8 @@ import { b64, eventually, startSystem, type TestSystem } from '../support/system
 const FIXED = [31311, 31312, 31313];
 const RANGE = `${FIXED[0]}-${FIXED[2]}`;
 const tag = randomBytes(3).toString('hex');
+// The packet filter on, with chains of this file's own (units are under it too).
+const prefix = `BLCP${tag.toUpperCase()}`;
 
 let system: TestSystem;
 let files: FileServer;
@@ -25,7 +30,7 @@ let bob: string;
 const docker = new Docker();
 
 beforeAll(async () => {
-  system = await startSystem({ BOATLOAD_HOST_PORTS: RANGE, BOATLOAD_DOWNLOAD_ALLOW: '127.0.0.0/8' });
+  system = await startSystem({ BOATLOAD_HOST_PORTS: RANGE, BOATLOAD_DOWNLOAD_ALLOW: '127.0.0.0/8' }, { firewall: { prefix } });
   files = await serveFiles({});
   alice = await system.token('alice');
   bob = await system.token('bob');
@@ -373,5 +378,60 @@ describe('a unit with -p', () => {
     const states = await system.http().get(`/fleet/v1/state?unitName=${name}`).set(auth(admin)).expect(200);
     expect(states.body.states[0].ports).toEqual(ports);
     expect(await fetchText(ports[0].host_ip, ports[0].host_port)).toBe('unit-web\n');
+  });
+
+  test("it is on the units' network under the packet filter: another unit reaches it by name, the host does not answer it", async () => {
+    const client = `ports-${tag}-c.service`;
+    const clientUnit = { desiredState: 'launched', options: [{ section: 'Service', name: 'ExecStart', value: `/usr/bin/docker run --name ports-${tag}-c boatload/base:latest sleep 1000` }] };
+    await system.http().put(`/fleet/v1/units/${client}`).set(auth(admin)).set('Content-Type', 'application/json').send(JSON.stringify(clientUnit)).expect(201);
+    // A service on the host's every address, which a container outside BoatLoad reaches (the baseline).
+    const hostService = createServer((_, res) => res.end('host-service\n'));
+    await new Promise<void>((resolve) => hostService.listen(0, '0.0.0.0', resolve));
+    const hostPort = (hostService.address() as { port: number }).port;
+    try {
+      const [server, peer] = await Promise.all([`ports-${tag}`, `ports-${tag}-c`].map((name) => eventually(async () => {
+        const info = await docker.getContainer(name).inspect().catch(() => undefined);
+        return info?.State.Running ? info : undefined;
+      }, 20000, `${name} to run`)));
+      const network = userNetworkName(system.api.instanceId, UNITS_NETWORK_OWNER);
+      for (const info of [server, peer]) {
+        expect(info.HostConfig.NetworkMode).toBe(network);
+        expect(info.Config.Labels['boatload.network']).toBe('internet');
+      }
+      // The satellite's rules name the units' bridges: nothing to the host from them.
+      const names = userNetworkNames(network);
+      const rules = execFileSync('iptables', ['-w', '-S', `${prefix}-IN`], { encoding: 'utf8' });
+      expect(rules).toContain(`-A ${prefix}-IN -i ${names?.egressBridge} -j DROP`);
+      const exec = async (command: string): Promise<string> => {
+        const run = await docker.getContainer(`ports-${tag}-c`).exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, Tty: true });
+        const stream = await run.start({ hijack: true, stdin: false, Tty: true });
+        let output = '';
+        stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        await new Promise((resolve) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+        });
+        return output;
+      };
+      // busybox nc, not wget: the static busybox's wget crashes resolving a name.
+      const get = (host: string, port: number | string, seconds = 5): string => `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w ${seconds} ${host} ${port}`;
+      expect(await exec(get(`ports-${tag}`, 80))).toContain('unit-web');
+      const gateway = /default via (\S+)/.exec(await exec('ip route'))?.[1];
+      expect(gateway).toBeDefined();
+      // Dropped: the connect waits out nc's timeout (2 s; the baseline below answers at once).
+      expect(await exec(`${get(gateway as string, hostPort, 2)} || echo refused`)).toContain('refused');
+      const bridgeGateway = ((await docker.getNetwork('bridge').inspect()) as { IPAM: { Config: Array<{ Gateway: string }> } }).IPAM.Config[0].Gateway;
+      const baseline = await docker.createContainer({ name: `ports-${tag}-baseline`, Image: 'boatload/base:latest', Cmd: ['sh', '-c', get(bridgeGateway, hostPort)] });
+      try {
+        await baseline.start();
+        await baseline.wait();
+        expect((await baseline.logs({ stdout: true, stderr: true })).toString()).toContain('host-service');
+      } finally {
+        await baseline.remove({ force: true });
+      }
+    } finally {
+      hostService.close();
+      await system.http().delete(`/fleet/v1/units/${client}`).set(auth(admin));
+    }
   });
 });
