@@ -5,7 +5,7 @@
  *
  * - A token and a session issued by one replica work on the others; a listing on one replica shows
  *   what another has just acknowledged.
- * - 30 creates spread over the replicas; the leader is SIGKILLed once 8 are acknowledged (2 of them by
+ * - 50 creates (`network: none`) spread over the replicas; the leader is SIGKILLed once 8 are acknowledged (2 of them by
  *   itself: containers it made but may not have started yet): another
  *   replica leads within 5 s and converges from the database; every acknowledged container exists
  *   and runs or ran (or is an error with its reason); no engine container is left without a record;
@@ -24,9 +24,10 @@ import { startPostgresServer, type PostgresServer } from '../support/postgres-se
 import { b64, eventually, removeInstanceContainers, SATELLITE_SECRET, startSatellite, TEST_PASSWORD_ITERATIONS, type SatelliteHandle } from '../support/system';
 
 const REPLICAS = 3;
-// The issue asks for 50; on this 2-core machine the engine makes about 1.5 containers a second, so 30
-// keep the file near 80 s while the kill still lands in the middle of them.
-const CREATES = 30;
+// The issue's 50. Their containers are `network: none` (the policy's networks are not what this
+// tests): on this 2-core machine the engine makes about 1.5 containers a second with two network
+// endpoints each and several times that without, so the kill still lands in the middle of them.
+const CREATES = 50;
 /** The leader is killed once this many creates are acknowledged, at least LEADER_ACKS of them by it. */
 const KILL_AFTER = 8;
 const LEADER_ACKS = 2;
@@ -97,7 +98,7 @@ async function get(url: string, path: string, auth: string): Promise<{ status: n
 }
 
 async function create(url: string, jwt: string, script: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${url}/v1/container/`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `JWT ${jwt}` }, body: JSON.stringify({ script: b64(script) }) });
+  const res = await fetch(`${url}/v1/container/`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `JWT ${jwt}` }, body: JSON.stringify({ script: b64(script), network: 'none' }) });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
