@@ -10,6 +10,11 @@
 #                                store in that node's volume boatload-data, port 8000 published there,
 #                                BOATLOAD_BACKEND=swarm driving the Swarm through the satellite on that
 #                                node (BOATLOAD_SWARM_MANAGER_SATELLITE): the API mounts no Docker socket
+#                                With API_REPLICAS=N (N > 1; BOATLOAD_DATABASE_URL in API_ENV required):
+#                                N replicas on one PostgreSQL database, at most one per node, on the
+#                                nodes labelled boatload.api=true (at least N must be), each publishing
+#                                port 8000 on its own node, all driving the Swarm through the satellite
+#                                of the manager this runs against
 #   deploy-swarm.sh all          both
 #   deploy-swarm.sh remove       removes both services (the secret and the volume stay)
 #
@@ -21,7 +26,7 @@
 # docker/load-images.sh, or a registry), SATELLITE_PORT (8001), API_PORT (8000),
 # DOCKER_SOCK (the engine socket on each node, default /var/run/docker.sock; a Swarm template such as
 # /run/{{.Node.Hostname}}.sock works too), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
-# "NAME=value" words for the API service), SATELLITE_ENV (likewise for the satellites, e.g.
+# "NAME=value" words for the API service), API_REPLICAS (1), SATELLITE_ENV (likewise for the satellites, e.g.
 # "BOATLOAD_EGRESS_ALLOW=10.1.0.0/16 BOATLOAD_HOST_PORTS=20000-20999", as the API's), BOATLOAD_SECRET_FILE, ADMINHASH (required for the API:
 # the admin's password hash from `npm run hash-password -- 'a password'`; the API refuses to listen
 # on the node's address while the admin has the default password).
@@ -32,6 +37,7 @@ SATELLITE_PORT="${SATELLITE_PORT:-8001}"
 API_PORT="${API_PORT:-8000}"
 DOCKER_SOCK="${DOCKER_SOCK:-/var/run/docker.sock}"
 SATELLITE_RESTART_DELAY="${SATELLITE_RESTART_DELAY:-2s}"
+API_REPLICAS="${API_REPLICAS:-1}"
 SECRET=boatload-satellite-secret
 log() { printf '[deploy] %s\n' "$*" >&2; }
 
@@ -90,8 +96,26 @@ require_adminhash() {
   fi
 }
 
+# Several replicas share nothing but PostgreSQL: each on a node of its own (one host port 8000 a node).
+check_replicas() {
+  [[ "$API_REPLICAS" =~ ^[1-9][0-9]*$ ]] || { log "API_REPLICAS must be a positive number, got '$API_REPLICAS'"; exit 2; }
+  [ "$API_REPLICAS" -gt 1 ] || return 0
+  case " ${API_ENV:-} " in
+    *" BOATLOAD_DATABASE_URL=postgres"*) ;;
+    *) log "API_REPLICAS=$API_REPLICAS needs API_ENV=\"BOATLOAD_DATABASE_URL=postgres://...\": on SQLite each replica would keep a store of its own"; exit 2 ;;
+  esac
+  local labelled
+  labelled="$(docker node ls -q --filter node.label=boatload.api=true | wc -l)"
+  if [ "$labelled" -lt "$API_REPLICAS" ]; then
+    log "API_REPLICAS=$API_REPLICAS needs as many nodes labelled boatload.api=true (one replica a node); $labelled are:"
+    log "  docker node update --label-add boatload.api=true <node>"
+    exit 2
+  fi
+}
+
 deploy_api() {
   require_adminhash
+  check_replicas
   ensure_secret
   local labelled
   labelled="$(docker node ls -q --filter node.label=boatload.api=true | head -1)"
@@ -100,12 +124,17 @@ deploy_api() {
     docker node update --label-add boatload.api=true "$labelled" >/dev/null
   fi
   remove_service boatload-api
-  # The satellite on the API's own node forwards the Swarm calls: its address as Swarm knows it.
+  # The satellite on a manager forwards the Swarm calls (every replica's): this node's address when
+  # it is a manager (the single-replica default: the API's own node), else the first reachable manager's.
   local manager_addr
-  manager_addr="$(docker node inspect -f '{{.Status.Addr}}' "$labelled")"
+  if [ "$API_REPLICAS" = 1 ]; then
+    manager_addr="$(docker node inspect -f '{{.Status.Addr}}' "$labelled")"
+  else
+    manager_addr="$(docker node inspect -f '{{.Status.Addr}}' "$(docker info -f '{{.Swarm.NodeID}}')")"
+  fi
   local extra=() word
   for word in ${API_ENV:-}; do extra+=(--env "$word"); done
-  docker service create --detach --quiet --name boatload-api --replicas 1 \
+  docker service create --detach --quiet --name boatload-api --replicas "$API_REPLICAS" --replicas-max-per-node 1 \
     --label boatload.component=api --label "boatload.image=$REPO/api:$TAG" \
     --constraint node.labels.boatload.api==true \
     --no-resolve-image --endpoint-mode dnsrr \
@@ -121,13 +150,17 @@ deploy_api() {
     "${extra[@]}" \
     --restart-condition any --restart-delay 2s \
     "$(image_ref "$REPO/api:$TAG")" >/dev/null
-  log "service boatload-api: on node $labelled (label boatload.api=true), port $API_PORT, Swarm through the satellite at $manager_addr:$SATELLITE_PORT"
+  if [ "$API_REPLICAS" = 1 ]; then
+    log "service boatload-api: on node $labelled (label boatload.api=true), port $API_PORT, Swarm through the satellite at $manager_addr:$SATELLITE_PORT"
+  else
+    log "service boatload-api: $API_REPLICAS replicas on the nodes labelled boatload.api=true (one a node), port $API_PORT on each, Swarm through the satellite at $manager_addr:$SATELLITE_PORT"
+  fi
 }
 
 case "${1:-}" in
   satellites) deploy_satellites ;;
   api) deploy_api ;;
-  all) require_adminhash; deploy_satellites; deploy_api ;;
+  all) require_adminhash; check_replicas; deploy_satellites; deploy_api ;;
   remove) remove_service boatload-api; remove_service boatload-satellite ;;
-  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,29p' "$0" >&2; exit 2 ;;
 esac
