@@ -112,9 +112,14 @@ ensure_chromium() {
 STARTED_PG_DIR=""
 postgres_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 free_loopback_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# Debian's postgresql (installed as root when missing): the test suites start servers of their own from it.
+ensure_postgres_packages() {
+  if [ -n "$(postgres_bindir)" ]; then return 0; fi
+  apt_install postgresql || { log "the PostgreSQL tests need Debian's postgresql: run as root: apt-get install -y postgresql"; return 1; }
+}
 ensure_postgres() {
   if [ -n "$STARTED_PG_DIR" ]; then return 0; fi
-  if [ -z "$(postgres_bindir)" ]; then apt_install postgresql || { log "the store's PostgreSQL tests need Debian's postgresql: run as root: apt-get install -y postgresql"; return 1; }; fi
+  ensure_postgres_packages || return 1
   local bin; bin="$(postgres_bindir)"
   [ -x "$bin/initdb" ] || { log "no initdb under $bin"; return 1; }
   local dir port password as=()

@@ -29,6 +29,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ensure_base_image
 if ! command -v ip >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then apt_install iproute2 util-linux; fi
+# test/cluster/api-replicas.test.ts starts a PostgreSQL server of its own on the nodes' bridge.
+ensure_postgres_packages
 log "building the api and satellite images (docker/build.sh; skipped when up to date)"
 bash docker/build.sh boatload latest
 json_args=()

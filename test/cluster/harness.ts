@@ -21,6 +21,9 @@ const CLUSTER_SCRIPT = join(projectRoot(), 'test', 'cluster', 'cluster.sh');
 const DEPLOY_SCRIPT = join(projectRoot(), 'docker', 'deploy-swarm.sh');
 export const PREFIX = process.env.BLC_PREFIX || 'blc';
 export const SATELLITE_PORT = 8001;
+/** The host's own address on the nodes' bridge (cluster.sh: PREFIX-h0), and the nodes' subnet. */
+export const HOST_ADDRESS = '198.18.0.1';
+export const NODES_SUBNET = '198.18.0.0/24';
 /** The admin password of the API image deployed on the Swarm (it refuses to listen there with the default). */
 export const DEPLOYED_ADMIN_PASSWORD = 'cluster-admin-password';
 
@@ -162,14 +165,25 @@ export class Cluster {
     });
   }
 
-  /** The API image as a Swarm service on the manager (docker/deploy-swarm.sh api). */
-  async deployApi(extraEnv: string[] = []): Promise<void> {
+  /**
+   * The API image as a Swarm service (docker/deploy-swarm.sh api): on the manager, or with
+   * `replicas` > 1 that many on the nodes labelled boatload.api=true (`labelNode`), one a node.
+   */
+  async deployApi(options: { env?: string[]; replicas?: number } = {}): Promise<void> {
     await run(DEPLOY_SCRIPT, ['api'], {
       DOCKER_HOST: this.managerHost,
       DOCKER_SOCK: '/run/{{.Node.Hostname}}.sock',
       ADMINHASH: await hashPassword(DEPLOYED_ADMIN_PASSWORD, 1000),
-      API_ENV: extraEnv.join(' '),
+      API_ENV: (options.env ?? []).join(' '),
+      API_REPLICAS: String(options.replicas ?? 1),
     });
+  }
+
+  /** Adds labels to a node (Swarm placement constraints, machine metadata). */
+  async labelNode(index: number, labels: Record<string, string>): Promise<void> {
+    const node = this.manager.docker.getNode(this.node(index).nodeId);
+    const current = (await node.inspect()) as { Version: { Index: number }; Spec: { Labels?: Record<string, string> } & Record<string, unknown> };
+    await node.update({ version: current.Version.Index, ...current.Spec, Labels: { ...(current.Spec.Labels ?? {}), ...labels } });
   }
 
   /** The last lines a service logged (for a failing test's message). */

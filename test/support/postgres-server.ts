@@ -6,7 +6,7 @@
  * how to get them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './api-process';
@@ -30,8 +30,17 @@ function binDir(): string {
   return join(root, versions[versions.length - 1], 'bin');
 }
 
-export async function startPostgresServer(): Promise<PostgresServer> {
+export interface PostgresServerOptions {
+  /**
+   * Listen on this address instead of loopback, and let password logins come from `allowFrom` (a
+   * CIDR) only: the cluster suite's server, on the host's leg of the nodes' bridge.
+   */
+  listen?: { address: string; allowFrom: string };
+}
+
+export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const bin = binDir();
+  const address = options.listen?.address ?? '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'boatload-pg-own-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
@@ -44,12 +53,14 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     execFileSync(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   };
   run('initdb', ['-D', join(dir, 'data'), '-U', 'boatload', `--pwfile=${join(dir, 'pwfile')}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '-E', 'UTF8', '--no-locale']);
+  // initdb's pg_hba.conf admits loopback only.
+  if (options.listen) appendFileSync(join(dir, 'data', 'pg_hba.conf'), `host all boatload ${options.listen.allowFrom} scram-sha-256\n`);
   const start = (): void =>
-    run('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`, 'start']);
+    run('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'server.log'), '-w', '-t', '30', '-o', `-c listen_addresses=${address} -p ${port} -k ${dir} -c fsync=off -c max_connections=200`, 'start']);
   const stop = (): void => run('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop']);
   start();
   return {
-    url: `postgres://boatload:${password}@127.0.0.1:${port}/postgres`,
+    url: `postgres://boatload:${password}@${address}:${port}/postgres`,
     stop,
     start,
     destroy: () => {
