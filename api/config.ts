@@ -45,6 +45,8 @@ export interface ApiConfig {
   dbPath: string;
   /** BOATLOAD_DATABASE_URL: a PostgreSQL store (several API replicas) instead of the SQLite file at dbPath; null: SQLite. */
   databaseUrl: string | null;
+  /** BOATLOAD_DATABASE_POOL_SIZE: connections in this replica's PostgreSQL pool (besides its lease, lock and feed connections). */
+  databasePoolSize: number;
   usersFixture: string;
   /** BOATLOAD_UI_DIR: the built dashboard (ui/dist), served at /. */
   uiDir: string;
@@ -349,6 +351,16 @@ function databaseUrlFromEnv(env: Env): string | null {
   return value;
 }
 
+/** The most a replica's pool may hold: PostgreSQL's own default max_connections is 100 for every client together. */
+const DATABASE_POOL_MAX = 500;
+
+/** BOATLOAD_DATABASE_POOL_SIZE: 1..DATABASE_POOL_MAX connections, 10 by default (read with SQLite too: a typo still stops start-up). */
+function databasePoolSizeFromEnv(env: Env): number {
+  const size = intFromEnv(env, 'BOATLOAD_DATABASE_POOL_SIZE', 10, 1);
+  if (size > DATABASE_POOL_MAX) throw new ConfigError(`BOATLOAD_DATABASE_POOL_SIZE must be at most ${DATABASE_POOL_MAX} connections, got "${size}"`);
+  return size;
+}
+
 export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { isRoot: process.getuid?.() === 0 }): ApiConfig {
   const dataDir = resolve(env.BOATLOAD_DATA_DIR ?? join(projectRoot(), 'data'));
   const logLevel = env.LOG_LEVEL ?? 'info';
@@ -381,6 +393,7 @@ export function loadApiConfig(env: Env = process.env, facts: ProcessFacts = { is
     dataDir,
     dbPath: resolve(env.BOATLOAD_DB_PATH ?? join(dataDir, 'boatload.sqlite3')),
     databaseUrl: databaseUrlFromEnv(env),
+    databasePoolSize: databasePoolSizeFromEnv(env),
     usersFixture: resolve(env.BOATLOAD_USERS_FIXTURE ?? join(projectRoot(), 'data', 'data.json')),
     uiDir: resolve(env.BOATLOAD_UI_DIR ?? join(projectRoot(), 'ui', 'dist')),
     adminHash: env.ADMINHASH || adminHashFromFile(env),

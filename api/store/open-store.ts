@@ -11,7 +11,7 @@ import type { SqlDatabase } from './sql';
 import { SqliteDatabase } from './sqlite-database';
 
 /** `logger`: where PostgreSQL's change feed says it lost its connection (caches are bypassed until it is back). */
-export async function openStore(config: Pick<ApiConfig, 'dbPath' | 'databaseUrl'>, logger?: Logger): Promise<SqlDatabase> {
-  if (config.databaseUrl !== null) return PostgresDatabase.open({ url: config.databaseUrl, logger });
+export async function openStore(config: Pick<ApiConfig, 'dbPath' | 'databaseUrl' | 'databasePoolSize'>, logger?: Logger): Promise<SqlDatabase> {
+  if (config.databaseUrl !== null) return PostgresDatabase.open({ url: config.databaseUrl, maxConnections: config.databasePoolSize, logger });
   return new SqliteDatabase(openDatabase(config.dbPath));
 }

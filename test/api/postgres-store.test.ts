@@ -7,6 +7,7 @@
  */
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { openStore } from '../../api/store/open-store';
 import { PostgresDatabase } from '../../api/store/postgres-database';
 import { parseUnitFile } from '../../units/unit-file';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -49,6 +50,21 @@ test('the API runs on PostgreSQL: the store is the database named in BOATLOAD_DA
   } finally {
     await other.close();
   }
+});
+
+test('BOATLOAD_DATABASE_POOL_SIZE bounds the store\'s pool: concurrent queries share that many server sessions', async () => {
+  const sessionsFor = async (databasePoolSize: number): Promise<number> => {
+    const store = await openStore({ dbPath: '', databaseUrl: database.url, databasePoolSize });
+    try {
+      // Each query holds its connection for 150 ms: six at once take six sessions unless the pool has fewer.
+      const rows = await Promise.all(Array.from({ length: 6 }, () => store.get<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.15)::text AS slept')));
+      return new Set(rows.map((row) => row?.pid)).size;
+    } finally {
+      await store.close();
+    }
+  };
+  expect(await sessionsFor(2)).toBe(2);
+  expect(await sessionsFor(10)).toBe(6);
 });
 
 test('a script container from create to delete: record, stdout, state, listing, script; DELETE leaves nothing', async () => {
