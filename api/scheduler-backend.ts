@@ -20,6 +20,7 @@ import type { SatelliteClient } from './satellite/client';
 import { SwarmManagerProxy } from './satellite/swarm-manager-proxy';
 import { SingleSatelliteDirectory, type SatelliteDirectory } from './satellite/directory';
 import { SwarmSatelliteDirectory } from './satellite/swarm-directory';
+import type { ReplicaContainerChanges } from './satellite/inspection-cache';
 
 export interface SchedulerBackendParts {
   backend: SchedulerBackend;
@@ -46,6 +47,8 @@ export interface SchedulerBackendInput {
   satelliteObserver?: SatelliteCallObserver;
   /** The warm pool fills and hands out members only while this replica leads (default: always). */
   leadership?: Leadership;
+  /** Other API replicas' writes to containers, for the Swarm nodes' satellite clients (`satellite` has them already). */
+  replicas?: ReplicaContainerChanges;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -111,6 +114,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     refreshMs: 2000,
     logger: input.logger.child('satellites'),
     observer: input.satelliteObserver,
+    replicas: input.replicas,
   });
   const backend = new SwarmBackend({
     docker,

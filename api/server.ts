@@ -139,6 +139,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     logger: logger.child('backend'),
     satelliteObserver: metrics.satelliteObserver,
     leadership: replicas.leadership,
+    replicas: replicas.containerChanges,
   });
   const satellites = backendParts.satellites;
   const containerRepository = new ContainerRepository(store);

@@ -10,6 +10,7 @@ import { describeNode, type SwarmNode, type SwarmNodes } from '../../units/sched
 import type { SatelliteCallObserver } from './call-observer';
 import { SatelliteClient } from './client';
 import type { SatelliteDirectory } from './directory';
+import type { ReplicaContainerChanges } from './inspection-cache';
 
 export interface SwarmSatelliteDirectoryOptions {
   nodes: SwarmNodes;
@@ -22,6 +23,8 @@ export interface SwarmSatelliteDirectoryOptions {
   logger: Logger;
   /** Told of every call to a node's satellite (for metrics); optional. */
   observer?: SatelliteCallObserver;
+  /** The other API replicas' writes to containers (every node's client drops their inspections, and tells them its own); absent with one API process. */
+  replicas?: ReplicaContainerChanges;
 }
 
 export class SwarmSatelliteDirectory implements SatelliteDirectory {
@@ -53,7 +56,7 @@ export class SwarmSatelliteDirectory implements SatelliteDirectory {
           this.clients.delete(oldKey);
         }
       }
-      client = new SatelliteClient({ url, secret: this.options.secret, timeoutMs: this.options.timeoutMs, label: `${describeNode(node)} at ${url}`, observer: this.options.observer });
+      client = new SatelliteClient({ url, secret: this.options.secret, timeoutMs: this.options.timeoutMs, label: `${describeNode(node)} at ${url}`, observer: this.options.observer, replicas: this.options.replicas });
       this.clients.set(key, client);
     }
     return client;

@@ -10,10 +10,12 @@
  * leads runs on a worker that can be crashed; with three managers in production any node can go.
  *
  * The leader is read where an operator would read it: the session holding the lease's advisory lock
- * in pg_locks, whose client address is its node's.
+ * in pg_locks, whose client address is its node's. A second case: a write through a node's satellite
+ * (an exec) is announced to the other replicas on PostgreSQL's engine channel, as on the local backend.
  */
 import pg from 'pg';
 import { LEADER_LOCK } from '../../api/store/leader-lease';
+import { ENGINE_CHANNEL } from '../../api/store/postgres-change-feed';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
 import { Cluster, DEPLOYED_ADMIN_PASSWORD, HOST_ADDRESS, NODES_SUBNET, type ClusterNode } from './harness';
 import { b64, CLUSTER_SECRET, eventually } from './system';
@@ -23,6 +25,9 @@ const API_NODES = [2, 3];
 let cluster: Cluster;
 let server: PostgresServer;
 let admin: pg.Client;
+/** Set by the first test: the replica left, a token, a container running (for the second). */
+let after: { survivor: ClusterNode; token: string; id: string } | null = null;
+let lostNode: ClusterNode | null = null;
 
 interface Reply {
   status: number;
@@ -162,4 +167,32 @@ test('two API replicas as a Swarm service on PostgreSQL survive the loss of the 
   });
   expect(cluster.nodeOfMachine(state.node)?.index).not.toBe(leader.index);
   process.stdout.write(`[cluster] a create through the survivor running ${Date.now() - crashedAt} ms after the crash\n`);
+  after = { survivor, token, id: fresh };
+  lostNode = leader;
+});
+
+test('a replica that writes to a container through a node\'s satellite tells the other replicas (their inspection caches drop it)', async () => {
+  if (!after) throw new Error('needs the first test\'s survivor');
+  const { survivor, token, id } = after;
+  // The notices travel on PostgreSQL's engine channel (api/store/postgres-change-feed.ts): listen as a replica would.
+  const heard: string[] = [];
+  const listener = new pg.Client({ connectionString: server.url });
+  await listener.connect();
+  try {
+    listener.on('notification', (message) => {
+      if (message.channel === ENGINE_CHANNEL && message.payload) heard.push(message.payload);
+    });
+    await listener.query(`LISTEN ${ENGINE_CHANNEL}`);
+    const res = await call(survivor, `/v1/container/${id}/exec`, { method: 'POST', token, body: { cmd: ['/bin/true'] } });
+    expect(res.status).toBe(200);
+    // Published as soon as the node's satellite answered, before the API did; one round trip to be sure it arrived.
+    await listener.query('SELECT 1');
+    // The notice names the task's container as the satellite knows it (its engine id or name).
+    const live = [...cluster.nodes.values()].filter((node) => node !== lostNode);
+    const names = (await Promise.all(live.map((node) => node.docker.listContainers({ filters: { label: [`com.docker.swarm.service.name=boatload-${id}`] } }).catch(() => [])))).flat().flatMap((c) => [c.Id, ...c.Names.map((n) => n.replace(/^\//, ''))]);
+    expect(names.length).toBeGreaterThan(0);
+    await eventually(`a notice naming one of ${names.join(', ')} (heard: ${heard.join(', ') || 'none'})`, async () => (heard.some((name) => names.includes(name)) ? true : undefined), 5000, 50);
+  } finally {
+    await listener.end();
+  }
 });
