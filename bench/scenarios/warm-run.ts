@@ -82,6 +82,22 @@ export const warmRun: Scenario = {
       const options = raw.createOptions(cmd);
       return raw.docker.createContainer({ ...options, HostConfig: { ...options.HostConfig, NetworkMode: 'none' } });
     };
+    /** The raw engine's side of a run: create (timed from before it), attach, start, read to the end. */
+    const rawRun = async (make: () => Promise<Docker.Container>, options: { wait?: boolean } = {}): Promise<Timing> => {
+      const started = performance.now();
+      const container = await make();
+      try {
+        const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+        const reading = readTimed(stream, started);
+        await container.start();
+        if (options.wait) await container.wait();
+        const timing = await reading;
+        if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
+        return timing;
+      } finally {
+        await raw.remove(container);
+      }
+    };
     const system = await BoatLoadSystem.start({ root: projectRoot(), apiPort: 18020, satellitePort: 18021, cpuProfileDir: ctx.cpuProfileDir, apiEnv: { BOATLOAD_WARM_POOL: `${ctx.image};network=none=${POOL_SIZE},${ctx.image}=${POOL_SIZE}` } });
     const unregister = ctx.onInterrupt(() => system.stop());
     const http = await system.login();
@@ -108,19 +124,9 @@ export const warmRun: Scenario = {
           return timing.exitMs;
         },
         raw: async (warmup) => {
-          const started = performance.now();
-          const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
-          try {
-            const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-            const reading = readTimed(stream, started);
-            await container.start();
-            const timing = await reading;
-            if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
-            if (!warmup) timings.raw.push(timing);
-            return timing.exitMs;
-          } finally {
-            await raw.remove(container);
-          }
+          const timing = await rawRun(() => rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]));
+          if (!warmup) timings.raw.push(timing);
+          return timing.exitMs;
         },
       });
       // An internet run: warm (pool full before each), then cold (another pids limit: no class fits),
@@ -142,19 +148,9 @@ export const warmRun: Scenario = {
             return timing.exitMs;
           },
           raw: async (warmup) => {
-            const started = performance.now();
-            const container = await raw.create(['/bin/sh', '-c', `echo '${LINE}'`]);
-            try {
-              const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-              const reading = readTimed(stream, started);
-              await container.start();
-              const timing = await reading;
-              if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
-              if (!warmup) side.raw.push(timing);
-              return timing.exitMs;
-            } finally {
-              await raw.remove(container);
-            }
+            const timing = await rawRun(() => raw.create(['/bin/sh', '-c', `echo '${LINE}'`]));
+            if (!warmup) side.raw.push(timing);
+            return timing.exitMs;
           },
         }).then(() => side);
       };
@@ -189,21 +185,12 @@ export const warmRun: Scenario = {
           iterations: ctx.iterations(15, 2),
           log: (m) => log(`${what} invoke: ${m}`),
           boatload,
-          raw: rawRun,
+          raw: rawInvoke,
         });
-      const rawRun = async (): Promise<number> => {
+      // `docker run --rm`: to the container's removal.
+      const rawInvoke = async (): Promise<number> => {
         const started = performance.now();
-        const container = await rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]);
-        try {
-          const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-          const reading = readTimed(stream, started);
-          await container.start();
-          await container.wait();
-          const timing = await reading;
-          if (!timing.text.includes(LINE)) throw new Error(`the raw attach stream was ${JSON.stringify(timing.text)}`);
-        } finally {
-          await raw.remove(container);
-        }
+        await rawRun(() => rawNoNetwork(['/bin/sh', '-c', `echo '${LINE}'`]), { wait: true });
         return performance.now() - started;
       };
       const invokes = await invokesAgainstRaw('warm', async () => (await waitForFullPool(raw.docker, instanceId), timedInvoke('bench-hello', false)));
