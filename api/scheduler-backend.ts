@@ -12,6 +12,9 @@ import type { SchedulerBackend } from '../units/scheduler/backend';
 import { LocalBackend } from '../units/scheduler/local-backend';
 import { SwarmBackend, type SwarmPlacementContext } from '../units/scheduler/swarm-backend';
 import { SwarmNodes } from '../units/scheduler/swarm-nodes';
+import { SwarmWarmPools } from '../units/scheduler/swarm-warm';
+import { SwarmWarmBackend } from '../units/scheduler/swarm-warm-backend';
+import type { WarmCapacity } from '../units/scheduler/warm-capacity';
 import { WarmPool } from '../units/scheduler/warm-pool';
 import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
@@ -24,8 +27,8 @@ import type { ReplicaContainerChanges } from './satellite/inspection-cache';
 
 export interface SchedulerBackendParts {
   backend: SchedulerBackend;
-  /** Warm capacity (local backend with BOATLOAD_WARM_POOL only). */
-  warm: WarmPool | null;
+  /** Warm capacity (BOATLOAD_WARM_POOL): this host's pool, or one per Swarm node. */
+  warm: WarmCapacity | null;
   satellites: SatelliteDirectory;
   /** Waits (about 10 s at most) until the backend can work: the local satellite or the Swarm manager answers. */
   waitReady(closing: () => boolean): Promise<void>;
@@ -127,10 +130,10 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     taskWaitMs: swarm.taskWaitMs,
     logger: input.logger.child('swarm'),
   });
-  if (input.config.warmPool.classes.length > 0) input.logger.warn('BOATLOAD_WARM_POOL is for the local backend; the swarm backend keeps no warm pool');
+  const warm = swarmWarmParts(input, { swarm: backend, nodes, satellites });
   return {
-    backend,
-    warm: null,
+    backend: warm?.backend ?? backend,
+    warm: warm?.pools ?? null,
     satellites,
     async waitReady(closing) {
       await retry(closing, async () => {
@@ -150,4 +153,34 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
       proxy?.close();
     },
   };
+}
+
+/** With BOATLOAD_WARM_POOL: a pool per node (swarm-warm.ts), and the backend that runs fitting runs in them. */
+function swarmWarmParts(
+  input: SchedulerBackendInput,
+  parts: { swarm: SwarmBackend; nodes: SwarmNodes; satellites: SwarmSatelliteDirectory },
+): { pools: SwarmWarmPools; backend: SwarmWarmBackend } | null {
+  const { config } = input;
+  if (config.warmPool.classes.length === 0) return null;
+  const agentFor = (machineId: string): SatelliteClient => parts.satellites.forMachine(machineId);
+  const pools = new SwarmWarmPools({
+    nodes: parts.nodes,
+    agentFor,
+    classes: config.warmPool.classes,
+    defaults: { memoryBytes: config.containers.memoryBytes, nanoCpus: config.containers.nanoCpus, pidsLimit: config.containers.pidsLimit },
+    instanceLabel: input.instanceLabel,
+    isTaken: input.isTaken,
+    minAvailableBytes: config.warmPool.minAvailableBytes,
+    logger: input.logger.child('warm-pool'),
+  });
+  const backend = new SwarmWarmBackend({
+    swarm: parts.swarm,
+    pools,
+    nodes: parts.nodes,
+    agentFor,
+    instanceLabel: input.instanceLabel,
+    stopTimeoutSeconds: config.containers.stopTimeoutSeconds,
+    logger: input.logger.child('swarm-warm'),
+  });
+  return { pools, backend };
 }

@@ -63,7 +63,7 @@ import { QuotaRepository } from './store/quotas';
 import { QuotaService } from './quotas/service';
 import { DiskWatchdog } from './quotas/disk-watchdog';
 
-import type { WarmPool } from '../units/scheduler/warm-pool';
+import type { WarmCapacity } from '../units/scheduler/warm-capacity';
 import { FunctionService } from './functions/service';
 import { FunctionRepository } from './store/functions';
 import { FunctionInvocationRepository } from './store/function-invocations';
@@ -86,8 +86,8 @@ export interface ApiServer {
   diskWatchdog: DiskWatchdog;
   metrics: ApiMetrics;
   instanceId: string;
-  /** Warm capacity (BOATLOAD_WARM_POOL on the local backend); null when there is none. */
-  warm: WarmPool | null;
+  /** Warm capacity (BOATLOAD_WARM_POOL; per node on swarm); null when there is none. */
+  warm: WarmCapacity | null;
   /**
    * Listens (main port, then the fleet socket and HTTPS listeners when configured), then (in the
    * background) reconciles units with the engine and starts the state sync.

@@ -1,0 +1,212 @@
+/**
+ * Warm capacity on the swarm backend: one warm pool (warm-pool.ts) per schedulable node, each kept
+ * by that node's satellite (satellite/warm-members.ts) and counted here. A fitting script run
+ * reserves a member on the node with the most idle ones; its unit then runs there.
+ *
+ * Design: on Swarm every container is a service, but a warm member is a plain container that its
+ * node's satellite started ahead of time: Swarm cannot adopt it as a task. A one-shot script run
+ * needs nothing Swarm gives a service (it ends; it is never rescheduled), so a run taken from a
+ * node's pool stays that node's plain container, read and removed through that node's satellite
+ * (swarm-warm-backend.ts); permanent containers never fit a pool (their spec restarts) and stay
+ * services. What a warm run loses against a cold one: nothing a user reads (stdout, state, changes,
+ * files, archive, metrics behave the same); when its node is lost the run is lost with it, as a
+ * cold one-shot task is (Swarm does not run it again either), and its state says so.
+ *
+ * The names of the members reserved and the runs taken are kept per node; after an API restart the
+ * runs are found again by listing every node's members (start()).
+ */
+import type { ContainerSpec } from '../../common/container-spec';
+import { LABELS } from '../../common/labels';
+import type { Logger } from '../../common/logger';
+import type { ContainerInspection } from '../../common/satellite-protocol';
+import type { Workload } from './model';
+import { describeNode, isSchedulable, type SwarmNode, type SwarmNodes } from './swarm-nodes';
+import { WarmPool, type WarmAgent, type WarmClass } from './warm-pool';
+
+/** What a node's satellite must do for its pool and for the runs taken from it. */
+export interface SwarmWarmAgent extends WarmAgent {
+  inspect(name: string): Promise<ContainerInspection | null>;
+  stop(name: string, timeoutSeconds: number): Promise<void>;
+}
+
+export interface SwarmWarmPoolsOptions {
+  nodes: SwarmNodes;
+  /** The satellite of a node (by machine id). */
+  agentFor(machineId: string): SwarmWarmAgent;
+  classes: WarmClass[];
+  /** The limits a run without its own gets (the installation's). */
+  defaults: { memoryBytes?: number; nanoCpus?: number; pidsLimit?: number };
+  instanceLabel: string;
+  isTaken(engineName: string): Promise<boolean>;
+  minAvailableBytes: number;
+  /** How often each node's pool checks its members, and how often the node list is compared (default 2 s). */
+  tickMs?: number;
+  logger: Logger;
+}
+
+export interface SwarmWarmStatus {
+  machineId: string;
+  hostname: string;
+  image: string;
+  key: string;
+  size: number;
+  idle: number;
+  creating: number;
+}
+
+const memberName = (id: string): string => `boatload-${id}`;
+
+export class SwarmWarmPools {
+  private readonly pools = new Map<string, { node: SwarmNode; pool: WarmPool }>();
+  /** Engine name → machine id: members reserved for a run not started yet. */
+  private readonly reserved = new Map<string, string>();
+  /** Engine name → machine id: runs taken from a pool (plain containers on that node). */
+  private readonly runs = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly options: SwarmWarmPoolsOptions) {}
+
+  /** Idle members and members being made, per node and class. */
+  status(): SwarmWarmStatus[] {
+    return [...this.pools.values()].flatMap(({ node, pool }) => pool.status().map((s) => ({ machineId: node.machineId, hostname: node.hostname, ...s })));
+  }
+
+  /**
+   * Reserves an idle member for a run whose container would be `spec`, on the node with the most
+   * idle members of its class: the container id the run must use, or null.
+   */
+  reserve(spec: ContainerSpec): string | null {
+    if (this.closed) return null;
+    const candidates = [...this.pools.values()]
+      .filter(({ node }) => isSchedulable(this.options.nodes.byMachineId(node.machineId) ?? node))
+      .map((entry) => ({ entry, idle: entry.pool.status().reduce((sum, s) => sum + s.idle, 0) }))
+      .sort((a, b) => b.idle - a.idle);
+    for (const { entry } of candidates) {
+      const id = entry.pool.reserve(spec);
+      if (id) {
+        this.reserved.set(memberName(id), entry.node.machineId);
+        return id;
+      }
+    }
+    return null;
+  }
+
+  release(id: string): void {
+    const name = memberName(id);
+    const machineId = this.reserved.get(name);
+    this.reserved.delete(name);
+    if (machineId) this.pools.get(machineId)?.pool.release(id);
+  }
+
+  /** The node of a reserved member or of a run taken from a pool (by engine name), if it is one. */
+  machineOf(engineName: string): { machineId: string; taken: boolean } | null {
+    const run = this.runs.get(engineName);
+    if (run) return { machineId: run, taken: true };
+    const reserved = this.reserved.get(engineName);
+    return reserved ? { machineId: reserved, taken: false } : null;
+  }
+
+  /** The runs taken from the pools: engine name → machine id. */
+  takenRuns(): ReadonlyMap<string, string> {
+    return this.runs;
+  }
+
+  /** Forgets a run (its container was removed, or it is run again as a service). */
+  forget(engineName: string): void {
+    this.runs.delete(engineName);
+  }
+
+  /**
+   * Starts the workload in the member reserved for it: its node and inspection, or null (no
+   * reservation, or the member could not be taken: the caller runs it cold).
+   */
+  async take(workload: Workload): Promise<{ machineId: string; inspection: ContainerInspection } | null> {
+    const name = workload.spec.name;
+    const machineId = this.reserved.get(name);
+    if (!machineId) return null;
+    this.reserved.delete(name);
+    const entry = this.pools.get(machineId);
+    const inspection = entry ? await entry.pool.take(workload) : null;
+    if (!inspection) return null;
+    this.runs.set(name, machineId);
+    return { machineId, inspection };
+  }
+
+  /** Node by node: removes what an earlier API left, finds its runs again, then fills and keeps filling. */
+  async start(): Promise<void> {
+    if (this.timer || this.options.classes.length === 0) return;
+    this.timer = setInterval(() => this.syncLater(), this.options.tickMs ?? 2000);
+    this.timer.unref();
+    this.syncing = this.sync();
+    await this.syncing;
+  }
+
+  async settled(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.settled()));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.syncing) await this.syncing;
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close()));
+    this.pools.clear();
+  }
+
+  private syncLater(): void {
+    if (this.syncing || this.closed) return;
+    this.syncing = this.sync();
+  }
+
+  /** A pool for every schedulable node; a node that left, went down or was drained loses its pool. */
+  private async sync(): Promise<void> {
+    try {
+      const nodes = await this.options.nodes.list();
+      const wanted = new Map(nodes.filter(isSchedulable).map((node) => [node.machineId, node]));
+      for (const [machineId, { node, pool }] of this.pools) {
+        const now = wanted.get(machineId);
+        if (now && now.addr === node.addr) continue;
+        this.pools.delete(machineId);
+        this.options.logger.info(`warm pool of ${describeNode(node)} closed (the node is ${now ? 'at a new address' : 'not schedulable'})`);
+        // Its idle members on a node that is down stay until the node's next pool removes them.
+        await pool.close();
+      }
+      const added = [...wanted.values()].filter((node) => !this.pools.has(node.machineId));
+      await Promise.all(added.map((node) => this.addPool(node)));
+    } catch (err) {
+      this.options.logger.warn(`warm pools: node sync failed: ${(err as Error).message}`);
+    } finally {
+      this.syncing = null;
+    }
+  }
+
+  private async addPool(node: SwarmNode): Promise<void> {
+    if (this.closed) return;
+    const agent = this.options.agentFor(node.machineId);
+    const pool = new WarmPool(
+      {
+        agent,
+        classes: this.options.classes,
+        minAvailableBytes: this.options.minAvailableBytes,
+        instanceLabel: this.options.instanceLabel,
+        isTaken: (engineName) => this.options.isTaken(engineName),
+        tickMs: this.options.tickMs,
+        logger: this.options.logger.child(node.hostname),
+      },
+      this.options.defaults,
+    );
+    this.pools.set(node.machineId, { node, pool });
+    // The runs an earlier API took from this node's pool (members a unit started in).
+    try {
+      const members = await agent.list([this.options.instanceLabel, LABELS.warmPool]);
+      for (const member of members) if (await this.options.isTaken(member.name)) this.runs.set(member.name, node.machineId);
+    } catch (err) {
+      this.options.logger.warn(`warm pool of ${describeNode(node)}: members not listed: ${(err as Error).message}`);
+    }
+    await pool.start();
+  }
+}
