@@ -25,7 +25,10 @@
 # Environment: REPO/TAG (images, default boatload/latest; they must be on every node:
 # docker/load-images.sh, or a registry), SATELLITE_PORT (8001), API_PORT (8000),
 # DOCKER_SOCK (the engine socket on each node, default /var/run/docker.sock; a Swarm template such as
-# /run/{{.Node.Hostname}}.sock works too), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
+# /run/{{.Node.Hostname}}.sock works too), SATELLITE_SCRIPT_DIR (a host directory, existing on every
+# node, that each satellite mounts at the same path for the warm pool's members (BOATLOAD_WARM_POOL);
+# a Swarm template such as /var/lib/boatload-scripts/{{.Node.Hostname}} works too; unset: scripts are
+# copied, no warm pool), SATELLITE_RESTART_DELAY (2s), API_ENV (extra
 # "NAME=value" words for the API service), API_REPLICAS (1), SATELLITE_ENV (likewise for the satellites, e.g.
 # "BOATLOAD_EGRESS_ALLOW=10.1.0.0/16 BOATLOAD_HOST_PORTS=20000-20999", as the API's), BOATLOAD_SECRET_FILE, ADMINHASH (required for the API:
 # the admin's password hash from `npm run hash-password -- 'a password'`; the API refuses to listen
@@ -65,6 +68,12 @@ deploy_satellites() {
   remove_service boatload-satellite
   local extra=() word
   for word in ${SATELLITE_ENV:-}; do extra+=(--env "$word"); done
+  # The warm pool's members bind-mount their directory from the host: the satellite must see it at
+  # the path the host's engine knows (the same path inside and outside).
+  local scripts=()
+  if [ -n "${SATELLITE_SCRIPT_DIR:-}" ]; then
+    scripts=(--mount "type=bind,source=$SATELLITE_SCRIPT_DIR,target=$SATELLITE_SCRIPT_DIR" --env "SATELLITE_SCRIPT_DIR=$SATELLITE_SCRIPT_DIR")
+  fi
   # --no-resolve-image: no registry is asked; --endpoint-mode dnsrr and the host's network: no
   # IPVS/ingress mesh is needed, each node's satellite answers on that node's own address.
   # --network host and NET_ADMIN: the satellite writes the node's iptables rules (INPUT, DOCKER-USER)
@@ -80,6 +89,7 @@ deploy_satellites() {
     --env "SATELLITE_PORT=$SATELLITE_PORT" \
     "${extra[@]}" \
     --env SATELLITE_SWARM_PROXY=on \
+    "${scripts[@]}" \
     --restart-condition any --restart-delay "$SATELLITE_RESTART_DELAY" \
     --stop-grace-period 5s \
     "$(image_ref "$REPO/satellite:$TAG")" >/dev/null

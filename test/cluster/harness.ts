@@ -6,7 +6,7 @@
  */
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,16 +153,29 @@ export class Cluster {
    * The satellite as a global service (docker/deploy-swarm.sh), each node's mounting that node's
    * own engine socket (a Swarm template: every node here shares the host's filesystem).
    */
-  async deploySatellites(secret: string, restartDelay = '3s'): Promise<void> {
+  async deploySatellites(secret: string, restartDelay = '3s', options: { scriptDirs?: boolean } = {}): Promise<void> {
     this.secretDir = mkdtempSync(join(tmpdir(), 'boatload-cluster-secret-'));
     const secretFile = join(this.secretDir, 'satellite.secret');
     writeFileSync(secretFile, secret, { mode: 0o600 });
-    await run(DEPLOY_SCRIPT, ['satellites'], {
+    const env: Record<string, string> = {
       DOCKER_HOST: this.managerHost,
       DOCKER_SOCK: '/run/{{.Node.Hostname}}.sock',
       BOATLOAD_SECRET_FILE: secretFile,
       SATELLITE_RESTART_DELAY: restartDelay,
-    });
+    };
+    if (options.scriptDirs) {
+      // Every node shares this machine's filesystem: one directory per node (a Swarm template),
+      // made here for the nodes there may be (a bind source must exist).
+      for (let index = 1; index <= 9; index++) mkdirSync(join(this.secretDir, 'scripts', `${PREFIX}-n${index}`), { recursive: true });
+      env.SATELLITE_SCRIPT_DIR = join(this.secretDir, 'scripts', '{{.Node.Hostname}}');
+    }
+    await run(DEPLOY_SCRIPT, ['satellites'], env);
+  }
+
+  /** The host directory node `index`'s satellite stages scripts in (deploySatellites with scriptDirs). */
+  scriptDirOf(index: number): string {
+    if (!this.secretDir) throw new Error('no satellites deployed');
+    return join(this.secretDir, 'scripts', `${PREFIX}-n${index}`);
   }
 
   /**
