@@ -19,11 +19,13 @@ export interface ClusterApi {
   api: ApiServer;
   http(): ReturnType<typeof request>;
   token(): Promise<string>;
-  close(): Promise<void>;
+  /** Stops the API; `keepData`: its store stays for a restart (startClusterApi with `dataDir`). */
+  close(keepData?: boolean): Promise<void>;
+  dataDir: string;
 }
 
-export async function startClusterApi(cluster: Cluster, env: Record<string, string> = {}): Promise<ClusterApi> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'boatload-cluster-'));
+export async function startClusterApi(cluster: Cluster, env: Record<string, string> = {}, restart?: { dataDir: string }): Promise<ClusterApi> {
+  const dataDir = restart?.dataDir ?? mkdtempSync(join(tmpdir(), 'boatload-cluster-'));
   const adminHash = await hashPassword('admin', 1000);
   const config = loadApiConfig({
     BOATLOAD_HOST: '127.0.0.1',
@@ -51,9 +53,10 @@ export async function startClusterApi(cluster: Cluster, env: Record<string, stri
       if (!token) token = (await request(api.app).post('/api-token-auth/').send({ username: 'admin', password: 'admin' }).expect(200)).body.token as string;
       return token;
     },
-    async close() {
+    dataDir,
+    async close(keepData = false) {
       await api.close().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
