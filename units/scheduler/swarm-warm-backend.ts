@@ -63,7 +63,12 @@ export class SwarmWarmBackend implements SchedulerBackend {
       await this.removeRun(workload.spec.name, warm.machineId, warm.taken);
       return this.options.swarm.apply(unit, workload, target);
     }
-    if (!warm.taken) return this.start({ unit, workload, fresh: false });
+    if (!warm.taken) {
+      if (target === 'launched') return this.start({ unit, workload, fresh: false });
+      // Stopped before its start: the member goes back and the unit is a service, as without a pool.
+      await this.removeRun(workload.spec.name, warm.machineId, false);
+      return this.options.swarm.apply(unit, workload, target);
+    }
     const problem = this.nodeProblem(warm.machineId);
     if (problem) return { observed: this.lost(warm.machineId, problem), machineId: warm.machineId, everStarted: true };
     const agent = this.options.agentFor(warm.machineId);

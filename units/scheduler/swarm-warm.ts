@@ -128,7 +128,13 @@ export class SwarmWarmPools {
     if (!machineId) return null;
     this.reserved.delete(name);
     const entry = this.pools.get(machineId);
-    const inspection = entry ? await entry.pool.take(workload) : null;
+    if (!entry) {
+      // Its node's pool closed meanwhile (the node went down or was drained): the run goes cold.
+      // A node that is down keeps it until its next pool removes what no run started in.
+      if (this.options.nodes.byMachineId(machineId)?.state === 'ready') await this.options.agentFor(machineId).remove(name).catch(() => undefined);
+      return null;
+    }
+    const inspection = await entry.pool.take(workload);
     if (!inspection) return null;
     this.runs.set(name, machineId);
     return { machineId, inspection };
