@@ -29,6 +29,8 @@ export interface SchedulerBackendParts {
   backend: SchedulerBackend;
   /** Warm capacity (BOATLOAD_WARM_POOL): this host's pool, or one per Swarm node. */
   warm: WarmCapacity | null;
+  /** The local backend's pool, where functions keep members of their own (null on swarm: not yet). */
+  dedicated: WarmPool | null;
   satellites: SatelliteDirectory;
   /** Waits (about 10 s at most) until the backend can work: the local satellite or the Swarm manager answers. */
   waitReady(closing: () => boolean): Promise<void>;
@@ -83,6 +85,7 @@ function localBackendParts(input: SchedulerBackendInput): SchedulerBackendParts 
   );
   return {
     warm,
+    dedicated: warm,
     backend: new LocalBackend({ agent: satellite, instanceLabel: input.instanceLabel, stopTimeoutSeconds: config.containers.stopTimeoutSeconds, warm }),
     satellites: new SingleSatelliteDirectory(satellite),
     // The satellite may be starting alongside us.
@@ -134,6 +137,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
   return {
     backend: warm?.backend ?? backend,
     warm: warm?.pools ?? null,
+    dedicated: null,
     satellites,
     async waitReady(closing) {
       await retry(closing, async () => {
@@ -172,6 +176,7 @@ function swarmWarmParts(
     isTaken: input.isTaken,
     minAvailableBytes: config.warmPool.minAvailableBytes,
     logger: input.logger.child('warm-pool'),
+    leadership: input.leadership,
   });
   const backend = new SwarmWarmBackend({
     swarm: parts.swarm,

@@ -246,7 +246,7 @@ export async function buildApiServer(config: ApiConfig, logger: Logger, seams: A
     operations,
     createLimits: containerLimits,
     outputMaxBytes: config.actions.execOutputMaxBytes,
-    pool: backendParts.warm,
+    pool: backendParts.dedicated,
     logger: logger.child('functions'),
   });
   const view = containers.get.bind(containers);

@@ -19,6 +19,7 @@ import type { ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
 import type { ContainerInspection } from '../../common/satellite-protocol';
+import type { Leadership } from './leadership';
 import type { Workload } from './model';
 import { describeNode, isSchedulable, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import { WarmPool, type WarmAgent, type WarmClass } from './warm-pool';
@@ -42,6 +43,8 @@ export interface SwarmWarmPoolsOptions {
   /** How often each node's pool checks its members, and how often the node list is compared (default 2 s). */
   tickMs?: number;
   logger: Logger;
+  /** The pools fill and hand out members only while this replica leads (default: always). */
+  leadership?: Leadership;
 }
 
 export interface SwarmWarmStatus {
@@ -75,7 +78,8 @@ export class SwarmWarmPools {
 
   /**
    * Reserves an idle member for a run whose container would be `spec`, on the node with the most
-   * idle members of its class: the container id the run must use, or null.
+   * idle members of its class: the container id the run must use, or null. (Functions keep no
+   * members of their own on Swarm: a function's invocation takes a class member when it fits.)
    */
   reserve(spec: ContainerSpec): string | null {
     if (this.closed) return null;
@@ -202,6 +206,7 @@ export class SwarmWarmPools {
         isTaken: (engineName) => this.options.isTaken(engineName),
         tickMs: this.options.tickMs,
         logger: this.options.logger.child(node.hostname),
+        leadership: this.options.leadership,
       },
       this.options.defaults,
     );

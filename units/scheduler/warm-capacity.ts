@@ -2,8 +2,11 @@
 import type { ContainerSpec } from '../../common/container-spec';
 
 export interface WarmCapacity {
-  /** Reserves an idle member for a run whose container would be `spec`: the id the run must use, or null. */
-  reserve(spec: ContainerSpec): string | null;
+  /**
+   * Reserves an idle member for a run whose container would be `spec` (`tag`: a function's own
+   * members first, where the backend keeps them): the id the run must use, or null.
+   */
+  reserve(spec: ContainerSpec, tag?: string): string | null;
   /** Gives back a reservation no run used. */
   release(id: string): void;
   /** Removes what an earlier API left, then fills and keeps filling. */
