@@ -130,7 +130,16 @@ export class SwarmWarmPools {
     const name = workload.spec.name;
     const machineId = this.reserved.get(name);
     if (!machineId) return null;
-    this.reserved.delete(name);
+    // The reservation stays until the take ends: a read meanwhile finds the member on its node.
+    try {
+      return await this.takeReserved(workload, machineId);
+    } finally {
+      this.reserved.delete(name);
+    }
+  }
+
+  private async takeReserved(workload: Workload, machineId: string): Promise<{ machineId: string; inspection: ContainerInspection } | null> {
+    const name = workload.spec.name;
     const entry = this.pools.get(machineId);
     if (!entry) {
       // Its node's pool closed meanwhile (the node went down or was drained): the run goes cold.
