@@ -177,6 +177,7 @@ function swarmWarmParts(
     minAvailableBytes: config.warmPool.minAvailableBytes,
     logger: input.logger.child('warm-pool'),
     leadership: input.leadership,
+    overlays: parts.swarm.networks,
   });
   const backend = new SwarmWarmBackend({
     swarm: parts.swarm,

@@ -271,6 +271,12 @@ export interface WarmTakeRequest {
    * Absent or empty: the member stays on the network it was made on (e.g. `none`).
    */
   networks?: WarmNetwork[];
+  /**
+   * The networks are the Swarm's attachable overlays of the owner, which the API made on a manager
+   * (units/scheduler/swarm-networks.ts): the member joins them as they are; the satellite makes no
+   * network and no packet-filter rule for them.
+   */
+  overlays?: boolean;
 }
 
 /** GET /host/memory: what the host's kernel calls MemAvailable. */

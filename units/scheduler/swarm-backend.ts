@@ -88,7 +88,8 @@ export class SwarmBackend implements SchedulerBackend {
   private readonly instance: { key: string; value: string };
   private placementSignature = '';
   private refreshing: Promise<void> | null = null;
-  private readonly networks: SwarmNetworks;
+  /** Users' overlays (the warm pools join runs to them too: swarm-warm.ts). */
+  readonly networks: SwarmNetworks;
   private sweeping: Promise<void> | null = null;
   private lastSweep = 0;
 

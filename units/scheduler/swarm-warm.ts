@@ -12,15 +12,26 @@
  * files, archive, metrics behave the same); when its node is lost the run is lost with it, as a
  * cold one-shot task is (Swarm does not run it again either), and its state says so.
  *
+ * Networks: on Swarm a container joins its owner's overlays (swarm-networks.ts), which a member,
+ * belonging to nobody, cannot be on ahead of time. A class without `;network=none` keeps members on
+ * their satellite's holding network (internal, no traffic between members: satellite/warm-networks.ts)
+ * and serves `private` and `internet` runs: at the take the member joins the overlays a cold service
+ * would be attached to (the shared one, and the egress one for `internet`), made first if they are
+ * not there, and leaves the holding network, before the script starts. A `;network=none` class
+ * serves `none` runs as it is: no network at all (a cold `none` service is alone on an internal
+ * overlay of its own only because a service cannot use `none`). A run with a hostname runs cold: a
+ * member's own name was fixed at its create (warm-pool.ts).
+ *
  * The names of the members reserved and the runs taken are kept per node; after an API restart the
  * runs are found again by listing every node's members (start()).
  */
 import type { ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
-import type { ContainerInspection } from '../../common/satellite-protocol';
+import type { ContainerInspection, WarmTakeRequest } from '../../common/satellite-protocol';
 import type { Leadership } from './leadership';
 import type { Workload } from './model';
+import { overlayPlanFor, type OverlayPlan, type SwarmNetworks } from './swarm-networks';
 import { describeNode, isSchedulable, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import { WarmPool, type WarmAgent, type WarmClass } from './warm-pool';
 
@@ -45,7 +56,22 @@ export interface SwarmWarmPoolsOptions {
   logger: Logger;
   /** The pools fill and hand out members only while this replica leads (default: always). */
   leadership?: Leadership;
+  /** Users' overlays (the swarm backend's): a take makes the run's if they are not there yet. */
+  overlays: Pick<SwarmNetworks, 'withOverlays'>;
 }
+
+/**
+ * The overlays a run on its owner's network joins at the take (those a cold service of it would be
+ * attached to), or null: a `none` run, or one on no user's network, joins nothing.
+ */
+export function overlayJoinsOf(spec: ContainerSpec): { plan: OverlayPlan; joins: Required<Pick<WarmTakeRequest, 'networks' | 'overlays'>> } | null {
+  if (spec.network === 'none') return null;
+  const plan = overlayPlanFor(spec);
+  if (!plan) return null;
+  const networks = plan.attachments.map((a) => (a.Aliases && a.Aliases.length > 0 ? { name: a.Target as string, aliases: a.Aliases } : { name: a.Target as string }));
+  return { plan, joins: { networks, overlays: true } };
+}
+
 
 export interface SwarmWarmStatus {
   machineId: string;
@@ -147,7 +173,22 @@ export class SwarmWarmPools {
       if (this.options.nodes.byMachineId(machineId)?.state === 'ready') await this.options.agentFor(machineId).remove(name).catch(() => undefined);
       return null;
     }
-    const inspection = await entry.pool.take(workload);
+    const overlays = overlayJoinsOf(workload.spec);
+    if (overlays) {
+      // The overlays exist before the take joins them (the first run of a user makes them). The
+      // take itself runs outside their lock: a sweep removing them meanwhile (no service uses them,
+      // made over its grace ago) fails the join, and the run goes cold, making them again.
+      const made = await this.options.overlays.withOverlays(overlays.plan, workload.spec.labels, async () => true).catch((err: Error) => {
+        this.options.logger.warn(`${name}: overlays not made (${err.message}); the run starts cold`);
+        return false;
+      });
+      if (!made) {
+        // The member goes (never handed out again) and the run is a service.
+        entry.pool.release(name.replace(/^boatload-/, ''));
+        return null;
+      }
+    }
+    const inspection = await entry.pool.take(workload, overlays?.joins);
     if (!inspection) return null;
     this.runs.set(name, machineId);
     return { machineId, inspection };

@@ -247,9 +247,10 @@ export class WarmPool {
 
   /**
    * Starts the workload in the member reserved for it; null when there is none (the caller creates
-   * the container cold). A member that cannot be taken is removed, and the run goes cold.
+   * the container cold). A member that cannot be taken is removed, and the run goes cold. `joins`:
+   * the networks to join instead of joinsOf's, and how (the swarm pools': the Swarm's overlays).
    */
-  async take(workload: Workload): Promise<ContainerInspection | null> {
+  async take(workload: Workload, joins?: Pick<WarmTakeRequest, 'networks' | 'overlays'>): Promise<ContainerInspection | null> {
     const name = workload.spec.name;
     if (!this.reserved.delete(name)) return null;
     const script = workload.script;
@@ -259,7 +260,7 @@ export class WarmPool {
       return null;
     }
     try {
-      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env, networks: joinsOf(workload.spec) });
+      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env, networks: joinsOf(workload.spec), ...joins });
     } catch (err) {
       this.options.logger.warn(`warm member ${name} could not be taken (${(err as Error).message}); the run starts cold`);
       await this.options.agent.remove(name).catch(() => undefined);
