@@ -132,7 +132,7 @@ export class WarmMembers {
       go = await open(join(dir, GO), constants.O_WRONLY).finally(() => probe.close());
       // The owner's networks before anything of the run is staged: a join that fails leaves the
       // member unused (the pool removes it; the run starts cold).
-      if (joins) await this.options.networks?.join(name, joins);
+      if (joins) await this.options.networks?.join(name, joins, request.overlays === true);
       await Promise.all([unlink(join(dir, GO)), unlink(join(dir, READY))]);
       await writeFile(join(dir, scriptName), Buffer.from(request.script.contentBase64, 'base64'), { mode: 0o755 });
       const stdin = request.script.stdinBase64;

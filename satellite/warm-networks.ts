@@ -11,6 +11,10 @@
  * ("container cannot be disconnected from host network or connected to host network"), hence a
  * network of our own to wait on. A member's HostConfig.NetworkMode keeps naming the holding network
  * after the take (the engine never rewrites it): its user's networks are read from its endpoints.
+ *
+ * On a Swarm node the owner's networks are the Swarm's attachable overlays, which the API made on a
+ * manager (`overlays` in the take): the member joins them as they are, and the satellite makes no
+ * bridge and no rule for them (a bridge of the same name would shadow the overlay on this engine).
  */
 import type Docker from 'dockerode';
 import { BadRequestError, ConflictError, ServiceUnavailableError } from '../common/errors';
@@ -82,8 +86,11 @@ export class WarmNetworks {
     return planOf(wanted);
   }
 
-  /** Moves member `name` from the holding network onto the checked networks, in their order. */
-  async join(name: string, join: WarmJoin): Promise<void> {
+  /**
+   * Moves member `name` from the holding network onto the checked networks, in their order.
+   * `overlays`: they are the Swarm's overlays, joined as they are (see the header).
+   */
+  async join(name: string, join: WarmJoin, overlays = false): Promise<void> {
     const { plan, wanted } = join;
     const { docker, networks } = this.options;
     let info: Docker.ContainerInspectInfo;
@@ -93,8 +100,7 @@ export class WarmNetworks {
       throw engineError(err, `container ${name}`);
     }
     if (!info.NetworkSettings.Networks?.[this.holding.name]) throw new ConflictError('This warm member is not waiting on the holding network.');
-    await networks.withLock(plan.names, async () => {
-      await networks.ensure(plan, info.Config.Labels ?? {});
+    const connect = async (): Promise<void> => {
       for (const network of wanted) {
         const aliases = network.aliases ?? [];
         try {
@@ -103,7 +109,14 @@ export class WarmNetworks {
           throw engineError(err, `network ${network.name}`);
         }
       }
-    });
+    };
+    if (overlays) await connect();
+    else {
+      await networks.withLock(plan.names, async () => {
+        await networks.ensure(plan, info.Config.Labels ?? {});
+        await connect();
+      });
+    }
     try {
       await docker.getNetwork(this.holding.name).disconnect({ Container: name });
     } catch (err) {
