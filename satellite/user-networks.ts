@@ -178,13 +178,19 @@ export class UserNetworks {
     this.pending.delete(names.shared);
   }
 
-  /** Removes the user's networks when no container (running or not) is on them any more. */
+  /**
+   * Removes the user's networks when no container (running or not) is on them any more: only the
+   * ones this satellite made (a warm run on a Swarm node was on the Swarm's overlays of those names,
+   * which are the API's to remove).
+   */
   async releaseIfUnused(names: UserNetworkNames): Promise<void> {
     const docker = this.options.docker;
     const inUse = await docker.listContainers({ all: true, filters: { network: [names.shared] } });
     if (inUse.length > 0) return;
+    const ours = new Set((await docker.listNetworks({ filters: { label: [`${LABELS.firewall}=${this.options.owner}`] } })).map((n) => n.Name));
     let removed = false;
     for (const name of [names.egress, names.shared]) {
+      if (!ours.has(name)) continue;
       try {
         await docker.getNetwork(name).remove();
         removed = true;
