@@ -134,6 +134,7 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     logger: input.logger.child('swarm'),
   });
   const warm = swarmWarmParts(input, { swarm: backend, nodes, satellites });
+  if (warm) backend.holdOverlaysWhile(() => warm.pools.takenRuns().size > 0);
   return {
     backend: warm?.backend ?? backend,
     warm: warm?.pools ?? null,

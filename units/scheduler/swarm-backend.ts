@@ -92,6 +92,7 @@ export class SwarmBackend implements SchedulerBackend {
   readonly networks: SwarmNetworks;
   private sweeping: Promise<void> | null = null;
   private lastSweep = 0;
+  private holdsOverlays: () => boolean = () => false;
 
   constructor(private readonly options: SwarmBackendOptions) {
     const equals = options.instanceLabel.indexOf('=');
@@ -392,9 +393,19 @@ export class SwarmBackend implements SchedulerBackend {
     return byName;
   }
 
+  /**
+   * No overlay is swept while `holds` answers true (warm runs, plain containers, are on users'
+   * overlays). Docker quirk: an overlay removed while a plain container on a node still names it
+   * stays on that node's engine, and the node then cannot join a new overlay of that name ("Invalid
+   * address ...: It does not belong to any of this network's subnets").
+   */
+  holdOverlaysWhile(holds: () => boolean): void {
+    this.holdsOverlays = holds;
+  }
+
   /** Now and then (in the background), removes users' overlays that no service uses any more. */
   private sweepNetworks(services: EngineService[]): void {
-    if (this.sweeping || Date.now() - this.lastSweep < NETWORK_SWEEP_MS) return;
+    if (this.sweeping || Date.now() - this.lastSweep < NETWORK_SWEEP_MS || this.holdsOverlays()) return;
     this.lastSweep = Date.now();
     this.sweeping = this.networks
       .sweep(services)
