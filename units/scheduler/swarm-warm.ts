@@ -173,6 +173,7 @@ export class SwarmWarmPools {
       if (this.options.nodes.byMachineId(machineId)?.state === 'ready') await this.options.agentFor(machineId).remove(name).catch(() => undefined);
       return null;
     }
+    const started = Date.now();
     const overlays = overlayJoinsOf(workload.spec);
     if (overlays) {
       // The overlays exist before the take joins them (the first run of a user makes them). The
@@ -188,8 +189,10 @@ export class SwarmWarmPools {
         return null;
       }
     }
+    const madeAt = Date.now();
     const inspection = await entry.pool.take(workload, overlays?.joins);
     if (!inspection) return null;
+    this.options.logger.debug(`${name} taken on ${entry.node.hostname}: overlays ready in ${madeAt - started} ms, take in ${Date.now() - madeAt} ms`);
     this.runs.set(name, machineId);
     return { machineId, inspection };
   }
