@@ -134,7 +134,9 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     logger: input.logger.child('swarm'),
   });
   const warm = swarmWarmParts(input, { swarm: backend, nodes, satellites });
-  if (warm) backend.holdOverlaysWhile(() => warm.pools.takenRuns().size > 0);
+  // With warm pools no overlay is swept: a node that held a plain container on an overlay keeps it
+  // on its engine after the removal and cannot join a new overlay of that name (swarm-backend.ts).
+  if (warm) backend.holdOverlaysWhile(() => true);
   return {
     backend: warm?.backend ?? backend,
     warm: warm?.pools ?? null,
