@@ -17,12 +17,12 @@
  * bridge and no rule for them (a bridge of the same name would shadow the overlay on this engine).
  */
 import type Docker from 'dockerode';
-import { BadRequestError, ConflictError, ServiceUnavailableError } from '../common/errors';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from '../common/errors';
 import { LABELS } from '../common/labels';
 import type { Logger } from '../common/logger';
 import { HOSTNAME, holdingNetworkNames, userNetworkNames, USER_NETWORK, type HoldingNetworkNames } from '../common/network-model';
 import type { WarmNetwork } from '../common/satellite-protocol';
-import { engineError } from './engine-errors';
+import { engineError, engineMessage, isEngineNotFound } from './engine-errors';
 import type { NetworkPlan, UserNetworks } from './user-networks';
 
 export interface WarmNetworksOptions {
@@ -110,7 +110,7 @@ export class WarmNetworks {
         }
       }
     };
-    if (overlays) await connect();
+    if (overlays) await this.joinOverlays(name, wanted);
     else {
       await networks.withLock(plan.names, async () => {
         await networks.ensure(plan, info.Config.Labels ?? {});
@@ -123,7 +123,50 @@ export class WarmNetworks {
       throw engineError(err, `network ${this.holding.name}`);
     }
   }
+
+  /**
+   * Joins member `name` to the Swarm's overlays, in order. Docker quirk: a worker's engine resolves
+   * an attachable overlay by name through the manager at the connect and keeps a local copy only
+   * while something on the node is attached. A take's connect was seen to answer 404 "network ...
+   * not found" although the overlay existed on the manager (the API makes sure of it just before the
+   * take), most likely racing the teardown of that copy (the node's last task or container on the
+   * overlay just went; not reproduced on demand). Such
+   * a connect is retried (OVERLAY_JOIN_RETRY_MS), after re-reading the member's endpoints; any other
+   * error, or a 404 that outlasts the retries, fails the take with the engine's own message.
+   */
+  private async joinOverlays(name: string, wanted: readonly WarmNetwork[]): Promise<void> {
+    const { docker, logger } = this.options;
+    for (const network of wanted) {
+      const aliases = network.aliases ?? [];
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await docker.getNetwork(network.name).connect({ Container: name, EndpointConfig: aliases.length > 0 ? { Aliases: aliases } : {} });
+          break;
+        } catch (err) {
+          if (!isEngineNotFound(err)) throw engineError(err, `network ${network.name}`);
+          if (attempt >= OVERLAY_JOIN_RETRY_MS.length) throw new NotFoundError(`network ${network.name} not found on this node's engine (${engineMessage(err)}).`);
+          logger.warn(`${name}: joining overlay ${network.name} answered "${engineMessage(err)}"; retrying in ${OVERLAY_JOIN_RETRY_MS[attempt]} ms`);
+          await sleep(OVERLAY_JOIN_RETRY_MS[attempt]);
+          if (await this.isOn(name, network.name)) break;
+        }
+      }
+    }
+  }
+
+  /** Whether container `name` has an endpoint on network `network` (read on the engine). */
+  private async isOn(name: string, network: string): Promise<boolean> {
+    try {
+      return (await this.options.docker.getContainer(name).inspect()).NetworkSettings.Networks?.[network] !== undefined;
+    } catch (err) {
+      throw engineError(err, `container ${name}`);
+    }
+  }
 }
+
+/** The waits before the retries of an overlay join that answered 404 (see joinOverlays). */
+export const OVERLAY_JOIN_RETRY_MS: readonly number[] = [500, 1500];
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A take's networks, checked (WarmNetworks.check). */
 export interface WarmJoin {
