@@ -81,10 +81,13 @@ export class FunctionInvocationRepository {
       note?.at ?? null,
       id,
     ]);
+    // The noted rows beyond the kept ones go; of the rows without a note (an invocation that failed
+    // before it ran, a dead replica's swept slot) only this one stays, as the capacity clock's mark,
+    // so that they never push the notes out.
     await this.db.run(
-      `DELETE FROM function_invocations WHERE owner = ? AND name = ? AND finished_ms IS NOT NULL AND id NOT IN (
-         SELECT id FROM function_invocations WHERE owner = ? AND name = ? AND finished_ms IS NOT NULL ORDER BY finished_ms DESC, id LIMIT ${KEPT_INVOCATIONS})`,
-      [owner, name, owner, name],
+      `DELETE FROM function_invocations WHERE owner = ? AND name = ? AND finished_ms IS NOT NULL AND id <> ? AND (status IS NULL OR id NOT IN (
+         SELECT id FROM function_invocations WHERE owner = ? AND name = ? AND finished_ms IS NOT NULL AND status IS NOT NULL ORDER BY finished_ms DESC, id LIMIT ${KEPT_INVOCATIONS}))`,
+      [owner, name, id, owner, name],
     );
   }
 

@@ -59,12 +59,21 @@ test('a store from before invocations gets their table; notes are kept to the la
       const note = i === 11 ? null : { at: `at${i}`, status: i % 2 ? ('failed' as const) : ('ok' as const), duration_ms: i, cold: i === 0 };
       await invocations.finish({ id: `i${i}`, owner: 'alice', name: 'f', nowMs: t + i + 1, note });
     }
-    // The newest ten rows are kept; the one without a note (it failed before it ran) shows nowhere.
+    // The newest ten notes are kept; the row without a note (it failed before it ran) shows nowhere
+    // and stays only as the newest mark of the clock.
     const last = await invocations.last('alice', 'f');
-    expect(last.map((n) => n.at)).toEqual(['at10', 'at9', 'at8', 'at7', 'at6', 'at5', 'at4', 'at3', 'at2']);
+    expect(last.map((n) => n.at)).toEqual(['at10', 'at9', 'at8', 'at7', 'at6', 'at5', 'at4', 'at3', 'at2', 'at1']);
     expect(last[0]).toEqual({ at: 'at10', status: 'ok', duration_ms: 10, cold: false });
-    expect((db.prepare("SELECT COUNT(*) AS n FROM function_invocations WHERE owner = 'alice'").get() as { n: number }).n).toBe(10);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM function_invocations WHERE owner = 'alice'").get() as { n: number }).n).toBe(11);
     expect(await invocations.activityOf('alice', 'f', t + 100)).toEqual({ inFlight: 0, lastActiveMs: t + 12 });
+    // Invocations that fail before they run (a quota's 429, say) never push the notes out.
+    for (let i = 0; i < 12; i++) {
+      await invocations.admit({ id: `q${i}`, owner: 'alice', name: 'f', limit: 1, nowMs: t + 20 + i, deadlineMs: t + 1020 + i });
+      await invocations.finish({ id: `q${i}`, owner: 'alice', name: 'f', nowMs: t + 20 + i, note: null });
+    }
+    expect((await invocations.last('alice', 'f')).map((n) => n.at)).toEqual(last.map((n) => n.at));
+    expect((db.prepare("SELECT COUNT(*) AS n FROM function_invocations WHERE owner = 'alice'").get() as { n: number }).n).toBe(11);
+    expect(await invocations.activityOf('alice', 'f', t + 100)).toEqual({ inFlight: 0, lastActiveMs: t + 31 });
 
     // A slot whose replica died: counted until its deadline, then swept into a mark of the clock.
     await invocations.admit({ id: 'lost', owner: 'alice', name: 'g', limit: 1, nowMs: t, deadlineMs: t + 500 });
