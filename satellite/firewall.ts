@@ -250,7 +250,7 @@ export class Firewall {
     const gateway = this.options.swarmGateway;
     if (!gateway) return [];
     try {
-      return gatewayRules(this.chains, gateway.publishedPorts, await gateway.subnets());
+      return gatewayRules(this.chains, { ports: gateway.publishedPorts, subnets: await gateway.subnets(), allow: this.options.egressAllow });
     } catch (err) {
       throw new FirewallError(`docker_gwbridge rules: ${(err as Error).message}`);
     }

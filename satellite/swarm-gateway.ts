@@ -49,15 +49,26 @@ function checkPorts(ranges: readonly PortRange[]): void {
 
 const dport = (r: PortRange): string => (r.first === r.last ? String(r.first) : `${r.first}:${r.last}`);
 
+/** What the docker_gwbridge rules are made of: the published port ranges, the node's connected subnets, the egress allowlist. */
+export interface GatewayInputs {
+  ports: readonly PortRange[];
+  subnets: readonly string[];
+  /** BOATLOAD_EGRESS_ALLOW: allowed before the node's own subnets are refused, as on the local backend. */
+  allow: readonly string[];
+}
+
 /** The rule lines (iptables-restore syntax, without the chain declarations) for docker_gwbridge. */
-export function gatewayRules(chains: GatewayChains, ports: readonly PortRange[], subnets: readonly string[]): string[] {
+export function gatewayRules(chains: GatewayChains, inputs: GatewayInputs): string[] {
+  const { ports, subnets, allow } = inputs;
   checkPorts(ports);
-  for (const subnet of subnets) if (!CIDR_V4.test(subnet)) throw new Error(`refusing a subnet "${subnet}"`);
+  for (const subnet of [...subnets, ...allow]) if (!CIDR_V4.test(subnet)) throw new Error(`refusing a subnet "${subnet}"`);
   const bridge = SWARM_GATEWAY_BRIDGE;
   const lines: string[] = [];
   for (const r of ports) for (const proto of ['tcp', 'udp']) lines.push(`-A ${chains.input} -i ${bridge} -p ${proto} -m ${proto} --dport ${dport(r)} -j RETURN`);
   lines.push(`-A ${chains.input} -i ${bridge} -j DROP`, `-A ${chains.forward} -i ${bridge} -j ${chains.gateway}`);
   lines.push(`-A ${chains.gateway} -m conntrack --ctstate DNAT -j RETURN`);
+  // The allowlist holds on the node's own subnets too (a resolver or a database on the nodes' LAN).
+  for (const cidr of allow) lines.push(`-A ${chains.gateway} -d ${cidr} -j RETURN`);
   for (const subnet of subnets) {
     for (const r of ports) for (const proto of ['tcp', 'udp']) lines.push(`-A ${chains.gateway} -d ${subnet} -p ${proto} -m ${proto} --dport ${dport(r)} -j RETURN`);
   }

@@ -9,7 +9,7 @@ const chains = { input: 'T-IN', forward: 'T-FWD', gateway: 'T-GW', egress: 'T-EG
 const dynamic = { first: 32768, last: 60999 };
 
 test('the node refuses its gateway bridge except published ports; other nodes likewise, then the egress policy', () => {
-  const lines = gatewayRules(chains, [dynamic, { first: 20080, last: 20080 }], ['198.18.0.0/24']);
+  const lines = gatewayRules(chains, { ports: [dynamic, { first: 20080, last: 20080 }], subnets: ['198.18.0.0/24'], allow: [] });
   expect(lines).toEqual([
     '-A T-IN -i docker_gwbridge -p tcp -m tcp --dport 32768:60999 -j RETURN',
     '-A T-IN -i docker_gwbridge -p udp -m udp --dport 32768:60999 -j RETURN',
@@ -25,17 +25,22 @@ test('the node refuses its gateway bridge except published ports; other nodes li
     '-A T-GW -d 198.18.0.0/24 -j DROP',
     '-A T-GW -j T-EGRESS',
   ]);
+  // The allowlist comes before the node's own subnets are refused.
+  const allowed = gatewayRules(chains, { ports: [], subnets: ['10.0.0.0/16'], allow: ['10.0.0.2/32'] });
+  expect(allowed.indexOf('-A T-GW -d 10.0.0.2/32 -j RETURN')).toBeGreaterThan(-1);
+  expect(allowed.indexOf('-A T-GW -d 10.0.0.2/32 -j RETURN')).toBeLessThan(allowed.indexOf('-A T-GW -d 10.0.0.0/16 -j DROP'));
+  expect(() => gatewayRules(chains, { ports: [], subnets: [], allow: ['10.0.0.2/32 -j ACCEPT'] })).toThrow(/subnet/);
   // Without subnets (none read): the host drop and the egress policy still hold.
-  expect(gatewayRules(chains, [dynamic], [])).toContain('-A T-IN -i docker_gwbridge -j DROP');
-  expect(gatewayRules(chains, [dynamic], []).at(-1)).toBe('-A T-GW -j T-EGRESS');
+  expect(gatewayRules(chains, { ports: [dynamic], subnets: [], allow: [] })).toContain('-A T-IN -i docker_gwbridge -j DROP');
+  expect(gatewayRules(chains, { ports: [dynamic], subnets: [], allow: [] }).at(-1)).toBe('-A T-GW -j T-EGRESS');
 });
 
 test('only validated values reach a rule', () => {
-  expect(() => gatewayRules(chains, [{ first: 0, last: 10 }], [])).toThrow(/port range/);
-  expect(() => gatewayRules(chains, [{ first: 9, last: 8 }], [])).toThrow(/port range/);
-  expect(() => gatewayRules(chains, [{ first: 1, last: 65536 }], [])).toThrow(/port range/);
-  expect(() => gatewayRules(chains, [dynamic], ['10.0.0.0/8 -j ACCEPT'])).toThrow(/subnet/);
-  expect(() => gatewayRules(chains, [dynamic], ['fe80::/64'])).toThrow(/subnet/);
+  expect(() => gatewayRules(chains, { ports: [{ first: 0, last: 10 }], subnets: [], allow: [] })).toThrow(/port range/);
+  expect(() => gatewayRules(chains, { ports: [{ first: 9, last: 8 }], subnets: [], allow: [] })).toThrow(/port range/);
+  expect(() => gatewayRules(chains, { ports: [{ first: 1, last: 65536 }], subnets: [], allow: [] })).toThrow(/port range/);
+  expect(() => gatewayRules(chains, { ports: [dynamic], subnets: ['10.0.0.0/8 -j ACCEPT'], allow: [] })).toThrow(/subnet/);
+  expect(() => gatewayRules(chains, { ports: [dynamic], subnets: ['fe80::/64'], allow: [] })).toThrow(/subnet/);
 });
 
 test("the kernel's routing table gives the connected subnets; its port range the engine's", () => {
