@@ -43,9 +43,11 @@ status=0
 cluster_pid=""
 if [ "$(id -u)" = 0 ] && [ "$#" = 0 ] && [ "${BOATLOAD_CLUSTER_TESTS:-on}" != off ]; then
   log "starting the cluster suite beside the main suite (npm run test:cluster; log: $RUN_DIR/cluster.log)"
-  BOATLOAD_CLUSTER_JEST_JSON="$cluster_json" bash "$BOATLOAD_ROOT/scripts/test-cluster.sh" >"$RUN_DIR/cluster.log" 2>&1 &
+  # In a session of its own, so that an interrupted run stops its whole tree (its jest too, whose end
+  # the script's own trap would otherwise wait for) and the script still tears its cluster down.
+  BOATLOAD_CLUSTER_JEST_JSON="$cluster_json" setsid bash "$BOATLOAD_ROOT/scripts/test-cluster.sh" >"$RUN_DIR/cluster.log" 2>&1 &
   cluster_pid=$!
-  trap 'stop_tsc; if [ -n "$cluster_pid" ]; then kill -TERM "$cluster_pid" 2>/dev/null; wait "$cluster_pid" 2>/dev/null; fi; stop_started_postgres; stop_started_engine' EXIT
+  trap 'stop_tsc; if [ -n "$cluster_pid" ]; then kill -TERM -- "-$cluster_pid" 2>/dev/null || true; wait "$cluster_pid" 2>/dev/null || true; fi; stop_started_postgres; stop_started_engine' EXIT
 fi
 npx jest --runInBand "${json_args[@]}" "$@" || status=$?
 if [ -n "$cluster_pid" ]; then
