@@ -134,8 +134,9 @@ deploy_api() {
     docker node update --label-add boatload.api=true "$labelled" >/dev/null
   fi
   remove_service boatload-api
-  # The satellite on a manager forwards the Swarm calls (every replica's): this node's address when
-  # it is a manager (the single-replica default: the API's own node), else the first reachable manager's.
+  # The satellite on a manager forwards the Swarm calls (every replica's): the labelled node's with one
+  # replica (the API's own node), else the satellite of the manager this script runs against, for all
+  # replicas (one URL: that manager stays a single point for the replicas' Swarm calls).
   local manager_addr
   if [ "$API_REPLICAS" = 1 ]; then
     manager_addr="$(docker node inspect -f '{{.Status.Addr}}' "$labelled")"
