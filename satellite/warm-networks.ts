@@ -100,21 +100,17 @@ export class WarmNetworks {
       throw engineError(err, `container ${name}`);
     }
     if (!info.NetworkSettings.Networks?.[this.holding.name]) throw new ConflictError('This warm member is not waiting on the holding network.');
-    const connect = async (): Promise<void> => {
-      for (const network of wanted) {
-        const aliases = network.aliases ?? [];
-        try {
-          await docker.getNetwork(network.name).connect({ Container: name, EndpointConfig: aliases.length > 0 ? { Aliases: aliases } : {} });
-        } catch (err) {
-          throw engineError(err, `network ${network.name}`);
-        }
-      }
-    };
     if (overlays) await this.joinOverlays(name, wanted);
     else {
       await networks.withLock(plan.names, async () => {
         await networks.ensure(plan, info.Config.Labels ?? {});
-        await connect();
+        for (const network of wanted) {
+          try {
+            await this.connect(name, network);
+          } catch (err) {
+            throw engineError(err, `network ${network.name}`);
+          }
+        }
       });
     }
     try {
@@ -135,12 +131,11 @@ export class WarmNetworks {
    * error, or a 404 that outlasts the retries, fails the take with the engine's own message.
    */
   private async joinOverlays(name: string, wanted: readonly WarmNetwork[]): Promise<void> {
-    const { docker, logger } = this.options;
+    const { logger } = this.options;
     for (const network of wanted) {
-      const aliases = network.aliases ?? [];
       for (let attempt = 0; ; attempt++) {
         try {
-          await docker.getNetwork(network.name).connect({ Container: name, EndpointConfig: aliases.length > 0 ? { Aliases: aliases } : {} });
+          await this.connect(name, network);
           break;
         } catch (err) {
           if (!isEngineNotFound(err)) throw engineError(err, `network ${network.name}`);
@@ -151,6 +146,12 @@ export class WarmNetworks {
         }
       }
     }
+  }
+
+  /** Connects member `name` to `network`, with its aliases (the engine's error as it is). */
+  private async connect(name: string, network: WarmNetwork): Promise<void> {
+    const aliases = network.aliases ?? [];
+    await this.options.docker.getNetwork(network.name).connect({ Container: name, EndpointConfig: aliases.length > 0 ? { Aliases: aliases } : {} });
   }
 
   /** Whether container `name` has an endpoint on network `network` (read on the engine). */
