@@ -387,22 +387,7 @@ describe.each(dialects)('the store on %s', (dialect, open) => {
   });
 
   test('a statement outside a transaction neither joins it nor is rolled back with it', async () => {
-    let inside!: () => void;
-    const entered = new Promise<void>((resolve) => (inside = resolve));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const failing = db.transaction(async (tx) => {
-      await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['in-tx', '1']);
-      inside();
-      await held;
-      throw new Error('rolled back');
-    });
-    await entered;
-    const outside = db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['outside', '1']);
-    release();
-    await expect(failing).rejects.toThrow('rolled back');
-    expect(await outside).toBe(1);
-    expect(await db.all('SELECT key FROM settings WHERE key IN (?, ?)', ['in-tx', 'outside'])).toEqual([{ key: 'outside' }]);
+    await expectOutsideStatementApart(db);
   });
 
   test('the generation moves with every write', async () => {
@@ -446,6 +431,30 @@ describe('PostgreSQL start-up', () => {
   });
 });
 
+/**
+ * A transaction writes, is held open while a statement from outside is issued (and `whileHeld` runs
+ * inside it), then fails: the outside statement waited for it and is not rolled back with it.
+ */
+async function expectOutsideStatementApart(db: SqlDatabase, whileHeld: () => Promise<void> = async () => undefined): Promise<void> {
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const failing = db.transaction(async (tx) => {
+    await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['in-tx', '1']);
+    inside();
+    await held;
+    await whileHeld();
+    throw new Error('rolled back');
+  });
+  await entered;
+  const outside = db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['outside', '1']);
+  release();
+  await expect(failing).rejects.toThrow('rolled back');
+  expect(await outside).toBe(1);
+  expect(await db.all('SELECT key FROM settings WHERE key IN (?, ?)', ['in-tx', 'outside'])).toEqual([{ key: 'outside' }]);
+}
+
 describe('SQLite and async contexts', () => {
   test('a finished transaction leaves no async context enabled, and the next one still tells its statements from the others', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'boatload-store-contexts-'));
@@ -456,23 +465,7 @@ describe('SQLite and async contexts', () => {
       expect(await enabledAsyncStorages()).toBe(before);
       // The second transaction on a database: a statement from outside still waits for it and is not rolled back with it.
       const db = dbs[0];
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let inside!: () => void;
-      const entered = new Promise<void>((resolve) => (inside = resolve));
-      const failing = db.transaction(async (tx) => {
-        await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['in-tx', '1']);
-        inside();
-        await held;
-        await expect(db.transaction(async () => undefined)).rejects.toThrow(/nested store transactions/);
-        throw new Error('rolled back');
-      });
-      await entered;
-      const outside = db.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['outside', '1']);
-      release();
-      await expect(failing).rejects.toThrow('rolled back');
-      expect(await outside).toBe(1);
-      expect(await db.all('SELECT key FROM settings WHERE key IN (?, ?)', ['in-tx', 'outside'])).toEqual([{ key: 'outside' }]);
+      await expectOutsideStatementApart(db, () => expect(db.transaction(async () => undefined)).rejects.toThrow(/nested store transactions/));
       expect(await enabledAsyncStorages()).toBe(before);
     } finally {
       for (const db of dbs) await db.close();
