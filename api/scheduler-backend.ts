@@ -16,6 +16,7 @@ import { SwarmWarmPools } from '../units/scheduler/swarm-warm';
 import { SwarmWarmBackend } from '../units/scheduler/swarm-warm-backend';
 import type { WarmCapacity } from '../units/scheduler/warm-capacity';
 import { WarmPool } from '../units/scheduler/warm-pool';
+import type { DedicatedPool } from './functions/capacity';
 import { dockerConnectionOf, type BackendConfig } from './backend-config';
 import type { ApiConfig } from './config';
 import type { SatelliteCallObserver } from './satellite/call-observer';
@@ -27,10 +28,10 @@ import type { ReplicaContainerChanges } from './satellite/inspection-cache';
 
 export interface SchedulerBackendParts {
   backend: SchedulerBackend;
-  /** Warm capacity (BOATLOAD_WARM_POOL): this host's pool, or one per Swarm node. */
+  /** Warm capacity (BOATLOAD_WARM_POOL's classes, functions' own): this host's pool, or one per Swarm node. */
   warm: WarmCapacity | null;
-  /** The local backend's pool, where functions keep members of their own (null on swarm: not yet). */
-  dedicated: WarmPool | null;
+  /** Where functions keep members of their own: the local pool, or the Swarm nodes' pools (spread over them). */
+  dedicated: DedicatedPool | null;
   satellites: SatelliteDirectory;
   /** Waits (about 10 s at most) until the backend can work: the local satellite or the Swarm manager answers. */
   waitReady(closing: () => boolean): Promise<void>;
@@ -134,13 +135,16 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
     logger: input.logger.child('swarm'),
   });
   const warm = swarmWarmParts(input, { swarm: backend, nodes, satellites });
-  // With warm pools no overlay is swept: a node that held a plain container on an overlay keeps it
-  // on its engine after the removal and cannot join a new overlay of that name (swarm-backend.ts).
-  if (warm) backend.holdOverlaysWhile(() => true);
+  // While warm runs may join overlays no overlay is swept: a node that held a plain container on an
+  // overlay keeps it on its engine after the removal and cannot join a new overlay of that name
+  // (swarm-backend.ts). Without classes that is from the first function given warm capacity on.
+  backend.holdOverlaysWhile(() => warm.pools.joinsOverlays());
   return {
-    backend: warm?.backend ?? backend,
-    warm: warm?.pools ?? null,
-    dedicated: null,
+    backend: warm.backend,
+    // Always there on this backend too: functions keep warm capacity of their own in the nodes'
+    // pools (min_warm), with or without BOATLOAD_WARM_POOL's classes.
+    warm: warm.pools,
+    dedicated: warm.pools,
     satellites,
     async waitReady(closing) {
       await retry(closing, async () => {
@@ -162,13 +166,15 @@ function swarmBackendParts(input: SchedulerBackendInput, swarm: Extract<BackendC
   };
 }
 
-/** With BOATLOAD_WARM_POOL: a pool per node (swarm-warm.ts), and the backend that runs fitting runs in them. */
+/**
+ * A pool per node (swarm-warm.ts), keeping BOATLOAD_WARM_POOL's classes (if any) and functions' own
+ * capacity, and the backend that runs fitting runs in them.
+ */
 function swarmWarmParts(
   input: SchedulerBackendInput,
   parts: { swarm: SwarmBackend; nodes: SwarmNodes; satellites: SwarmSatelliteDirectory },
-): { pools: SwarmWarmPools; backend: SwarmWarmBackend } | null {
+): { pools: SwarmWarmPools; backend: SwarmWarmBackend } {
   const { config } = input;
-  if (config.warmPool.classes.length === 0) return null;
   const agentFor = (machineId: string): SatelliteClient => parts.satellites.forMachine(machineId);
   const pools = new SwarmWarmPools({
     nodes: parts.nodes,

@@ -1,9 +1,9 @@
 /**
  * A function's warm capacity: members of the warm pool made for that function alone, from its
- * definition (image, limits, network none). Kept at `min_warm` while the function is idle, at
- * `max_warm` from an invocation until `idle_timeout` seconds pass without one; then back to
- * `min_warm`, which may be zero. The pool (units/scheduler/warm-pool.ts) makes and removes the
- * members; this decides their number.
+ * definition (image, limits, network). Kept at `min_warm` while the function is idle, at `max_warm`
+ * from an invocation until `idle_timeout` seconds pass without one; then back to `min_warm`, which
+ * may be zero. The pool (units/scheduler/warm-pool.ts; on swarm one per node, the members spread
+ * over them: swarm-warm.ts) makes and removes the members; this decides their number.
  *
  * Everything it decides from is in the store, shared by the API replicas (issue 17): the
  * definitions and the invocations (in flight, and when the last one began or ended). The leader,
@@ -18,7 +18,10 @@ import type { Leadership } from '../../units/scheduler/leadership';
 import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../store/functions';
 import { functionKey, type FunctionActivity, type FunctionInvocationRepository } from '../store/function-invocations';
 
-/** What capacity needs of the warm pool (null: a backend without one, e.g. swarm for now). */
+/**
+ * What capacity needs of the warm pool (null: a backend without one): the local host's pool, or the
+ * Swarm nodes' pools, which spread each function's members over the nodes (swarm-warm.ts).
+ */
 export interface DedicatedPool {
   setDedicated(tag: string, template: ContainerSpec, size: number): void;
   dropDedicated(tag: string): void;

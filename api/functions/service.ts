@@ -154,7 +154,7 @@ export class FunctionService {
     parseCreateRequest(this.createBody(request.definition, { args: [], env: {} }), null, this.options.createLimits);
     const record: FunctionRecord = { owner: owner.username, name: request.name, definition: request.definition, created: new Date().toISOString() };
     // Asked-for capacity that could never be there is refused rather than ignored (a reused
-    // function's min_warm only keeps its container; swarm keeps none: documented, runs cold).
+    // function's min_warm only keeps its container), on either backend.
     if (request.definition.minWarm > 0 && !request.definition.reuse && this.options.pool && !this.templateOf(record)) {
       throw ValidationError.field('min_warm', 'Warm capacity needs a script function (a command function, or one this backend cannot keep warm, runs cold).');
     }

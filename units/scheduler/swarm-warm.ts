@@ -24,6 +24,12 @@
  *
  * The names of the members reserved and the runs taken are kept per node; after an API restart the
  * runs are found again by listing every node's members (start()).
+ *
+ * Functions' own capacity (api/functions/capacity.ts, a DedicatedPool): a function's members are
+ * spread over the schedulable nodes (swarm-warm-choice.ts), each node's pool keeping its share as a
+ * dedicated pool of the function's tag, spread again when nodes come and go. An invocation's take
+ * goes to a node with an idle member of its function's tag, else to a shared class's member on any
+ * node, else it runs cold (a service). Among nodes with as many idle members, takes go round-robin.
  */
 import type { ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
@@ -33,7 +39,8 @@ import type { Leadership } from './leadership';
 import type { Workload } from './model';
 import { overlayPlanFor, type OverlayPlan, type SwarmNetworks } from './swarm-networks';
 import { describeNode, isSchedulable, type SwarmNode, type SwarmNodes } from './swarm-nodes';
-import { WarmPool, type WarmAgent, type WarmClass } from './warm-pool';
+import { rankTakeCandidates, spreadCapacity } from './swarm-warm-choice';
+import { dedicatedMembersOn, WarmPool, type DedicatedMembers, type WarmAgent, type WarmClass } from './warm-pool';
 
 /** What a node's satellite must do for its pool and for the runs taken from it. */
 export interface SwarmWarmAgent extends WarmAgent {
@@ -91,6 +98,12 @@ export class SwarmWarmPools {
   private readonly reserved = new Map<string, string>();
   /** Engine name → machine id: runs taken from a pool (plain containers on that node). */
   private readonly runs = new Map<string, string>();
+  /** Functions' capacity by tag: the template and the size over all nodes (spread by spread()). */
+  private readonly dedicated = new Map<string, { template: ContainerSpec; size: number }>();
+  /** Whether a function was ever given capacity here (its members may have joined overlays). */
+  private keptDedicated = false;
+  /** The node the last take of each kind (a function's tag, or the classes) went to: tied nodes take turns. */
+  private readonly lastTaken = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private closed = false;
@@ -103,24 +116,93 @@ export class SwarmWarmPools {
   }
 
   /**
-   * Reserves an idle member for a run whose container would be `spec`, on the node with the most
-   * idle members of its class: the container id the run must use, or null. (Functions keep no
-   * members of their own on Swarm: a function's invocation takes a class member when it fits.)
+   * Reserves an idle member for a run whose container would be `spec`: with `tag` (a function's
+   * invocation), one of that function's own on a node that has one idle; else a shared class's, on
+   * the node with the most idle ones (ties take turns). The container id the run must use, or null.
    */
-  reserve(spec: ContainerSpec): string | null {
+  reserve(spec: ContainerSpec, tag?: string): string | null {
     if (this.closed) return null;
-    const candidates = [...this.pools.values()]
-      .filter(({ node }) => isSchedulable(this.options.nodes.byMachineId(node.machineId) ?? node))
-      .map((entry) => ({ entry, idle: entry.pool.status().reduce((sum, s) => sum + s.idle, 0) }))
-      .sort((a, b) => b.idle - a.idle);
-    for (const { entry } of candidates) {
-      const id = entry.pool.reserve(spec);
-      if (id) {
-        this.reserved.set(memberName(id), entry.node.machineId);
-        return id;
+    const live = [...this.pools.values()].filter(({ node }) => isSchedulable(this.options.nodes.byMachineId(node.machineId) ?? node));
+    const passes: Array<{ tag: string | undefined; kind: string; idle(pool: WarmPool): number }> = [];
+    if (tag !== undefined) passes.push({ tag, kind: `tag:${tag}`, idle: (pool) => pool.dedicatedStatus(tag)?.idle ?? 0 });
+    passes.push({ tag: undefined, kind: 'classes', idle: (pool) => pool.status().reduce((sum, s) => sum + s.idle, 0) });
+    for (const pass of passes) {
+      const ranked = rankTakeCandidates(
+        live.map((entry) => ({ machineId: entry.node.machineId, idle: pass.idle(entry.pool), entry })),
+        this.lastTaken.get(pass.kind) ?? null,
+      );
+      for (const { entry } of ranked) {
+        const id = entry.pool.reserve(spec, pass.tag);
+        if (id) {
+          this.reserved.set(memberName(id), entry.node.machineId);
+          this.lastTaken.set(pass.kind, entry.node.machineId);
+          return id;
+        }
       }
     }
     return null;
+  }
+
+  /**
+   * Keeps `size` members of `template` for `tag` alone (a function's capacity), spread over the
+   * schedulable nodes: each node's pool keeps its share.
+   */
+  setDedicated(tag: string, template: ContainerSpec, size: number): void {
+    if (this.closed) return;
+    this.dedicated.set(tag, { template, size });
+    if (size > 0) this.keptDedicated = true;
+    this.spread(tag);
+  }
+
+  /** Forgets `tag`'s capacity on every node (its idle members go). */
+  dropDedicated(tag: string): void {
+    this.dedicated.delete(tag);
+    this.lastTaken.delete(`tag:${tag}`);
+    for (const { pool } of this.pools.values()) pool.dropDedicated(tag);
+  }
+
+  dedicatedTags(): string[] {
+    return [...this.dedicated.keys()];
+  }
+
+  /** Whether runs may have joined users' overlays from here: a class keeps members, or a function kept some. */
+  joinsOverlays(): boolean {
+    return this.options.classes.length > 0 || this.keptDedicated;
+  }
+
+  /**
+   * Every function's members on the ready nodes' engines, by tag, summed over the nodes: read from
+   * each node's satellite, as any replica (leading or not) reads them. A node whose satellite does
+   * not answer counts for nothing.
+   */
+  async dedicatedMembers(): Promise<Map<string, DedicatedMembers>> {
+    const nodes = (await this.options.nodes.list()).filter((node) => node.state === 'ready');
+    const perNode = await Promise.all(
+      nodes.map((node) =>
+        dedicatedMembersOn({ agent: this.options.agentFor(node.machineId), instanceLabel: this.options.instanceLabel, isTaken: (name) => this.options.isTaken(name) }).catch((err: Error) => {
+          this.options.logger.warn(`functions' members on ${describeNode(node)} not listed: ${err.message}`);
+          return new Map<string, DedicatedMembers>();
+        }),
+      ),
+    );
+    const total = new Map<string, DedicatedMembers>();
+    for (const counts of perNode) {
+      for (const [tag, { idle, creating }] of counts) {
+        const sum = total.get(tag) ?? { idle: 0, creating: 0 };
+        total.set(tag, { idle: sum.idle + idle, creating: sum.creating + creating });
+      }
+    }
+    return total;
+  }
+
+  /** Sets each node's share of the tags' capacity (every tag when none is named). */
+  private spread(only?: string): void {
+    const machineIds = [...this.pools.keys()];
+    for (const [tag, { template, size }] of this.dedicated) {
+      if (only !== undefined && tag !== only) continue;
+      const shares = spreadCapacity(size, machineIds, tag);
+      for (const [machineId, { pool }] of this.pools) pool.setDedicated(tag, template, shares.get(machineId) ?? 0);
+    }
   }
 
   release(id: string): void {
@@ -199,7 +281,7 @@ export class SwarmWarmPools {
 
   /** Node by node: removes what an earlier API left, finds its runs again, then fills and keeps filling. */
   async start(): Promise<void> {
-    if (this.timer || this.options.classes.length === 0) return;
+    if (this.timer) return;
     this.timer = setInterval(() => this.syncLater(), this.options.tickMs ?? 2000);
     this.timer.unref();
     this.syncing = this.sync();
@@ -230,16 +312,22 @@ export class SwarmWarmPools {
     try {
       const nodes = await this.options.nodes.list();
       const wanted = new Map(nodes.filter(isSchedulable).map((node) => [node.machineId, node]));
+      let changed = false;
       for (const [machineId, { node, pool }] of this.pools) {
         const now = wanted.get(machineId);
         if (now && now.addr === node.addr) continue;
         this.pools.delete(machineId);
+        changed = true;
         this.options.logger.info(`warm pool of ${describeNode(node)} closed (the node is ${now ? 'at a new address' : 'not schedulable'})`);
         // Its idle members on a node that is down stay until the node's next pool removes them.
         await pool.close();
       }
       const added = [...wanted.values()].filter((node) => !this.pools.has(node.machineId));
-      await Promise.all(added.map((node) => this.addPool(node)));
+      const made = this.closed ? [] : added.map((node) => this.addPool(node));
+      // Functions' capacity over the nodes there now (before the new pools first fill): a node
+      // that came takes its share, the shares of a node that went move to the others.
+      if (made.length > 0 || changed) this.spread();
+      await Promise.all(made.map((start) => start()));
     } catch (err) {
       this.options.logger.warn(`warm pools: node sync failed: ${(err as Error).message}`);
     } finally {
@@ -247,8 +335,8 @@ export class SwarmWarmPools {
     }
   }
 
-  private async addPool(node: SwarmNode): Promise<void> {
-    if (this.closed) return;
+  /** Makes a node's pool (counted from now on) and answers how to start it. */
+  private addPool(node: SwarmNode): () => Promise<void> {
     const agent = this.options.agentFor(node.machineId);
     const pool = new WarmPool(
       {
@@ -264,13 +352,15 @@ export class SwarmWarmPools {
       this.options.defaults,
     );
     this.pools.set(node.machineId, { node, pool });
-    // The runs an earlier API took from this node's pool (members a unit started in).
-    try {
-      const members = await agent.list([this.options.instanceLabel, LABELS.warmPool]);
-      for (const member of members) if (await this.options.isTaken(member.name)) this.runs.set(member.name, node.machineId);
-    } catch (err) {
-      this.options.logger.warn(`warm pool of ${describeNode(node)}: members not listed: ${(err as Error).message}`);
-    }
-    await pool.start();
+    return async () => {
+      // The runs an earlier API took from this node's pool (members a unit started in).
+      try {
+        const members = await agent.list([this.options.instanceLabel, LABELS.warmPool]);
+        for (const member of members) if (await this.options.isTaken(member.name)) this.runs.set(member.name, node.machineId);
+      } catch (err) {
+        this.options.logger.warn(`warm pool of ${describeNode(node)}: members not listed: ${(err as Error).message}`);
+      }
+      await pool.start();
+    };
   }
 }

@@ -126,6 +126,27 @@ export interface DedicatedMembers {
   creating: number;
 }
 
+/**
+ * The dedicated pools' members on one engine (its satellite's), by tag: running ones no run started
+ * in are idle, ones not yet started are being made. Reads only the engine, so any replica answers
+ * the same, whoever made them.
+ */
+export async function dedicatedMembersOn(input: { agent: Pick<WarmAgent, 'list'>; instanceLabel: string; isTaken: (engineName: string) => Promise<boolean> }): Promise<Map<string, DedicatedMembers>> {
+  const equals = input.instanceLabel.indexOf('=');
+  const instance = { key: input.instanceLabel.slice(0, equals), value: input.instanceLabel.slice(equals + 1) };
+  const members = await input.agent.list([input.instanceLabel, LABELS.warmTag]);
+  const byTag = new Map<string, DedicatedMembers>();
+  for (const member of members) {
+    const tag = member.labels[LABELS.warmTag];
+    if (tag === undefined || member.labels[instance.key] !== instance.value) continue;
+    const counts = byTag.get(tag) ?? { idle: 0, creating: 0 };
+    if (member.state === 'created') counts.creating++;
+    else if (member.state === 'running' && !(await input.isTaken(member.name))) counts.idle++;
+    byTag.set(tag, counts);
+  }
+  return byTag;
+}
+
 export class WarmPool {
   private pools: Pool[];
   private readonly reserved = new Set<string>();
@@ -204,18 +225,8 @@ export class WarmPool {
    * ones no run started in are idle, ones not yet started are being made. Answers the same on every
    * replica, leading or not.
    */
-  async dedicatedMembers(): Promise<Map<string, DedicatedMembers>> {
-    const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmTag]);
-    const byTag = new Map<string, DedicatedMembers>();
-    for (const member of members) {
-      const tag = member.labels[LABELS.warmTag];
-      if (tag === undefined || member.labels[this.instance.key] !== this.instance.value) continue;
-      const counts = byTag.get(tag) ?? { idle: 0, creating: 0 };
-      if (member.state === 'created') counts.creating++;
-      else if (member.state === 'running' && !(await this.options.isTaken(member.name))) counts.idle++;
-      byTag.set(tag, counts);
-    }
-    return byTag;
+  dedicatedMembers(): Promise<Map<string, DedicatedMembers>> {
+    return dedicatedMembersOn({ agent: this.options.agent, instanceLabel: this.options.instanceLabel, isTaken: (name) => this.options.isTaken(name) });
   }
 
   /**
