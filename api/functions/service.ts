@@ -11,7 +11,7 @@ import { LABELS } from '../../common/labels';
 import type { ContainerSpec } from '../../common/container-spec';
 import type { ContainerService } from '../containers/service';
 import { parseCreateRequest, type CreateRequestLimits } from '../containers/create-request';
-import type { ContainerLocator } from '../containers/locator';
+import type { ContainerLocator, LocatedContainer } from '../containers/locator';
 import type { OperationService, OperationView } from '../operations/service';
 import type { FunctionDefinition, FunctionRecord, FunctionRepository } from '../store/functions';
 import type { User } from '../store/users';
@@ -305,7 +305,7 @@ export class FunctionService {
     try {
       // One call to the container's satellite: it waits for the exit and answers the exit code
       // and both outputs (no follow, no polling of the state from here).
-      const located = await this.options.locator.locate(user, id);
+      const located = await this.placed(user, id, started + record.definition.timeoutSeconds * 1000);
       const [ran, warm] = await Promise.all([
         this.options.locator.onEngine(located, (satellite, container) =>
           satellite.result(container, { timeoutMs: record.definition.timeoutSeconds * 1000, maxOutputBytes: this.options.outputMaxBytes }),
@@ -331,6 +331,22 @@ export class FunctionService {
       // Removing the container kills whatever still runs in it: the whole process tree. The answer
       // does not wait for the engine's removal (the output is read already).
       this.removeLater(user, id);
+    }
+  }
+
+  /**
+   * The invocation's container once it is on a machine. A cold one on swarm is a service whose task
+   * Swarm places a moment after the create (until then locate answers 409): waited for, up to the
+   * invocation's deadline.
+   */
+  private async placed(user: User, id: string, deadlineMs: number): Promise<LocatedContainer> {
+    for (;;) {
+      try {
+        return await this.options.locator.locate(user, id);
+      } catch (err) {
+        if (!(err instanceof ConflictError) || performance.now() >= deadlineMs) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
