@@ -228,9 +228,7 @@ describe('warm capacity on the swarm backend', () => {
       const left = await Promise.all([2, 3].map(async (index) => (await cluster.node(index).docker.listContainers({ all: true, filters: { label: [WARM_LABEL] } })).filter((c) => c.State !== 'running')));
       return left.flat().length === 0 ? true : undefined;
     });
-    // Figures (printed, not asserted). Cold invocations are not measured: on Swarm an invocation
-    // that runs cold finds its service's task not placed yet and answers 409 (functions read the
-    // container at once; see the report), so only warm ones are.
+    // Figures (printed, not asserted); cold invocations against warm ones: functions.test.ts.
     const durations: number[] = [];
     for (let i = 0; i < 2; i++) {
       const invoked = await api.http().post('/v1/functions/warm-swarm-hello/invoke').set(...headers).send({ args: ['world'] });
