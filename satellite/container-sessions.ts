@@ -22,6 +22,7 @@ import { nanosToRfc3339, nanosToUnixSeconds, rfc3339ToNanos } from '../common/ti
 import { sendJson, sendWithFlow } from '../common/ws-flow';
 import { containerState, engineError } from './engine-errors';
 import { dialLogs } from './engine-logs';
+import { CappedBuffer, framesOf } from './output-capture';
 
 export interface ContainerSessionsOptions {
   docker: Docker;
@@ -44,66 +45,12 @@ export interface TerminalRequest {
   workdir?: string;
 }
 
-interface Frame {
-  stream: number;
-  payload: Buffer;
-}
-
 const ENGINE_STREAMS: Record<number, 'stdout' | 'stderr'> = { 1: 'stdout', 2: 'stderr' };
-
-/**
- * Docker quirk: without a TTY, attached and logged output is one stream of frames, each with an
- * 8-byte header (stream id, 3 zero bytes, big-endian length). Yields whole frames, pulling the
- * source only as fast as the consumer takes them.
- */
-async function* framesOf(source: Readable): AsyncGenerator<Frame> {
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of source) {
-    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    while (pending.length >= 8) {
-      const length = pending.readUInt32BE(4);
-      if (pending.length < 8 + length) break;
-      yield { stream: pending[0], payload: pending.subarray(8, 8 + length) };
-      pending = pending.subarray(8 + length);
-    }
-  }
-}
 
 /** One Server-Sent Event; `data` may span lines (each becomes a `data:` line). */
 export function sseEvent(event: string, id: string, data: string): string {
   const lines = data.replace(/\r?\n$/, '').split(/\r\n|\r|\n/);
   return `id: ${id}\nevent: ${event}\n${lines.map((line) => `data: ${line}`).join('\n')}\n\n`;
-}
-
-/** Cuts a buffer to at most `max` bytes without splitting a UTF-8 sequence. */
-function utf8Prefix(buffer: Buffer, max: number): Buffer {
-  if (buffer.length <= max) return buffer;
-  let cut = max;
-  while (cut > 0 && (buffer[cut] & 0xc0) === 0x80) cut--;
-  return buffer.subarray(0, cut);
-}
-
-/** Keeps the first `max` bytes of a stream and counts the rest. */
-class CappedBuffer {
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  overflowed = false;
-
-  constructor(private readonly max: number) {}
-
-  push(chunk: Buffer): void {
-    const room = this.max - this.kept;
-    if (chunk.length > room) this.overflowed = true;
-    if (room <= 0) return;
-    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.chunks.push(Buffer.from(part));
-    this.kept += part.length;
-  }
-
-  text(): string {
-    const all = Buffer.concat(this.chunks);
-    return (this.overflowed ? utf8Prefix(all, this.max) : all).toString('utf8');
-  }
 }
 
 /** Waits `ms`, or less if the signal aborts. */
