@@ -277,6 +277,11 @@ export interface WarmTakeRequest {
    * network and no packet-filter rule for them.
    */
   overlays?: boolean;
+  /**
+   * The run's result is read once, by POST /containers/:name/result with this output cap (a
+   * function invocation): the member reports it as soon as the run ends (satellite/warm-reports.ts).
+   */
+  report?: { maxOutputBytes: number };
 }
 
 /** GET /host/memory: what the host's kernel calls MemAvailable. */

@@ -213,7 +213,7 @@ export function createSatelliteApp(deps: SatelliteAppDeps): express.Express {
   });
 
   app.use('/containers/:name/output', instruments.streamBytes('output'));
-  const sessions = instruments.timed(new ContainerSessions({ docker: engine.docker, logger }), { prefix: 'sessions', untimed: ['runTerminal'] });
+  const sessions = instruments.timed(new ContainerSessions({ docker: engine.docker, logger, reports: deps.warm?.reports }), { prefix: 'sessions', untimed: ['runTerminal'] });
   registerContainerSessionRoutes(app, { sessions, logger });
   registerEngineObjectRoutes(app, {
     objects: instruments.timed(new EngineObjects({ docker: engine.docker }), { prefix: 'objects' }),

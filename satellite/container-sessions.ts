@@ -23,10 +23,13 @@ import { sendJson, sendWithFlow } from '../common/ws-flow';
 import { containerState, engineError } from './engine-errors';
 import { dialLogs } from './engine-logs';
 import { CappedBuffer, framesOf } from './output-capture';
+import type { WarmReports } from './warm-reports';
 
 export interface ContainerSessionsOptions {
   docker: Docker;
   logger: Logger;
+  /** Results that warm members report themselves (absent: every result is read from the engine). */
+  reports?: WarmReports;
 }
 
 export interface OutputStreamRequest {
@@ -44,6 +47,9 @@ export interface TerminalRequest {
   user?: string;
   workdir?: string;
 }
+
+/** A promise that never settles: the side of a race that has nothing to say. */
+const NEVER = new Promise<never>(() => undefined);
 
 const ENGINE_STREAMS: Record<number, 'stdout' | 'stderr'> = { 1: 'stdout', 2: 'stderr' };
 
@@ -111,9 +117,27 @@ export class ContainerSessions {
 
   /**
    * Waits for the container's run to end (or `timeoutMs`) and answers its exit code and capped
-   * output in one call: what a function invocation needs, without following and polling.
+   * output in one call: what a function invocation needs, without following and polling. A warm
+   * member that reports its run (warm-reports.ts) answers as soon as its report is complete; the
+   * engine's answer is the same, later.
    */
   async result(name: string, request: RunResultRequest): Promise<RunResult> {
+    const settled = new AbortController();
+    try {
+      const engine = this.engineResult(name, request, settled.signal);
+      const reports = this.options.reports;
+      if (!reports) return await engine;
+      // The losing side is abandoned (its engine calls aborted) once the race is settled.
+      engine.catch(() => undefined);
+      const reported = reports.wait(name, settled.signal).then((run) => (run !== null && run.maxOutputBytes === request.maxOutputBytes ? run.result : NEVER));
+      return await Promise.race([reported, engine]);
+    } finally {
+      settled.abort();
+    }
+  }
+
+  /** The run's result as the engine records it: its exit once `wait` returns, then its logs. */
+  private async engineResult(name: string, request: RunResultRequest, abandoned: AbortSignal): Promise<RunResult> {
     const deadline = Date.now() + request.timeoutMs;
     const container = this.container(name);
     let exitCode: number | null = null;
@@ -123,6 +147,8 @@ export class ContainerSessions {
       if (remaining <= 0) break;
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), remaining);
+      const abandon = (): void => abort.abort();
+      abandoned.addEventListener('abort', abandon, { once: true });
       try {
         // Docker quirk: `not-running` answers at once for a container created and not started yet
         // (a cold run whose start is under way): look again until it has run.
@@ -131,7 +157,9 @@ export class ContainerSessions {
         if (!abort.signal.aborted) throw engineError(err, `container ${name}`);
       } finally {
         clearTimeout(timer);
+        abandoned.removeEventListener('abort', abandon);
       }
+      if (abandoned.aborted) throw new Error('abandoned');
       const state = await this.state(name);
       if (state.Status === 'exited' || state.Status === 'dead') {
         exitCode = state.ExitCode;

@@ -13,6 +13,7 @@ import { renderContainerUnit, UnitSpecError } from '../../units/container-unit';
 import type { UnitRecord } from '../../units/scheduler/model';
 import { newUnitRecord, type Scheduler } from '../../units/scheduler/scheduler';
 import { systemdStateOf } from '../../units/scheduler/unit-status';
+import type { WarmReservation } from '../../units/scheduler/warm-capacity';
 import { unitHash } from '../../units/unit-file';
 import type { LogQuery, StreamedResponse } from '../satellite/client';
 import type { SatelliteDirectory } from '../satellite/directory';
@@ -61,7 +62,7 @@ export interface ContainerServiceOptions {
   /** Resolves `links` and env templates (`#<id>.port`) to where the targets are reached now. */
   references: ContainerReferences;
   /** Warm capacity (BOATLOAD_WARM_POOL): a script run whose container fits takes a pooled one's id. */
-  warm?: { reserve(spec: ContainerSpec, tag?: string): string | null; release(id: string): void };
+  warm?: { reserve(spec: ContainerSpec, reservation?: WarmReservation): string | null; release(id: string): void };
   /** Whether the backend stages a run's standard input (stored with its record); without it (swarm, for now) runs have none. */
   stagesStdin?: boolean;
 }
@@ -70,6 +71,8 @@ export interface ContainerServiceOptions {
 export interface CreateOptions {
   /** A dedicated warm pool (a function's capacity) to take a member from before the shared ones. */
   warmTag?: string;
+  /** The run's result is read once with this output cap (a function invocation's): a warm member reports it. */
+  report?: { maxOutputBytes: number };
   /** The run's standard input, base64 (a script run's; the backend must stage it: stagesStdin). */
   stdinBase64?: string;
   /** The container idles (its script staged, not run) until something is exec'ed in it: a reused function's. */
@@ -191,7 +194,7 @@ export class ContainerService {
     spec.image = attached.image;
     spec.volumes = attached.volumes.map(({ source, target, readonly }) => ({ source, target, readonly }));
     // A script run that fits a warm pool runs in a reserved member, under that member's id.
-    const warmId = script !== null && !extra.idle && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec, extra.warmTag) ?? null) : null;
+    const warmId = script !== null && !extra.idle && !input.dataurl && Object.keys(input.links).length === 0 ? (this.options.warm?.reserve(spec, { tag: extra.warmTag, report: extra.report }) ?? null) : null;
     if (warmId) {
       id = warmId;
       spec.name = engineNameOf(id);

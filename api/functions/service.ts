@@ -300,7 +300,11 @@ export class FunctionService {
     const { containers } = this.options;
     const started = performance.now();
     const input = parseCreateRequest(this.createBody(record.definition, request), null, this.options.createLimits);
-    const created = await containers.create(user, input, { warmTag: capacityTag(record.owner, record.name), stdinBase64: request.stdin });
+    const created = await containers.create(user, input, {
+      warmTag: capacityTag(record.owner, record.name),
+      report: { maxOutputBytes: this.options.outputMaxBytes },
+      stdinBase64: request.stdin,
+    });
     const id = created.id;
     try {
       // One call to the container's satellite: it waits for the exit and answers the exit code

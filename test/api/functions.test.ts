@@ -99,6 +99,27 @@ test('past its timeout an invocation is killed with its whole process tree and a
   await eventually(async () => ((await system.http().get('/v1/container/').set(...auth(alice)).expect(200)).body.length === 0 ? true : undefined), 20_000, 'the containers to go');
 }, 60_000);
 
+test('a warm invocation is answered from its member\'s report: the script runs as the member shell\'s child, a cold one as PID 1 (documented)', async () => {
+  const script = b64('#!/bin/sh\necho "pid $$"\nexit 2\n');
+  await define(alice, { name: 'whoami', script, network: 'none' });
+  await define(alice, { name: 'whoami-cold', script, network: 'none', memory: 256 * 1024 * 1024 });
+  await poolFull();
+  const warm = await system.http().post('/v1/functions/whoami/invoke').set(...auth(alice)).send({}).expect(200);
+  expect(warm.body).toMatchObject({ exit_code: 2, stderr: '', cold: false, timed_out: false });
+  expect(warm.body.stdout).toMatch(/^pid \d+\n$/);
+  expect(warm.body.stdout).not.toBe('pid 1\n');
+  const cold = await system.http().post('/v1/functions/whoami-cold/invoke').set(...auth(alice)).send({}).expect(200);
+  expect(cold.body).toMatchObject({ exit_code: 2, stdout: 'pid 1\n', stderr: '', cold: true });
+}, 60_000);
+
+test('a warm invocation past its timeout answers timed_out with its output so far, and its container goes', async () => {
+  await define(alice, { name: 'stuck-warm', script: b64('#!/bin/sh\necho started\nsleep 300 &\nsleep 300\n'), timeout: 3, network: 'none' });
+  await poolFull();
+  const res = await system.http().post('/v1/functions/stuck-warm/invoke').set(...auth(alice)).send({}).expect(200);
+  expect(res.body).toMatchObject({ timed_out: true, exit_code: null, stdout: 'started\n', cold: false });
+  await eventually(async () => ((await system.http().get('/v1/container/').set(...auth(alice)).expect(200)).body.length === 0 ? true : undefined), 20_000, 'the containers to go');
+}, 60_000);
+
 test('a script the engine cannot start answers at once with the reason, not at its timeout', async () => {
   // Limits no pool class has: a cold container, whose start the engine refuses (no such interpreter).
   await define(alice, { name: 'broken', script: b64('#!/no/such/interpreter\necho never\n'), memory: 256 * 1024 * 1024, timeout: 60 });

@@ -175,9 +175,13 @@ describe('functions on the swarm backend', () => {
       const hot = await invoke('kept-none', arg);
       expect(hot).toMatchObject({ exit_code: 0, stdout: `hello ${arg} from none\n`, cold: false });
       warm.push(hot.duration_ms);
-      // The member it ran in is the one no longer running (it exited before the answer).
-      const after = await runningMembers(tag);
-      const gone = [2, 3].filter((index) => (before.get(index) ?? []).some((name) => !(after.get(index) ?? []).includes(name)));
+      // The member it ran in is the one that stops running (the answer may come a moment before
+      // the engine records the exit: the member reports its run itself, satellite/warm-reports.ts).
+      const gone = await eventually('the taken member to stop', async () => {
+        const after = await runningMembers(tag);
+        const stopped = [2, 3].filter((index) => (before.get(index) ?? []).some((name) => !(after.get(index) ?? []).includes(name)));
+        return stopped.length > 0 ? stopped : undefined;
+      });
       expect(gone).toHaveLength(1);
       takenOn.push(gone[0]);
       const chill = await invoke('cold-none', arg);

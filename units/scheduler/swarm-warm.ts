@@ -41,6 +41,7 @@ import { overlayPlanFor, type OverlayPlan, type SwarmNetworks } from './swarm-ne
 import { describeNode, isSchedulable, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import { rankTakeCandidates, spreadCapacity } from './swarm-warm-choice';
 import { dedicatedMembersOn, WarmPool, type DedicatedMembers, type WarmAgent, type WarmClass } from './warm-pool';
+import type { WarmReservation } from './warm-capacity';
 
 /** What a node's satellite must do for its pool and for the runs taken from it. */
 export interface SwarmWarmAgent extends WarmAgent {
@@ -120,8 +121,9 @@ export class SwarmWarmPools {
    * invocation), one of that function's own on a node that has one idle; else a shared class's, on
    * the node with the most idle ones (ties take turns). The container id the run must use, or null.
    */
-  reserve(spec: ContainerSpec, tag?: string): string | null {
+  reserve(spec: ContainerSpec, reservation: WarmReservation = {}): string | null {
     if (this.closed) return null;
+    const { tag } = reservation;
     const live = [...this.pools.values()].filter(({ node }) => isSchedulable(this.options.nodes.byMachineId(node.machineId) ?? node));
     const passes: Array<{ tag: string | undefined; kind: string; idle(pool: WarmPool): number }> = [];
     if (tag !== undefined) passes.push({ tag, kind: `tag:${tag}`, idle: (pool) => pool.dedicatedStatus(tag)?.idle ?? 0 });
@@ -132,7 +134,7 @@ export class SwarmWarmPools {
         this.lastTaken.get(pass.kind) ?? null,
       );
       for (const { entry } of ranked) {
-        const id = entry.pool.reserve(spec, pass.tag);
+        const id = entry.pool.reserve(spec, { ...reservation, tag: pass.tag });
         if (id) {
           this.reserved.set(memberName(id), entry.node.machineId);
           this.lastTaken.set(pass.kind, entry.node.machineId);

@@ -1,12 +1,17 @@
 /** What the API asks of warm capacity, whichever backend keeps it (warm-pool.ts, swarm-warm.ts). */
 import type { ContainerSpec } from '../../common/container-spec';
 
+/** What a run reserving a member asks for besides a fitting one. */
+export interface WarmReservation {
+  /** A function's own members to take from before the shared classes, where the backend keeps them. */
+  tag?: string;
+  /** The run's result is read once with this output cap (a function invocation): the member reports it (WarmTakeRequest.report). */
+  report?: { maxOutputBytes: number };
+}
+
 export interface WarmCapacity {
-  /**
-   * Reserves an idle member for a run whose container would be `spec` (`tag`: a function's own
-   * members first, where the backend keeps them): the id the run must use, or null.
-   */
-  reserve(spec: ContainerSpec, tag?: string): string | null;
+  /** Reserves an idle member for a run whose container would be `spec`: the id the run must use, or null. */
+  reserve(spec: ContainerSpec, reservation?: WarmReservation): string | null;
   /** Gives back a reservation no run used. */
   release(id: string): void;
   /** Removes what an earlier API left, then fills and keeps filling. */

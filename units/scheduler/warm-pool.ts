@@ -24,6 +24,7 @@ import { hostnameOf, userNetworkNames, WARM_HOLDING } from '../../common/network
 import type { ContainerInspection, ContainerSummary, HostMemory, WarmCreateRequest, WarmNetwork, WarmTakeRequest } from '../../common/satellite-protocol';
 import { containerSpecFromUnit, renderContainerUnit } from '../container-unit';
 import type { Leadership } from './leadership';
+import type { WarmReservation } from './warm-capacity';
 import type { Workload } from './model';
 
 /** What the pool needs of the host's satellite. */
@@ -149,7 +150,8 @@ export async function dedicatedMembersOn(input: { agent: Pick<WarmAgent, 'list'>
 
 export class WarmPool {
   private pools: Pool[];
-  private readonly reserved = new Set<string>();
+  /** Members reserved for a run not started yet, by engine name: what the run asked for. */
+  private readonly reserved = new Map<string, WarmReservation>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -233,7 +235,8 @@ export class WarmPool {
    * Reserves an idle member for a run whose container would be `spec` (a script run without data),
    * answering the container id the run must use (the member's), or null when none fits or is idle.
    */
-  reserve(spec: ContainerSpec, tag?: string): string | null {
+  reserve(spec: ContainerSpec, reservation: WarmReservation = {}): string | null {
+    const { tag } = reservation;
     if (this.closed || this.pools.length === 0 || !this.leads()) return null;
     // A hostname is the container's own (its UTS name), fixed when the engine creates it: cold.
     if (hostnameOf(spec.labels) !== undefined) return null;
@@ -244,7 +247,7 @@ export class WarmPool {
     );
     const name = pool?.idle.shift();
     if (!pool || !name) return null;
-    this.reserved.add(name);
+    this.reserved.set(name, reservation);
     this.kick();
     return (MEMBER_NAME.exec(name) as RegExpExecArray)[1];
   }
@@ -263,7 +266,8 @@ export class WarmPool {
    */
   async take(workload: Workload, joins?: Pick<WarmTakeRequest, 'networks' | 'overlays'>): Promise<ContainerInspection | null> {
     const name = workload.spec.name;
-    if (!this.reserved.delete(name)) return null;
+    const reservation = this.reserved.get(name);
+    if (!reservation || !this.reserved.delete(name)) return null;
     const script = workload.script;
     const cmd = workload.spec.cmd ?? [];
     if (!script || cmd[0] !== script.path || workload.data) {
@@ -271,7 +275,9 @@ export class WarmPool {
       return null;
     }
     try {
-      return await this.options.agent.takeWarm(name, { script, args: cmd.slice(1), env: workload.spec.env, networks: joinsOf(workload.spec), ...joins });
+      const request: WarmTakeRequest = { script, args: cmd.slice(1), env: workload.spec.env, networks: joinsOf(workload.spec), ...joins };
+      if (reservation.report) request.report = reservation.report;
+      return await this.options.agent.takeWarm(name, request);
     } catch (err) {
       this.options.logger.warn(`warm member ${name} could not be taken (${(err as Error).message}); the run starts cold`);
       await this.options.agent.remove(name).catch(() => undefined);

@@ -1,0 +1,137 @@
+/**
+ * Results that warm members report themselves, for runs whose caller reads the result once (a
+ * function invocation: POST /containers/:name/result).
+ *
+ * Docker quirk: the engine records a container's exit well after its process ends. Measured here,
+ * an attach stream ends ~25 ms after a container's last output and `wait` returns ~50-80 ms after
+ * that (the engine deletes the task, checkpoints the container and cleans it up before it sets the
+ * state), so a result read through `wait` pays that on every invocation. A reporting member does not
+ * wait for the engine: its output is read from an attach stream opened when the member was made
+ * (before any run, so nothing of the run can be missed; the stream ends once the engine has copied
+ * every byte the container wrote), and its exit code from the member's shell, which runs the script
+ * as its child and writes `$?` on a FIFO only the shell holds (warm-members.ts).
+ */
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { RunResult } from '../common/satellite-protocol';
+import { CappedBuffer } from './output-capture';
+
+/** How long a finished report waits for its reader before it is dropped. */
+const UNCLAIMED_MS = 60_000;
+
+export interface ReportedRun {
+  result: RunResult;
+  /** The cap its output was kept to: a reader asking for another cap reads the engine instead. */
+  maxOutputBytes: number;
+}
+
+/**
+ * A member's attach stream, opened when it was made. Until `capture` the frames are dropped (a
+ * waiting member writes nothing); it must always be read, or the engine's copy of the container's
+ * output (logs included) would stall behind it.
+ */
+export class AttachedOutput {
+  private pending: Buffer = Buffer.alloc(0);
+  private streams: { out: CappedBuffer; err: CappedBuffer } | null = null;
+  /** Resolves when the engine ends the stream: it has copied all the container's output. */
+  readonly ended: Promise<void>;
+
+  constructor(private readonly source: Readable) {
+    this.ended = new Promise((resolve) => {
+      source.once('end', resolve);
+      source.once('close', resolve);
+      source.once('error', resolve);
+    });
+    source.on('data', (chunk: Buffer) => this.feed(chunk));
+  }
+
+  /** Keeps what the container writes from now on, each stream up to `maxBytes`. */
+  capture(maxBytes: number): { out: CappedBuffer; err: CappedBuffer } {
+    this.streams = { out: new CappedBuffer(maxBytes), err: new CappedBuffer(maxBytes) };
+    return this.streams;
+  }
+
+  close(): void {
+    this.source.destroy();
+  }
+
+  private feed(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (this.pending.length >= 8) {
+      const length = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + length) break;
+      if (this.streams) (this.pending[0] === 2 ? this.streams.err : this.streams.out).push(this.pending.subarray(8, 8 + length));
+      this.pending = this.pending.subarray(8 + length);
+    }
+  }
+}
+
+/**
+ * The exit code the member's shell writes on its status FIFO (read end `fd`, opened non-blocking):
+ * null when the FIFO closes without one (the container was killed before the shell wrote it).
+ */
+export function readStatus(fd: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    // Docker-free, but a quirk of Node all the same: a FIFO is read as a pipe socket, not with fs
+    // reads (which fail with EAGAIN on a non-blocking FIFO).
+    const socket = new Socket({ fd, readable: true, writable: false });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 16) socket.destroy();
+    });
+    socket.once('close', () => {
+      // Exactly one number: anything else (a script that wrote on the FIFO too) is no report.
+      const match = /^(\d{1,3})\n$/.exec(text);
+      resolve(match ? Number(match[1]) : null);
+    });
+    socket.once('error', () => undefined);
+  });
+}
+
+export class WarmReports {
+  private readonly runs = new Map<string, Promise<ReportedRun | null>>();
+  private readonly listeners = new Map<string, Set<(run: Promise<ReportedRun | null>) => void>>();
+
+  /** A member's run reports its result: readers of `name` get it once it has ended. */
+  add(name: string, run: Promise<ReportedRun | null>): void {
+    this.runs.set(name, run);
+    for (const listener of this.listeners.get(name) ?? []) listener(run);
+    this.listeners.delete(name);
+    const forget = (): void => {
+      if (this.runs.get(name) === run) this.runs.delete(name);
+    };
+    void run.then(() => setTimeout(forget, UNCLAIMED_MS).unref(), forget);
+  }
+
+  /**
+   * The reported result of `name`'s run, once it has ended; null when its report failed. Waits for
+   * a run that has not reported yet (the reader may come before the take) until `signal` aborts:
+   * then, or for a run that does not report, it never resolves.
+   */
+  wait(name: string, signal: AbortSignal): Promise<ReportedRun | null> {
+    const claim = (run: Promise<ReportedRun | null>): Promise<ReportedRun | null> => {
+      if (this.runs.get(name) === run) this.runs.delete(name);
+      return run;
+    };
+    const known = this.runs.get(name);
+    if (known) return claim(known);
+    return new Promise((resolve) => {
+      const listener = (run: Promise<ReportedRun | null>): void => {
+        signal.removeEventListener('abort', stop);
+        resolve(claim(run));
+      };
+      const stop = (): void => {
+        const set = this.listeners.get(name);
+        set?.delete(listener);
+        if (set?.size === 0) this.listeners.delete(name);
+      };
+      if (signal.aborted) return;
+      signal.addEventListener('abort', stop, { once: true });
+      const set = this.listeners.get(name) ?? new Set();
+      set.add(listener);
+      this.listeners.set(name, set);
+    });
+  }
+}
