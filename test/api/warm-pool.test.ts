@@ -11,6 +11,9 @@ import { loadApiConfig } from '../../api/config';
 import { LABELS } from '../../common/labels';
 import { silentLogger } from '../../common/logger';
 import { WarmPool, type WarmAgent } from '../../units/scheduler/warm-pool';
+import { SwitchedLeadership } from '../../units/scheduler/leadership';
+import { emptySpec } from '../../common/container-spec';
+import { randomBytes } from 'node:crypto';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 
 const POOL_SIZE = 2;
@@ -195,6 +198,43 @@ test('an API restart leaves no idle member behind, and the pool fills again', as
   expect(idleAfter.length).toBe(POOL_SIZE);
   for (const name of idleBefore) expect(idleAfter).not.toContain(name);
 }, 60_000);
+
+test('the pool follows the lead: a replica that does not lead makes and removes nothing, one that loses it removes its idle members, the new leader removes the old one\'s and fills', async () => {
+  // Two pools of one installation of their own (not the system's), as two API replicas keep them.
+  const instanceLabel = `${LABELS.instance}=test-lead-${randomBytes(4).toString('hex')}`;
+  const members = async (): Promise<string[]> =>
+    (await docker.listContainers({ all: true, filters: { label: [instanceLabel, LABELS.warmPool] } })).map((c) => c.Names[0].replace(/^\//, '')).sort();
+  const [leadsA, leadsB] = [new SwitchedLeadership(), new SwitchedLeadership()];
+  leadsA.set(true);
+  const poolOf = (leadership: SwitchedLeadership): WarmPool =>
+    new WarmPool({ agent: system.api.satellite, classes: [{ image: 'boatload/base:latest', network: 'none', size: 2 }], instanceLabel, isTaken: async () => false, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger, leadership }, {});
+  const [a, b] = [poolOf(leadsA), poolOf(leadsB)];
+  try {
+    await a.start();
+    await eventually(async () => (a.status()[0].idle === 2 && (await members()).length === 2 ? true : undefined), 30_000, 'the leader to fill its pool');
+    const first = await members();
+    // Started while the other leads: the leader's members are in use, not leftovers.
+    await b.start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await members()).toEqual(first);
+    expect(b.status()[0]).toMatchObject({ idle: 0, creating: 0 });
+    expect(b.reserve({ ...emptySpec('x', 'boatload/base:latest'), network: 'none' })).toBeNull();
+    leadsA.set(false);
+    leadsB.set(true);
+    await eventually(
+      async () => {
+        const now = await members();
+        return b.status()[0].idle === 2 && now.length === 2 && now.every((name) => !first.includes(name)) ? true : undefined;
+      },
+      30_000,
+      'the new leader to own the only members',
+    );
+    expect(a.status()[0]).toMatchObject({ idle: 0 });
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    for (const name of await members()) await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+  }
+}, 90_000);
 
 test('the pool shrinks while host memory is short and fills again when it recovers', async () => {
   let short = false;

@@ -156,6 +156,9 @@ export class WarmPool {
   private running: Promise<void> | null = null;
   private closed = false;
   private memoryShort = false;
+  /** Whether this replica led at the last look (a change removes members: kick()). */
+  private leading = false;
+  private unsubscribe: (() => void) | null = null;
   private readonly instance: { key: string; value: string };
 
   constructor(
@@ -288,14 +291,22 @@ export class WarmPool {
   /**
    * Removes the members a previous API left that no run started in (answers once they are gone:
    * reconcile units after that), then fills the pools and keeps them filled in the background.
+   * Only while this replica leads: one that does not lead keeps no members and removes none (the
+   * leader's are in use); one that loses the lead removes its idle members, and one that comes to
+   * lead first removes every member no run started in (the old leader's), then fills.
    */
   async start(): Promise<void> {
     if (this.timer) return;
     this.timer = setInterval(() => this.kick(), this.options.tickMs ?? 2000);
     this.timer.unref();
-    this.running = this.removeLeftovers().catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`));
-    await this.running;
-    this.running = null;
+    if (this.leads()) {
+      this.leading = true;
+      this.running = this.removeLeftovers().catch((err: Error) => this.options.logger.warn(`warm pool: leftovers not removed: ${err.message}`));
+      await this.running;
+      this.running = null;
+    }
+    // A change of leader acts at once, not at the next tick.
+    this.unsubscribe = this.options.leadership?.subscribe(() => this.kick()) ?? null;
     this.kick();
   }
 
@@ -309,7 +320,12 @@ export class WarmPool {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe?.();
     await this.settled();
+    await this.removeIdle();
+  }
+
+  private async removeIdle(): Promise<void> {
     const idle = this.pools.flatMap((p) => p.idle.splice(0));
     await Promise.all(idle.map((name) => this.options.agent.remove(name).catch(() => undefined)));
   }
@@ -320,7 +336,20 @@ export class WarmPool {
 
   private kick(): void {
     // Not before start(): its removal of leftovers would take members made before it.
-    if (this.closed || this.running || this.timer === null || !this.leads()) return;
+    if (this.closed || this.running || this.timer === null) return;
+    const leads = this.leads();
+    if (leads !== this.leading) {
+      this.leading = leads;
+      this.options.logger.info(leads ? 'warm pool: this replica leads: removing members no run started in, then filling' : 'warm pool: this replica no longer leads: removing its idle members');
+      this.running = (leads ? this.removeLeftovers() : this.removeIdle())
+        .catch((err: Error) => this.options.logger.warn(`warm pool: members not removed: ${err.message}`))
+        .finally(() => {
+          this.running = null;
+          this.kick();
+        });
+      return;
+    }
+    if (!leads) return;
     // Nothing kept (no class, no function with capacity): nothing to ask the host. (Checked here:
     // a fill() that ended before its first await would clear `running` before it is set.)
     if (this.pools.every((p) => p.size === 0 && p.idle.length === 0)) return;
@@ -331,8 +360,9 @@ export class WarmPool {
     const members = await this.options.agent.list([this.options.instanceLabel, LABELS.warmPool]);
     for (const member of members) {
       if (member.labels[this.instance.key] !== this.instance.value || (await this.options.isTaken(member.name))) continue;
-      await this.options.agent.remove(member.name);
-      this.options.logger.info(`warm pool: removed idle member ${member.name} left by an earlier start`);
+      // Gone already (the old leader removing its own at the same time) is as good.
+      if (!(await this.options.agent.remove(member.name).then(() => true, () => false))) continue;
+      this.options.logger.info(`warm pool: removed idle member ${member.name} left by an earlier start or leader`);
     }
   }
 
@@ -371,7 +401,7 @@ export class WarmPool {
     try {
       await this.options.agent.createWarm({ spec });
       // Closed, dropped or shrunk while it was being made: not wanted any more.
-      if (this.closed || !this.pools.includes(pool) || pool.idle.length >= pool.size) await this.options.agent.remove(name).catch(() => undefined);
+      if (this.closed || !this.leads() || !this.pools.includes(pool) || pool.idle.length >= pool.size) await this.options.agent.remove(name).catch(() => undefined);
       else pool.idle.push(name);
     } finally {
       pool.creating--;
