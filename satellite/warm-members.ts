@@ -182,8 +182,9 @@ export class WarmMembers {
         status = null;
         this.reports.add(
           name,
-          Promise.all([exited, output.ended]).then(([exitCode]) =>
-            exitCode === null
+          Promise.all([exited, output.ended]).then(([exitCode, complete]) =>
+            // No status (killed first), or an attach stream that broke off: the engine answers.
+            exitCode === null || !complete
               ? null
               : {
                   result: { exit_code: exitCode, stdout: streams.out.text(), stderr: streams.err.text(), truncated: streams.out.overflowed || streams.err.overflowed, timed_out: false },

@@ -33,14 +33,17 @@ export interface ReportedRun {
 export class AttachedOutput {
   private pending: Buffer = Buffer.alloc(0);
   private streams: { out: CappedBuffer; err: CappedBuffer } | null = null;
-  /** Resolves when the engine ends the stream: it has copied all the container's output. */
-  readonly ended: Promise<void>;
+  /**
+   * Resolves when the stream ends: true when the engine ended it (it has copied all the container's
+   * output), false when it broke off (an error, a close without an end: the output may be short).
+   */
+  readonly ended: Promise<boolean>;
 
   constructor(private readonly source: Readable) {
     this.ended = new Promise((resolve) => {
-      source.once('end', resolve);
-      source.once('close', resolve);
-      source.once('error', resolve);
+      source.once('end', () => resolve(true));
+      source.once('close', () => resolve(false));
+      source.once('error', () => resolve(false));
     });
     source.on('data', (chunk: Buffer) => this.feed(chunk));
   }

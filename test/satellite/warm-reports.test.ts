@@ -163,3 +163,29 @@ test('a script that writes on the status FIFO itself (through /proc/1/fd/5) gets
   await expect(members.reports.wait(name, new AbortController().signal)).resolves.toBeNull();
   await expect(sessionsOf(members).result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: 3, stdout: 'done\n', stderr: '', truncated: false, timed_out: false });
 }, 60_000);
+
+test('an attach stream that breaks off mid-run gives no report: the engine answers the whole output', async () => {
+  // A fake only to inject the fault: the real engine, but the member's attach stream is kept so that
+  // the test can break it off (a connection to the engine lost mid-run).
+  const streams: NodeJS.ReadableStream[] = [];
+  const faulty = Object.create(docker) as Docker;
+  faulty.createContainer = async (options: Docker.ContainerCreateOptions) => {
+    const container = await docker.createContainer(options);
+    const attach = container.attach.bind(container) as (o: object) => Promise<NodeJS.ReadableStream>;
+    (container as unknown as { attach: (o: object) => Promise<NodeJS.ReadableStream> }).attach = async (o: object) => {
+      const stream = await attach(o);
+      streams.push(stream);
+      return stream;
+    };
+    return container;
+  };
+  const members = new WarmMembers({ docker: faulty, engine, scriptDir, logLimits: { maxSize: '1m', maxFiles: 1 } });
+  const name = await member(members);
+  await members.take(name, take('#!/bin/sh\necho a\nsleep 1\necho b\nexit 5\n', { report: { maxOutputBytes: 1024 } }));
+  const reported = members.reports.wait(name, new AbortController().signal);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(streams).toHaveLength(1);
+  (streams[0] as unknown as { destroy(): void }).destroy();
+  await expect(reported).resolves.toBeNull();
+  await expect(sessionsOf(members).result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: 5, stdout: 'a\nb\n', stderr: '', truncated: false, timed_out: false });
+}, 60_000);
