@@ -9,7 +9,7 @@
  * against cold invocations, and where the takes went.
  */
 import { Cluster } from './harness';
-import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
+import { b64, CLUSTER_SECRET, eventually, startClusterApi, workerPoolsFull, type ClusterApi } from './system';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -86,21 +86,6 @@ const spreadIs = (tag: string, want: Record<number, number>): Promise<true> =>
     90_000,
   );
 
-/** Idle members of the installation's class per node index, as the API counts them. */
-function classIdleByNode(): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const pool of (api.api.warm?.status() ?? []) as Array<{ machineId?: string; idle: number }>) {
-    const index = cluster.nodeOfMachine(pool.machineId ?? null)?.index ?? -1;
-    counts.set(index, (counts.get(index) ?? 0) + pool.idle);
-  }
-  return counts;
-}
-
-const classPoolsFull = (): Promise<true> =>
-  eventually('every worker class pool full', async () => {
-    const idle = classIdleByNode();
-    return idle.size === 2 && idle.get(2) === POOL && idle.get(3) === POOL ? true : undefined;
-  }, 90_000);
 
 async function invoke(name: string, arg: string): Promise<{ exit_code: number; stdout: string; cold: boolean; duration_ms: number }> {
   const res = await api.http().post(`/v1/functions/${name}/invoke`).set(...(await auth())).send({ args: [arg] });
@@ -210,7 +195,7 @@ describe('functions on the swarm backend', () => {
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       // Between two takes every pool refills: the nodes are tied, as they are under a steady load.
-      await classPoolsFull();
+      await workerPoolsFull(api, cluster, POOL);
       const res = await api.http().post('/v1/container/').set(...headers).send({ script: SCRIPT, container_args: String(i), permanent: false }).expect(201);
       const id = res.body.id as string;
       ids.push(id);

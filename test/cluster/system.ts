@@ -78,3 +78,20 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 }
 
 export const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** Idle members of the installation's classes per node index, as the API counts them. */
+export function classIdleByNode(api: ClusterApi, cluster: Cluster): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const pool of (api.api.warm?.status() ?? []) as Array<{ machineId?: string; idle: number }>) {
+    const index = cluster.nodeOfMachine(pool.machineId ?? null)?.index ?? -1;
+    counts.set(index, (counts.get(index) ?? 0) + pool.idle);
+  }
+  return counts;
+}
+
+/** Waits until both workers' class pools hold `size` idle members each (the manager keeps none). */
+export const workerPoolsFull = (api: ClusterApi, cluster: Cluster, size: number): Promise<true> =>
+  eventually('every worker class pool full', async () => {
+    const idle = classIdleByNode(api, cluster);
+    return idle.size === 2 && idle.get(2) === size && idle.get(3) === size ? true : undefined;
+  }, 90_000);

@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Cluster } from './harness';
-import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
+import { b64, classIdleByNode, CLUSTER_SECRET, eventually, startClusterApi, workerPoolsFull, type ClusterApi } from './system';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -50,21 +50,7 @@ const bobAuth = async (): Promise<[string, string]> => {
   return ['Authorization', `JWT ${login.body.token as string}`];
 };
 
-/** Idle members per node index, as the API counts them. */
-function idleByNode(): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const pool of (api.api.warm?.status() ?? []) as Array<{ machineId?: string; idle: number }>) {
-    const index = cluster.nodeOfMachine(pool.machineId ?? null)?.index ?? -1;
-    counts.set(index, (counts.get(index) ?? 0) + pool.idle);
-  }
-  return counts;
-}
-
-const poolsFull = (): Promise<true> =>
-  eventually('every worker pool full', async () => {
-    const idle = idleByNode();
-    return idle.size === 2 && idle.get(2) === POOL && idle.get(3) === POOL ? true : undefined;
-  }, 90_000);
+const poolsFull = (): Promise<true> => workerPoolsFull(api, cluster, POOL);
 
 /** Members waiting on a node's engine (running, carrying the pool label, no unit started in them). */
 async function waitingOn(index: number, taken: Set<string>): Promise<string[]> {
@@ -333,7 +319,7 @@ describe('warm capacity on the swarm backend', () => {
     // The crashed node's pool is gone; the other worker's stays.
     const survivor = node.index === 2 ? 3 : 2;
     const idle = await eventually('only the survivor keeps a pool', async () => {
-      const counts = idleByNode();
+      const counts = classIdleByNode(api, cluster);
       return counts.size === 1 ? counts : undefined;
     });
     expect(idle.get(survivor)).toBe(POOL);
