@@ -5,18 +5,11 @@
  */
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { AddressPolicy } from '../../common/address-policy';
-import { silentLogger } from '../../common/logger';
-import { HostEngine } from '../../satellite/host-engine';
 import { BASE_IMAGE } from '../support/global-setup';
+import { testHostEngine } from '../support/host-engine';
 
 const docker = new Docker();
-const engine = new HostEngine({
-  docker,
-  logger: silentLogger,
-  logLimits: { maxSize: '1m', maxFiles: 1 },
-  data: { maxBytes: 1024 * 1024, maxEntries: 10, maxRatio: 100, downloadTimeoutMs: 1000, addresses: new AddressPolicy([]) },
-});
+const engine = testHostEngine(docker);
 const made: string[] = [];
 
 async function created(): Promise<Docker.Container> {

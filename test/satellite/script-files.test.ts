@@ -6,26 +6,17 @@ import Docker from 'dockerode';
 import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AddressPolicy } from '../../common/address-policy';
 import { emptySpec } from '../../common/container-spec';
-import { silentLogger } from '../../common/logger';
-import { HostEngine } from '../../satellite/host-engine';
+import type { HostEngine } from '../../satellite/host-engine';
 import { ScriptFiles } from '../../satellite/script-files';
+import { testHostEngine } from '../support/host-engine';
 
 const docker = new Docker();
 const dir = mkdtempSync(join(tmpdir(), 'boatload-scripts-test-'));
 const tag = `${process.pid}-${Date.now().toString(36)}`;
 const made: string[] = [];
 
-function engineWith(scripts: ScriptFiles | undefined): HostEngine {
-  return new HostEngine({
-    docker,
-    logger: silentLogger,
-    logLimits: { maxSize: '1m', maxFiles: 1 },
-    data: { maxBytes: 1024 * 1024, maxEntries: 10, maxRatio: 100, downloadTimeoutMs: 1000, addresses: new AddressPolicy([]) },
-    scripts,
-  });
-}
+const engineWith = (scripts: ScriptFiles | undefined): HostEngine => testHostEngine(docker, scripts);
 
 async function runScript(engine: HostEngine, name: string): Promise<string> {
   made.push(name);

@@ -10,22 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AddressPolicy } from '../../common/address-policy';
 import { emptySpec } from '../../common/container-spec';
 import { silentLogger } from '../../common/logger';
 import { SCRIPT_DIR, type RunResult, type WarmTakeRequest } from '../../common/satellite-protocol';
 import { ContainerSessions } from '../../satellite/container-sessions';
-import { HostEngine } from '../../satellite/host-engine';
 import { WarmMembers } from '../../satellite/warm-members';
 import { BASE_IMAGE } from '../support/global-setup';
+import { testHostEngine } from '../support/host-engine';
 
 const docker = new Docker();
-const engine = new HostEngine({
-  docker,
-  logger: silentLogger,
-  logLimits: { maxSize: '1m', maxFiles: 1 },
-  data: { maxBytes: 1024 * 1024, maxEntries: 10, maxRatio: 100, downloadTimeoutMs: 1000, addresses: new AddressPolicy([]) },
-});
+const engine = testHostEngine(docker);
 const made: string[] = [];
 let scriptDir: string;
 
