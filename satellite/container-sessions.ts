@@ -48,9 +48,6 @@ export interface TerminalRequest {
   workdir?: string;
 }
 
-/** A promise that never settles: the side of a race that has nothing to say. */
-const NEVER = new Promise<never>(() => undefined);
-
 const ENGINE_STREAMS: Record<number, 'stdout' | 'stderr'> = { 1: 'stdout', 2: 'stderr' };
 
 /** One Server-Sent Event; `data` may span lines (each becomes a `data:` line). */
@@ -122,42 +119,47 @@ export class ContainerSessions {
    * engine's answer is the same, later.
    */
   async result(name: string, request: RunResultRequest): Promise<RunResult> {
+    const deadline = Date.now() + request.timeoutMs;
     const settled = new AbortController();
     try {
-      const engine = this.engineResult(name, request, settled.signal);
+      const engine = this.engineResult(name, request, deadline, settled.signal);
       const reports = this.options.reports;
       if (!reports) return await engine;
-      // The losing side is abandoned (its engine calls aborted) once the race is settled.
-      engine.catch(() => undefined);
-      const reported = reports.wait(name, settled.signal).then((run) => (run !== null && run.maxOutputBytes === request.maxOutputBytes ? run.result : NEVER));
-      return await Promise.race([reported, engine]);
+      // A report that came in time, for the cap asked: the answer. (Past the deadline the engine's
+      // side answers timed_out, as it would have.)
+      let claimed = false;
+      const reported = reports.wait(name, settled.signal, () => (claimed = true)).then((run) => (run !== null && run.maxOutputBytes === request.maxOutputBytes && Date.now() <= deadline ? run.result : null));
+      const first = await Promise.race([reported.then((result) => ({ result })), engine.then((result) => ({ result }), (error: unknown) => ({ error }))]);
+      if ('error' in first) {
+        // The engine's side failed (the container went, say): a report on its way still answers.
+        const report = claimed ? await reported : null;
+        if (report) return report;
+        throw first.error;
+      }
+      if (first.result) return first.result;
+      // No report after all (killed first, another cap): the engine's side answers.
+      return await engine;
     } finally {
       settled.abort();
     }
   }
 
   /** The run's result as the engine records it: its exit once `wait` returns, then its logs. */
-  private async engineResult(name: string, request: RunResultRequest, abandoned: AbortSignal): Promise<RunResult> {
-    const deadline = Date.now() + request.timeoutMs;
+  private async engineResult(name: string, request: RunResultRequest, deadline: number, abandoned: AbortSignal): Promise<RunResult> {
     const container = this.container(name);
     let exitCode: number | null = null;
     let startError = '';
     for (;;) {
+      if (abandoned.aborted) throw new Error('abandoned');
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), remaining);
-      const abandon = (): void => abort.abort();
-      abandoned.addEventListener('abort', abandon, { once: true });
+      const waited = AbortSignal.any([abandoned, AbortSignal.timeout(remaining)]);
       try {
         // Docker quirk: `not-running` answers at once for a container created and not started yet
         // (a cold run whose start is under way): look again until it has run.
-        await container.wait({ condition: 'not-running', abortSignal: abort.signal });
+        await container.wait({ condition: 'not-running', abortSignal: waited });
       } catch (err) {
-        if (!abort.signal.aborted) throw engineError(err, `container ${name}`);
-      } finally {
-        clearTimeout(timer);
-        abandoned.removeEventListener('abort', abandon);
+        if (!waited.aborted) throw engineError(err, `container ${name}`);
       }
       if (abandoned.aborted) throw new Error('abandoned');
       const state = await this.state(name);
@@ -170,13 +172,21 @@ export class ContainerSessions {
         startError = state.Error;
         break;
       }
-      if (state.Status === 'created') await sleep(5);
+      if (state.Status === 'created') await sleep(5, abandoned);
     }
+    if (abandoned.aborted) throw new Error('abandoned');
     const out = new CappedBuffer(request.maxOutputBytes);
     const err = new CappedBuffer(request.maxOutputBytes);
     // Streamed, never buffered whole: only the capped head of each stream is kept.
     const logs = await dialLogs(this.options.docker, name, { stdout: true, stderr: true, follow: false });
-    for await (const frame of framesOf(logs)) (frame.stream === 2 ? err : out).push(frame.payload);
+    const stop = (): void => void logs.destroy();
+    abandoned.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const frame of framesOf(logs)) (frame.stream === 2 ? err : out).push(frame.payload);
+    } finally {
+      abandoned.removeEventListener('abort', stop);
+    }
+    if (abandoned.aborted) throw new Error('abandoned');
     if (startError) err.push(Buffer.from(`${startError}\n`));
     return { exit_code: exitCode, stdout: out.text(), stderr: err.text(), truncated: out.overflowed || err.overflowed, timed_out: exitCode === null && !startError };
   }

@@ -25,6 +25,7 @@ import { execFile } from 'node:child_process';
 import { close as closeFdCallback, open as openFdCallback } from 'node:fs';
 import { constants, type FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerSpec } from '../common/container-spec';
@@ -166,18 +167,14 @@ export class WarmMembers {
       const exported = env.map(([key, value]) => `export ${key}=${shellWord(value)}`).join('\n');
       const command = [request.script.path, ...request.args].map(shellWord).join(' ') + (stdin !== undefined ? ` <${STDIN_PATH}` : '');
       const reporting = report !== null && output !== undefined && status !== null;
-      // Reporting: the script is the shell's child (a subshell that execs it), without fd 5; the shell
-      // writes its status on fd 5. The shell's own stderr is /dev/null meanwhile (the script's is the
-      // container's, kept on fd 7): sh prints "Killed" there for a child killed by a signal, which a
-      // cold run never shows. (A redirection of the command itself would not do: sh applies it to
-      // itself until the command ends.)
-      const run = reporting ? `exec 7>&2 2>/dev/null\n(exec ${command} 2>&7 7>&- 5>&-)\nset -- "$?"\necho "$1" >&5\nexit "$1"` : `exec 5<&-\nexec ${command}`;
-      await go.writeFile(`read -r _ <&4\nexec 4<&-\n${restore}\n${exported}\n${run}\n`);
+      // The status line starts with a nonce of this take: a script cannot write one that counts.
+      const nonce = randomBytes(16).toString('hex');
+      await go.writeFile(launchText({ restore, exported, command, reportNonce: reporting ? nonce : null }));
       await go.close();
       go = null;
       if (reporting && status !== null) {
         const streams = output.capture(report.maxOutputBytes);
-        const exited = readStatus(status);
+        const exited = readStatus(status, nonce);
         // The FIFO's descriptor now belongs to the status reader (it closes it).
         status = null;
         this.reports.add(
@@ -234,6 +231,24 @@ export class WarmMembers {
     const match = /^MemAvailable:\s+(\d+) kB$/m.exec(meminfo);
     return { availableBytes: match ? Number(match[1]) * 1024 : 0 };
   }
+}
+
+/**
+ * What the waiter evals at a take: wait for the go line, drop the waiter's descriptors, set the
+ * run's variables, run the command. Without a report the command replaces the shell (PID 1). With
+ * one, the command is the shell's child (a subshell that execs it, without fd 5) and the shell writes
+ * `<nonce> <exit code>` on fd 5, then exits with that code. The shell's own stderr is /dev/null
+ * meanwhile (the script's is the container's, kept on fd 7): sh prints "Killed" there for a child
+ * killed by a signal, which a cold run never shows. (A redirection of the command itself would not
+ * do: sh applies it to itself until the command ends.)
+ */
+export function launchText(input: { restore: string; exported: string; command: string; reportNonce: string | null }): string {
+  const { restore, exported, command, reportNonce } = input;
+  const run =
+    reportNonce === null
+      ? `exec 5<&-\nexec ${command}`
+      : `exec 7>&2 2>/dev/null\n(exec 2>&7 7>&- 5>&-; exec ${command})\nset -- "$?"\necho "${reportNonce} $1" >&5\nexit "$1"`;
+  return `read -r _ <&4\nexec 4<&-\n${restore}\n${exported}\n${run}\n`;
 }
 
 /** The report a take asks for, checked (null: none). */

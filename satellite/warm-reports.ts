@@ -11,6 +11,7 @@
  * every byte the container wrote), and its exit code from the member's shell, which runs the script
  * as its child and writes `$?` on a FIFO only the shell holds (warm-members.ts).
  */
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RunResult } from '../common/satellite-protocol';
@@ -70,24 +71,32 @@ export class AttachedOutput {
 }
 
 /**
- * The exit code the member's shell writes on its status FIFO (read end `fd`, opened non-blocking):
- * null when the FIFO closes without one (the container was killed before the shell wrote it).
+ * The exit code the member's shell writes on its status FIFO (read end `fd`, opened non-blocking)
+ * as `<nonce> <code>`: null when the FIFO closes without exactly that line (the container was
+ * killed before the shell wrote it, or the script wrote on the FIFO too: through /proc/1/fd/5 it
+ * can, but it cannot know the take's nonce).
  */
-export function readStatus(fd: number): Promise<number | null> {
+export function readStatus(fd: number, nonce: string): Promise<number | null> {
   return new Promise((resolve) => {
-    // Docker-free, but a quirk of Node all the same: a FIFO is read as a pipe socket, not with fs
-    // reads (which fail with EAGAIN on a non-blocking FIFO).
-    const socket = new Socket({ fd, readable: true, writable: false });
+    let socket: Socket;
+    try {
+      // A quirk of Node: a FIFO is read as a pipe socket, not with fs reads (which fail with EAGAIN
+      // on a non-blocking FIFO).
+      socket = new Socket({ fd, readable: true, writable: false });
+    } catch {
+      closeSync(fd);
+      resolve(null);
+      return;
+    }
     let text = '';
     socket.setEncoding('utf8');
+    // Read to the end whatever comes (a writer never blocks on a full FIFO); only a short line counts.
     socket.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 16) socket.destroy();
+      if (text.length <= 64) text += chunk;
     });
     socket.once('close', () => {
-      // Exactly one number: anything else (a script that wrote on the FIFO too) is no report.
-      const match = /^(\d{1,3})\n$/.exec(text);
-      resolve(match ? Number(match[1]) : null);
+      const match = /^([0-9a-f]{32}) (\d{1,3})\n$/.exec(text);
+      resolve(match && match[1] === nonce ? Number(match[2]) : null);
     });
     socket.once('error', () => undefined);
   });
@@ -111,11 +120,13 @@ export class WarmReports {
   /**
    * The reported result of `name`'s run, once it has ended; null when its report failed. Waits for
    * a run that has not reported yet (the reader may come before the take) until `signal` aborts:
-   * then, or for a run that does not report, it never resolves.
+   * then, or for a run that does not report, it never resolves. `onClaim`: called when this
+   * reader has the run (its report may still be on its way).
    */
-  wait(name: string, signal: AbortSignal): Promise<ReportedRun | null> {
+  wait(name: string, signal: AbortSignal, onClaim?: () => void): Promise<ReportedRun | null> {
     const claim = (run: Promise<ReportedRun | null>): Promise<ReportedRun | null> => {
       if (this.runs.get(name) === run) this.runs.delete(name);
+      onClaim?.();
       return run;
     };
     const known = this.runs.get(name);

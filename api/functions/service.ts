@@ -309,13 +309,17 @@ export class FunctionService {
     try {
       // One call to the container's satellite: it waits for the exit and answers the exit code
       // and both outputs (no follow, no polling of the state from here).
-      const located = await this.placed(user, id, started + record.definition.timeoutSeconds * 1000);
-      const [ran, warm] = await Promise.all([
-        this.options.locator.onEngine(located, (satellite, container) =>
-          satellite.result(container, { timeoutMs: record.definition.timeoutSeconds * 1000, maxOutputBytes: this.options.outputMaxBytes }),
-        ),
-        this.ranWarm(user, id),
-      ]);
+      // One deadline for the whole invocation: a cold one on swarm spends part of it being placed.
+      const deadline = started + record.definition.timeoutSeconds * 1000;
+      const located = await this.placed(user, id, deadline);
+      const [ran, warm] = located
+        ? await Promise.all([
+            this.options.locator.onEngine(located, (satellite, container) =>
+              satellite.result(container, { timeoutMs: Math.max(1, Math.round(deadline - performance.now())), maxOutputBytes: this.options.outputMaxBytes }),
+            ),
+            this.ranWarm(user, id),
+          ])
+        : [{ exit_code: null, stdout: '', stderr: '', truncated: false, timed_out: true }, false];
       const timedOut = ran.timed_out;
       const exitCode = ran.exit_code;
       const cold = !warm;
@@ -341,16 +345,18 @@ export class FunctionService {
   /**
    * The invocation's container once it is on a machine. A cold one on swarm is a service whose task
    * Swarm places a moment after the create (until then locate answers 409): waited for, up to the
-   * invocation's deadline.
+   * invocation's deadline (null then: it timed out unplaced).
    */
-  private async placed(user: User, id: string, deadlineMs: number): Promise<LocatedContainer> {
-    for (;;) {
+  private async placed(user: User, id: string, deadlineMs: number): Promise<LocatedContainer | null> {
+    for (let pauseMs = 25; ; pauseMs = Math.min(pauseMs * 2, 250)) {
       try {
         return await this.options.locator.locate(user, id);
       } catch (err) {
-        if (!(err instanceof ConflictError) || performance.now() >= deadlineMs) throw err;
+        if (!(err instanceof ConflictError)) throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      const left = deadlineMs - performance.now();
+      if (left <= 0) return null;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pauseMs, left)));
     }
   }
 

@@ -230,6 +230,18 @@ test('the pool follows the lead: a replica that does not lead makes and removes 
       'the new leader to own the only members',
     );
     expect(a.status()[0]).toMatchObject({ idle: 0 });
+    // And back: the first replica leads again, with members of its own only.
+    const second = await members();
+    leadsB.set(false);
+    leadsA.set(true);
+    await eventually(
+      async () => {
+        const now = await members();
+        return a.status()[0].idle === 2 && b.status()[0].idle === 0 && now.length === 2 && now.every((name) => !second.includes(name) && !first.includes(name)) ? true : undefined;
+      },
+      30_000,
+      'the first replica to own the only members again',
+    );
   } finally {
     await Promise.all([a.close(), b.close()]);
     for (const name of await members()) await docker.getContainer(name).remove({ force: true }).catch(() => undefined);

@@ -150,10 +150,11 @@ test('a take asking for a report with a bad cap is a 400 and leaves the member w
   await expect(sessionsOf(members).result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toMatchObject({ exit_code: 0 });
 }, 60_000);
 
-test('a script that writes on the status FIFO itself (through /proc/1/fd/5) gets no report: the engine answers its real exit', async () => {
+test('a script that writes on the status FIFO itself (through /proc/1/fd/5), without the take\'s nonce, gets no report: the engine answers its real exit', async () => {
   const members = membersOf();
   const name = await member(members);
-  await members.take(name, take('#!/bin/sh\necho 0 >/proc/1/fd/5\necho done\nexit 3\n', { report: { maxOutputBytes: 1024 } }));
+  // A line of its own, and a prefix to the shell's line: neither is a status.
+  await members.take(name, take('#!/bin/sh\necho 0 >/proc/1/fd/5\nprintf 4 >/proc/1/fd/5\necho done\nexit 3\n', { report: { maxOutputBytes: 1024 } }));
   await expect(members.reports.wait(name, new AbortController().signal)).resolves.toBeNull();
   await expect(sessionsOf(members).result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: 3, stdout: 'done\n', stderr: '', truncated: false, timed_out: false });
 }, 60_000);
@@ -182,4 +183,27 @@ test('an attach stream that breaks off mid-run gives no report: the engine answe
   (streams[0] as unknown as { destroy(): void }).destroy();
   await expect(reported).resolves.toBeNull();
   await expect(sessionsOf(members).result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: 5, stdout: 'a\nb\n', stderr: '', truncated: false, timed_out: false });
+}, 60_000);
+
+test('the route answers from the report without waiting for the engine\'s exit', async () => {
+  // A fake only to inject the fault: the real engine, except that its wait for the exit never
+  // answers (an engine slow to record it), so only the member's report can answer.
+  const stuck = Object.create(docker) as Docker;
+  stuck.getContainer = (id: string) => {
+    const container = docker.getContainer(id);
+    (container as unknown as { wait: () => Promise<never> }).wait = () => new Promise<never>(() => undefined);
+    return container;
+  };
+  const members = membersOf();
+  const name = await member(members);
+  await members.take(name, take('#!/bin/sh\necho fast\nexit 6\n', { report: { maxOutputBytes: 1024 } }));
+  const sessions = new ContainerSessions({ docker: stuck, logger: silentLogger, reports: members.reports });
+  await expect(sessions.result(name, { timeoutMs: 20_000, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: 6, stdout: 'fast\n', stderr: '', truncated: false, timed_out: false });
+}, 60_000);
+
+test('a reporting run past the timeout answers timed_out with its output so far, as the engine would', async () => {
+  const members = membersOf();
+  const name = await member(members);
+  await members.take(name, take('#!/bin/sh\necho started\nsleep 2\necho late\n', { report: { maxOutputBytes: 1024 } }));
+  await expect(sessionsOf(members).result(name, { timeoutMs: 800, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: null, stdout: 'started\n', stderr: '', truncated: false, timed_out: true });
 }, 60_000);

@@ -134,7 +134,8 @@ export class SwarmWarmPools {
         this.lastTaken.get(pass.kind) ?? null,
       );
       for (const { entry } of ranked) {
-        const id = entry.pool.reserve(spec, { ...reservation, tag: pass.tag });
+        // The tag's pass takes the function's own members only: the classes' pass ranks the nodes for those.
+        const id = entry.pool.reserve(spec, { ...reservation, tag: pass.tag, shared: pass.tag === undefined });
         if (id) {
           this.reserved.set(memberName(id), entry.node.machineId);
           this.lastTaken.set(pass.kind, entry.node.machineId);

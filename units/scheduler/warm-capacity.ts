@@ -5,6 +5,8 @@ import type { ContainerSpec } from '../../common/container-spec';
 export interface WarmReservation {
   /** A function's own members to take from before the shared classes, where the backend keeps them. */
   tag?: string;
+  /** With `tag`: whether a shared class's member will do when the tag's pool has none idle (default true). */
+  shared?: boolean;
   /** The run's result is read once with this output cap (a function invocation): the member reports it (WarmTakeRequest.report). */
   report?: { maxOutputBytes: number };
 }

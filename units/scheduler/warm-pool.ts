@@ -156,8 +156,10 @@ export class WarmPool {
   private running: Promise<void> | null = null;
   private closed = false;
   private memoryShort = false;
-  /** Whether this replica led at the last look (a change removes members: kick()). */
+  /** Whether this replica led at the last look, and the changes of leader seen then (a change removes members: kick()). */
   private leading = false;
+  private changes = 0;
+  private seenChanges = 0;
   private unsubscribe: (() => void) | null = null;
   private readonly instance: { key: string; value: string };
 
@@ -245,7 +247,7 @@ export class WarmPool {
     if (hostnameOf(spec.labels) !== undefined) return null;
     const key = warmClassKey(spec);
     // The tag's own pool first, then a shared class.
-    const pool = [this.pools.find((p) => p.tag === tag && tag !== undefined), this.pools.find((p) => p.tag === null && p.key === key)].find(
+    const pool = [this.pools.find((p) => p.tag === tag && tag !== undefined), reservation.shared === false ? undefined : this.pools.find((p) => p.tag === null && p.key === key)].find(
       (p) => p !== undefined && p.key === key && p.idle.length > 0,
     );
     const name = pool?.idle.shift();
@@ -305,8 +307,15 @@ export class WarmPool {
       await this.running;
       this.running = null;
     }
-    // A change of leader acts at once, not at the next tick.
-    this.unsubscribe = this.options.leadership?.subscribe(() => this.kick()) ?? null;
+    if (this.closed) return;
+    // A change of leader acts at once, not at the next tick; each one counts, so that a flap
+    // (the lead lost and back between two looks) is seen too.
+    this.unsubscribe =
+      this.options.leadership?.subscribe(() => {
+        this.changes++;
+        this.kick();
+      }) ?? null;
+    this.seenChanges = this.changes;
     this.kick();
   }
 
@@ -338,9 +347,13 @@ export class WarmPool {
     // Not before start(): its removal of leftovers would take members made before it.
     if (this.closed || this.running || this.timer === null) return;
     const leads = this.leads();
-    if (leads !== this.leading) {
+    if (leads !== this.leading || this.changes !== this.seenChanges) {
       this.leading = leads;
+      this.seenChanges = this.changes;
       this.options.logger.info(leads ? 'warm pool: this replica leads: removing members no run started in, then filling' : 'warm pool: this replica no longer leads: removing its idle members');
+      // Leading (again): its own idle members may be gone (another leader removed them), and are
+      // among the members no run started in anyway.
+      if (leads) for (const pool of this.pools) pool.idle.splice(0);
       this.running = (leads ? this.removeLeftovers() : this.removeIdle())
         .catch((err: Error) => this.options.logger.warn(`warm pool: members not removed: ${err.message}`))
         .finally(() => {
@@ -389,6 +402,8 @@ export class WarmPool {
       this.options.logger.warn(`warm pool: refill failed: ${(err as Error).message}`);
     } finally {
       this.running = null;
+      // A change of leader during the fill is acted on now (kick() skipped it while this ran).
+      if (this.changes !== this.seenChanges) this.kick();
     }
   }
 
