@@ -24,8 +24,8 @@ export function rankTakeCandidates<T extends TakeCandidate>(candidates: readonly
   return [...byIdle.entries()]
     .sort(([a], [b]) => b - a)
     .flatMap(([, tied]) => {
-      const ordered = [...tied].sort((a, b) => a.machineId.localeCompare(b.machineId));
-      const after = last === null ? 0 : ordered.findIndex((c) => c.machineId.localeCompare(last) > 0);
+      const ordered = [...tied].sort((a, b) => byCodeUnits(a.machineId, b.machineId));
+      const after = last === null ? 0 : ordered.findIndex((c) => c.machineId > last);
       const start = after < 0 ? 0 : after;
       return [...ordered.slice(start), ...ordered.slice(0, start)];
     });
@@ -47,6 +47,9 @@ export function spreadCapacity(size: number, machineIds: readonly string[], tag:
   nodes.forEach((machineId, i) => shares.set(machineId, base + ((i - offset + nodes.length) % nodes.length < rest ? 1 : 0)));
   return shares;
 }
+
+/** Plain code-unit order (as `sort()` without a comparator), never the locale's. */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A small stable number from a tag (FNV-1a). */
 function tagOffset(tag: string): number {
