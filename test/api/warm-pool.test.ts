@@ -274,6 +274,38 @@ test('the pool shrinks while host memory is short and fills again when it recove
   }
 }, 60_000);
 
+test('a host that refuses members is asked again with back-off, not every tick, and filled once it accepts', async () => {
+  let refusing = true;
+  let asked = 0;
+  // Fault injection: the real satellite, but refusing to make members (as one without a script
+  // directory answers 503) until the test lets it.
+  const satellite = system.api.satellite;
+  const agent: WarmAgent = {
+    createWarm: async (request) => {
+      asked++;
+      if (refusing) throw new Error('This satellite has no script directory (SATELLITE_SCRIPT_DIR=off): it keeps no warm pool.');
+      return satellite.createWarm(request);
+    },
+    takeWarm: (name, request) => satellite.takeWarm(name, request),
+    list: (labels) => satellite.list(labels),
+    remove: (name) => satellite.remove(name),
+    hostMemory: () => satellite.hostMemory(),
+  };
+  const instanceLabel = `${LABELS.instance}=test-backoff-${randomBytes(4).toString('hex')}`;
+  const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 1 }], instanceLabel, isTaken: async () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
+  try {
+    await pool.start();
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Tries at 0, 2 s (then 4 s later): not one per 100 ms tick.
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(asked).toBeLessThanOrEqual(3);
+    refusing = false;
+    await eventually(async () => (pool.status()[0].idle === 1 ? true : undefined), 20_000, 'the pool to fill once the host accepts');
+  } finally {
+    await pool.close();
+  }
+}, 60_000);
+
 test('BOATLOAD_WARM_POOL is read per image and class, and refused naming the variable', () => {
   const base = { SATELLITE_SECRET: 'x'.repeat(32) };
   expect(loadApiConfig(base).warmPool.classes).toEqual([]);

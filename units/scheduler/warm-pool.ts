@@ -160,6 +160,9 @@ export class WarmPool {
   private leading = false;
   private changes = 0;
   private seenChanges = 0;
+  /** Refills that failed in a row, and when the next may start (back-off: fill()). */
+  private failures = 0;
+  private retryAt = 0;
   private unsubscribe: (() => void) | null = null;
   private readonly instance: { key: string; value: string };
 
@@ -362,7 +365,7 @@ export class WarmPool {
         });
       return;
     }
-    if (!leads) return;
+    if (!leads || Date.now() < this.retryAt) return;
     // Nothing kept (no class, no function with capacity): nothing to ask the host. (Checked here:
     // a fill() that ended before its first await would clear `running` before it is set.)
     if (this.pools.every((p) => p.size === 0 && p.idle.length === 0)) return;
@@ -398,8 +401,14 @@ export class WarmPool {
         if (!pool || this.closed || !this.leads()) break;
         await this.createMember(pool);
       }
+      if (this.failures > 0) this.options.logger.info('warm pool: refilling again');
+      this.failures = 0;
     } catch (err) {
-      this.options.logger.warn(`warm pool: refill failed: ${(err as Error).message}`);
+      // Backs off while the host refuses (a satellite without a script directory, an image gone):
+      // 2 s doubling to 64 s between tries, one warning per try.
+      this.failures++;
+      this.retryAt = Date.now() + Math.min(2000 * 2 ** (this.failures - 1), 64_000);
+      this.options.logger.warn(`warm pool: refill failed (${this.failures} in a row; next try in ${Math.round((this.retryAt - Date.now()) / 1000)} s): ${(err as Error).message}`);
     } finally {
       this.running = null;
       // A change of leader during the fill is acted on now (kick() skipped it while this ran).
