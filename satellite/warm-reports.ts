@@ -15,7 +15,7 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RunResult } from '../common/satellite-protocol';
-import { CappedBuffer } from './output-capture';
+import { CappedBuffer, framesOf } from './output-capture';
 
 /** How long a finished report waits for its reader before it is dropped. */
 const UNCLAIMED_MS = 60_000;
@@ -32,7 +32,6 @@ export interface ReportedRun {
  * output (logs included) would stall behind it.
  */
 export class AttachedOutput {
-  private pending: Buffer = Buffer.alloc(0);
   private streams: { out: CappedBuffer; err: CappedBuffer } | null = null;
   /**
    * Resolves when the stream ends: true when the engine ended it (it has copied all the container's
@@ -41,12 +40,17 @@ export class AttachedOutput {
   readonly ended: Promise<boolean>;
 
   constructor(private readonly source: Readable) {
-    this.ended = new Promise((resolve) => {
-      source.once('end', () => resolve(true));
-      source.once('close', () => resolve(false));
-      source.once('error', () => resolve(false));
-    });
-    source.on('data', (chunk: Buffer) => this.feed(chunk));
+    this.ended = this.read();
+  }
+
+  private async read(): Promise<boolean> {
+    try {
+      for await (const frame of framesOf(this.source)) if (this.streams) (frame.stream === 2 ? this.streams.err : this.streams.out).push(frame.payload);
+      return true;
+    } catch {
+      // A premature close or an error of the connection.
+      return false;
+    }
   }
 
   /** Keeps what the container writes from now on, each stream up to `maxBytes`. */
@@ -57,16 +61,6 @@ export class AttachedOutput {
 
   close(): void {
     this.source.destroy();
-  }
-
-  private feed(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    while (this.pending.length >= 8) {
-      const length = this.pending.readUInt32BE(4);
-      if (this.pending.length < 8 + length) break;
-      if (this.streams) (this.pending[0] === 2 ? this.streams.err : this.streams.out).push(this.pending.subarray(8, 8 + length));
-      this.pending = this.pending.subarray(8 + length);
-    }
   }
 }
 

@@ -317,7 +317,7 @@ export class FunctionService {
             this.options.locator.onEngine(located, (satellite, container) =>
               satellite.result(container, { timeoutMs: Math.max(1, Math.round(deadline - performance.now())), maxOutputBytes: this.options.outputMaxBytes }),
             ),
-            this.ranWarm(user, id),
+            this.ranWarm(located),
           ])
         : [{ exit_code: null, stdout: '', stderr: '', truncated: false, timed_out: true }, false];
       const timedOut = ran.timed_out;
@@ -373,9 +373,9 @@ export class FunctionService {
     while (this.removals.size) await Promise.allSettled([...this.removals]);
   }
 
-  private async ranWarm(user: User, id: string): Promise<boolean> {
+  /** Whether the run took a warm member (the engine's container carries the pool's label). */
+  private async ranWarm({ satellite, container }: LocatedContainer): Promise<boolean> {
     try {
-      const { satellite, container } = await this.options.locator.locate(user, id);
       const inspection = await satellite.cachedInspect(container);
       return inspection?.labels[LABELS.warmPool] !== undefined;
     } catch {

@@ -60,6 +60,19 @@ async function idleMembers(): Promise<string[]> {
   return idle;
 }
 
+/** The system's satellite as a pool's agent, but for `faults` (each test says what it injects). */
+function satelliteAgentWith(faults: Partial<WarmAgent>): WarmAgent {
+  const satellite = system.api.satellite;
+  return {
+    createWarm: (request) => satellite.createWarm(request),
+    takeWarm: (name, request) => satellite.takeWarm(name, request),
+    list: (labels) => satellite.list(labels),
+    remove: (name) => satellite.remove(name),
+    hostMemory: () => satellite.hostMemory(),
+    ...faults,
+  };
+}
+
 async function poolMembers(): Promise<string[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${system.api.instanceId}`, LABELS.warmPool] } });
   return list.map((c) => c.Names[0].replace(/^\//, '')).sort();
@@ -252,13 +265,7 @@ test('the pool shrinks while host memory is short and fills again when it recove
   let short = false;
   // Fault injection: the real satellite, but for the host memory it reports (a real shortage cannot be made on demand).
   const satellite = system.api.satellite;
-  const agent: WarmAgent = {
-    createWarm: (request) => satellite.createWarm(request),
-    takeWarm: (name, request) => satellite.takeWarm(name, request),
-    list: (labels) => satellite.list(labels),
-    remove: (name) => satellite.remove(name),
-    hostMemory: async () => (short ? { availableBytes: 1 } : satellite.hostMemory()),
-  };
+  const agent = satelliteAgentWith({ hostMemory: async () => (short ? { availableBytes: 1 } : satellite.hostMemory()) });
   const instanceLabel = `${LABELS.instance}=${system.api.instanceId}`;
   const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 2 }], instanceLabel, isTaken: async () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
   try {
@@ -280,17 +287,13 @@ test('a host that refuses members is asked again with back-off, not every tick, 
   // Fault injection: the real satellite, but refusing to make members (as one without a script
   // directory answers 503) until the test lets it.
   const satellite = system.api.satellite;
-  const agent: WarmAgent = {
+  const agent = satelliteAgentWith({
     createWarm: async (request) => {
       asked++;
       if (refusing) throw new Error('This satellite has no script directory (SATELLITE_SCRIPT_DIR=off): it keeps no warm pool.');
       return satellite.createWarm(request);
     },
-    takeWarm: (name, request) => satellite.takeWarm(name, request),
-    list: (labels) => satellite.list(labels),
-    remove: (name) => satellite.remove(name),
-    hostMemory: () => satellite.hostMemory(),
-  };
+  });
   const instanceLabel = `${LABELS.instance}=test-backoff-${randomBytes(4).toString('hex')}`;
   const pool = new WarmPool({ agent, classes: [{ image: 'boatload/base:latest', network: 'none', size: 1 }], instanceLabel, isTaken: async () => true, minAvailableBytes: 1024, tickMs: 100, logger: silentLogger }, {});
   try {

@@ -278,7 +278,8 @@ export class WarmPool {
   async take(workload: Workload, joins?: Pick<WarmTakeRequest, 'networks' | 'overlays'>): Promise<ContainerInspection | null> {
     const name = workload.spec.name;
     const reservation = this.reserved.get(name);
-    if (!reservation || !this.reserved.delete(name)) return null;
+    if (!reservation) return null;
+    this.reserved.delete(name);
     const script = workload.script;
     const cmd = workload.spec.cmd ?? [];
     if (!script || cmd[0] !== script.path || workload.data) {
