@@ -13,6 +13,7 @@ import { serveFiles, type FileServer } from '../support/file-server';
 import { b64, eventually, startSystem, type TestSystem } from '../support/system';
 import { userNetworkName, userNetworkNames } from '../../common/network-model';
 import { UNITS_NETWORK_OWNER } from '../../api/containers/workloads';
+import { execIn } from '../support/container-exec';
 
 // Ports of this file only (other files use other ranges); tests run one file at a time per system.
 // Below the kernel's ephemeral range (32768-60999): a client socket given one of these as its local
@@ -402,17 +403,7 @@ describe('a unit with -p', () => {
       const names = userNetworkNames(network);
       const rules = execFileSync('iptables', ['-w', '-S', `${prefix}-IN`], { encoding: 'utf8' });
       expect(rules).toContain(`-A ${prefix}-IN -i ${names?.egressBridge} -j DROP`);
-      const exec = async (command: string): Promise<string> => {
-        const run = await docker.getContainer(`ports-${tag}-c`).exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, Tty: true });
-        const stream = await run.start({ hijack: true, stdin: false, Tty: true });
-        let output = '';
-        stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        await new Promise((resolve) => {
-          stream.on('end', resolve);
-          stream.on('close', resolve);
-        });
-        return output;
-      };
+      const exec = async (command: string): Promise<string> => (await execIn(docker.getContainer(`ports-${tag}-c`), command)).output;
       // busybox nc, not wget: the static busybox's wget crashes resolving a name.
       const get = (host: string, port: number | string, seconds = 5): string => `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w ${seconds} ${host} ${port}`;
       expect(await exec(get(`ports-${tag}`, 80))).toContain('unit-web');

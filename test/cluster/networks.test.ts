@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, PREFIX, SATELLITE_PORT, type ClusterNode } from './harness';
 import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
+import { execIn } from '../support/container-exec';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -90,17 +91,7 @@ async function engineContainer(state: View): Promise<Docker.Container> {
 
 /** Runs a command in the container (real processes, real packets); its exit code and output. */
 async function run(state: View, command: string): Promise<{ code: number; output: string }> {
-  const container = await engineContainer(state);
-  const exec = await container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true, Tty: true });
-  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
-  let output = '';
-  stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-  });
-  const { ExitCode } = (await exec.inspect()) as { ExitCode: number | null };
-  return { code: ExitCode ?? -1, output };
+  return execIn(await engineContainer(state), command);
 }
 
 /** The container's address on its user's shared overlay. */
