@@ -22,9 +22,7 @@ beforeAll(async () => {
   const up = await Cluster.up(3);
   cluster = up.cluster;
   process.stdout.write(`[cluster] 3-node Swarm ready in ${up.readyMs} ms\n`);
-  const manager = cluster.manager.docker;
-  const node = (await manager.getNode(cluster.manager.nodeId).inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-  await manager.getNode(cluster.manager.nodeId).update({ version: node.Version.Index, ...node.Spec, Availability: 'drain' });
+  await cluster.setAvailability(1, 'drain');
   await cluster.deploySatellites(CLUSTER_SECRET);
   await cluster.waitForSatellites([2, 3]);
   api = await startClusterApi(cluster);

@@ -32,7 +32,7 @@ interface Capacity {
 beforeAll(async () => {
   const up = await Cluster.up(3);
   cluster = up.cluster;
-  await setAvailability(1, 'drain');
+  await cluster.setAvailability(1, 'drain');
   await cluster.deploySatellites(CLUSTER_SECRET, '3s', { scriptDirs: true });
   await cluster.waitForSatellites([2, 3]);
   api = await startClusterApi(cluster, API_ENV);
@@ -42,12 +42,6 @@ afterAll(async () => {
   await api?.close();
   await cluster?.down();
 });
-
-async function setAvailability(index: number, availability: 'drain' | 'active'): Promise<void> {
-  const node = cluster.manager.docker.getNode(cluster.node(index).nodeId);
-  const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-  await node.update({ version: current.Version.Index, ...current.Spec, Availability: availability });
-}
 
 const auth = async (): Promise<[string, string]> => ['Authorization', `JWT ${await api.token()}`];
 
@@ -134,10 +128,10 @@ describe('functions on the swarm backend', () => {
     process.stdout.write(`[cluster] internet function invoke on Swarm (duration_ms): warm ${warm.join(' / ')} (median ${median(warm)}), cold ${cold.join(' / ')} (median ${median(cold)})\n`);
 
     // Node 3 drained: its pool closes, node 2 keeps both members; active again: one each.
-    await setAvailability(3, 'drain');
+    await cluster.setAvailability(3, 'drain');
     await spreadIs(tag, { 2: 2 });
     expect(await invoke(name, 'e')).toMatchObject({ exit_code: 0, stdout: 'hello e from swarm\n', cold: false });
-    await setAvailability(3, 'active');
+    await cluster.setAvailability(3, 'active');
     await spreadIs(tag, { 2: 1, 3: 1 });
 
     await api.http().delete(`/v1/functions/${name}`).set(...headers).expect(204);

@@ -194,9 +194,30 @@ export class Cluster {
 
   /** Adds labels to a node (Swarm placement constraints, machine metadata). */
   async labelNode(index: number, labels: Record<string, string>): Promise<void> {
+    await this.updateNodeSpec(index, (spec) => ({ ...spec, Labels: { ...(spec.Labels as object | undefined), ...labels } }));
+  }
+
+  /** Drains a node (no new tasks, its tasks move) or makes it active again. */
+  async setAvailability(index: number, availability: 'drain' | 'active'): Promise<void> {
+    await this.updateNodeSpec(index, (spec) => ({ ...spec, Availability: availability }));
+  }
+
+  /**
+   * Read-modify-write of a node's spec. Swarm bumps a node's version on its own (status and
+   * description updates from the node's engine, more often just after services change), so an
+   * update made from an inspect a moment old can fail "update out of sequence": read again and retry.
+   */
+  private async updateNodeSpec(index: number, change: (spec: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
     const node = this.manager.docker.getNode(this.node(index).nodeId);
-    const current = (await node.inspect()) as { Version: { Index: number }; Spec: { Labels?: Record<string, string> } & Record<string, unknown> };
-    await node.update({ version: current.Version.Index, ...current.Spec, Labels: { ...(current.Spec.Labels ?? {}), ...labels } });
+    for (let attempt = 1; ; attempt += 1) {
+      const current = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+      try {
+        await node.update({ version: current.Version.Index, ...change(current.Spec) });
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !/update out of sequence/.test(String((error as Error).message))) throw error;
+      }
+    }
   }
 
   /** The last lines a service logged (for a failing test's message). */

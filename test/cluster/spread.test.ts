@@ -211,11 +211,7 @@ describe('[X-Fleet] across nodes (fleet unit API)', () => {
     (await api.http().get(`/fleet/v1/units/${name}.service`).set(...(await auth())).expect(200)).body;
 
   test('MachineMetadata comes from node labels and is honoured; Conflicts keep units apart', async () => {
-    const manager = cluster.manager.docker;
-    for (const [index, labels] of [[2, { disk: 'ssd', zone: 'b' }], [3, { disk: 'ssd', zone: 'c' }]] as const) {
-      const node = (await manager.getNode(cluster.node(index).nodeId).inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-      await manager.getNode(cluster.node(index).nodeId).update({ version: node.Version.Index, ...node.Spec, Labels: labels });
-    }
+    for (const [index, labels] of [[2, { disk: 'ssd', zone: 'b' }], [3, { disk: 'ssd', zone: 'c' }]] as const) await cluster.labelNode(index, labels);
     const machines = await eventually('labels as metadata', async () => {
       const res = await api.http().get('/fleet/v1/machines').set(...(await auth())).expect(200);
       const list = res.body.machines as Array<{ id: string; metadata?: Record<string, string> }>;

@@ -29,9 +29,7 @@ interface State {
 beforeAll(async () => {
   const up = await Cluster.up(3);
   cluster = up.cluster;
-  const manager = cluster.manager.docker;
-  const node = (await manager.getNode(cluster.manager.nodeId).inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
-  await manager.getNode(cluster.manager.nodeId).update({ version: node.Version.Index, ...node.Spec, Availability: 'drain' });
+  await cluster.setAvailability(1, 'drain');
   await cluster.deploySatellites(CLUSTER_SECRET, '3s', { scriptDirs: true });
   await cluster.waitForSatellites([2, 3]);
   api = await startClusterApi(cluster, API_ENV);
