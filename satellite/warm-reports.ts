@@ -19,6 +19,12 @@ import { CappedBuffer, framesOf } from './output-capture';
 
 /** How long a finished report waits for its reader before it is dropped. */
 const UNCLAIMED_MS = 60_000;
+/**
+ * The most output that finished, unread reports may hold together. Each is capped by its take, but
+ * a reader normally claims its report at once; when readers are gone (an API replica died between
+ * take and read) the oldest reports are dropped past this, and those runs read the engine instead.
+ */
+export const MAX_UNCLAIMED_BYTES = 64 * 1024 * 1024;
 
 export interface ReportedRun {
   result: RunResult;
@@ -99,16 +105,42 @@ export function readStatus(fd: number, nonce: string): Promise<number | null> {
 export class WarmReports {
   private readonly runs = new Map<string, Promise<ReportedRun | null>>();
   private readonly listeners = new Map<string, Set<(run: Promise<ReportedRun | null>) => void>>();
+  /** Finished reports nobody has claimed yet, oldest first, with the bytes each holds. */
+  private readonly unclaimed = new Map<string, number>();
+  private unclaimedBytes = 0;
+
+  constructor(private readonly maxUnclaimedBytes = MAX_UNCLAIMED_BYTES) {}
 
   /** A member's run reports its result: readers of `name` get it once it has ended. */
   add(name: string, run: Promise<ReportedRun | null>): void {
+    this.drop(name);
     this.runs.set(name, run);
     for (const listener of this.listeners.get(name) ?? []) listener(run);
     this.listeners.delete(name);
     const forget = (): void => {
-      if (this.runs.get(name) === run) this.runs.delete(name);
+      if (this.runs.get(name) === run) this.drop(name);
     };
-    void run.then(() => setTimeout(forget, UNCLAIMED_MS).unref(), forget);
+    void run.then((reported) => {
+      if (this.runs.get(name) !== run) return;
+      if (reported) this.hold(name, Buffer.byteLength(reported.result.stdout) + Buffer.byteLength(reported.result.stderr));
+      setTimeout(forget, UNCLAIMED_MS).unref();
+    }, forget);
+  }
+
+  /** Counts a finished, unclaimed report against the cap, dropping the oldest past it. */
+  private hold(name: string, bytes: number): void {
+    this.unclaimed.set(name, bytes);
+    this.unclaimedBytes += bytes;
+    for (const oldest of this.unclaimed.keys()) {
+      if (this.unclaimedBytes <= this.maxUnclaimedBytes) break;
+      this.drop(oldest);
+    }
+  }
+
+  private drop(name: string): void {
+    this.runs.delete(name);
+    this.unclaimedBytes -= this.unclaimed.get(name) ?? 0;
+    this.unclaimed.delete(name);
   }
 
   /**
@@ -119,7 +151,7 @@ export class WarmReports {
    */
   wait(name: string, signal: AbortSignal, onClaim?: () => void): Promise<ReportedRun | null> {
     const claim = (run: Promise<ReportedRun | null>): Promise<ReportedRun | null> => {
-      if (this.runs.get(name) === run) this.runs.delete(name);
+      if (this.runs.get(name) === run) this.drop(name);
       onClaim?.();
       return run;
     };

@@ -15,6 +15,7 @@ import { silentLogger } from '../../common/logger';
 import { SCRIPT_DIR, type RunResult, type WarmTakeRequest } from '../../common/satellite-protocol';
 import { ContainerSessions } from '../../satellite/container-sessions';
 import { WarmMembers } from '../../satellite/warm-members';
+import { WarmReports, type ReportedRun } from '../../satellite/warm-reports';
 import { BASE_IMAGE } from '../support/global-setup';
 import { testHostEngine } from '../support/host-engine';
 
@@ -207,3 +208,28 @@ test('a reporting run past the timeout answers timed_out with its output so far,
   await members.take(name, take('#!/bin/sh\necho started\nsleep 2\necho late\n', { report: { maxOutputBytes: 1024 } }));
   await expect(sessionsOf(members).result(name, { timeoutMs: 800, maxOutputBytes: 1024 })).resolves.toEqual({ exit_code: null, stdout: 'started\n', stderr: '', truncated: false, timed_out: true });
 }, 60_000);
+
+test('finished reports nobody claims are held up to a total cap: past it the oldest is dropped, and its reader reads the engine', async () => {
+  const reports = new WarmReports(1000);
+  const reported = (bytes: number): Promise<ReportedRun> => Promise.resolve({ result: { exit_code: 0, stdout: 'x'.repeat(bytes), stderr: '', truncated: false, timed_out: false }, maxOutputBytes: 1000 });
+  /** The report a reader would get within 100 ms, or 'none' (it would then read the engine). */
+  const readWithin = async (name: string): Promise<number | 'none'> => {
+    const signal = AbortSignal.timeout(100);
+    const run = await Promise.race([reports.wait(name, signal), new Promise<'none'>((resolve) => signal.addEventListener('abort', () => resolve('none')))]);
+    return run === 'none' || run === null ? 'none' : run.result.stdout.length;
+  };
+  reports.add('claimed', reported(900));
+  expect(await readWithin('claimed')).toBe(900); // a claimed report no longer counts
+  reports.add('a', reported(400));
+  reports.add('b', reported(400));
+  await new Promise((resolve) => setImmediate(resolve));
+  reports.add('c', reported(400)); // 1200 > 1000: 'a', the oldest, goes
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(await readWithin('a')).toBe('none');
+  expect(await readWithin('b')).toBe(400);
+  expect(await readWithin('c')).toBe(400);
+  // A report over the cap on its own is not held at all.
+  reports.add('huge', reported(1001));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(await readWithin('huge')).toBe('none');
+});
