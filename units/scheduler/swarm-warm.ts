@@ -34,6 +34,7 @@
 import type { ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
+import { within } from '../../common/within';
 import type { ContainerInspection, WarmTakeRequest } from '../../common/satellite-protocol';
 import type { Leadership } from './leadership';
 import type { Workload } from './model';
@@ -61,6 +62,12 @@ export interface SwarmWarmPoolsOptions {
   minAvailableBytes: number;
   /** How often each node's pool checks its members, and how often the node list is compared (default 2 s). */
   tickMs?: number;
+  /**
+   * How long a node's satellite may take to list its members for a capacity read (a function's
+   * GET) before that node counts for nothing (default 3 s): one unreachable satellite on a node
+   * Swarm still calls ready must not hold every read up for the whole satellite timeout.
+   */
+  listTimeoutMs?: number;
   logger: Logger;
   /** The pools fill and hand out members only while this replica leads (default: always). */
   leadership?: Leadership;
@@ -176,13 +183,17 @@ export class SwarmWarmPools {
   /**
    * Every function's members on the ready nodes' engines, by tag, summed over the nodes: read from
    * each node's satellite, as any replica (leading or not) reads them. A node whose satellite does
-   * not answer counts for nothing.
+   * not answer (within listTimeoutMs) counts for nothing.
    */
   async dedicatedMembers(): Promise<Map<string, DedicatedMembers>> {
     const nodes = (await this.options.nodes.list()).filter((node) => node.state === 'ready');
     const perNode = await Promise.all(
       nodes.map((node) =>
-        dedicatedMembersOn({ agent: this.options.agentFor(node.machineId), instanceLabel: this.options.instanceLabel, isTaken: (name) => this.options.isTaken(name) }).catch((err: Error) => {
+        within(
+          dedicatedMembersOn({ agent: this.options.agentFor(node.machineId), instanceLabel: this.options.instanceLabel, isTaken: (name) => this.options.isTaken(name) }),
+          this.options.listTimeoutMs ?? 3000,
+          describeNode(node),
+        ).catch((err: Error) => {
           this.options.logger.warn(`functions' members on ${describeNode(node)} not listed: ${err.message}`);
           return new Map<string, DedicatedMembers>();
         }),
