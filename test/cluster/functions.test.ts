@@ -84,6 +84,8 @@ const spreadIs = (tag: string, want: Record<number, number>): Promise<true> =>
 async function invoke(name: string, arg: string): Promise<{ exit_code: number; stdout: string; cold: boolean; duration_ms: number }> {
   const res = await api.http().post(`/v1/functions/${name}/invoke`).set(...(await auth())).send({ args: [arg] });
   if (res.status !== 200) throw new Error(`invoke ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  // The whole answer when the run failed (an assertion's diff shows only the fields it names).
+  if (res.body.exit_code !== 0) process.stdout.write(`[cluster] invoke ${name} ${arg} answered ${JSON.stringify(res.body)}\n`);
   return res.body as { exit_code: number; stdout: string; cold: boolean; duration_ms: number };
 }
 
