@@ -26,21 +26,6 @@ import { ReusedContainers } from './reuse';
 import { posix } from 'node:path';
 import { SCRIPT_DIR, type ExecRequest } from '../../common/satellite-protocol';
 
-/** How many containers an invocation may try when one loses the overlay race (lostOverlayRace). */
-const START_ATTEMPTS = 3;
-
-/**
- * Docker quirk (Swarm): a node removes its copy of an overlay when its last container on it goes;
- * a task that lands there meanwhile fails to start with "network <id> not found" (its container was
- * created, never started: moby/moby#25298 and its kin). Swarm runs such a task again only for a
- * restarting service, and an invocation's is not one. The script never ran, so running the
- * invocation again in a new container is safe: true for exactly that answer (no exit code, not
- * timed out, that one line on stderr, which is the engine's start error).
- */
-export function lostOverlayRace(result: Pick<InvocationResult, 'exit_code' | 'timed_out' | 'stderr'>): boolean {
-  return result.exit_code === null && !result.timed_out && /^network [0-9a-z]+ not found$/.test(result.stderr.trim());
-}
-
 export interface FunctionServiceOptions {
   functions: FunctionRepository;
   /** Invocations in flight and finished, shared by the replicas (max_concurrency, last invocations, the capacity clock). */
@@ -312,20 +297,8 @@ export class FunctionService {
 
   private async run(user: User, record: FunctionRecord, request: InvokeRequest): Promise<InvocationResult> {
     if (record.definition.reuse) return this.runReused(user, record, request);
-    const started = performance.now();
-    // One deadline for the whole invocation: a cold one on swarm spends part of it being placed.
-    const deadline = started + record.definition.timeoutSeconds * 1000;
-    for (let attempt = 1; ; attempt++) {
-      const result = await this.runOnce(user, record, request, { started, deadline });
-      if (attempt >= START_ATTEMPTS || !lostOverlayRace(result) || performance.now() >= deadline) return result;
-      this.options.logger.info(`function ${record.owner}/${record.name}: its container did not start (${result.stderr.trim()}); running it in a new one`);
-    }
-  }
-
-  /** One container for the invocation: created, run, its result read, removed. */
-  private async runOnce(user: User, record: FunctionRecord, request: InvokeRequest, time: { started: number; deadline: number }): Promise<InvocationResult> {
     const { containers } = this.options;
-    const { started, deadline } = time;
+    const started = performance.now();
     const input = parseCreateRequest(this.createBody(record.definition, request), null, this.options.createLimits);
     const created = await containers.create(user, input, {
       warmTag: capacityTag(record.owner, record.name),
@@ -336,6 +309,8 @@ export class FunctionService {
     try {
       // One call to the container's satellite: it waits for the exit and answers the exit code
       // and both outputs (no follow, no polling of the state from here).
+      // One deadline for the whole invocation: a cold one on swarm spends part of it being placed.
+      const deadline = started + record.definition.timeoutSeconds * 1000;
       const located = await this.placed(user, id, deadline);
       const [ran, warm] = located
         ? await Promise.all([
