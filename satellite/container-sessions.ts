@@ -72,6 +72,21 @@ function envList(env: Record<string, string>, tag: string): string[] {
   return [...Object.entries(env).map(([key, value]) => `${key}=${value}`), `${EXEC_TAG_ENV}=${tag}`];
 }
 
+/** How long a refused start may still be followed by the engine's own second start (startMayFollow). */
+const START_RETRY_MS = 5000;
+
+/**
+ * Whether a container left created by a refused start may still start: Docker quirk (Swarm): a
+ * node removes its copy of an overlay when its last container on it goes, and a task's container
+ * that lands meanwhile fails its first start with "network <id> not found"; the node's executor
+ * then makes the networks again and starts the container once more, which runs the script. Until
+ * then the container is created, with that error. Waited for up to START_RETRY_MS after the error
+ * was first seen; any other start error is final.
+ */
+export function startMayFollow(error: string, seenSinceMs: number, nowMs = Date.now()): boolean {
+  return /\bnetwork \S+ not found\b/.test(error) && nowMs - seenSinceMs < START_RETRY_MS;
+}
+
 export class ContainerSessions {
   constructor(private readonly options: ContainerSessionsOptions) {}
 
@@ -149,6 +164,7 @@ export class ContainerSessions {
     const container = this.container(name);
     let exitCode: number | null = null;
     let startError = '';
+    let startErrorSince: number | undefined;
     for (;;) {
       if (abandoned.aborted) throw new Error('abandoned');
       const remaining = deadline - Date.now();
@@ -169,6 +185,10 @@ export class ContainerSessions {
       }
       // A start the engine refused leaves the container created, with the reason.
       if (state.Status === 'created' && state.Error) {
+        if (startMayFollow(state.Error, (startErrorSince ??= Date.now()))) {
+          await sleep(50, abandoned);
+          continue;
+        }
         startError = state.Error;
         break;
       }
