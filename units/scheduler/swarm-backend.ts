@@ -77,6 +77,8 @@ const RUNNING: ReadonlySet<EngineObservation['status']> = new Set(['running', 'r
 /** How often, at most, observeAll removes users' overlays that no service uses any more. */
 const NETWORK_SWEEP_MS = 5000;
 const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
+/** A task's states after its container ran (or could not): the task is over. */
+const ENDED = new Set(['complete', 'failed', 'rejected']);
 /**
  * waitForTask's polls (one task list on the manager each): often while a task usually starts (well
  * under a second), then less often. The launch answers, and state reads report `running`, only
@@ -361,10 +363,16 @@ export class SwarmBackend implements SchedulerBackend {
   private async waitForTask(service: EngineService, olderTasks?: ReadonlySet<string>): Promise<TaskView> {
     const started = Date.now();
     const deadline = started + this.options.taskWaitMs;
+    const oneShot = service.Spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no');
     for (;;) {
       const tasks = await this.tasksOf([service.ID]);
       const settled = tasks.some(
-        (task) => !olderTasks?.has(task.ID) && (task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err))),
+        (task) =>
+          !olderTasks?.has(task.ID) &&
+          (((task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err)))) ||
+            // A one-shot task that ran and ended between two polls: Swarm has already set its
+            // desired state to shutdown, and no other task will come.
+            (oneShot && ENDED.has(task.Status.State))),
       );
       if (settled || Date.now() >= deadline) return this.viewOf(service, tasks);
       await sleep(Date.now() - started < TASK_POLL.fastForMs ? TASK_POLL.fastMs : TASK_POLL.slowMs);
