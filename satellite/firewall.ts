@@ -86,7 +86,11 @@ export class Firewall {
   /** The own-port rules as last written (`<bridge> <protocol>/<port>`), by user key. */
   private readonly writtenPorts = new Map<string, Set<string>>();
 
+  /** The docker_gwbridge rules' inputs while the engine is a Swarm node (setSwarmGateway). */
+  private swarmGateway: SwarmGateway | undefined;
+
   constructor(private readonly options: FirewallOptions) {
+    this.swarmGateway = options.swarmGateway;
     if (!CHAIN_PREFIX.test(options.prefix)) throw new FirewallError(`invalid chain prefix "${options.prefix}"`);
     for (const cidr of options.egressAllow) if (!CIDR_V4.test(cidr)) throw new FirewallError(`invalid CIDR "${cidr}"`);
   }
@@ -123,6 +127,14 @@ export class Firewall {
     }
     await this.apply([]);
     return version;
+  }
+
+  /**
+   * The engine joined a Swarm (a gateway) or left it (undefined): the next reconcile writes the
+   * docker_gwbridge rules, or removes their chain.
+   */
+  setSwarmGateway(gateway: SwarmGateway | undefined): void {
+    this.swarmGateway = gateway;
   }
 
   /**
@@ -247,7 +259,7 @@ export class Firewall {
 
   /** The docker_gwbridge rules on a Swarm node (swarm-gateway.ts), else none. */
   private async gatewayLines(): Promise<string[]> {
-    const gateway = this.options.swarmGateway;
+    const gateway = this.swarmGateway;
     if (!gateway) return [];
     try {
       return gatewayRules(this.chains, { ports: gateway.publishedPorts, subnets: await gateway.subnets(), allow: this.options.egressAllow });

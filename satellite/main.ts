@@ -13,6 +13,7 @@ import { WarmNetworks } from './warm-networks';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
 import { swarmGatewayOf } from './swarm-gateway';
+import { SwarmMembership } from './swarm-membership';
 import { UserNetworks } from './user-networks';
 import type { EngineEndpoint } from './swarm-proxy';
 
@@ -29,7 +30,10 @@ function engineEndpointOf(docker: Docker): EngineEndpoint {
 import { SatelliteMetrics } from './satellite-metrics';
 import { startMetricsListener } from '../common/metrics/exposition';
 
-/** Whether the engine is a node of an active Swarm (asked once, at start). */
+/** How often the satellite asks its engine whether it is a Swarm node (SwarmMembership). */
+const SWARM_MEMBERSHIP_CHECK_MS = 15_000;
+
+/** Whether the engine is a node of an active Swarm. */
 async function isSwarmNode(docker: Docker): Promise<boolean> {
   const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string } };
   return info.Swarm?.LocalNodeState === 'active';
@@ -50,10 +54,11 @@ async function main(): Promise<void> {
   const docker = new Docker();
   // The network policy holds or the satellite does not run: never silently allow everything.
   let firewall: Firewall | null = null;
+  let swarmAtStart = false;
   if (config.firewall) {
     try {
       // On a Swarm node the swarm backend's `internet` containers leave through docker_gwbridge.
-      const swarm = await isSwarmNode(docker);
+      const swarm = (swarmAtStart = await isSwarmNode(docker));
       const swarmGateway = swarm ? await swarmGatewayOf(config.firewall.hostPorts) : undefined;
       firewall = new Firewall({ prefix: config.firewall.prefix, egressAllow: config.firewall.egressAllow, logger, swarmGateway });
       const version = await firewall.start();
@@ -69,6 +74,23 @@ async function main(): Promise<void> {
   } catch (err) {
     process.stderr.write(`satellite: the network policy cannot be enforced: ${(err as Error).message}\n`);
     process.exit(2);
+  }
+  // The engine may join a Swarm (or leave it) after the satellite started: the gateway rules follow.
+  let membership: SwarmMembership | null = null;
+  if (firewall && config.firewall) {
+    const { hostPorts } = config.firewall;
+    const guarded = firewall;
+    membership = new SwarmMembership({
+      isSwarmNode: () => isSwarmNode(docker),
+      initial: swarmAtStart,
+      onChange: async (swarm) => {
+        guarded.setSwarmGateway(swarm ? await swarmGatewayOf(hostPorts) : undefined);
+        await networks.reconcile();
+      },
+      intervalMs: SWARM_MEMBERSHIP_CHECK_MS,
+      logger,
+    });
+    membership.start();
   }
   const logLimits = { maxSize: config.logMaxSize, maxFiles: config.logMaxFiles };
   const engine = new HostEngine({
@@ -127,6 +149,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     logger.info('shutting down');
     networks.close();
+    membership?.stop();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   };
