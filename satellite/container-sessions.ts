@@ -80,11 +80,11 @@ const START_RETRY_MS = 5000;
  * node removes its copy of an overlay when its last container on it goes, and a task's container
  * that lands meanwhile fails its first start with "network <id> not found"; the node's executor
  * then makes the networks again and starts the container once more, which runs the script. Until
- * then the container is created, with that error. Waited for up to START_RETRY_MS after the error
- * was first seen; any other start error is final.
+ * then the container is created, with that error. Waited for up to START_RETRY_MS after the
+ * satellite first sees the error (and never past the run's deadline); any other start error is final.
  */
-export function startMayFollow(error: string, seenSinceMs: number, nowMs = Date.now()): boolean {
-  return /\bnetwork \S+ not found\b/.test(error) && nowMs - seenSinceMs < START_RETRY_MS;
+function startMayFollow(error: string, seenSinceMs: number): boolean {
+  return /\bnetwork \S+ not found\b/.test(error) && Date.now() - seenSinceMs < START_RETRY_MS;
 }
 
 export class ContainerSessions {
@@ -165,6 +165,7 @@ export class ContainerSessions {
     let exitCode: number | null = null;
     let startError = '';
     let startErrorSince: number | undefined;
+    let refused = '';
     for (;;) {
       if (abandoned.aborted) throw new Error('abandoned');
       const remaining = deadline - Date.now();
@@ -179,6 +180,8 @@ export class ContainerSessions {
       }
       if (abandoned.aborted) throw new Error('abandoned');
       const state = await this.state(name);
+      // Still refused when the deadline comes: the refusal answers, not a timeout.
+      refused = state.Status === 'created' ? state.Error : '';
       if (state.Status === 'exited' || state.Status === 'dead') {
         exitCode = state.ExitCode;
         break;
@@ -194,6 +197,7 @@ export class ContainerSessions {
       }
       if (state.Status === 'created') await sleep(5, abandoned);
     }
+    if (exitCode === null && !startError && refused) startError = refused;
     if (abandoned.aborted) throw new Error('abandoned');
     const out = new CappedBuffer(request.maxOutputBytes);
     const err = new CappedBuffer(request.maxOutputBytes);

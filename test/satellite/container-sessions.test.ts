@@ -53,6 +53,13 @@ test('a start refused for a missing network and never made again: the start erro
   expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
 });
 
+test("a deadline that comes during that wait: the refusal answers, not a timeout", async () => {
+  const { container, network } = await refusedStart(['sh', '-c', 'echo ran']);
+  const started = Date.now();
+  expect(await sessions.result(container, { timeoutMs: 1000, maxOutputBytes: 1024 })).toEqual({ exit_code: null, stdout: '', stderr: `network ${network} not found\n`, truncated: false, timed_out: false });
+  expect(Date.now() - started).toBeLessThan(4500); // the deadline, not the wait, ended it
+});
+
 test('any other refused start answers at once', async () => {
   const name = `bltest-sessions-${randomBytes(4).toString('hex')}`;
   made.push({ container: name, network: 'none' });
