@@ -7,11 +7,13 @@ import { readFleetRequirements } from '../../units/fleet-options';
 import { overlayPlanFor } from '../../units/scheduler/swarm-networks';
 import { machineIdOfNode, swarmNodeOf, type SwarmNode } from '../../units/scheduler/swarm-nodes';
 import {
+  isOneShot,
   restartConditionOf,
   scriptConfigName,
   serviceNameFor,
   serviceSpecFor,
   swarmConstraintsFor,
+  taskSettled,
   viewOfTasks,
   type SwarmTask,
 } from '../../units/scheduler/swarm-spec';
@@ -280,6 +282,31 @@ describe('tasks → observations', () => {
   test('global: running when a task runs on a ready node; no single machine', () => {
     const v = view([task(1, 'running'), task(2, 'running'), task(3, 'running')], { global: true });
     expect(v).toMatchObject({ observed: { status: 'running' }, machineId: null, problem: null });
+  });
+});
+
+describe("the wait for a launched task (taskSettled)", () => {
+  const task = (state: string, desired: string, err?: string): Pick<SwarmTask, 'DesiredState' | 'Status'> => ({ DesiredState: desired, Status: { State: state, Err: err } });
+
+  test('a task Swarm still wants running settles it once it runs or failed, or is pending with an error', () => {
+    for (const state of ['running', 'complete', 'failed', 'rejected']) expect(taskSettled(task(state, 'running'), false)).toBe(true);
+    expect(taskSettled(task('pending', 'running', 'no suitable node'), false)).toBe(true);
+    for (const state of ['new', 'pending', 'assigned', 'preparing', 'starting']) expect(taskSettled(task(state, 'running'), true)).toBe(false);
+  });
+
+  test('a one-shot task that ran and ended between two polls (desired state already shutdown) settles it; a restarting service waits for its next task', () => {
+    for (const state of ['complete', 'failed', 'rejected']) {
+      expect(taskSettled(task(state, 'shutdown'), true)).toBe(true);
+      expect(taskSettled(task(state, 'shutdown'), false)).toBe(false);
+    }
+    // Shut down by an update or a removal: not a run that ended.
+    expect(taskSettled(task('shutdown', 'shutdown'), true)).toBe(false);
+  });
+
+  test('one-shot means restart condition none', () => {
+    expect(isOneShot({ TaskTemplate: { RestartPolicy: { Condition: restartConditionOf('no') } } })).toBe(true);
+    expect(isOneShot({ TaskTemplate: { RestartPolicy: { Condition: restartConditionOf('always') } } })).toBe(false);
+    expect(isOneShot({})).toBe(false);
   });
 });
 

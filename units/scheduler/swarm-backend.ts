@@ -22,11 +22,12 @@ import { overlayPlanFor, SwarmNetworks } from './swarm-networks';
 import { isSchedulable, machineOfNode, type SwarmNode, type SwarmNodes } from './swarm-nodes';
 import {
   MAX_SWARM_CONFIG_BYTES,
-  restartConditionOf,
+  isOneShot,
   scriptConfigName,
   serviceNameFor,
   serviceSpecFor,
   swarmConstraintsFor,
+  taskSettled,
   viewOfTasks,
   type SwarmTask,
   type TaskView,
@@ -76,9 +77,6 @@ const engineMessage = (err: unknown): string => (err as { json?: { message?: str
 const RUNNING: ReadonlySet<EngineObservation['status']> = new Set(['running', 'restarting', 'created', 'paused']);
 /** How often, at most, observeAll removes users' overlays that no service uses any more. */
 const NETWORK_SWEEP_MS = 5000;
-const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
-/** A task's states after its container ran (or could not): the task is over. */
-const ENDED = new Set(['complete', 'failed', 'rejected']);
 /**
  * waitForTask's polls (one task list on the manager each): often while a task usually starts (well
  * under a second), then less often. The launch answers, and state reads report `running`, only
@@ -129,7 +127,7 @@ export class SwarmBackend implements SchedulerBackend {
       tasks: taskList.filter((task) => task.ServiceID === service.ID),
       nodeOf: (nodeId) => nodes.byNodeId(nodeId),
       global: service.Spec.Mode?.Global !== undefined,
-      ephemeral: service.Spec.TaskTemplate?.RestartPolicy?.Condition === 'none',
+      ephemeral: isOneShot(service.Spec),
     });
   }
 
@@ -363,17 +361,10 @@ export class SwarmBackend implements SchedulerBackend {
   private async waitForTask(service: EngineService, olderTasks?: ReadonlySet<string>): Promise<TaskView> {
     const started = Date.now();
     const deadline = started + this.options.taskWaitMs;
-    const oneShot = service.Spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no');
+    const oneShot = isOneShot(service.Spec);
     for (;;) {
       const tasks = await this.tasksOf([service.ID]);
-      const settled = tasks.some(
-        (task) =>
-          !olderTasks?.has(task.ID) &&
-          (((task.DesiredState === 'running' || task.DesiredState === 'ready') && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err)))) ||
-            // A one-shot task that ran and ended between two polls: Swarm has already set its
-            // desired state to shutdown, and no other task will come.
-            (oneShot && ENDED.has(task.Status.State))),
-      );
+      const settled = tasks.some((task) => !olderTasks?.has(task.ID) && taskSettled(task, oneShot));
       if (settled || Date.now() >= deadline) return this.viewOf(service, tasks);
       await sleep(Date.now() - started < TASK_POLL.fastForMs ? TASK_POLL.fastMs : TASK_POLL.slowMs);
     }
@@ -440,7 +431,7 @@ export class SwarmBackend implements SchedulerBackend {
       const unit = context.units.find((candidate) => candidate.name === service.Spec.Labels?.[LABELS.unit]);
       if (!unit) continue;
       const ran = tasks.some((task) => task.ServiceID === service.ID && task.Status.ContainerStatus?.ContainerID);
-      if (service.Spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no') && ran) continue;
+      if (isOneShot(service.Spec) && ran) continue;
       let constraints: string[];
       try {
         constraints = await this.constraintsFor(unit, context, nodes);

@@ -40,6 +40,27 @@ export function restartConditionOf(policy: RestartPolicy): 'none' | 'any' | 'on-
   return policy === 'on-failure' ? 'on-failure' : 'any';
 }
 
+/** Whether a service runs its task once (restart condition none: an ephemeral container). */
+export function isOneShot(spec: { TaskTemplate?: { RestartPolicy?: { Condition?: string } } }): boolean {
+  return spec.TaskTemplate?.RestartPolicy?.Condition === restartConditionOf('no');
+}
+
+const SETTLED = new Set(['running', 'complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
+/** A task's states after its container ran (or could not): the task is over. */
+const ENDED = new Set(['complete', 'failed', 'rejected']);
+
+/**
+ * Whether a task ends the wait for a launch (SwarmBackend.waitForTask): one Swarm still wants
+ * running that has started or failed (or is pending with an error), or a one-shot one that is over:
+ * a task that ran and ended between two polls already has its desired state set to shutdown, and no
+ * other task will come.
+ */
+export function taskSettled(task: Pick<SwarmTask, 'DesiredState' | 'Status'>, oneShot: boolean): boolean {
+  const wanted = task.DesiredState === 'running' || task.DesiredState === 'ready';
+  if (wanted && (SETTLED.has(task.Status.State) || (task.Status.State === 'pending' && Boolean(task.Status.Err)))) return true;
+  return oneShot && ENDED.has(task.Status.State);
+}
+
 export interface ServiceSpecInput {
   serviceName: string;
   unitName: string;
