@@ -13,7 +13,7 @@ import { WarmNetworks } from './warm-networks';
 import { ScriptFiles } from './script-files';
 import { Firewall } from './firewall';
 import { swarmGatewayOf } from './swarm-gateway';
-import { SwarmMembership } from './swarm-membership';
+import { followGateway, SwarmMembership } from './swarm-membership';
 import { UserNetworks } from './user-networks';
 import type { EngineEndpoint } from './swarm-proxy';
 
@@ -78,15 +78,10 @@ async function main(): Promise<void> {
   // The engine may join a Swarm (or leave it) after the satellite started: the gateway rules follow.
   let membership: SwarmMembership | null = null;
   if (firewall && config.firewall) {
-    const { hostPorts } = config.firewall;
-    const guarded = firewall;
     membership = new SwarmMembership({
       isSwarmNode: () => isSwarmNode(docker),
       initial: swarmAtStart,
-      onChange: async (swarm) => {
-        guarded.setSwarmGateway(swarm ? await swarmGatewayOf(hostPorts) : undefined);
-        await networks.reconcile();
-      },
+      onChange: followGateway({ firewall, hostPorts: config.firewall.hostPorts, rebuild: () => networks.reconcile() }),
       intervalMs: SWARM_MEMBERSHIP_CHECK_MS,
       logger,
     });

@@ -6,7 +6,10 @@
  * asked every `intervalMs`; a change is handed to `onChange`, and a change it fails to apply is
  * tried again at the next check.
  */
+import type { PortRange } from '../common/host-ports';
 import type { Logger } from '../common/logger';
+import type { Firewall } from './firewall';
+import { swarmGatewayOf } from './swarm-gateway';
 
 export interface SwarmMembershipOptions {
   /** Whether the engine is a node of an active Swarm now (docker info). */
@@ -61,4 +64,16 @@ export class SwarmMembership {
       this.options.logger.error(`swarm membership: ${swarm ? 'joined' : 'left'}, but the firewall could not follow (tried again in ${this.options.intervalMs} ms): ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The change a membership change makes (SwarmMembershipOptions.onChange): the firewall's gateway
+ * rules for the engine's new membership (`hostPorts`: BOATLOAD_HOST_PORTS), then a rebuild of every
+ * rule (`rebuild`: the user networks' reconcile, which rewrites the firewall whole).
+ */
+export function followGateway(input: { firewall: Pick<Firewall, 'setSwarmGateway'>; hostPorts: readonly PortRange[]; rebuild: () => Promise<void> }): (swarm: boolean) => Promise<void> {
+  return async (swarm) => {
+    input.firewall.setSwarmGateway(swarm ? await swarmGatewayOf(input.hostPorts) : undefined);
+    await input.rebuild();
+  };
 }
