@@ -303,9 +303,10 @@ export class SatelliteClient implements HostAgent {
     }
   }
 
-  list(labelFilters: string[]): Promise<ContainerSummary[]> {
+  /** `timeoutMs`: a bound of its own for this read (default: the client's). */
+  list(labelFilters: string[], options: { timeoutMs?: number } = {}): Promise<ContainerSummary[]> {
     const query = labelFilters.map((l) => `label=${encodeURIComponent(l)}`).join('&');
-    return this.json('GET', `/containers${query ? `?${query}` : ''}`);
+    return this.json('GET', `/containers${query ? `?${query}` : ''}`, undefined, options.timeoutMs);
   }
 
   metrics(name: string): Promise<ContainerMetrics> {

@@ -34,7 +34,6 @@
 import type { ContainerSpec } from '../../common/container-spec';
 import { LABELS } from '../../common/labels';
 import type { Logger } from '../../common/logger';
-import { within } from '../../common/within';
 import type { ContainerInspection, WarmTakeRequest } from '../../common/satellite-protocol';
 import type { Leadership } from './leadership';
 import type { Workload } from './model';
@@ -189,11 +188,12 @@ export class SwarmWarmPools {
     const nodes = (await this.options.nodes.list()).filter((node) => node.state === 'ready');
     const perNode = await Promise.all(
       nodes.map((node) =>
-        within(
-          dedicatedMembersOn({ agent: this.options.agentFor(node.machineId), instanceLabel: this.options.instanceLabel, isTaken: (name) => this.options.isTaken(name) }),
-          this.options.listTimeoutMs ?? 3000,
-          describeNode(node),
-        ).catch((err: Error) => {
+        dedicatedMembersOn({
+          agent: this.options.agentFor(node.machineId),
+          instanceLabel: this.options.instanceLabel,
+          isTaken: (name) => this.options.isTaken(name),
+          listTimeoutMs: this.options.listTimeoutMs ?? 3000,
+        }).catch((err: Error) => {
           this.options.logger.warn(`functions' members on ${describeNode(node)} not listed: ${err.message}`);
           return new Map<string, DedicatedMembers>();
         }),

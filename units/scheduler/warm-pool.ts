@@ -32,7 +32,8 @@ export interface WarmAgent {
   createWarm(request: WarmCreateRequest): Promise<ContainerInspection>;
   takeWarm(name: string, request: WarmTakeRequest): Promise<ContainerInspection>;
   hostMemory(): Promise<HostMemory>;
-  list(labelFilters: string[]): Promise<ContainerSummary[]>;
+  /** `timeoutMs`: a bound of its own for this read (default: the agent's). */
+  list(labelFilters: string[], options?: { timeoutMs?: number }): Promise<ContainerSummary[]>;
   remove(name: string): Promise<void>;
 }
 
@@ -134,10 +135,10 @@ export interface DedicatedMembers {
  * in are idle, ones not yet started are being made. Reads only the engine, so any replica answers
  * the same, whoever made them.
  */
-export async function dedicatedMembersOn(input: { agent: Pick<WarmAgent, 'list'>; instanceLabel: string; isTaken: (engineName: string) => Promise<boolean> }): Promise<Map<string, DedicatedMembers>> {
+export async function dedicatedMembersOn(input: { agent: Pick<WarmAgent, 'list'>; instanceLabel: string; isTaken: (engineName: string) => Promise<boolean>; listTimeoutMs?: number }): Promise<Map<string, DedicatedMembers>> {
   const equals = input.instanceLabel.indexOf('=');
   const instance = { key: input.instanceLabel.slice(0, equals), value: input.instanceLabel.slice(equals + 1) };
-  const members = await input.agent.list([input.instanceLabel, LABELS.warmTag]);
+  const members = await input.agent.list([input.instanceLabel, LABELS.warmTag], input.listTimeoutMs === undefined ? undefined : { timeoutMs: input.listTimeoutMs });
   const byTag = new Map<string, DedicatedMembers>();
   for (const member of members) {
     const tag = member.labels[LABELS.warmTag];
