@@ -113,7 +113,9 @@ test('a warm invocation is answered from its member\'s report: the script runs a
 }, 60_000);
 
 test('a warm invocation past its timeout answers timed_out with its output so far, and its container goes', async () => {
-  await define(alice, { name: 'stuck-warm', script: b64('#!/bin/sh\necho started\nsleep 300 &\nsleep 300\n'), timeout: 3, network: 'none' });
+  // The deadline counts from the invocation's arrival, the take included: 6 s leaves a loaded engine
+  // time to start the script (3 s once did not, and the output so far was empty).
+  await define(alice, { name: 'stuck-warm', script: b64('#!/bin/sh\necho started\nsleep 300 &\nsleep 300\n'), timeout: 6, network: 'none' });
   await poolFull();
   const res = await system.http().post('/v1/functions/stuck-warm/invoke').set(...auth(alice)).send({}).expect(200);
   expect(res.body).toMatchObject({ timed_out: true, exit_code: null, stdout: 'started\n', cold: false });

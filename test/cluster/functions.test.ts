@@ -189,6 +189,7 @@ describe('functions on the swarm backend', () => {
     const headers = await auth();
     const nodes: number[] = [];
     const ids: string[] = [];
+    let cold = 0;
     for (let i = 0; i < 10; i++) {
       // Between two takes every pool refills: the nodes are tied, as they are under a steady load.
       await workerPoolsFull(api, cluster, POOL);
@@ -201,12 +202,16 @@ describe('functions on the swarm backend', () => {
       });
       const node = cluster.nodeOfMachine(state.node);
       if (!node) throw new Error(`${id} ran on ${state.node}`);
-      // Warm: the member itself, with the pool's label.
-      expect((await node.docker.getContainer(`boatload-${id}`).inspect()).Config.Labels[WARM_LABEL]).toBeDefined();
+      // Warm: the member itself, with the pool's label. A take whose overlay join the node kept
+      // refusing runs cold (documented: "Warm pools on Swarm"), a service task of another name.
+      const member = await node.docker.getContainer(`boatload-${id}`).inspect().catch(() => null);
+      if (member) expect(member.Config.Labels[WARM_LABEL]).toBeDefined();
+      else cold++;
       nodes.push(node.index);
     }
     const on = (index: number): number => nodes.filter((n) => n === index).length;
-    process.stdout.write(`[cluster] 10 warm takes (pools refilled between): node 2 ${on(2)}, node 3 ${on(3)} (${nodes.join(' ')})\n`);
+    process.stdout.write(`[cluster] 10 warm takes (pools refilled between): node 2 ${on(2)}, node 3 ${on(3)} (${nodes.join(' ')}); ${cold} ran cold\n`);
+    expect(cold).toBeLessThanOrEqual(2);
     expect(on(2)).toBeGreaterThanOrEqual(3);
     expect(on(3)).toBeGreaterThanOrEqual(3);
     for (const id of ids) await api.http().delete(`/v1/container/${id}/`).set(...headers).expect(204);
