@@ -72,19 +72,26 @@ function envList(env: Record<string, string>, tag: string): string[] {
   return [...Object.entries(env).map(([key, value]) => `${key}=${value}`), `${EXEC_TAG_ENV}=${tag}`];
 }
 
-/** How long a refused start may still be followed by the engine's own second start (startMayFollow). */
+/** How long a refused start may still be followed by the engine's own second start (RefusedStart). */
 const START_RETRY_MS = 5000;
 
 /**
- * Whether a container left created by a refused start may still start: Docker quirk (Swarm): a
- * node removes its copy of an overlay when its last container on it goes, and a task's container
- * that lands meanwhile fails its first start with "network <id> not found"; the node's executor
- * then makes the networks again and starts the container once more, which runs the script. Until
- * then the container is created, with that error. Waited for up to START_RETRY_MS after the
- * satellite first sees the error (and never past the run's deadline); any other start error is final.
+ * Whether a container left created by a refused start has ended. Docker quirk (Swarm): a node
+ * removes its copy of an overlay when its last container on it goes, and a task's container that
+ * lands meanwhile fails its first start with "network <id> not found"; the node's executor then
+ * makes the networks again and starts the container once more, which runs the script. Until then
+ * the container is created, with that error. Such a refusal is final only START_RETRY_MS after this
+ * tracker first saw it (its reader's own deadline may end the wait sooner); any other is final at
+ * once. One per reader of one container.
  */
-function startMayFollow(error: string, seenSinceMs: number): boolean {
-  return /\bnetwork \S+ not found\b/.test(error) && Date.now() - seenSinceMs < START_RETRY_MS;
+class RefusedStart {
+  private since: number | undefined;
+
+  isFinal(error: string): boolean {
+    if (!/\bnetwork \S+ not found\b/.test(error)) return true;
+    this.since ??= Date.now();
+    return Date.now() - this.since >= START_RETRY_MS;
+  }
 }
 
 export class ContainerSessions {
@@ -164,7 +171,7 @@ export class ContainerSessions {
     const container = this.container(name);
     let exitCode: number | null = null;
     let startError = '';
-    let startErrorSince: number | undefined;
+    const refusal = new RefusedStart();
     let refused = '';
     for (;;) {
       if (abandoned.aborted) throw new Error('abandoned');
@@ -188,7 +195,7 @@ export class ContainerSessions {
       }
       // A start the engine refused leaves the container created, with the reason.
       if (state.Status === 'created' && state.Error) {
-        if (startMayFollow(state.Error, (startErrorSince ??= Date.now()))) {
+        if (!refusal.isFinal(state.Error)) {
           await sleep(50, abandoned);
           continue;
         }
@@ -336,6 +343,7 @@ export class ContainerSessions {
     const { signal } = request;
     let last = request.since;
     let exclusive = request.exclusive;
+    const refusal = new RefusedStart();
     await this.state(name);
     yield `: output of ${name}\n\n`;
     while (!signal.aborted) {
@@ -366,7 +374,7 @@ export class ContainerSessions {
       }
       if (signal.aborted) return;
       const state = await this.state(name);
-      const notStartedYet = state.Status === 'created' && !state.Error;
+      const notStartedYet = state.Status === 'created' && (!state.Error || !refusal.isFinal(state.Error));
       if (state.Running || state.Restarting || notStartedYet) {
         await sleep(250, signal);
         continue;

@@ -1,6 +1,6 @@
 /**
- * A run's result read from the engine (ContainerSessions.result) when the container's first start
- * was refused. Docker quirk (Swarm): a task's container whose overlay the node was tearing down
+ * A run's result and its followed output read from the engine (ContainerSessions.result and
+ * outputEvents) when the container's first start was refused. Docker quirk (Swarm): a task's container whose overlay the node was tearing down
  * fails its first start with "network <id> not found", and the node's executor makes the network
  * again and starts it once more. Played here on the real engine with the same engine states: a
  * container on a network removed before its start (refused: created, with that error), the network
@@ -70,4 +70,33 @@ test('any other refused start answers at once', async () => {
   expect(Date.now() - started).toBeLessThan(4500); // no wait for a second start
   expect(result).toMatchObject({ exit_code: null, stdout: '', timed_out: false });
   expect(result.stderr).toMatch(/no such file or directory/);
+});
+
+/** Every event of a followed output until its end (the exit event), as `event: data` lines. */
+async function followed(container: string): Promise<string[]> {
+  const events: string[] = [];
+  for await (const chunk of sessions.outputEvents(container, { since: null, exclusive: false, signal: AbortSignal.timeout(20_000) })) {
+    const event = /^event: (.*)$/m.exec(chunk)?.[1];
+    if (event) events.push(`${event}: ${[...chunk.matchAll(/^data: (.*)$/gm)].map((m) => m[1]).join('\n')}`);
+  }
+  return events;
+}
+
+test('a followed output across a start refused for a missing network: the run the second start made, then its exit', async () => {
+  const { container, network } = await refusedStart(['sh', '-c', 'echo ran; exit 3']);
+  const events = followed(container);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await docker.createNetwork({ Name: network });
+  await docker.getContainer(container).start();
+  const seen = await events;
+  expect(seen[0]).toBe('stdout: ran');
+  expect(seen).toHaveLength(2);
+  expect(JSON.parse(seen[1].slice('exit: '.length))).toMatchObject({ exit_code: 3, error: null });
+});
+
+test('a followed output of a start refused and never made again: it ends with the refusal as the exit\'s error, after the wait', async () => {
+  const { container, network } = await refusedStart(['sh', '-c', 'echo ran']);
+  const seen = await followed(container);
+  expect(seen).toHaveLength(1);
+  expect(JSON.parse(seen[0].slice('exit: '.length))).toMatchObject({ error: `network ${network} not found` });
 });
