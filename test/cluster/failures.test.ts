@@ -4,8 +4,8 @@
  * off by the network keeps its copy while another runs elsewhere (reported), and when it comes back
  * Swarm stops the old copy. The manager (node 1) is drained so that user containers land on workers.
  */
-import { Cluster } from './harness';
-import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
+import type { Cluster } from './harness';
+import { b64, eventually, workersWithApi, type ClusterApi } from './system';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -19,13 +19,9 @@ interface State {
 }
 
 beforeAll(async () => {
-  const up = await Cluster.up(3);
-  cluster = up.cluster;
+  const up = await workersWithApi();
+  ({ cluster, api } = up);
   process.stdout.write(`[cluster] 3-node Swarm ready in ${up.readyMs} ms\n`);
-  await cluster.setAvailability(1, 'drain');
-  await cluster.deploySatellites(CLUSTER_SECRET);
-  await cluster.waitForSatellites([2, 3]);
-  api = await startClusterApi(cluster);
 });
 
 afterAll(async () => {

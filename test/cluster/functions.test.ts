@@ -8,8 +8,8 @@
  * and fits no class) answers too, once its service's task is placed. Figures are printed: warm
  * against cold invocations, and where the takes went.
  */
-import { Cluster } from './harness';
-import { b64, CLUSTER_SECRET, eventually, startClusterApi, workerPoolsFull, type ClusterApi } from './system';
+import type { Cluster } from './harness';
+import { b64, eventually, workersWithApi, workerPoolsFull, type ClusterApi } from './system';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -30,12 +30,7 @@ interface Capacity {
 }
 
 beforeAll(async () => {
-  const up = await Cluster.up(3);
-  cluster = up.cluster;
-  await cluster.setAvailability(1, 'drain');
-  await cluster.deploySatellites(CLUSTER_SECRET, '3s', { scriptDirs: true });
-  await cluster.waitForSatellites([2, 3]);
-  api = await startClusterApi(cluster, API_ENV);
+  ({ cluster, api } = await workersWithApi({ scriptDirs: true, apiEnv: API_ENV }));
 });
 
 afterAll(async () => {

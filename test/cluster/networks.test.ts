@@ -16,8 +16,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster, PREFIX, SATELLITE_PORT, type ClusterNode } from './harness';
-import { b64, CLUSTER_SECRET, eventually, startClusterApi, type ClusterApi } from './system';
+import { PREFIX, SATELLITE_PORT, type Cluster, type ClusterNode } from './harness';
+import { b64, eventually, workersWithApi, type ClusterApi } from './system';
 import { execIn } from '../support/container-exec';
 
 let cluster: Cluster;
@@ -32,13 +32,9 @@ interface View {
 }
 
 beforeAll(async () => {
-  const up = await Cluster.up(3);
-  cluster = up.cluster;
+  const up = await workersWithApi();
+  ({ cluster, api } = up);
   process.stdout.write(`[cluster] 3-node Swarm ready in ${up.readyMs} ms\n`);
-  await cluster.setAvailability(1, 'drain');
-  await cluster.deploySatellites(CLUSTER_SECRET);
-  await cluster.waitForSatellites([2, 3]);
-  api = await startClusterApi(cluster);
   tokens.set('admin', await api.token());
   await api.http().post('/v1/users/').set('Authorization', `JWT ${tokens.get('admin')}`).send({ username: 'bob', password: 'bob-password-123' }).expect(201);
   const login = await api.http().post('/api-token-auth/').send({ username: 'bob', password: 'bob-password-123' }).expect(200);

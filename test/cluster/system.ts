@@ -11,7 +11,7 @@ import { loadApiConfig } from '../../api/config';
 import { buildApiServer, type ApiServer } from '../../api/server';
 import { createLogger, silentLogger } from '../../common/logger';
 import { projectRoot } from '../../common/project-root';
-import type { Cluster } from './harness';
+import { Cluster } from './harness';
 
 export const CLUSTER_SECRET = 'cluster-satellite-secret-0123456789abcdef';
 
@@ -59,6 +59,24 @@ export async function startClusterApi(cluster: Cluster, env: Record<string, stri
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The setup most cluster files share: three nodes, the manager (node 1) drained so containers land
+ * on the two workers, the satellites answering there, and an API. A failure after the nodes are up
+ * tears them down before it is thrown (the caller has no cluster to tear down).
+ */
+export async function workersWithApi(options: { scriptDirs?: boolean; apiEnv?: Record<string, string> } = {}): Promise<{ cluster: Cluster; api: ClusterApi; readyMs: number }> {
+  const { cluster, readyMs } = await Cluster.up(3);
+  try {
+    await cluster.setAvailability(1, 'drain');
+    await cluster.deploySatellites(CLUSTER_SECRET, '3s', { scriptDirs: options.scriptDirs ?? false });
+    await cluster.waitForSatellites([2, 3]);
+    return { cluster, api: await startClusterApi(cluster, options.apiEnv), readyMs };
+  } catch (err) {
+    await cluster.down().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with the last error. */

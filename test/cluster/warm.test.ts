@@ -10,8 +10,8 @@
  * holding network's isolation) is not repeated here.
  */
 import { existsSync } from 'node:fs';
-import { Cluster } from './harness';
-import { b64, classIdleByNode, CLUSTER_SECRET, eventually, startClusterApi, workerPoolsFull, type ClusterApi } from './system';
+import type { Cluster } from './harness';
+import { b64, classIdleByNode, eventually, startClusterApi, workersWithApi, workerPoolsFull, type ClusterApi } from './system';
 
 let cluster: Cluster;
 let api: ClusterApi;
@@ -27,12 +27,7 @@ interface State {
 }
 
 beforeAll(async () => {
-  const up = await Cluster.up(3);
-  cluster = up.cluster;
-  await cluster.setAvailability(1, 'drain');
-  await cluster.deploySatellites(CLUSTER_SECRET, '3s', { scriptDirs: true });
-  await cluster.waitForSatellites([2, 3]);
-  api = await startClusterApi(cluster, API_ENV);
+  ({ cluster, api } = await workersWithApi({ scriptDirs: true, apiEnv: API_ENV }));
   const admin = await api.token();
   await api.http().post('/v1/users/').set('Authorization', `JWT ${admin}`).send({ username: 'bob', password: 'bob-password-123' }).expect(201);
 });
